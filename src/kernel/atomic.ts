@@ -1,0 +1,80 @@
+// Shared words: plain fields (every access visible to the hook), READ_ONCE/WRITE_ONCE, atomic_t.
+import { current } from './current.ts';
+import { H, hook } from './hook.ts';
+import { KObj } from './obj.ts';
+
+/** A plain shared word. Its accesses are plain (racy) loads and stores, as in C. */
+export class Field extends KObj {
+  get(site: string): number {
+    if (hook !== null) hook(H.read, this.id, site, current.id, 4);
+    return this.a[this.i]!;
+  }
+  set(v: number, site: string): void {
+    if (hook !== null) hook(H.write, this.id, site, current.id, 4);
+    this.a[this.i] = v;
+  }
+}
+
+/** A marked access: the race detector files races on these in a lower class, as KCSAN does. */
+export function READ_ONCE(f: Field, site: string): number {
+  if (hook !== null) hook(H.read_once, f.id, site, current.id, 4);
+  return Atomics.load(f.a, f.i);
+}
+
+export function WRITE_ONCE(f: Field, v: number, site: string): void {
+  if (hook !== null) hook(H.write_once, f.id, site, current.id, 4);
+  Atomics.store(f.a, f.i, v);
+}
+
+/** atomic_t */
+export class AtomicT extends KObj {}
+
+const rd = (v: AtomicT, site: string): void => {
+  if (hook !== null) hook(H.read_once, v.id, site, current.id, 4);
+};
+const wr = (v: AtomicT, site: string): void => {
+  if (hook !== null) hook(H.write_once, v.id, site, current.id, 4);
+};
+
+export function atomic_read(v: AtomicT, site: string): number {
+  rd(v, site);
+  return Atomics.load(v.a, v.i);
+}
+export function atomic_set(v: AtomicT, n: number, site: string): void {
+  wr(v, site);
+  Atomics.store(v.a, v.i, n);
+}
+export function atomic_add_return(n: number, v: AtomicT, site: string): number {
+  wr(v, site);
+  return Atomics.add(v.a, v.i, n) + n;
+}
+export function atomic_inc(v: AtomicT, site: string): void {
+  wr(v, site);
+  Atomics.add(v.a, v.i, 1);
+}
+export function atomic_dec(v: AtomicT, site: string): void {
+  wr(v, site);
+  Atomics.sub(v.a, v.i, 1);
+}
+export function atomic_inc_return(v: AtomicT, site: string): number {
+  return atomic_add_return(1, v, site);
+}
+export function atomic_dec_return(v: AtomicT, site: string): number {
+  return atomic_add_return(-1, v, site);
+}
+export function atomic_cmpxchg(v: AtomicT, old: number, n: number, site: string): number {
+  wr(v, site);
+  return Atomics.compareExchange(v.a, v.i, old, n);
+}
+/** Decrement unless that would go below zero; returns the new value (negative: not done). */
+export function atomic_dec_if_positive(v: AtomicT, site: string): number {
+  wr(v, site);
+  let c = Atomics.load(v.a, v.i);
+  for (;;) {
+    const d = c - 1;
+    if (d < 0) return d;
+    const seen = Atomics.compareExchange(v.a, v.i, c, d);
+    if (seen === c) return d;
+    c = seen;
+  }
+}

@@ -1,0 +1,88 @@
+// WARN, BUG and the debug checks (might_sleep, lockdep_assert_held). Every report is
+// recorded in the global warning ring, so main sees it whichever worker hit it.
+import { current } from './current.ts';
+import { GLOBAL, GlobalHeader, WARN_MSG_BYTES, WARN_RING, WarnEntry } from './global.ts';
+import { H, hook } from './hook.ts';
+import { objName, type SharedBuf } from './layout.ts';
+
+export const Warn = {
+  mutex_not_owner: 1, // mutex_unlock by an actor that does not own it
+  spin_not_owner: 2,
+  sleep_in_atomic: 3, // a sleeping primitive with a spinlock held or in IRQ context
+  lock_not_held: 4, // lockdep_assert_held failed
+  irq_state: 5, // _irq unlock with interrupts already on, and the like
+  work_state: 6,
+  eventfd: 7,
+  driver: 8, // WARN_ON in driver code
+} as const;
+export type WarnCode = (typeof Warn)[keyof typeof Warn];
+export const WarnName: Record<number, string> = Object.fromEntries(Object.entries(Warn).map(([k, v]) => [v, k]));
+
+/** Thrown by BUG(): the actor stops, loudly; the record stays in the ring. */
+export class KernelBug extends Error {
+  constructor(
+    readonly code: WarnCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'KernelBug';
+  }
+}
+
+const enc = new TextEncoder();
+const HDR = GlobalHeader.fields;
+const WF = WarnEntry.fields;
+let u8: Uint8Array | null = null;
+
+function record(code: WarnCode, obj: number, msg: string, isBug: boolean): void {
+  const g = current.g;
+  if (u8 === null || u8.buffer !== g.buffer) u8 = new Uint8Array(g.buffer);
+  const n = Atomics.add(g, GLOBAL.header + HDR.warn_count.off, 1);
+  if (isBug) Atomics.add(g, GLOBAL.header + HDR.bug_count.off, 1);
+  const base = GLOBAL.warn(n % WARN_RING);
+  const bytes = enc.encode(msg).subarray(0, WARN_MSG_BYTES);
+  g[base + WF.code.off] = code;
+  g[base + WF.actor.off] = current.id;
+  g[base + WF.obj.off] = obj;
+  u8.set(bytes, (base + WF.msg.off) * 4);
+  Atomics.store(g, base + WF.len.off, bytes.length);
+  if (hook !== null) hook(H.warn, obj, msg, current.id, code);
+}
+
+export function WARN(code: WarnCode, obj: number, msg: string): void {
+  record(code, obj, msg, false);
+}
+
+export function BUG(code: WarnCode, obj: number, msg: string): never {
+  record(code, obj, msg, true);
+  throw new KernelBug(code, msg);
+}
+
+/** A sleeping primitive was called: with a spinlock held or in IRQ context that is a BUG. */
+export function might_sleep(obj: number, site: string): void {
+  const c = current;
+  if (c.spinDepth !== 0 || c.inIrq) {
+    if (hook !== null) hook(H.might_sleep, obj, site, c.id, 1);
+    const why = c.inIrq ? 'in IRQ context' : `with ${c.spinDepth} spinlock(s) held`;
+    BUG(Warn.sleep_in_atomic, obj, `BUG: sleeping function called from invalid context at ${site} (${objName(obj)}) ${why}`);
+  }
+}
+
+export interface WarnRecord { code: number; name: string; actor: number; obj: number; msg: string }
+
+/** Read the warnings recorded so far (main, after or during a run). */
+export function read_warnings(g: SharedBuf, from = 0): { records: WarnRecord[]; count: number; bugs: number } {
+  const a = g.i32;
+  const count = Atomics.load(a, GLOBAL.header + HDR.warn_count.off);
+  const bugs = Atomics.load(a, GLOBAL.header + HDR.bug_count.off);
+  const dec = new TextDecoder();
+  const records: WarnRecord[] = [];
+  for (let n = Math.max(from, count - WARN_RING); n < count; n++) {
+    const base = GLOBAL.warn(n % WARN_RING);
+    const len = Atomics.load(a, base + WF.len.off);
+    const off = (base + WF.msg.off) * 4;
+    const code = a[base + WF.code.off] ?? 0;
+    records.push({ code, name: WarnName[code] ?? 'unknown', actor: a[base + WF.actor.off] ?? 0, obj: a[base + WF.obj.off] ?? 0, msg: dec.decode(g.u8.slice(off, off + len)) });
+  }
+  return { records, count, bugs };
+}

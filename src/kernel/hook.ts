@@ -1,0 +1,72 @@
+// The hook: the one point every primitive operation and every shared-field access passes.
+// Consumers (tracer, lock statistics, race detectors, lockdep, the scheduler) register here.
+// With none registered, each call site costs one load and one compare.
+
+export const H = {
+  acquire: 1, // about to take a lock (before the attempt)
+  contended: 2, // the attempt found the lock held and will wait
+  acquired: 3, // the lock is now held
+  release: 4,
+  trylock_fail: 5,
+  wait: 6, // about to block on a completion / eventfd / flush
+  wake: 7, // a blocked wait returned (arg: 1 = signalled, 0 = timed out)
+  complete: 8, // complete / complete_all
+  queue: 9, // queue_work (arg: 1 queued, 0 already pending)
+  run: 10, // a work item starts
+  run_end: 11,
+  signal: 12, // eventfd_signal
+  read: 13, // plain shared read (arg: byte length for regions)
+  write: 14, // plain shared write
+  read_once: 15, // READ_ONCE / atomic read
+  write_once: 16, // WRITE_ONCE / atomic write
+  irq_enter: 17,
+  irq_exit: 18,
+  flush: 19, // flush_workqueue begins
+  cancel: 20,
+  warn: 21, // WARN / BUG recorded (obj: the object concerned)
+  fsm: 22, // an FSM event is dispatched (arg: state << 8 | event)
+  mark: 23, // a named point with no object (scenario steps, hardware decisions)
+  might_sleep: 24,
+} as const;
+export type HookKind = (typeof H)[keyof typeof H];
+
+export const HookName: Record<HookKind, string> = Object.fromEntries(
+  Object.entries(H).map(([k, v]) => [v, k]),
+) as Record<HookKind, string>;
+
+/** A consumer sees what happened, to which object, where, by whom. */
+export type HookFn = (kind: HookKind, obj: number, site: string, actor: number, arg: number) => void;
+
+const consumers: HookFn[] = [];
+
+/**
+ * The dispatch function, or null when nobody listens. Primitives test it inline:
+ *   if (hook !== null) hook(H.acquire, id, site, current.id, 0)
+ */
+export let hook: HookFn | null = null;
+
+function rebuild(): void {
+  if (consumers.length === 0) hook = null;
+  else if (consumers.length === 1) hook = consumers[0] ?? null;
+  else {
+    const list = consumers.slice();
+    hook = (k, o, s, a, x) => {
+      for (const c of list) c(k, o, s, a, x);
+    };
+  }
+}
+
+/** Register a consumer for this thread; returns its unregister function. */
+export function register_hook(fn: HookFn): () => void {
+  consumers.push(fn);
+  rebuild();
+  return () => {
+    const i = consumers.indexOf(fn);
+    if (i >= 0) consumers.splice(i, 1);
+    rebuild();
+  };
+}
+
+export function hook_consumers(): number {
+  return consumers.length;
+}

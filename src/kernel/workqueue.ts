@@ -1,0 +1,177 @@
+// An ordered, single-threaded workqueue (create_singlethread_workqueue) with work items
+// that carry a pending bit. Its queue lives in the global buffer; the todo worker runs
+// worker_thread(). The queue's own lock is internal (pool->lock) and not reported.
+import { backend } from './backend.ts';
+import { WARN, Warn, might_sleep } from './bug.ts';
+import { current, progress } from './current.ts';
+import { GLOBAL, WQ_RING, Workqueue } from './global.ts';
+import { H, hook } from './hook.ts';
+import { objId, type SharedBuf } from './layout.ts';
+import { KObj } from './obj.ts';
+
+export class WorkStruct extends KObj {}
+const PENDING = 0;
+const FN = 1;
+const ARG = 2;
+
+export type WorkFn = (work: WorkStruct, arg: number) => void;
+
+/** Work functions by id; every worker registers the same table. */
+const work_fns = new Map<number, WorkFn>();
+export function register_work_fn(fnId: number, fn: WorkFn): void {
+  work_fns.set(fnId, fn);
+}
+
+/** INIT_WORK: main, before the buffer is shared. */
+export function INIT_WORK(w: WorkStruct, fnId: number, arg: number): void {
+  Atomics.store(w.a, w.i + PENDING, 0);
+  w.a[w.i + FN] = fnId;
+  w.a[w.i + ARG] = arg;
+}
+
+export function work_pending(w: WorkStruct): boolean {
+  return Atomics.load(w.a, w.i + PENDING) !== 0;
+}
+
+const W = Workqueue.fields;
+
+export class WorkqueueStruct {
+  readonly a: Int32Array;
+  readonly b: number;
+  readonly id: number;
+  constructor(
+    g: SharedBuf,
+    readonly name: string,
+    /** resolves a queued work's object id to its view (the worker's own registry) */
+    readonly resolve: (id: number) => WorkStruct | undefined,
+  ) {
+    this.a = g.i32;
+    this.b = GLOBAL.workqueue;
+    this.id = objId(g, this.b);
+  }
+}
+
+export function create_singlethread_workqueue(g: SharedBuf, name: string, resolve: (id: number) => WorkStruct | undefined): WorkqueueStruct {
+  return new WorkqueueStruct(g, name, resolve);
+}
+
+function raw_lock(a: Int32Array, i: number): void {
+  while (Atomics.compareExchange(a, i, 0, 1) !== 0) {
+    if (Atomics.compareExchange(a, i, 1, 2) === 0) continue;
+    Atomics.wait(a, i, 2, 1);
+  }
+}
+function raw_unlock(a: Int32Array, i: number): void {
+  if (Atomics.exchange(a, i, 0) === 2) Atomics.notify(a, i, 1);
+}
+
+/** Returns false, doing nothing, if the work was already pending. */
+export function queue_work(wq: WorkqueueStruct, w: WorkStruct, site: string): boolean {
+  const a = wq.a;
+  const b = wq.b;
+  if (Atomics.compareExchange(w.a, w.i + PENDING, 0, 1) !== 0) {
+    if (hook !== null) hook(H.queue, w.id, site, current.id, 0);
+    return false;
+  }
+  if (hook !== null) hook(H.queue, w.id, site, current.id, 1);
+  raw_lock(a, b + W.lock.off);
+  const tail = a[b + W.tail.off]!;
+  if (tail - a[b + W.head.off]! >= WQ_RING) {
+    raw_unlock(a, b + W.lock.off);
+    throw new Error(`workqueue ${wq.name}: ring full`);
+  }
+  a[b + W.ring.off + (tail % WQ_RING)] = w.id;
+  a[b + W.tail.off] = tail + 1;
+  Atomics.add(a, b + W.queued_seq.off, 1);
+  raw_unlock(a, b + W.lock.off);
+  if (Atomics.load(a, b + W.exec_waiters.off) !== 0) backend.notify(a, b + W.queued_seq.off, 1, wq.id);
+  return true;
+}
+
+/** The executor: runs queued work in order until wq_stop(). Returns the number of items run. */
+export function worker_thread(wq: WorkqueueStruct): number {
+  const a = wq.a;
+  const b = wq.b;
+  let ran = 0;
+  for (;;) {
+    if (Atomics.load(a, b + W.stop.off) !== 0) return ran;
+    const seq = Atomics.load(a, b + W.queued_seq.off);
+    raw_lock(a, b + W.lock.off);
+    const head = a[b + W.head.off]!;
+    if (head === a[b + W.tail.off]) {
+      raw_unlock(a, b + W.lock.off);
+      Atomics.add(a, b + W.exec_waiters.off, 1);
+      if (Atomics.load(a, b + W.stop.off) === 0) backend.wait(a, b + W.queued_seq.off, seq, Infinity, wq.id);
+      Atomics.sub(a, b + W.exec_waiters.off, 1);
+      continue;
+    }
+    const id = a[b + W.ring.off + (head % WQ_RING)]!;
+    a[b + W.head.off] = head + 1;
+    raw_unlock(a, b + W.lock.off);
+    const w = wq.resolve(id);
+    // Clear pending before running, as the kernel does: a queue_work during the run re-queues.
+    if (w !== undefined && Atomics.compareExchange(w.a, w.i + PENDING, 1, 0) === 1) {
+      const fn = work_fns.get(w.a[w.i + FN]!);
+      Atomics.store(a, b + W.running.off, id);
+      if (hook !== null) hook(H.run, id, 'worker_thread', current.id, 0);
+      if (fn === undefined) WARN(Warn.work_state, id, `workqueue: no function ${w.a[w.i + FN]} for work`);
+      else fn(w, w.a[w.i + ARG]!);
+      if (hook !== null) hook(H.run_end, id, 'worker_thread', current.id, 0);
+      Atomics.store(a, b + W.running.off, 0);
+      ran++;
+    }
+    Atomics.add(a, b + W.done_seq.off, 1);
+    progress();
+    if (Atomics.load(a, b + W.flush_waiters.off) !== 0) {
+      backend.notify(a, b + W.done_seq.off, Infinity, wq.id);
+      backend.notify(a, b + W.running.off, Infinity, wq.id);
+    }
+  }
+}
+
+/** Ask the executor to return once idle (main, at the end of a run). */
+export function wq_stop(wq: WorkqueueStruct): void {
+  Atomics.store(wq.a, wq.b + W.stop.off, 1);
+  backend.notify(wq.a, wq.b + W.queued_seq.off, Infinity, wq.id);
+}
+
+/** Reset between runs (main, with every actor parked). */
+export function wq_reset(wq: WorkqueueStruct): void {
+  const a = wq.a;
+  const b = wq.b;
+  for (const f of [W.head, W.tail, W.queued_seq, W.done_seq, W.running, W.stop]) Atomics.store(a, b + f.off, 0);
+}
+
+/** Wait until every work queued before this call has run. Sleeps. */
+export function flush_workqueue(wq: WorkqueueStruct, site: string): void {
+  const c = current;
+  if (c.spinDepth !== 0 || c.inIrq) might_sleep(wq.id, site);
+  if (hook !== null) hook(H.flush, wq.id, site, c.id, 0);
+  const a = wq.a;
+  const b = wq.b;
+  const target = Atomics.load(a, b + W.queued_seq.off);
+  for (;;) {
+    const done = Atomics.load(a, b + W.done_seq.off);
+    if (done - target >= 0) break;
+    Atomics.add(a, b + W.flush_waiters.off, 1);
+    backend.wait(a, b + W.done_seq.off, done, Infinity, wq.id);
+    Atomics.sub(a, b + W.flush_waiters.off, 1);
+  }
+  if (hook !== null) hook(H.wake, wq.id, site, c.id, 1);
+}
+
+/** Cancel a pending work and wait for a running instance to finish. True if it was pending. */
+export function cancel_work_sync(wq: WorkqueueStruct, w: WorkStruct, site: string): boolean {
+  const c = current;
+  if (c.spinDepth !== 0 || c.inIrq) might_sleep(w.id, site);
+  if (hook !== null) hook(H.cancel, w.id, site, c.id, 0);
+  const was = Atomics.compareExchange(w.a, w.i + PENDING, 1, 0) === 1;
+  const a = wq.a;
+  const r = wq.b + W.running.off;
+  while (Atomics.load(a, r) === w.id) {
+    Atomics.add(a, wq.b + W.flush_waiters.off, 1);
+    backend.wait(a, r, w.id, Infinity, w.id);
+    Atomics.sub(a, wq.b + W.flush_waiters.off, 1);
+  }
+  return was;
+}

@@ -1,0 +1,49 @@
+// Body of every actor worker thread: binds the thread to its actor and runs programs.
+import { parentPort } from 'node:worker_threads';
+import * as Comlink from 'comlink';
+import { nodeEndpoint } from './comlink-node.ts';
+import { set_current } from '../kernel/current.ts';
+import { wrapBuf, type SharedBuf } from '../kernel/layout.ts';
+import type { ActorApi, ActorInit, ProgramRef, RunResult } from './control.ts';
+import type { Program, ProgramCtx } from './context.ts';
+
+let ctx: ProgramCtx | null = null;
+const modules = new Map<string, Record<string, unknown>>();
+
+async function load(url: string): Promise<Record<string, unknown>> {
+  let m = modules.get(url);
+  if (m === undefined) {
+    m = (await import(url)) as Record<string, unknown>;
+    modules.set(url, m);
+  }
+  return m;
+}
+
+const api: ActorApi = {
+  init(init: ActorInit) {
+    const g = wrapBuf(0, init.global);
+    const bufs = new Map<number, SharedBuf>();
+    for (const b of init.bufs) bufs.set(b.index, wrapBuf(b.index, b.sab));
+    const actor = set_current(g, init.actorId, init.kind, init.name);
+    ctx = { actor, g, bufs };
+  },
+  async preload(urls: string[]) {
+    for (const u of urls) await load(u);
+  },
+  async run(prog: ProgramRef, args: unknown): Promise<RunResult> {
+    if (ctx === null) return { ok: false, error: { name: 'Error', message: 'actor not initialised' } };
+    try {
+      const m = await load(prog.module);
+      const fn = m[prog.fn];
+      if (typeof fn !== 'function') throw new Error(`${prog.module} has no program ${prog.fn}`);
+      const value = (fn as Program)(ctx, args);
+      return { ok: true, value };
+    } catch (e) {
+      const err = e instanceof Error ? e : new Error(String(e));
+      return { ok: false, error: { name: err.name, message: err.message, stack: err.stack } };
+    }
+  },
+};
+
+if (parentPort === null) throw new Error('actor-worker must run in a worker thread');
+Comlink.expose(api, nodeEndpoint(parentPort));

@@ -1,0 +1,98 @@
+// vfio-ccw-sim bench primitives: our primitives beside raw Atomics, same process, as ratios.
+import { ActorKind, alloc_global, allocBuf } from '../src/kernel/index.ts';
+import { BENCH_INDEX, BenchArea } from '../src/bench/area.ts';
+import { ActorPool, prog, unwrap } from '../src/runtime/pool.ts';
+
+const PROGS = new URL('../src/bench/primitives.ts', import.meta.url);
+
+export interface BenchRow {
+  name: string;
+  unit: string;
+  ours: number;
+  raw: number;
+  /** ours/raw for costs, ours/raw throughput for rates */
+  ratio: number;
+  better: 'lower' | 'higher';
+  target: string;
+  met: boolean;
+}
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)] ?? NaN;
+};
+
+export async function benchPrimitives(opts: { rounds: number; scale: number }): Promise<BenchRow[]> {
+  const g = alloc_global();
+  const area = allocBuf(BENCH_INDEX, BenchArea.words);
+  const pool = await ActorPool.start([1, 2, 3].map((id) => ({ id, kind: ActorKind.test, name: `bench${id}` })), g, [area], [PROGS.href]);
+  const run = async (steps: { actor: number; fn: string; args: unknown }[]): Promise<unknown[]> => {
+    area.i32.fill(0);
+    const rs = await Promise.all(steps.map((s) => pool.run(s.actor, prog(PROGS, s.fn), s.args)));
+    return rs.map((r) => unwrap(r));
+  };
+  try {
+    const rows: BenchRow[] = [];
+    const R = opts.rounds;
+    const S = opts.scale;
+
+    const un: { ours: number; raw: number }[] = [];
+    for (let r = 0; r < R; r++) un.push((await run([{ actor: 1, fn: 'uncontended', args: { iters: Math.round(2e6 * S) } }]))[0] as { ours: number; raw: number });
+    const uo = median(un.map((x) => x.ours));
+    const ur = median(un.map((x) => x.raw));
+    rows.push(row('uncontended mutex lock+unlock', 'ns/pair', uo, ur, 'lower', 1.3));
+
+    for (const n of [2, 3]) {
+      const iters = Math.round(2e5 * S);
+      const rate = async (raw: boolean): Promise<number> => {
+        const ms = (await run([1, 2, 3].slice(0, n).map((actor) => ({ actor, fn: 'contended', args: { iters, n, raw } })))) as number[];
+        return (n * iters) / (Math.max(...ms) / 1000);
+      };
+      const o: number[] = [];
+      const w: number[] = [];
+      for (let r = 0; r < R; r++) {
+        w.push(await rate(true));
+        o.push(await rate(false));
+      }
+      rows.push(row(`contended mutex, ${n} workers`, 'acq/s', median(o), median(w), 'higher', null));
+    }
+
+    for (const [name, n, target, better] of [
+      ['completion ping-pong, 2 workers', 2, 1.3, 'lower'],
+      ['3-worker ring user->irq->todo->user', 3, 0.8, 'higher'],
+    ] as const) {
+      const rounds = Math.round(20_000 * S);
+      const once = async (raw: boolean): Promise<number> => {
+        const ms = (await run([1, 2, 3].slice(0, n).map((actor, pos) => ({ actor, fn: 'ring', args: { pos, n, rounds, raw } })))) as number[];
+        return Math.max(...ms);
+      };
+      const o: number[] = [];
+      const w: number[] = [];
+      for (let r = 0; r < R; r++) {
+        w.push(await once(true));
+        o.push(await once(false));
+      }
+      if (better === 'lower') rows.push(row(name, 'us/round trip', (median(o) * 1000) / rounds, (median(w) * 1000) / rounds, 'lower', target));
+      else rows.push(row(name, 'cycles/s', rounds / (median(o) / 1000), rounds / (median(w) / 1000), 'higher', target));
+    }
+    return rows;
+  } finally {
+    await pool.close();
+  }
+}
+
+function row(name: string, unit: string, ours: number, raw: number, better: 'lower' | 'higher', target: number | null): BenchRow {
+  const ratio = ours / raw;
+  const met = target === null ? true : better === 'lower' ? ratio <= target : ratio >= target;
+  return { name, unit, ours, raw, ratio, better, target: target === null ? 'report' : `${better === 'lower' ? '<=' : '>='} ${target}`, met };
+}
+
+export function formatBench(title: string, rows: BenchRow[]): string {
+  const w = Math.max(...rows.map((r) => r.name.length));
+  const f = (x: number): string => (x >= 1e5 ? x.toExponential(2) : x.toFixed(x >= 100 ? 0 : 2));
+  const lines = [title];
+  for (const r of rows) {
+    lines.push(`${r.name.padEnd(w)}  ours ${f(r.ours).padStart(9)} ${r.unit.padEnd(13)} raw ${f(r.raw).padStart(9)}  ratio ${r.ratio.toFixed(2)}  target ${r.target}${r.met ? '' : '  (missed)'}`);
+  }
+  return lines.join('\n');
+}
