@@ -62,3 +62,6 @@ export function bind<S extends Record<string, FieldSpec>>(layout: StructLayout<S
   }
   return out as StructView<S>;
 }
+
+/** The view type of a laid-out struct: `LayoutView<typeof MyStruct>`. */
+export type LayoutView<L> = L extends StructLayout<infer S> ? StructView<S> : never;

@@ -1,5 +1,5 @@
 // The global shared buffer: what spans devices (actors, the workqueue, eventfds, warnings).
-import { allocBuf, atomic, bytes, defineStruct, i32, nameRegion, spinlock, words, type SharedBuf, type StructLayout, type FieldSpec } from './layout.ts';
+import { allocBuf, atomic, bytes, completion, defineStruct, i32, nameRegion, spinlock, words, type SharedBuf, type StructLayout, type FieldSpec } from './layout.ts';
 
 export const MAX_ACTORS = 16;
 export const WQ_RING = 256;
@@ -15,6 +15,7 @@ export const ActorSlot = defineStruct('actor', {
   in_irq: i32('running a hard-IRQ handler'),
   waiting_on: i32('object id blocked on, or 0'),
   progress: i32('bumped at every completed blocking operation'),
+  stack_comp: completion('an on-stack completion of this actor (quiesce points private->completion here)'),
 });
 
 export const Workqueue = defineStruct('workqueue', {

@@ -1,0 +1,236 @@
+// drivers/s390/cio/vfio_ccw_fsm.c: the jump table's actions and the dispatcher.
+import {
+  BUG, Warn, complete, current, spin_lock_irq, spin_lock_irqsave, spin_unlock_irq, spin_unlock_irqrestore, queue_work,
+  H, hook, Completion, objOff,
+} from '../kernel/index.ts';
+import { EACCES, EAGAIN, EBUSY, EINVAL, EIO, ENODEV, EOPNOTSUPP } from '../uapi/errno.ts';
+import { IO_ORB, IO_RET_CODE, IO_SCSW, CMD_COMMAND, CMD_RET_CODE, VFIO_CCW_ASYNC_CMD_CSCH, VFIO_CCW_ASYNC_CMD_HSCH } from '../uapi/vfio_ccw.ts';
+import { ORB_TM_B, orb_lpm, orb_read } from '../uapi/orb.ts';
+import { SCSW_ACTL_CLEAR_PEND, SCSW_ACTL_HALT_PEND, SCSW_ACTL_START_PEND, SCSW_FCTL_CLEAR_FUNC, SCSW_FCTL_HALT_FUNC, SCSW_FCTL_START_FUNC, scsw_fctl } from '../uapi/scsw.ts';
+import { css_sched_sch_todo, SCH_TODO_UNREG, cio_disable_subchannel, cio_enable_subchannel, cio_update_schib, csch, hsch, ssch, sch_shadow_actl_or, sch_shadow_actl_set } from '../cio/css.ts';
+import { cp_free, cp_get_orb, cp_init, cp_prefetch } from './cp.ts';
+import { vfio_ccw_sch_quiesce } from './drv.ts';
+import type { VfioCcwPrivate } from './private.ts';
+
+export type FsmFunc = (p: VfioCcwPrivate, event: number) => void;
+
+const VFIO_CCW_ISC = 6; // IO_SCH_ISC in the kernel's isc.h
+
+/** vfio_ccw_fsm_event: a plain table dispatch; no lock of its own (R1). */
+export function vfio_ccw_fsm_event(p: VfioCcwPrivate, event: number): void {
+  const state = p.v.state.get('vfio_ccw_fsm_event');
+  if (hook !== null) hook(H.fsm, p.v.state.id, 'vfio_ccw_fsm_event', current.id, (state << 8) | event);
+  const row = p.drv.jumptable[state];
+  const fn = row?.[event];
+  if (fn === undefined) BUG(Warn.driver, p.v.state.id, `vfio_ccw_fsm_event: state ${state} event ${event} outside the jump table`);
+  fn(p, event);
+}
+
+const set_state = (p: VfioCcwPrivate, s: number, site: string): void => p.v.state.set(s, site);
+const io_ret = (p: VfioCcwPrivate, rc: number, site: string): void => p.v.io_region.set_i32(IO_RET_CODE, rc, site);
+const cmd_ret = (p: VfioCcwPrivate, rc: number, site: string): void => p.v.cmd_region.set_i32(CMD_RET_CODE, rc, site);
+
+export const fsm_nop: FsmFunc = () => {};
+
+export const fsm_notoper: FsmFunc = (p) => {
+  const F = 'fsm_notoper';
+  log(p, 'notoper');
+  css_sched_sch_todo(p.sch, SCH_TODO_UNREG);
+  set_state(p, p.drv.S.NOT_OPER, F);
+  if (p.drv.f.notoper_frees_cp) cp_free(p.cp);
+};
+
+export const fsm_io_error: FsmFunc = (p) => {
+  log(p, 'io_error');
+  io_ret(p, -EIO, 'fsm_io_error');
+};
+
+export const fsm_io_busy: FsmFunc = (p) => io_ret(p, -EBUSY, 'fsm_io_busy');
+export const fsm_io_retry: FsmFunc = (p) => io_ret(p, -EAGAIN, 'fsm_io_retry');
+export const fsm_async_error: FsmFunc = (p) => cmd_ret(p, -EIO, 'fsm_async_error');
+export const fsm_async_retry: FsmFunc = (p) => cmd_ret(p, -EAGAIN, 'fsm_async_retry');
+
+/** An interrupt in a disabled state means a previous disable did not take: disable again. */
+export const fsm_disabled_irq: FsmFunc = (p) => {
+  cio_disable_subchannel(p.sch);
+};
+
+/** The ssch path. Returns 0 or -errno; sets CP_PENDING (v5.2+) on cc 0. */
+export function fsm_io_helper(p: VfioCcwPrivate): number {
+  const F = 'fsm_io_helper';
+  const sch = p.sch;
+  const flags = spin_lock_irqsave(sch.v.lock, F);
+  let ret: number;
+  const orb = cp_get_orb(p.cp, sch.v.schid.get(F), sch.v.lpm.get(F));
+  if (orb === null) ret = -EIO;
+  else {
+    const cc = ssch(sch, orb);
+    switch (cc) {
+      case 0:
+        sch_shadow_actl_or(sch, SCSW_ACTL_START_PEND, F);
+        set_state(p, p.drv.S.CP_PENDING, F);
+        ret = 0;
+        break;
+      case 1:
+      case 2:
+        ret = -EBUSY;
+        break;
+      case 3: {
+        const lpm = orb_lpm(orb.flags);
+        sch.v.lpm.set(lpm !== 0 ? sch.v.lpm.get(F) & ~lpm : 0, F);
+        if (cio_update_schib(sch) !== 0) ret = -ENODEV;
+        else ret = sch.v.lpm.get(F) !== 0 ? -EACCES : -ENODEV;
+        break;
+      }
+      default:
+        ret = cc;
+    }
+  }
+  spin_unlock_irqrestore(sch.v.lock, flags, F);
+  return ret;
+}
+
+function fsm_do_halt(p: VfioCcwPrivate): number {
+  const F = 'fsm_do_halt';
+  const sch = p.sch;
+  const flags = spin_lock_irqsave(sch.v.lock, F);
+  const cc = hsch(sch);
+  let ret: number;
+  if (cc === 0) {
+    sch_shadow_actl_or(sch, SCSW_ACTL_HALT_PEND, F);
+    ret = 0;
+  } else if (cc === 1 || cc === 2) ret = -EBUSY;
+  else if (cc === 3) ret = -ENODEV;
+  else ret = cc;
+  spin_unlock_irqrestore(sch.v.lock, flags, F);
+  return ret;
+}
+
+function fsm_do_clear(p: VfioCcwPrivate): number {
+  const F = 'fsm_do_clear';
+  const sch = p.sch;
+  const flags = spin_lock_irqsave(sch.v.lock, F);
+  const cc = csch(sch);
+  let ret: number;
+  if (cc === 0) {
+    sch_shadow_actl_set(sch, SCSW_ACTL_CLEAR_PEND, F); // set, not OR
+    ret = 0;
+  } else if (cc === 3) ret = -ENODEV;
+  else ret = cc; // cc 1/2 cannot occur architecturally
+  spin_unlock_irqrestore(sch.v.lock, flags, F);
+  return ret;
+}
+
+/** IO_REQ in IDLE (spec §10.3; the C and D differences are feature switches). */
+export const fsm_io_request: FsmFunc = (p) => {
+  const F = 'fsm_io_request';
+  const io = p.v.io_region;
+  set_state(p, p.drv.S.CP_PROCESSING, F);
+  p.v.scsw.copy_from(io, F, 12, 0, IO_SCSW);
+  const fctl = scsw_fctl(p.v.scsw.get_u32(0, F));
+  if (fctl & SCSW_FCTL_START_FUNC) {
+    const orb = orb_read(new DataView(io.read(IO_ORB, 12, F).buffer), 0);
+    if (p.drv.f.tm_check && (orb.flags & ORB_TM_B) !== 0) {
+      io_ret(p, -EOPNOTSUPP, F);
+      return err_out(p);
+    }
+    let rc = cp_init(p.cp, orb, F);
+    io_ret(p, rc, F);
+    if (rc !== 0) return err_out(p);
+    rc = cp_prefetch(p.cp);
+    io_ret(p, rc, F);
+    if (rc !== 0) {
+      cp_free(p.cp);
+      return err_out(p);
+    }
+    rc = fsm_io_helper(p);
+    io_ret(p, rc, F);
+    if (rc !== 0) {
+      cp_free(p.cp);
+      return err_out(p);
+    }
+    return;
+  } else if (fctl & SCSW_FCTL_HALT_FUNC) {
+    io_ret(p, -EOPNOTSUPP, F);
+  } else if (fctl & SCSW_FCTL_CLEAR_FUNC) {
+    io_ret(p, -EOPNOTSUPP, F);
+  }
+  // No function bit: ret_code is left as the user wrote it (IO-7).
+  return err_out(p);
+};
+
+function err_out(p: VfioCcwPrivate): void {
+  // v5.2 ... v5.12 reset nothing here: the region writer does (IO-6).
+  if (p.drv.f.err_out_sets_idle) set_state(p, p.drv.S.IDLE, 'fsm_io_request');
+}
+
+export const fsm_async_request: FsmFunc = (p) => {
+  const F = 'fsm_async_request';
+  const cmd = p.v.cmd_region.get_u32(CMD_COMMAND, F);
+  let rc: number;
+  if (cmd === VFIO_CCW_ASYNC_CMD_HSCH) rc = fsm_do_halt(p);
+  else if (cmd === VFIO_CCW_ASYNC_CMD_CSCH) rc = fsm_do_clear(p);
+  else rc = -EINVAL;
+  cmd_ret(p, rc, F);
+};
+
+/** Runs in IRQ context with sch->lock held by the caller. */
+export const fsm_irq: FsmFunc = (p) => {
+  const F = 'fsm_irq';
+  p.v.irb.copy_from(p.sch.v.irb, F, 96);
+  queue_work(p.wq, p.v.io_work, F);
+  const c = p.v.completion.get(F);
+  if (c !== 0) complete(completion_at(p, c), F);
+};
+
+/** The on-stack completion a quiesce points private->completion at (an actor slot's). */
+export function completion_at(p: VfioCcwPrivate, id: number): Completion {
+  return new Completion(p.g.i32, objOff(id), id);
+}
+
+export const fsm_open: FsmFunc = (p) => {
+  const F = 'fsm_open';
+  const sch = p.sch;
+  spin_lock_irq(sch.v.lock, F);
+  sch.v.isc.set(VFIO_CCW_ISC, F);
+  const ret = cio_enable_subchannel(sch, sch.v.schid.get(F));
+  if (ret !== 0) {
+    spin_unlock_irq(sch.v.lock, F);
+    vfio_ccw_fsm_event(p, p.drv.E.NOT_OPER);
+    return;
+  }
+  set_state(p, p.drv.S.IDLE, F);
+  spin_unlock_irq(sch.v.lock, F);
+};
+
+export const fsm_close: FsmFunc = (p) => {
+  const F = 'fsm_close';
+  const sch = p.sch;
+  spin_lock_irq(sch.v.lock, F);
+  let ok = false;
+  if (sch.hw_enabled()) {
+    let ret = cio_disable_subchannel(sch);
+    if (ret === -EBUSY) ret = vfio_ccw_sch_quiesce(p);
+    ok = ret === 0;
+  }
+  if (!ok) {
+    spin_unlock_irq(sch.v.lock, F);
+    vfio_ccw_fsm_event(p, p.drv.E.NOT_OPER);
+    return;
+  }
+  set_state(p, p.drv.S.STANDBY, F);
+  spin_unlock_irq(sch.v.lock, F);
+  cp_free(p.cp);
+};
+
+// Debug log records (s390dbf): v5.4 ... v5.19 store a reference to the mdev's UUID (§13.4).
+function log(p: VfioCcwPrivate, _what: string): void {
+  const F = 'vfio_ccw_log';
+  const n = p.v.log_count.get(F);
+  const slot = (n % 16) * 2;
+  const byRef = p.drv.f.uuid_log_by_reference;
+  p.v.log.a[p.v.log.i + slot] = byRef ? 1 : 0;
+  p.v.log.a[p.v.log.i + slot + 1] = byRef ? p.v.mdev.get(F) : p.dev;
+  p.v.log_count.set(n + 1, F);
+}
+

@@ -1,0 +1,420 @@
+// drivers/s390/cio/vfio_ccw_ops.c: the user-facing file operations, ioctls and mdev lifecycle.
+import { atomic_dec_if_positive, atomic_inc, mutex_lock, mutex_trylock, mutex_unlock, spin_lock_irq, spin_unlock_irq, WARN, Warn } from '../kernel/index.ts';
+import { EACCES, EAGAIN, EBUSY, EFAULT, EINVAL, ENODEV, ENOTTY, EPERM } from '../uapi/errno.ts';
+import {
+  CAP_TYPE_SIZE, CMD_REGION_SIZE, CRW_REGION_SIZE, DEVICE_INFO_MINSZ, IO_REGION_SIZE, IO_RET_CODE, IRQ_INFO_MINSZ, IRQ_SET_MINSZ,
+  REGION_INFO_MINSZ, SCHIB_AREA_SIZE, VFIO_CCW_CONFIG_REGION_INDEX, VFIO_CCW_CRW_IRQ_INDEX, VFIO_CCW_INDEX_TO_OFFSET, VFIO_CCW_IO_IRQ_INDEX,
+  VFIO_CCW_OFFSET_MASK, VFIO_CCW_OFFSET_TO_INDEX, VFIO_CCW_REQ_IRQ_INDEX, VFIO_DEVICE_FLAGS_CCW, VFIO_DEVICE_FLAGS_RESET, VFIO_DEVICE_GET_INFO,
+  VFIO_DEVICE_GET_IRQ_INFO, VFIO_DEVICE_GET_REGION_INFO, VFIO_DEVICE_RESET, VFIO_DEVICE_SET_IRQS, VFIO_IRQ_INFO_EVENTFD, VFIO_IRQ_SET_ACTION_TRIGGER,
+  VFIO_IRQ_SET_DATA_BOOL, VFIO_IRQ_SET_DATA_EVENTFD, VFIO_IRQ_SET_DATA_NONE, VFIO_IRQ_SET_DATA_TYPE_MASK, VFIO_REGION_INFO_CAP_TYPE,
+  VFIO_REGION_INFO_FLAG_CAPS, VFIO_REGION_INFO_FLAG_READ, VFIO_REGION_INFO_FLAG_WRITE, VFIO_REGION_SUBTYPE_CCW_ASYNC_CMD, VFIO_REGION_SUBTYPE_CCW_CRW,
+  VFIO_REGION_SUBTYPE_CCW_SCHIB, VFIO_REGION_TYPE_CCW,
+} from '../uapi/vfio_ccw.ts';
+import { eventfd_ctx_fdget } from '../kernel/index.ts';
+import { cio_enable_subchannel } from '../cio/css.ts';
+import { vfio_ccw_async_region_read, vfio_ccw_async_region_write } from './async.ts';
+import { vfio_ccw_crw_region_read, vfio_ccw_crw_region_write, vfio_ccw_schib_region_read, vfio_ccw_schib_region_write } from './chp.ts';
+import { cp_free, cp_iova_pinned } from './cp.ts';
+import { signal_trigger, vfio_ccw_sch_quiesce } from './drv.ts';
+import { vfio_ccw_fsm_event } from './fsm.ts';
+import type { VfioCcwPrivate } from './private.ts';
+import { copy_from_user, copy_to_user, type UserPtr } from './uaccess.ts';
+
+type RegionRw = (p: VfioCcwPrivate, buf: UserPtr, count: number, ppos: number) => number;
+interface Region {
+  subtype: number;
+  size: number;
+  flags: number;
+  read: RegionRw;
+  write: RegionRw;
+}
+
+/** The extra regions in the order open registers them: async, then schib and crw (v5.8+). */
+const ASYNC: Region = { subtype: VFIO_REGION_SUBTYPE_CCW_ASYNC_CMD, size: CMD_REGION_SIZE, flags: VFIO_REGION_INFO_FLAG_READ | VFIO_REGION_INFO_FLAG_WRITE, read: vfio_ccw_async_region_read, write: vfio_ccw_async_region_write };
+const SCHIB: Region = { subtype: VFIO_REGION_SUBTYPE_CCW_SCHIB, size: SCHIB_AREA_SIZE, flags: VFIO_REGION_INFO_FLAG_READ, read: vfio_ccw_schib_region_read, write: vfio_ccw_schib_region_write };
+const CRW: Region = { subtype: VFIO_REGION_SUBTYPE_CCW_CRW, size: CRW_REGION_SIZE, flags: VFIO_REGION_INFO_FLAG_READ, read: vfio_ccw_crw_region_read, write: vfio_ccw_crw_region_write };
+
+export function extra_regions(p: VfioCcwPrivate): readonly Region[] {
+  const r = p.drv.f.regions;
+  return r === 'io' ? [] : r === 'io+async' ? [ASYNC] : [ASYNC, SCHIB, CRW];
+}
+
+/** region[i] after `sets` registrations: per-FD opens (<= v5.14) append the same entries again. */
+function region_at(p: VfioCcwPrivate, i: number): Region | undefined {
+  const base = extra_regions(p);
+  return base.length === 0 ? undefined : base[i % base.length];
+}
+
+// ---- the I/O region ----
+
+function vfio_ccw_mdev_read_io_region(p: VfioCcwPrivate, buf: UserPtr, count: number, ppos: number): number {
+  const F = 'vfio_ccw_mdev_read_io_region';
+  const pos = p.drv.f.offset_shift ? ppos & VFIO_CCW_OFFSET_MASK : ppos;
+  if (pos + count > IO_REGION_SIZE) return -EINVAL;
+  if (p.drv.f.io_mutex) mutex_lock(p.v.io_mutex, F);
+  const ret = copy_to_user(buf, p.v.io_region.read(pos, count, F)) === 0 ? count : -EFAULT;
+  if (p.drv.f.io_mutex) mutex_unlock(p.v.io_mutex, F);
+  return ret;
+}
+
+function vfio_ccw_mdev_write_io_region(p: VfioCcwPrivate, buf: UserPtr, count: number, ppos: number): number {
+  const F = 'vfio_ccw_mdev_write_io_region';
+  const f = p.drv.f;
+  const pos = f.offset_shift ? ppos & VFIO_CCW_OFFSET_MASK : ppos;
+  if (pos + count > IO_REGION_SIZE) return -EINVAL;
+  // v4.12 ... v5.1: an unlocked pre-check ("the state machine will handle this" replaced it in v5.2).
+  if (f.write_prefilter_eacces && p.v.state.get(F) !== p.drv.S.IDLE) return -EACCES;
+  if (f.io_mutex && !mutex_trylock(p.v.io_mutex, F)) return -EAGAIN;
+  let ret: number;
+  const data = copy_from_user(buf, count);
+  if (data === null) ret = -EFAULT;
+  else {
+    p.v.io_region.write(pos, data, F);
+    vfio_ccw_fsm_event(p, p.drv.E.IO_REQ);
+    const rc = p.v.io_region.get_i32(IO_RET_CODE, F);
+    if (rc !== 0 && f.write_resets_idle_on_error) p.v.state.set(p.drv.S.IDLE, F);
+    ret = rc !== 0 ? rc : count;
+  }
+  if (f.io_mutex) mutex_unlock(p.v.io_mutex, F);
+  return ret;
+}
+
+// ---- read()/write() dispatch ----
+
+export function vfio_ccw_mdev_read(p: VfioCcwPrivate, buf: UserPtr, count: number, ppos: number): number {
+  if (!p.drv.f.offset_shift) return vfio_ccw_mdev_read_io_region(p, buf, count, ppos);
+  const index = VFIO_CCW_OFFSET_TO_INDEX(ppos);
+  if (index >= 1 + p.v.num_regions.get('vfio_ccw_mdev_read')) return -EINVAL;
+  if (index === VFIO_CCW_CONFIG_REGION_INDEX) return vfio_ccw_mdev_read_io_region(p, buf, count, ppos);
+  const r = region_at(p, index - 1);
+  return r === undefined ? -EINVAL : r.read(p, buf, count, ppos);
+}
+
+export function vfio_ccw_mdev_write(p: VfioCcwPrivate, buf: UserPtr, count: number, ppos: number): number {
+  if (!p.drv.f.offset_shift) return vfio_ccw_mdev_write_io_region(p, buf, count, ppos);
+  const index = VFIO_CCW_OFFSET_TO_INDEX(ppos);
+  if (index >= 1 + p.v.num_regions.get('vfio_ccw_mdev_write')) return -EINVAL;
+  if (index === VFIO_CCW_CONFIG_REGION_INDEX) return vfio_ccw_mdev_write_io_region(p, buf, count, ppos);
+  const r = region_at(p, index - 1);
+  return r === undefined ? -EINVAL : r.write(p, buf, count, ppos);
+}
+
+// ---- ioctls ----
+
+const be = (b: Uint8Array): DataView => new DataView(b.buffer, b.byteOffset, b.byteLength);
+
+function get_info(p: VfioCcwPrivate, arg: UserPtr): number {
+  const info = copy_from_user(arg, DEVICE_INFO_MINSZ);
+  if (info === null) return -EFAULT;
+  const d = be(info);
+  if (d.getUint32(0) < DEVICE_INFO_MINSZ) return -EINVAL;
+  d.setUint32(4, VFIO_DEVICE_FLAGS_CCW | VFIO_DEVICE_FLAGS_RESET);
+  d.setUint32(8, 1 + (p.drv.f.offset_shift ? p.v.num_regions.get('vfio_ccw_mdev_get_device_info') : 0));
+  d.setUint32(12, p.drv.f.irqs);
+  return copy_to_user(arg, info) === 0 ? 0 : -EFAULT;
+}
+
+function get_region_info(p: VfioCcwPrivate, arg: UserPtr): number {
+  const F = 'vfio_ccw_mdev_ioctl_get_region_info';
+  const info = copy_from_user(arg, REGION_INFO_MINSZ);
+  if (info === null) return -EFAULT;
+  const d = be(info);
+  const argsz = d.getUint32(0);
+  if (argsz < REGION_INFO_MINSZ) return -EINVAL;
+  const index = d.getUint32(8);
+  if (index === VFIO_CCW_CONFIG_REGION_INDEX) {
+    d.setBigUint64(24, 0n);
+    d.setBigUint64(16, BigInt(IO_REGION_SIZE));
+    d.setUint32(4, VFIO_REGION_INFO_FLAG_READ | VFIO_REGION_INFO_FLAG_WRITE);
+    return copy_to_user(arg, info) === 0 ? 0 : -EFAULT;
+  }
+  if (!p.drv.f.offset_shift) return -EINVAL;
+  if (index >= 1 + p.v.num_regions.get(F)) return -EINVAL;
+  const r = region_at(p, index - 1);
+  if (r === undefined) return -EINVAL;
+  d.setBigUint64(24, BigInt(VFIO_CCW_INDEX_TO_OFFSET(index)));
+  d.setBigUint64(16, BigInt(r.size));
+  d.setUint32(4, r.flags | VFIO_REGION_INFO_FLAG_CAPS);
+  const cap = new Uint8Array(CAP_TYPE_SIZE);
+  const c = be(cap);
+  c.setUint16(0, VFIO_REGION_INFO_CAP_TYPE);
+  c.setUint16(2, 1);
+  c.setUint32(4, 0);
+  c.setUint32(8, VFIO_REGION_TYPE_CCW);
+  c.setUint32(12, r.subtype);
+  if (argsz < REGION_INFO_MINSZ + CAP_TYPE_SIZE) {
+    d.setUint32(0, REGION_INFO_MINSZ + CAP_TYPE_SIZE);
+    d.setUint32(12, 0);
+  } else {
+    if (copy_to_user(arg, cap, REGION_INFO_MINSZ) !== 0) return -EFAULT;
+    d.setUint32(12, REGION_INFO_MINSZ);
+  }
+  return copy_to_user(arg, info) === 0 ? 0 : -EFAULT;
+}
+
+function irq_index_ok(p: VfioCcwPrivate, index: number): boolean {
+  return index === VFIO_CCW_IO_IRQ_INDEX || (index === VFIO_CCW_CRW_IRQ_INDEX && p.drv.f.irqs >= 2) || (index === VFIO_CCW_REQ_IRQ_INDEX && p.drv.f.irqs >= 3);
+}
+
+function get_irq_info(p: VfioCcwPrivate, arg: UserPtr): number {
+  const info = copy_from_user(arg, IRQ_INFO_MINSZ);
+  if (info === null) return -EFAULT;
+  const d = be(info);
+  const index = d.getUint32(8);
+  if (d.getUint32(0) < IRQ_INFO_MINSZ || index >= p.drv.f.irqs) return -EINVAL;
+  if (!irq_index_ok(p, index)) return -EINVAL;
+  d.setUint32(12, 1);
+  d.setUint32(4, VFIO_IRQ_INFO_EVENTFD);
+  return copy_to_user(arg, info) === 0 ? 0 : -EFAULT;
+}
+
+function trigger_field(p: VfioCcwPrivate, index: number) {
+  if (index === VFIO_CCW_IO_IRQ_INDEX) return p.v.io_trigger;
+  if (index === VFIO_CCW_CRW_IRQ_INDEX && p.drv.f.irqs >= 2) return p.v.crw_trigger;
+  if (index === VFIO_CCW_REQ_IRQ_INDEX && p.drv.f.irqs >= 3) return p.v.req_trigger;
+  return null;
+}
+
+/** VFIO_DEVICE_SET_IRQS: vfio_set_irqs_validate_and_prepare, then vfio_ccw_mdev_set_irqs. */
+function set_irqs(p: VfioCcwPrivate, arg: UserPtr): number {
+  const F = 'vfio_ccw_mdev_set_irqs';
+  const hdr = copy_from_user(arg, IRQ_SET_MINSZ);
+  if (hdr === null) return -EFAULT;
+  const d = be(hdr);
+  const argsz = d.getUint32(0);
+  const flags = d.getUint32(4);
+  const index = d.getUint32(8);
+  const start = d.getUint32(12);
+  const count = d.getUint32(16);
+  const max = p.drv.f.irqs;
+  if (argsz < IRQ_SET_MINSZ || index >= max || count >= 0xffffffff - start || (flags & ~0x3f) !== 0) return -EINVAL;
+  if (start >= 1 || start + count > 1) return -EINVAL;
+  const type = flags & VFIO_IRQ_SET_DATA_TYPE_MASK;
+  const size = type === VFIO_IRQ_SET_DATA_NONE ? 0 : type === VFIO_IRQ_SET_DATA_BOOL ? 1 : type === VFIO_IRQ_SET_DATA_EVENTFD ? 4 : -1;
+  if (size < 0) return -EINVAL;
+  if (size !== 0 && argsz - IRQ_SET_MINSZ < count * size) return -EINVAL;
+  if ((flags & VFIO_IRQ_SET_ACTION_TRIGGER) === 0) return -EINVAL;
+  const slot = trigger_field(p, index);
+  if (slot === null) return -EINVAL;
+  switch (type) {
+    case VFIO_IRQ_SET_DATA_NONE:
+      signal_trigger(p, slot.get(F), F);
+      return 0;
+    case VFIO_IRQ_SET_DATA_BOOL: {
+      const b = copy_from_user(arg, 1, IRQ_SET_MINSZ);
+      if (b === null) return -EFAULT;
+      if (b[0] !== 0) signal_trigger(p, slot.get(F), F);
+      return 0;
+    }
+    default: {
+      // The data word is read even when count = 0.
+      const w = copy_from_user(arg, 4, IRQ_SET_MINSZ);
+      if (w === null) return -EFAULT;
+      const fd = be(w).getInt32(0);
+      if (fd === -1) {
+        slot.set(0, F); // eventfd_ctx_put of the old context, no lock (R5)
+        return 0;
+      }
+      if (fd < -1) return -EINVAL;
+      const ctx = eventfd_ctx_fdget(p.g, fd);
+      if (typeof ctx === 'number') return ctx;
+      slot.set(fd + 1, F);
+      return 0;
+    }
+  }
+}
+
+export function vfio_ccw_mdev_ioctl(p: VfioCcwPrivate, cmd: number, arg: UserPtr): number {
+  switch (cmd) {
+    case VFIO_DEVICE_GET_INFO:
+      return get_info(p, arg);
+    case VFIO_DEVICE_GET_REGION_INFO:
+      return get_region_info(p, arg);
+    case VFIO_DEVICE_GET_IRQ_INFO:
+      return get_irq_info(p, arg);
+    case VFIO_DEVICE_SET_IRQS:
+      return set_irqs(p, arg);
+    case VFIO_DEVICE_RESET:
+      return vfio_ccw_mdev_reset(p);
+    default:
+      return -ENOTTY;
+  }
+}
+
+// ---- reset, open/close, DMA unmap, request ----
+
+export function vfio_ccw_mdev_reset(p: VfioCcwPrivate): number {
+  const F = 'vfio_ccw_mdev_reset';
+  if (p.drv.f.reset === 'close+open') {
+    vfio_ccw_fsm_event(p, p.drv.E.CLOSE);
+    vfio_ccw_fsm_event(p, p.drv.E.OPEN);
+    return p.v.state.get(F) === p.drv.S.NOT_OPER ? -EINVAL : 0;
+  }
+  // B, C, D: quiesce (the state becomes NOT_OPER), then enable; the cp is not freed here.
+  const sch = p.sch;
+  spin_lock_irq(sch.v.lock, F);
+  const ret = vfio_ccw_sch_quiesce(p);
+  if (ret !== 0) {
+    spin_unlock_irq(sch.v.lock, F);
+    return ret;
+  }
+  const en = cio_enable_subchannel(sch, sch.v.schid.get(F));
+  if (en === 0) p.v.state.set(p.drv.S.IDLE, F);
+  spin_unlock_irq(sch.v.lock, F);
+  return en;
+}
+
+function register_regions(p: VfioCcwPrivate): void {
+  const F = 'vfio_ccw_register_regions';
+  const n = extra_regions(p).length;
+  if (n === 0) return;
+  p.v.num_regions.set(p.v.num_regions.get(F) + n, F);
+  p.v.region_sets.set(p.v.region_sets.get(F) + 1, F);
+}
+
+function unregister_regions(p: VfioCcwPrivate): void {
+  const F = 'vfio_ccw_unregister_regions';
+  p.v.num_regions.set(0, F);
+  p.v.region_sets.set(0, F);
+}
+
+/** open_device (first FD, v5.15+) or open (every FD, <= v5.14). */
+export function vfio_ccw_mdev_open_device(p: VfioCcwPrivate): number {
+  const F = 'vfio_ccw_mdev_open_device';
+  const S = p.drv.S;
+  if (p.drv.f.open_close_fsm_events) {
+    if (p.v.state.get(F) === S.NOT_OPER) return -EINVAL;
+    register_regions(p);
+    vfio_ccw_fsm_event(p, p.drv.E.OPEN);
+    if (p.v.state.get(F) === S.NOT_OPER) {
+      unregister_regions(p);
+      return -EINVAL;
+    }
+    return 0;
+  }
+  p.v.notifier_registered.set(p.v.notifier_registered.get(F) + 1, F);
+  register_regions(p);
+  return 0;
+}
+
+/** close_device (last FD, v5.15+) or release (every FD, <= v5.14). */
+export function vfio_ccw_mdev_close_device(p: VfioCcwPrivate): void {
+  const F = 'vfio_ccw_mdev_close_device';
+  const S = p.drv.S;
+  if (p.drv.f.open_close_fsm_events) {
+    vfio_ccw_fsm_event(p, p.drv.E.CLOSE);
+    unregister_regions(p);
+    return;
+  }
+  if (p.drv.f.release_frees_cp) {
+    const st = p.v.state.get(F);
+    if (st !== S.NOT_OPER && st !== S.STANDBY && vfio_ccw_mdev_reset(p) === 0) p.v.state.set(S.STANDBY, F);
+    cp_free(p.cp);
+    unregister_regions(p);
+  }
+  p.v.notifier_registered.set(p.v.notifier_registered.get(F) - 1, F);
+}
+
+/** The vfio core's open: serialised by the device-set lock; first open runs open_device (v5.15+). */
+export function vfio_device_open(p: VfioCcwPrivate): number {
+  const F = 'vfio_device_open';
+  mutex_lock(p.v.open_lock, F);
+  const n = p.v.open_count.get(F);
+  let ret = 0;
+  if (p.v.mdev.get(F) === 0) ret = -ENODEV;
+  else if (n === 0 || p.drv.f.per_fd_open) ret = vfio_ccw_mdev_open_device(p);
+  if (ret === 0) p.v.open_count.set(n + 1, F);
+  mutex_unlock(p.v.open_lock, F);
+  return ret;
+}
+
+export function vfio_device_release(p: VfioCcwPrivate): void {
+  const F = 'vfio_device_release';
+  mutex_lock(p.v.open_lock, F);
+  const n = p.v.open_count.get(F);
+  if (n <= 0) {
+    mutex_unlock(p.v.open_lock, F);
+    WARN(Warn.driver, p.v.open_count.id, 'vfio_device_release without an open FD');
+    return;
+  }
+  if (n === 1 || p.drv.f.per_fd_open) vfio_ccw_mdev_close_device(p);
+  p.v.open_count.set(n - 1, F);
+  mutex_unlock(p.v.open_lock, F);
+}
+
+/** DMA unmap of guest memory overlapping pinned channel-program pages. */
+export function vfio_ccw_dma_unmap(p: VfioCcwPrivate, iova: number, length: number): number {
+  if (p.drv.f.dma_unmap === 'callback-range') {
+    if (cp_iova_pinned(p.cp, iova, length)) vfio_ccw_mdev_reset(p);
+    return 0;
+  }
+  // IOMMU notifier: exact iova match; a failed reset is NOTIFY_BAD.
+  if (!cp_iova_pinned(p.cp, iova, length)) return 0;
+  if (vfio_ccw_mdev_reset(p) !== 0) return -EBUSY;
+  cp_free(p.cp);
+  return 0;
+}
+
+/** The vfio core's request callback while unregistering an open device. */
+export function vfio_ccw_mdev_request(p: VfioCcwPrivate, _count: number): void {
+  // The kernel only logs on every 10th call (count % 10 == 0); it signals every time.
+  const F = 'vfio_ccw_mdev_request';
+  if (p.drv.f.irqs < 3) return;
+  signal_trigger(p, p.v.req_trigger.get(F), F);
+}
+
+// ---- mdev probe / remove ----
+
+/** mdev create / probe (spec §13.2). */
+export function vfio_ccw_mdev_probe(p: VfioCcwPrivate): number {
+  const F = 'vfio_ccw_mdev_probe';
+  const f = p.drv.f;
+  if (f.parent_split) {
+    // v6.2+: a fresh private per mdev (vfio_alloc_device + .init), state STANDBY.
+    vfio_ccw_private_init(p, p.drv.S.STANDBY);
+    p.v.mdev.set(1, F);
+    return 0;
+  }
+  if (p.v.state.get(F) === p.drv.S.NOT_OPER) return -ENODEV;
+  if (f.avail_accounting && atomic_dec_if_positive(p.v.avail, F) < 0) return -EPERM;
+  p.v.mdev.set(1, F);
+  if (f.mdev_create_sets_idle) p.v.state.set(p.drv.S.IDLE, F);
+  return 0;
+}
+
+/** mdev remove: the vfio core first waits until every FD is closed (remove cannot finish before close). */
+export function vfio_ccw_mdev_remove(p: VfioCcwPrivate): void {
+  const F = 'vfio_ccw_mdev_remove';
+  const f = p.drv.f;
+  if (f.open_close_fsm_events || f.parent_split) {
+    p.v.mdev.set(0, F);
+    if (f.avail_accounting) atomic_inc(p.v.avail, F);
+    return;
+  }
+  const st = p.v.state.get(F);
+  if (st !== p.drv.S.NOT_OPER && st !== p.drv.S.STANDBY) {
+    const ret = f.remove_resets ? vfio_ccw_mdev_reset(p) : quiesce_locked(p);
+    if (ret === 0) p.v.state.set(p.drv.S.STANDBY, F);
+  }
+  if (f.release_frees_cp) cp_free(p.cp);
+  p.v.mdev.set(0, F);
+  if (f.avail_accounting) atomic_inc(p.v.avail, F);
+}
+
+function quiesce_locked(p: VfioCcwPrivate): number {
+  spin_lock_irq(p.sch.v.lock, 'vfio_ccw_mdev_remove');
+  const ret = vfio_ccw_sch_quiesce(p);
+  spin_unlock_irq(p.sch.v.lock, 'vfio_ccw_mdev_remove');
+  return ret;
+}
+
+/** Fresh private state (kzalloc + the .init op): main at set-up, mdev probe in v6.2+. */
+export function vfio_ccw_private_init(p: VfioCcwPrivate, state: number): void {
+  const F = 'vfio_ccw_private_init';
+  p.v.state.set(state, F);
+  for (const f of [p.v.completion, p.v.num_regions, p.v.region_sets, p.v.crw_head, p.v.crw_tail, p.v.io_trigger, p.v.crw_trigger, p.v.req_trigger, p.v.open_count, p.v.notifier_registered]) f.set(0, F);
+  p.v.io_region.fill(0, F);
+  p.v.cmd_region.fill(0, F);
+}
+
+

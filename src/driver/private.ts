@@ -1,0 +1,75 @@
+// drivers/s390/cio/vfio_ccw_private.h: struct vfio_ccw_private, laid out in the device's shared buffer.
+import { atomic, bytes, completion, defineStruct, i32, mutex, work, words } from '../kernel/index.ts';
+import { CMD_REGION_SIZE, CRW_REGION_SIZE, IO_REGION_SIZE, SCHIB_AREA_SIZE } from '../uapi/vfio_ccw.ts';
+
+export const CRW_QUEUE = 64;
+export const LOG_RECORDS = 16;
+
+/**
+ * Which lock protects what (spec/driver.md §1.2):
+ * - state: none (R1); every access goes through the seam so the race detector sees it.
+ * - io_region, cmd_region, schib_region, crw_region: io_mutex (v5.2+).
+ * - irb: none (R2): fsm_irq writes it under sch->lock, io_todo reads it with no lock.
+ * - completion, triggers: none (R4, R5).
+ * - crw list: the producer holds sch->lock; the CRW region reader holds only io_mutex.
+ */
+export const VfioCcwPrivate = defineStruct('private', {
+  state: i32('enum vfio_ccw_state, per variant'),
+  io_mutex: mutex(),
+  completion: i32('object id of a waiting on-stack completion, or 0 (NULL)'),
+  irb: bytes(96, 'the single IRB slot'),
+  scsw: bytes(12, 'copy of io_region.scsw_area made by fsm_io_request'),
+  io_region: bytes(IO_REGION_SIZE),
+  cmd_region: bytes(CMD_REGION_SIZE),
+  schib_region: bytes(SCHIB_AREA_SIZE),
+  crw_region: bytes(CRW_REGION_SIZE),
+  num_regions: i32('extra regions registered at open (async, schib, crw)'),
+  region_sets: i32('times the region array was filled (I16: at most 1)'),
+  crw_head: i32(),
+  crw_tail: i32(),
+  crw_ring: words(CRW_QUEUE, 'queued CRW words'),
+  io_trigger: i32('eventfd fd + 1, 0 = NULL'),
+  crw_trigger: i32(),
+  req_trigger: i32(),
+  io_work: work(),
+  crw_work: work(),
+  // lifecycle (spec §13)
+  mdev: i32('an mdev exists (private->mdev / parent drvdata != NULL)'),
+  avail: atomic('available instances (<= v6.0)'),
+  open_lock: mutex('the vfio core device-set lock (serialises open_device/close_device)'),
+  open_count: i32('device FDs open'),
+  notifier_registered: i32('DMA-unmap notifier registrations (I16: at most 1)'),
+  release_comp: completion('E1 release completion'),
+  quiesce_halts: i32('hsch issued by the running quiesce (I11)'),
+  quiesce_clears: i32('csch issued by the running quiesce (I11)'),
+  quiesce_cancels: i32('xsch issued by the running quiesce (I11)'),
+  // statistics and accounting
+  irqs: atomic('vfio_ccw_sch_irq calls (the IRQ statistics bump)'),
+  irbs_to_region: atomic('io_todo copies of the IRB into the I/O region'),
+  io_signals: atomic('io_trigger signals'),
+  log_count: i32(),
+  log: words(LOG_RECORDS * 2, 'debug log records: kind, value-or-reference'),
+});
+
+export type PrivateLayout = typeof VfioCcwPrivate;
+
+// ---- the per-thread handle: struct vfio_ccw_private * ----
+import type { LayoutView, SharedBuf, WorkqueueStruct } from '../kernel/index.ts';
+import type { Subch } from '../cio/css.ts';
+import type { Cp } from './cp.ts';
+import type { Driver } from './variant.ts';
+
+export interface VfioCcwPrivate {
+  /** device index (buffer index = dev + 1) */
+  readonly dev: number;
+  readonly buf: SharedBuf;
+  readonly g: SharedBuf;
+  /** the shared fields of struct vfio_ccw_private */
+  readonly v: LayoutView<PrivateLayout>;
+  readonly sch: Subch;
+  readonly cp: Cp;
+  /** the driver version this device runs (jump table, state numbering, per-version rules) */
+  readonly drv: Driver;
+  /** the vfio-ccw workqueue (one for all devices) */
+  readonly wq: WorkqueueStruct;
+}
