@@ -11,6 +11,9 @@ import { css_sched_sch_todo, SCH_TODO_UNREG, cio_disable_subchannel, cio_enable_
 import { cp_free, cp_get_orb, cp_init, cp_prefetch } from './cp.ts';
 import { vfio_ccw_sch_quiesce } from './drv.ts';
 import type { VfioCcwPrivate } from './private.ts';
+import type { ActionName } from './fsm_tables.ts';
+import { make_driver, type Driver } from './variant.ts';
+import { variant_by_name } from '../variants/registry.ts';
 
 export type FsmFunc = (p: VfioCcwPrivate, event: number) => void;
 
@@ -234,3 +237,34 @@ function log(p: VfioCcwPrivate, _what: string): void {
   p.v.log_count.set(n + 1, F);
 }
 
+
+/** The actions by name (the jump tables in fsm_tables.ts name them). */
+export const ACTIONS: Readonly<Partial<Record<ActionName, FsmFunc>>> = {
+  fsm_nop,
+  fsm_io_error,
+  fsm_disabled_irq,
+  fsm_notoper,
+  fsm_io_request,
+  fsm_irq,
+  fsm_io_busy,
+  fsm_io_retry,
+  fsm_async_error,
+  fsm_async_retry,
+  fsm_async_request,
+  fsm_open,
+  fsm_close,
+};
+
+const drivers = new Map<string, Driver>();
+
+/** The driver of a variant (by registry name), built once per thread. */
+export function driver_for(name: string): Driver {
+  let d = drivers.get(name);
+  if (d === undefined) {
+    const v = variant_by_name(name);
+    if (v === undefined) throw new Error(`no variant ${name}`);
+    d = make_driver(v, ACTIONS);
+    drivers.set(name, d);
+  }
+  return d;
+}

@@ -393,10 +393,10 @@ export function vfio_ccw_mdev_remove(p: VfioCcwPrivate): void {
   }
   const st = p.v.state.get(F);
   if (st !== p.drv.S.NOT_OPER && st !== p.drv.S.STANDBY) {
-    const ret = f.remove_resets ? vfio_ccw_mdev_reset(p) : quiesce_locked(p);
+    const ret = f.mdev_remove === 'B-reset' ? vfio_ccw_mdev_reset(p) : quiesce_locked(p);
     if (ret === 0) p.v.state.set(p.drv.S.STANDBY, F);
   }
-  if (f.release_frees_cp) cp_free(p.cp);
+  if (f.mdev_remove === 'C-quiesce+cp_free') cp_free(p.cp);
   p.v.mdev.set(0, F);
   if (f.avail_accounting) atomic_inc(p.v.avail, F);
 }

@@ -1,0 +1,501 @@
+// drivers/s390/cio/vfio_ccw_cp.c, vfio_ccw_cp.h: the channel program, per kernel line (spec/driver.md §12).
+//
+// The cp lives in the device's shared buffer. Its fields have no lock of their own: io_mutex
+// covers them by design, but io_todo, close and the DMA-unmap path reach them without it
+// (§12.3), and those races are what the tools look for. So every access goes through the seam.
+import {
+  Field,
+  WARN,
+  Warn,
+  bind,
+  bytes,
+  current,
+  defineStruct,
+  i32,
+  words,
+  type SharedBuf,
+  type StructView,
+} from '../kernel/index.ts';
+import { CCW_SIZE, IDAW_SIZE, ccw_decode, ccw_does_data_transfer, ccw_is_chain, ccw_is_idal, ccw_is_tic, idal_nr_words, type Ccw } from '../uapi/ccw.ts';
+import { EBUSY, EFAULT, EINVAL, ENOMEM, EOPNOTSUPP } from '../uapi/errno.ts';
+import { ORB_C64, ORB_FMT, ORB_PFCH, ORB_SIZE, orb_bytes, orb_lpm, orb_with_lpm, type Orb } from '../uapi/orb.ts';
+import type { Scsw } from '../uapi/scsw.ts';
+import { PAGE_SIZE, vfio_dma_rw, vfio_pin_pages, vfio_unpin_pages, type GuestMemoryView } from '../vfio/guest.ts';
+
+/** The longest chain: a 257th CCW without an end fails cp_init with -EINVAL. */
+export const CCWCHAIN_LEN_MAX = 256;
+/** Model limits (the kernel allocates as it goes): chains per cp, pinned pages per cp. */
+export const CP_MAX_CHAINS = 8;
+export const CP_MAX_PINNED = 1024;
+const CHAIN_BYTES = CCWCHAIN_LEN_MAX * CCW_SIZE;
+
+// Host ("physical") address of translated CCW `idx` of chain `c`, for cp generation `gen`:
+//   0x40000000 | (gen & 0xff) << 16 | c << 12 | idx * 8
+// Deterministic, disjoint from guest memory (64 KiB), and different per generation, so an
+// SCSW left over from an older channel program does not match the current chains.
+export const CP_HOST_BASE = 0x40000000;
+export const cp_host_addr = (gen: number, c: number, idx: number): number =>
+  (CP_HOST_BASE | ((gen & 0xff) << 16) | (c << 12) | (idx * CCW_SIZE)) >>> 0;
+
+const spec = {
+  initialized: i32('v5.2+: set by a successful cp_init, cleared by cp_free'),
+  list_valid: i32('ccwchain_list head set up; private is zero-filled, so it stays 0 until the first cp_init'),
+  generation: i32('bumped by every successful cp_init: tells a free "by someone else" apart'),
+  owner: i32('actor that last initialised the cp'),
+  pinned_pages: i32('pages pinned by cp_prefetch and reachable from the cp (entries of pa_iova)'),
+  unreachable_pinned_pages: i32('I7: still pinned, no longer reachable from the cp'),
+  unreachable_chains: i32('I7: still allocated, no longer reachable from the cp'),
+  pa_nr_stale: i32('< v5.3: pa_nr left on a page array whose allocation failed; the next cp_free unpins that many'),
+  pa_alloc_fail_iova: i32('fault injection: the page-array allocation fails for a CCW with this data address; 0 = off'),
+  nchains: i32('chains on ccwchain_list'),
+  ch_iova: words(CP_MAX_CHAINS, 'guest address of each chain'),
+  ch_ccws: words(CP_MAX_CHAINS, 'CCWs in each chain, as cp_init built it'),
+  ch_len: words(CP_MAX_CHAINS, 'CCWs of each chain that cp_free and cp_update_scsw walk; cp_prefetch cuts it on error'),
+  orb: bytes(ORB_SIZE, 'private copy of the guest ORB, rewritten by cp_get_orb'),
+  pa_iova: words(CP_MAX_PINNED, 'pinned page iovas: the ch_pa arrays, flattened'),
+  pa_tag: words(CP_MAX_PINNED, 'chain << 16 | CCW index that pinned each page'),
+  ch_ccw: bytes(CP_MAX_CHAINS * CHAIN_BYTES, 'translated CCWs: chain c at c * 2048 (TIC addresses rewritten to host addresses)'),
+};
+
+export const ChannelProgram = defineStruct('cp', spec);
+export type ChannelProgramView = StructView<typeof spec>;
+
+/** What differs between kernel lines (spec/driver.md §12.2). */
+export interface CpRules {
+  /** v5.2+: cp->initialized, checked by every accessor */
+  has_initialized_flag: boolean;
+  /** an ORB without pfch fails cp_init with -EOPNOTSUPP (otherwise: a rate-limited log line) */
+  reject_no_pfch: boolean;
+  /** v5.13+: cp_init on an initialised cp returns -EBUSY */
+  init_busy_if_initialized: boolean;
+  /**
+   * what a chain-building failure in cp_init frees: everything built (cp_unpin_free), each
+   * failed chain as the error unwinds (M-C6), or nothing (cp_free on a cp not yet initialised)
+   */
+  init_error_path: 'unpin_free_all' | 'free_failed_chain' | 'cp_free_noop';
+  /** v5.3 (M-C7): a failed page-array allocation leaves pa_nr = 0 */
+  pa_nr_zero_on_alloc_fail: boolean;
+  /** cp_update_scsw also matches the address just past a chain's last CCW */
+  update_scsw_past_end: boolean;
+  /** v6.0+: cp_iova_pinned(iova, length) matches any pinned page in the range, not one start address */
+  iova_pinned_range: boolean;
+}
+
+/** v4.12 … v5.1: no initialized flag; every accessor walks the list as it is. */
+export const CP_RULES_B: Readonly<CpRules> = {
+  has_initialized_flag: false,
+  reject_no_pfch: true,
+  init_busy_if_initialized: false,
+  init_error_path: 'unpin_free_all',
+  pa_nr_zero_on_alloc_fail: false,
+  update_scsw_past_end: false,
+  iova_pinned_range: false,
+};
+
+/**
+ * v5.2: the initialized flag. The spec dates the "just past the end" match of cp_update_scsw
+ * only as later than B [not verified]; it is taken from v5.2 on.
+ */
+export const CP_RULES_C52: Readonly<CpRules> = { ...CP_RULES_B, has_initialized_flag: true, update_scsw_past_end: true };
+
+/**
+ * The v5.3 development code after "s390/cio: Squash cp_free() and cp_unpin_free()" and before
+ * M-C6: the error path calls cp_free, which returns at once, and the chains stay allocated.
+ */
+export const CP_RULES_C53_DEV: Readonly<CpRules> = { ...CP_RULES_C52, init_error_path: 'cp_free_noop' };
+
+/**
+ * v5.3 … v5.12: a failed chain frees itself (M-C6), pa_nr = 0 on allocation failure (M-C7).
+ * pfch is still required here: the spec dates its relaxation ~v5.7 [not verified], so this
+ * stands for v5.3 … v5.6 on that point.
+ */
+export const CP_RULES_C53: Readonly<CpRules> = { ...CP_RULES_C52, init_error_path: 'free_failed_chain', pa_nr_zero_on_alloc_fail: true };
+
+/**
+ * v5.13+: cp_init on an initialised cp is -EBUSY (M-D2). A missing pfch only logs: v5.13 is
+ * after the ~v5.7 relaxation (§2.5 [not verified]; the spec reads it from the G code).
+ */
+export const CP_RULES_D: Readonly<CpRules> = { ...CP_RULES_C53, init_busy_if_initialized: true, reject_no_pfch: false };
+
+/** v6.0+: as D, and cp_iova_pinned takes a length (M-E7). */
+export const CP_RULES_G: Readonly<CpRules> = { ...CP_RULES_D, iova_pinned_range: true };
+
+/** The cp views, the guest memory it translates from, and the rules of the kernel line. */
+export interface Cp {
+  readonly v: ChannelProgramView;
+  readonly ch_iova: readonly Field[];
+  readonly ch_ccws: readonly Field[];
+  readonly ch_len: readonly Field[];
+  readonly pa_iova: readonly Field[];
+  readonly pa_tag: readonly Field[];
+  readonly gm: GuestMemoryView;
+  readonly rules: Readonly<CpRules>;
+}
+
+/** One Field per word of a `words` array, so each element is its own object for the hook. */
+function fields(k: { a: Int32Array; i: number; id: number }, n: number): Field[] {
+  return Array.from({ length: n }, (_, j) => new Field(k.a, k.i + j, k.id + j));
+}
+
+export function bind_cp(buf: SharedBuf, base: number, gm: GuestMemoryView, rules: Readonly<CpRules>): Cp {
+  const v = bind(ChannelProgram, buf, base);
+  return {
+    v,
+    ch_iova: fields(v.ch_iova, CP_MAX_CHAINS),
+    ch_ccws: fields(v.ch_ccws, CP_MAX_CHAINS),
+    ch_len: fields(v.ch_len, CP_MAX_CHAINS),
+    pa_iova: fields(v.pa_iova, CP_MAX_PINNED),
+    pa_tag: fields(v.pa_tag, CP_MAX_PINNED),
+    gm,
+    rules,
+  };
+}
+
+function at<T>(a: readonly T[], i: number): T {
+  const x = a[i];
+  if (x === undefined) throw new RangeError(`cp: index ${i} out of range`);
+  return x;
+}
+
+const inc = (f: Field, n: number, site: string): void => f.set(f.get(site) + n, site);
+
+/**
+ * May an accessor walk ccwchain_list? With the flag, only an initialised cp. B walks whatever is
+ * there; before the first cp_init that is a zeroed list head (I20): WARN and treat it as empty.
+ */
+function cp_list_usable(cp: Cp, site: string): boolean {
+  if (cp.rules.has_initialized_flag) return cp.v.initialized.get(site) !== 0;
+  if (cp.v.list_valid.get(site) !== 0) return true;
+  WARN(Warn.driver, cp.v.list_valid.id, `I20: ${site} walks ccwchain_list before any cp_init`);
+  return false;
+}
+
+const ccw_at = (cp: Cp, c: number, idx: number, site: string): Ccw => ccw_decode(cp.v.ch_ccw.read(c * CHAIN_BYTES + idx * CCW_SIZE, CCW_SIZE, site));
+
+/** Is `cda` inside chain c: from its head to the start of its last CCW (is_cpa_within_range). */
+function in_chain(cp: Cp, c: number, cda: number, site: string): boolean {
+  const head = at(cp.ch_iova, c).get(site);
+  const len = at(cp.ch_ccws, c).get(site);
+  return cda >= head && cda <= head + (len - 1) * CCW_SIZE;
+}
+
+function tic_target_chain(cp: Cp, cda: number, site: string): number {
+  const n = cp.v.nchains.get(site);
+  for (let c = 0; c < n; c++) if (in_chain(cp, c, cda, site)) return c;
+  return -1;
+}
+
+/**
+ * Count the CCWs of the chain at `cda`: up to and including the first without CC or CD.
+ * B reads CCW by CCW; v5.3+ copies 2 KiB into guest_cp at once. The model reads CCW by CCW in
+ * every line, so a fault after a chain's end never fails cp_init [simplification].
+ */
+function ccwchain_calc_length(cp: Cp, cda: number): Uint8Array | number {
+  const site = 'ccwchain_calc_length';
+  const out = new Uint8Array(CHAIN_BYTES);
+  for (let cnt = 0; cnt < CCWCHAIN_LEN_MAX; cnt++) {
+    const b = vfio_dma_rw(cp.gm, cda + cnt * CCW_SIZE, CCW_SIZE, site);
+    if (typeof b === 'number') return b;
+    out.set(b, cnt * CCW_SIZE);
+    if (!ccw_is_chain(ccw_decode(b))) return out.slice(0, (cnt + 1) * CCW_SIZE);
+  }
+  return -EINVAL;
+}
+
+/** ccwchain_free: unlink chain c (later chains move down one slot). */
+function ccwchain_free(cp: Cp, c: number, site: string): void {
+  const n = cp.v.nchains.get(site);
+  for (let k = c + 1; k < n; k++) {
+    at(cp.ch_iova, k - 1).set(at(cp.ch_iova, k).get(site), site);
+    const len = at(cp.ch_ccws, k).get(site);
+    at(cp.ch_ccws, k - 1).set(len, site);
+    at(cp.ch_len, k - 1).set(at(cp.ch_len, k).get(site), site);
+    cp.v.ch_ccw.copy_from(cp.v.ch_ccw, site, len * CCW_SIZE, (k - 1) * CHAIN_BYTES, k * CHAIN_BYTES);
+  }
+  cp.v.nchains.set(n - 1, site);
+}
+
+/** Follow the TICs of chain c into new chains (a TIC into an existing chain is a loop: fine). */
+function ccwchain_loop_tic(cp: Cp, c: number): number {
+  const site = 'ccwchain_loop_tic';
+  const len = at(cp.ch_ccws, c).get(site);
+  for (let i = 0; i < len; i++) {
+    const ccw = ccw_at(cp, c, i, site);
+    if (!ccw_is_tic(ccw)) continue;
+    if (tic_target_chain(cp, ccw.cda, site) >= 0) continue;
+    const ret = ccwchain_handle_ccw(cp, ccw.cda);
+    if (ret !== 0) return ret;
+  }
+  return 0;
+}
+
+/** Build the chain at `cda` and, depth first, the chains its TICs lead to. A bad TIC target is unmapped: -EINVAL. */
+function ccwchain_handle_ccw(cp: Cp, cda: number): number {
+  const site = 'ccwchain_handle_ccw';
+  const ccws = ccwchain_calc_length(cp, cda);
+  if (typeof ccws === 'number') return ccws;
+  const c = cp.v.nchains.get(site);
+  if (c >= CP_MAX_CHAINS) return -ENOMEM;
+  const len = ccws.length / CCW_SIZE;
+  cp.v.ch_ccw.write(c * CHAIN_BYTES, ccws, site);
+  at(cp.ch_iova, c).set(cda, site);
+  at(cp.ch_ccws, c).set(len, site);
+  at(cp.ch_len, c).set(len, site);
+  cp.v.nchains.set(c + 1, site);
+  const ret = ccwchain_loop_tic(cp, c);
+  // M-C6: the failed chain frees itself. Chains its TICs built before the failure stay on the
+  // list [inferred from §12.2 "frees only that chain"]; cp_init then counts them unreachable.
+  if (ret !== 0 && cp.rules.init_error_path === 'free_failed_chain') ccwchain_free(cp, c, site);
+  return ret;
+}
+
+/**
+ * Unpin every page of the translated CCWs (< ch_len) and drop all chains. cp_free's body; in B
+ * also cp_init's error path (cp_unpin_free).
+ */
+function cp_unpin_free(cp: Cp, site: string): void {
+  const v = cp.v;
+  if (cp.rules.has_initialized_flag) v.initialized.set(0, site);
+  const n = v.nchains.get(site);
+  const npinned = v.pinned_pages.get(site);
+  let stranded = 0;
+  for (let e = 0; e < npinned; e++) {
+    const tag = at(cp.pa_tag, e).get(site);
+    const c = tag >>> 16;
+    if (c < n && (tag & 0xffff) < at(cp.ch_len, c).get(site)) vfio_unpin_pages(cp.gm, at(cp.pa_iova, e).get(site), 1, site);
+    else stranded++; // free never looks at it; its chain is gone now
+  }
+  if (stranded > 0) inc(v.unreachable_pinned_pages, stranded, site);
+  // < v5.3: the unallocated page array still says pa_nr pages; unpinning them unpins pages
+  // nobody pinned (I21). The spec puts this in "a later cp_free" [inferred: here, the next one].
+  const stale = v.pa_nr_stale.get(site);
+  if (stale > 0) {
+    vfio_unpin_pages(cp.gm, 0, stale, site);
+    v.pa_nr_stale.set(0, site);
+  }
+  v.pinned_pages.set(0, site);
+  v.nchains.set(0, site);
+}
+
+/**
+ * Build the channel program from the guest's ORB: 0, or -EBUSY (D+: already initialised),
+ * -EOPNOTSUPP (no pfch, where required), -EINVAL (chain too long, bad TIC), -ENOMEM (too many
+ * chains), or the guest-read error (-EFAULT).
+ */
+export function cp_init(cp: Cp, orb: Orb, site = 'cp_init'): number {
+  const v = cp.v;
+  const r = cp.rules;
+  // M-D2: "this is an error in the caller"
+  if (r.init_busy_if_initialized && v.initialized.get(site) !== 0) return -EBUSY;
+  // Without the rule the kernel logs a rate-limited line and goes on: a log, not a WARN_ON.
+  if ((orb.flags & ORB_PFCH) === 0 && r.reject_no_pfch) return -EOPNOTSUPP;
+
+  // INIT_LIST_HEAD: chains still on the list are cut off, and their pages stay pinned (I7).
+  if (v.list_valid.get(site) !== 0) {
+    const n = v.nchains.get(site);
+    if (n > 0) {
+      inc(v.unreachable_chains, n, site);
+      inc(v.unreachable_pinned_pages, v.pinned_pages.get(site), site);
+      v.pinned_pages.set(0, site);
+      v.nchains.set(0, site);
+    }
+  }
+  v.list_valid.set(1, site);
+  v.orb.write(0, orb_bytes(orb), site);
+
+  const ret = ccwchain_handle_ccw(cp, orb.cpa);
+  if (ret !== 0) {
+    if (r.init_error_path === 'unpin_free_all') cp_unpin_free(cp, site);
+    else if (r.init_error_path === 'cp_free_noop') cp_free(cp);
+    // Left on the list of a cp that is not initialised: cp_free returns early and the next
+    // cp_init drops the list head, so nothing ever frees them.
+    if (r.has_initialized_flag && v.initialized.get(site) === 0) {
+      const n = v.nchains.get(site);
+      if (n > 0) {
+        inc(v.unreachable_chains, n, site);
+        v.nchains.set(0, site);
+      }
+    }
+    return ret;
+  }
+  if (r.has_initialized_flag) v.initialized.set(1, site);
+  inc(v.generation, 1, site);
+  v.owner.set(current.id, site);
+  return 0;
+}
+
+/** Record `pages` as pinned for CCW idx of chain c. */
+function pa_record(cp: Cp, c: number, idx: number, pages: readonly number[], site: string): void {
+  let e = cp.v.pinned_pages.get(site);
+  for (const p of pages) {
+    at(cp.pa_iova, e).set(p, site);
+    at(cp.pa_tag, e).set((c << 16) | idx, site);
+    e++;
+  }
+  cp.v.pinned_pages.set(e, site);
+}
+
+/** TIC: point it at the host copy of its target. */
+function ccwchain_fetch_tic(cp: Cp, c: number, idx: number, ccw: Ccw): number {
+  const site = 'ccwchain_fetch_tic';
+  const k = tic_target_chain(cp, ccw.cda, site);
+  if (k < 0) return -EFAULT;
+  const host = cp_host_addr(cp.v.generation.get(site), k, 0) + (ccw.cda - at(cp.ch_iova, k).get(site));
+  cp.v.ch_ccw.set_u32(c * CHAIN_BYTES + idx * CCW_SIZE + 4, host, site);
+  return 0;
+}
+
+/**
+ * A data-transferring CCW: pin the pages of its data (direct: the pages [cda, cda + count)
+ * spans; IDA: the page of each IDAW of the IDAL at cda). The model leaves the data addresses
+ * as guest iovas instead of building host IDALs.
+ */
+function ccwchain_fetch_ccw(cp: Cp, c: number, idx: number, ccw: Ccw): number {
+  const site = 'ccwchain_fetch_ccw';
+  let pages: number[];
+  if (ccw_is_idal(ccw)) {
+    const first = vfio_dma_rw(cp.gm, ccw.cda, IDAW_SIZE, site);
+    if (typeof first === 'number') return first;
+    const n = idal_nr_words(Number(new DataView(first.buffer).getBigUint64(0)), ccw.count);
+    const idal = vfio_dma_rw(cp.gm, ccw.cda, n * IDAW_SIZE, site);
+    if (typeof idal === 'number') return idal;
+    const dv = new DataView(idal.buffer);
+    pages = Array.from({ length: n }, (_, j) => {
+      const a = Number(dv.getBigUint64(j * IDAW_SIZE));
+      return a - (a % PAGE_SIZE);
+    });
+  } else {
+    const first = ccw.cda - (ccw.cda % PAGE_SIZE);
+    pages = Array.from({ length: idal_nr_words(ccw.cda, ccw.count) }, (_, j) => first + j * PAGE_SIZE);
+  }
+
+  // the page array (kcalloc of pa_nr entries)
+  const fail = cp.v.pa_alloc_fail_iova.get(site);
+  if ((fail !== 0 && fail === ccw.cda) || cp.v.pinned_pages.get(site) + pages.length > CP_MAX_PINNED) {
+    if (!cp.rules.pa_nr_zero_on_alloc_fail) inc(cp.v.pa_nr_stale, pages.length, site);
+    return -ENOMEM;
+  }
+
+  if (!ccw_is_idal(ccw)) {
+    const ret = vfio_pin_pages(cp.gm, at(pages, 0), pages.length, site);
+    if (ret < 0) return ret;
+  } else {
+    for (let j = 0; j < pages.length; j++) {
+      const ret = vfio_pin_pages(cp.gm, at(pages, j), 1, site);
+      if (ret < 0) {
+        // this CCW's own pins are undone here: free will not reach it (ch_len = idx)
+        for (let u = 0; u < j; u++) vfio_unpin_pages(cp.gm, at(pages, u), 1, site);
+        return ret;
+      }
+    }
+  }
+  pa_record(cp, c, idx, pages, site);
+  return 0;
+}
+
+function ccwchain_fetch_one(cp: Cp, c: number, idx: number): number {
+  const ccw = ccw_at(cp, c, idx, 'ccwchain_fetch_one');
+  if (ccw_is_tic(ccw)) return ccwchain_fetch_tic(cp, c, idx, ccw);
+  if (!ccw_does_data_transfer(ccw)) return 0;
+  return ccwchain_fetch_ccw(cp, c, idx, ccw);
+}
+
+/**
+ * Translate every chain and pin its data pages. On failure at CCW idx of a chain, that chain's
+ * ch_len becomes idx and later chains' 0, so that cp_free touches only what was translated;
+ * the caller then calls cp_free.
+ */
+export function cp_prefetch(cp: Cp): number {
+  const site = 'cp_prefetch';
+  if (!cp_list_usable(cp, site)) return cp.rules.has_initialized_flag ? -EINVAL : 0;
+  const n = cp.v.nchains.get(site);
+  for (let c = 0; c < n; c++) {
+    const len = at(cp.ch_len, c).get(site);
+    for (let idx = 0; idx < len; idx++) {
+      const ret = ccwchain_fetch_one(cp, c, idx);
+      if (ret === 0) continue;
+      at(cp.ch_len, c).set(idx, site);
+      for (let k = c + 1; k < n; k++) at(cp.ch_len, k).set(0, site);
+      return ret;
+    }
+  }
+  return 0;
+}
+
+/** v5.2+: a no-op unless initialised; then clear the flag and free. B: unconditional. */
+export function cp_free(cp: Cp): void {
+  const site = 'cp_free';
+  if (!cp_list_usable(cp, site)) return;
+  cp_unpin_free(cp, site);
+}
+
+/**
+ * The ORB the driver issues: intparm replaced, format-1 CCWs (the guest's are converted),
+ * c64, the subchannel's lpm if the guest gave none, cpa = the first translated chain. Older
+ * lines also force the key to PAGE_DEFAULT_KEY (0) and newer ones set i2k for format-1
+ * IDAWs; the model does neither (its IDAWs are format 2, keys are not modelled).
+ */
+export function cp_get_orb(cp: Cp, intparm: number, lpm: number): Orb | null {
+  const site = 'cp_get_orb';
+  if (!cp_list_usable(cp, site)) return null;
+  const v = cp.v;
+  let flags = (v.orb.get_u32(4, site) | ORB_FMT | ORB_C64) >>> 0;
+  if (orb_lpm(flags) === 0) flags = orb_with_lpm(flags, lpm);
+  // B on an empty list takes the list head itself as a chain: garbage; the model says 0.
+  const cpa = v.nchains.get(site) > 0 ? cp_host_addr(v.generation.get(site), 0, 0) : 0;
+  const orb: Orb = { intparm: intparm >>> 0, flags, cpa };
+  v.orb.write(0, orb_bytes(orb), site);
+  return orb;
+}
+
+/**
+ * If scsw.cpa points into a translated chain (head … last CCW; past_end rule: one CCW further,
+ * where the channel leaves it after the last CCW), rewrite it to the guest address.
+ */
+export function cp_update_scsw(cp: Cp, scsw: Scsw): void {
+  const site = 'cp_update_scsw';
+  if (!cp_list_usable(cp, site)) return;
+  const gen = cp.v.generation.get(site);
+  const n = cp.v.nchains.get(site);
+  const cpa = scsw.cpa >>> 0;
+  for (let c = 0; c < n; c++) {
+    const head = cp_host_addr(gen, c, 0);
+    const len = at(cp.ch_len, c).get(site) + (cp.rules.update_scsw_past_end ? 1 : 0);
+    if (cpa >= head && cpa <= head + (len - 1) * CCW_SIZE) {
+      scsw.cpa = (at(cp.ch_iova, c).get(site) + (cpa - head)) >>> 0;
+      return;
+    }
+  }
+}
+
+/** Visit the pinned pages cp_free would unpin (translated CCWs of listed chains). */
+function for_each_pinned(cp: Cp, site: string, fn: (iova: number) => boolean): boolean {
+  const n = cp.v.nchains.get(site);
+  const npinned = cp.v.pinned_pages.get(site);
+  for (let e = 0; e < npinned; e++) {
+    const tag = at(cp.pa_tag, e).get(site);
+    const c = tag >>> 16;
+    if (c >= n || (tag & 0xffff) >= at(cp.ch_len, c).get(site)) continue;
+    if (fn(at(cp.pa_iova, e).get(site))) return true;
+  }
+  return false;
+}
+
+/**
+ * Does the cp hold a page the DMA unmap of [iova, iova + length) takes away? Before v6.0 only a
+ * page starting exactly at iova counts (length is ignored); v6.0+ any page in the range.
+ */
+export function cp_iova_pinned(cp: Cp, iova: number, length: number): boolean {
+  const site = 'cp_iova_pinned';
+  if (!cp_list_usable(cp, site)) return false;
+  if (!cp.rules.iova_pinned_range) return for_each_pinned(cp, site, (p) => p === iova);
+  const first = Math.floor(iova / PAGE_SIZE);
+  const last = Math.floor((iova + length - 1) / PAGE_SIZE);
+  return for_each_pinned(cp, site, (p) => p / PAGE_SIZE >= first && p / PAGE_SIZE <= last);
+}
+
+/** For oracles (I14, I21): every page the cp records as pinned, whatever the rules. */
+export function cp_pinned_iovas(cp: Cp, site = 'oracle'): number[] {
+  const n = cp.v.pinned_pages.get(site);
+  return Array.from({ length: n }, (_, e) => at(cp.pa_iova, e).get(site));
+}

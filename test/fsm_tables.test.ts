@@ -1,0 +1,290 @@
+// The FSM tables of src/driver/fsm_tables.ts against an independent transcription of the spec.
+// The grids below are copied from spec/driver.md in the spec's own row and column order (markdown
+// rows, "**" emphasis dropped), so a cell that the source got wrong, moved or dropped shows up here.
+import { describe, expect, expectTypeOf, it } from 'vitest';
+import {
+  ACTION_NAMES,
+  FSM_LABELS,
+  FSM_TABLES,
+  enum_values,
+  event_name,
+  event_value,
+  fsm_jump,
+  state_name,
+  state_value,
+  type ActionName,
+  type EventB,
+  type EventE,
+  type FsmShape,
+  type JumpTable,
+  type StateB3,
+  type StateE,
+  type StateOf,
+} from '../src/driver/fsm_tables.ts';
+
+// §4.3 (A-fsm snapshot, BOXED row included). A's "nop" is its own action (§4.4).
+const SPEC_A = `
+| State \\ Event | INIT | ONLINE | OFFLINE | NOT_OPER | SSCH_REQ | INTERRUPT | SCHIB_CHANGED |
+| NOT_OPER | fsm_init | nop | nop | nop | nop | nop | nop |
+| STANDBY | nop | fsm_online | fsm_offline | fsm_notoper | fsm_io_error | fsm_disabled_irq | fsm_sch_event |
+| IDLE | nop | nop | fsm_offline | fsm_notoper | fsm_io_request | fsm_irq | fsm_sch_event |
+| BOXED | nop | nop | fsm_quiescing | fsm_notoper | fsm_io_busy | fsm_irq | fsm_sch_event |
+| BUSY | nop | nop | fsm_quiescing | fsm_notoper | fsm_io_busy | fsm_irq | fsm_sch_event |
+| QUIESCING | nop | nop | nop | fsm_notoper | fsm_io_busy | fsm_quiescing_done | fsm_sch_event |
+`;
+
+// §5.2 (B1/B2; B3 = the same without the BOXED row).
+const SPEC_B12 = `
+| State \\ Event | NOT_OPER | IO_REQ | INTERRUPT |
+| NOT_OPER | fsm_nop | fsm_io_error | fsm_disabled_irq |
+| STANDBY | fsm_notoper | fsm_io_error | fsm_irq |
+| IDLE | fsm_notoper | fsm_io_request | fsm_irq |
+| BOXED | fsm_notoper | fsm_io_busy | fsm_irq |
+| BUSY | fsm_notoper | fsm_io_busy | fsm_irq |
+`;
+const SPEC_B3 = `
+| State \\ Event | NOT_OPER | IO_REQ | INTERRUPT |
+| NOT_OPER | fsm_nop | fsm_io_error | fsm_disabled_irq |
+| STANDBY | fsm_notoper | fsm_io_error | fsm_irq |
+| IDLE | fsm_notoper | fsm_io_request | fsm_irq |
+| BUSY | fsm_notoper | fsm_io_busy | fsm_irq |
+`;
+
+// §6.2 (v5.2 … v5.19).
+const SPEC_C = `
+| State \\ Event | NOT_OPER | IO_REQ | INTERRUPT | ASYNC_REQ |
+| NOT_OPER | fsm_nop | fsm_io_error | fsm_disabled_irq | fsm_async_error |
+| STANDBY | fsm_notoper | fsm_io_error | fsm_irq | fsm_async_error |
+| IDLE | fsm_notoper | fsm_io_request | fsm_irq | fsm_async_request |
+| CP_PROCESSING | fsm_notoper | fsm_io_retry | fsm_irq | fsm_async_retry |
+| CP_PENDING | fsm_notoper | fsm_io_busy | fsm_irq | fsm_async_request |
+`;
+
+// §8.3 (F). "nop" here is fsm_nop.
+const SPEC_F = `
+| State \\ Event | BROKEN | IO_REQ | INTERRUPT | ASYNC_REQ | OPEN | CLOSE |
+| BROKEN | nop | fsm_io_error | fsm_disabled_irq | fsm_async_error | nop | nop |
+| CLOSED | fsm_broken | fsm_io_error | fsm_disabled_irq | fsm_async_error | fsm_open | fsm_broken |
+| IDLE | fsm_broken | fsm_io_request | fsm_irq | fsm_async_request | fsm_broken | fsm_close |
+| CP_PROCESSING | fsm_broken | fsm_io_retry | fsm_irq | fsm_async_retry | fsm_broken | fsm_close |
+| CP_PENDING | fsm_broken | fsm_io_busy | fsm_irq | fsm_async_request | fsm_broken | fsm_close |
+`;
+
+// §9.1 (v6.0 … current). "nop" here is fsm_nop (§10.2).
+const SPEC_E = `
+| State \\ Event | NOT_OPER | IO_REQ | INTERRUPT | ASYNC_REQ | OPEN | CLOSE |
+| NOT_OPER | nop | fsm_io_error | fsm_disabled_irq | fsm_async_error | nop | nop |
+| STANDBY | fsm_notoper | fsm_io_error | fsm_disabled_irq | fsm_async_error | fsm_open | fsm_notoper |
+| IDLE | fsm_notoper | fsm_io_request | fsm_irq | fsm_async_request | fsm_notoper | fsm_close |
+| CP_PROCESSING | fsm_notoper | fsm_io_retry | fsm_irq | fsm_async_retry | fsm_notoper | fsm_close |
+| CP_PENDING | fsm_notoper | fsm_io_busy | fsm_irq | fsm_async_request | fsm_notoper | fsm_close |
+`;
+
+// Enum orders: §4.2 (A; BOXED has no value in the spec, the source appends it), §5.1, §6.1, §8.2, §9.1.
+const ORDER: Record<string, { states: string[]; events: string[] }> = {
+  A: {
+    states: ['NOT_OPER', 'STANDBY', 'IDLE', 'BUSY', 'QUIESCING', 'BOXED'],
+    events: ['INIT', 'NOT_OPER', 'SSCH_REQ', 'INTERRUPT', 'SCHIB_CHANGED', 'ONLINE', 'OFFLINE'],
+  },
+  B1: { states: ['NOT_OPER', 'STANDBY', 'IDLE', 'BOXED', 'BUSY'], events: ['NOT_OPER', 'IO_REQ', 'INTERRUPT'] },
+  B2: { states: ['NOT_OPER', 'STANDBY', 'IDLE', 'BOXED', 'BUSY'], events: ['NOT_OPER', 'IO_REQ', 'INTERRUPT'] },
+  B3: { states: ['NOT_OPER', 'STANDBY', 'IDLE', 'BUSY'], events: ['NOT_OPER', 'IO_REQ', 'INTERRUPT'] },
+  C: { states: ['NOT_OPER', 'STANDBY', 'IDLE', 'CP_PROCESSING', 'CP_PENDING'], events: ['NOT_OPER', 'IO_REQ', 'INTERRUPT', 'ASYNC_REQ'] },
+  F: { states: ['BROKEN', 'CLOSED', 'IDLE', 'CP_PROCESSING', 'CP_PENDING'], events: ['BROKEN', 'IO_REQ', 'INTERRUPT', 'ASYNC_REQ', 'OPEN', 'CLOSE'] },
+  E: {
+    states: ['NOT_OPER', 'STANDBY', 'IDLE', 'CP_PROCESSING', 'CP_PENDING'],
+    events: ['NOT_OPER', 'IO_REQ', 'INTERRUPT', 'ASYNC_REQ', 'OPEN', 'CLOSE'],
+  },
+};
+
+interface Grid {
+  cols: string[];
+  rows: { state: string; cells: string[] }[];
+}
+
+function parseGrid(text: string, nop: string): Grid {
+  const lines = text
+    .trim()
+    .split('\n')
+    .map((l) =>
+      l
+        .split('|')
+        .map((c) => c.trim())
+        .filter((c) => c !== ''),
+    );
+  const [head, ...body] = lines;
+  if (head === undefined) throw new Error('empty grid');
+  return {
+    cols: head.slice(1),
+    rows: body.map(([state, ...cells]) => ({ state: state ?? '', cells: cells.map((c) => (c === 'nop' ? nop : c)) })),
+  };
+}
+
+const SPEC: Record<string, Grid> = {
+  A: parseGrid(SPEC_A, 'nop'),
+  B1: parseGrid(SPEC_B12, 'fsm_nop'),
+  B2: parseGrid(SPEC_B12, 'fsm_nop'),
+  B3: parseGrid(SPEC_B3, 'fsm_nop'),
+  C: parseGrid(SPEC_C, 'fsm_nop'),
+  F: parseGrid(SPEC_F, 'fsm_nop'),
+  E: parseGrid(SPEC_E, 'fsm_nop'),
+};
+
+const shapes = Object.values(FSM_TABLES) as FsmShape[];
+
+describe('FSM tables', () => {
+  it('has one shape per label, keyed by its own label', () => {
+    expect(Object.keys(FSM_TABLES).sort()).toEqual([...FSM_LABELS].sort());
+    expect(Object.keys(SPEC).sort()).toEqual([...FSM_LABELS].sort());
+    for (const [label, shape] of Object.entries(FSM_TABLES)) expect(shape.label).toBe(label);
+  });
+
+  for (const label of FSM_LABELS) {
+    describe(label, () => {
+      const shape: FsmShape = FSM_TABLES[label];
+      const grid = SPEC[label];
+      const order = ORDER[label];
+      if (grid === undefined || order === undefined) throw new Error(`no transcription for ${label}`);
+
+      it('enum orders', () => {
+        expect([...shape.states]).toEqual(order.states);
+        expect([...shape.events]).toEqual(order.events);
+        expect(new Set(shape.states).size).toBe(shape.states.length);
+        expect(new Set(shape.events).size).toBe(shape.events.length);
+      });
+
+      it('rows and columns match the spec exactly (no extra, none missing)', () => {
+        expect(Object.keys(shape.table).sort()).toEqual(grid.rows.map((r) => r.state).sort());
+        expect([...shape.states].sort()).toEqual(grid.rows.map((r) => r.state).sort());
+        expect([...shape.events].sort()).toEqual([...grid.cols].sort());
+        for (const s of shape.states) expect(Object.keys(shape.table[s] ?? {}).sort()).toEqual([...grid.cols].sort());
+      });
+
+      it('every cell', () => {
+        let cells = 0;
+        for (const row of grid.rows) {
+          expect(row.cells).toHaveLength(grid.cols.length);
+          grid.cols.forEach((ev, i) => {
+            expect(shape.table[row.state]?.[ev], `${label} ${row.state} × ${ev}`).toBe(row.cells[i]);
+            cells++;
+          });
+        }
+        expect(cells).toBe(shape.states.length * shape.events.length);
+      });
+
+      it('numeric dispatch agrees with the name table', () => {
+        shape.states.forEach((s, si) => {
+          expect(state_value(shape, s)).toBe(si);
+          expect(state_name(shape, si)).toBe(s);
+          shape.events.forEach((e, ei) => {
+            expect(event_value(shape, e)).toBe(ei);
+            expect(event_name(shape, ei)).toBe(e);
+            expect(fsm_jump(shape, si, ei)).toBe(shape.table[s]?.[e]);
+          });
+        });
+      });
+    });
+  }
+
+  it('B1 and B2 share the table; B3 is B1 without BOXED', () => {
+    expect(FSM_TABLES.B2.table).toEqual(FSM_TABLES.B1.table);
+    const b3 = Object.fromEntries(Object.entries(FSM_TABLES.B1.table).filter(([state]) => state !== 'BOXED'));
+    expect(FSM_TABLES.B3.table).toEqual(b3);
+  });
+
+  it('every action name is used by some table, and no table uses another', () => {
+    const used = new Set<string>();
+    for (const shape of shapes) for (const row of Object.values(shape.table)) for (const a of Object.values(row)) used.add(a);
+    expect([...used].sort()).toEqual([...ACTION_NAMES].sort());
+  });
+
+  it('A keeps its own nop; the others use fsm_nop', () => {
+    for (const shape of shapes) {
+      const actions = Object.values(shape.table).flatMap((row) => Object.values(row));
+      expect(actions.includes('nop')).toBe(shape.label === 'A');
+      expect(actions.includes('fsm_nop')).toBe(shape.label !== 'A');
+    }
+  });
+
+  it('helpers: out-of-range values and unknown names', () => {
+    const a: FsmShape = FSM_TABLES.A;
+    // A's fsm_quiescing can hand back 0 (NOT_OPER) or a negative errno as the next state.
+    expect(state_name(a, 0)).toBe('NOT_OPER');
+    expect(state_name(a, -19)).toBeUndefined();
+    expect(state_name(a, 6)).toBeUndefined();
+    expect(state_name(a, 1.5)).toBeUndefined();
+    expect(fsm_jump(FSM_TABLES.E, 2, 99)).toBeUndefined();
+    expect(fsm_jump(FSM_TABLES.E, -1, 0)).toBeUndefined();
+    expect(fsm_jump(FSM_TABLES.E, 1, 4)).toBe('fsm_open');
+    expect(() => state_value(a, 'CP_PENDING')).toThrow(/no state CP_PENDING/);
+    expect(() => event_value(a, 'IO_REQ')).toThrow(/no event IO_REQ/);
+    expect(enum_values(FSM_TABLES.E.states)).toEqual({ NOT_OPER: 0, STANDBY: 1, IDLE: 2, CP_PROCESSING: 3, CP_PENDING: 4 });
+    expect(enum_values(FSM_TABLES.A.events).OFFLINE).toBe(6);
+  });
+
+  it('types: names are checked against the shape', () => {
+    expect(state_value(FSM_TABLES.E, 'CP_PENDING')).toBe(4);
+    expect(event_value(FSM_TABLES.F, 'CLOSE')).toBe(5);
+    // @ts-expect-error F has no NOT_OPER state (it is BROKEN)
+    expect(() => state_value(FSM_TABLES.F, 'NOT_OPER')).toThrow();
+    // @ts-expect-error C has no OPEN event
+    expect(() => event_value(FSM_TABLES.C, 'OPEN')).toThrow();
+    expectTypeOf(FSM_TABLES.E.table.IDLE.CLOSE).toEqualTypeOf<'fsm_close'>();
+    expectTypeOf(FSM_TABLES.A.table.QUIESCING.INTERRUPT).toEqualTypeOf<'fsm_quiescing_done'>();
+    expectTypeOf<StateOf<'B3'>>().toEqualTypeOf<'NOT_OPER' | 'STANDBY' | 'IDLE' | 'BUSY'>();
+    expectTypeOf(state_name(FSM_TABLES.E, 0)).toEqualTypeOf<StateE | undefined>();
+  });
+
+  it('types: an incomplete or misspelt table does not compile', () => {
+    const missingRow = {
+      NOT_OPER: { NOT_OPER: 'fsm_nop', IO_REQ: 'fsm_io_error', INTERRUPT: 'fsm_disabled_irq' },
+      STANDBY: { NOT_OPER: 'fsm_notoper', IO_REQ: 'fsm_io_error', INTERRUPT: 'fsm_irq' },
+      IDLE: { NOT_OPER: 'fsm_notoper', IO_REQ: 'fsm_io_request', INTERRUPT: 'fsm_irq' },
+      // BUSY row missing
+      // @ts-expect-error Property 'BUSY' is missing
+    } as const satisfies JumpTable<StateB3, EventB>;
+
+    const missingCell = {
+      NOT_OPER: { NOT_OPER: 'fsm_nop', IO_REQ: 'fsm_io_error', INTERRUPT: 'fsm_disabled_irq' },
+      STANDBY: { NOT_OPER: 'fsm_notoper', IO_REQ: 'fsm_io_error', INTERRUPT: 'fsm_irq' },
+      IDLE: { NOT_OPER: 'fsm_notoper', IO_REQ: 'fsm_io_request', INTERRUPT: 'fsm_irq' },
+      // @ts-expect-error Property 'INTERRUPT' is missing
+      BUSY: { NOT_OPER: 'fsm_notoper', IO_REQ: 'fsm_io_busy' },
+    } as const satisfies JumpTable<StateB3, EventB>;
+
+    const misspelt = {
+      NOT_OPER: { NOT_OPER: 'fsm_nop', IO_REQ: 'fsm_io_error', INTERRUPT: 'fsm_disabled_irq' },
+      STANDBY: { NOT_OPER: 'fsm_notoper', IO_REQ: 'fsm_io_error', INTERRUPT: 'fsm_irq' },
+      IDLE: { NOT_OPER: 'fsm_notoper', IO_REQ: 'fsm_io_request', INTERRUPT: 'fsm_irq' },
+      // @ts-expect-error 'fsm_io_bsy' is not an ActionName
+      BUSY: { NOT_OPER: 'fsm_notoper', IO_REQ: 'fsm_io_bsy', INTERRUPT: 'fsm_irq' },
+    } as const satisfies JumpTable<StateB3, EventB>;
+
+    const extraEvent: JumpTable<StateB3, EventB> = {
+      NOT_OPER: { NOT_OPER: 'fsm_nop', IO_REQ: 'fsm_io_error', INTERRUPT: 'fsm_disabled_irq' },
+      STANDBY: { NOT_OPER: 'fsm_notoper', IO_REQ: 'fsm_io_error', INTERRUPT: 'fsm_irq' },
+      IDLE: { NOT_OPER: 'fsm_notoper', IO_REQ: 'fsm_io_request', INTERRUPT: 'fsm_irq' },
+      // @ts-expect-error ASYNC_REQ is not a B event
+      BUSY: { NOT_OPER: 'fsm_notoper', IO_REQ: 'fsm_io_busy', INTERRUPT: 'fsm_irq', ASYNC_REQ: 'fsm_async_request' },
+    };
+
+    // The G table with its CLOSE column dropped from one row.
+    const idleWithoutClose = {
+      NOT_OPER: 'fsm_notoper',
+      IO_REQ: 'fsm_io_request',
+      INTERRUPT: 'fsm_irq',
+      ASYNC_REQ: 'fsm_async_request',
+      OPEN: 'fsm_notoper',
+    } as const;
+    // @ts-expect-error Property 'CLOSE' is missing
+    const gWithoutClose: JumpTable<StateE, EventE> = { ...FSM_TABLES.E.table, IDLE: idleWithoutClose };
+
+    // Runtime: the broken tables really lack what the compiler flagged.
+    expect(Object.keys(missingRow)).not.toContain('BUSY');
+    expect(Object.keys(missingCell.BUSY)).not.toContain('INTERRUPT');
+    expect((misspelt.BUSY as Record<string, string>).IO_REQ).toBe('fsm_io_bsy');
+    expect(Object.keys(extraEvent.BUSY)).toContain('ASYNC_REQ');
+    expect(Object.keys(gWithoutClose.IDLE)).not.toContain('CLOSE');
+    expect(ACTION_NAMES).not.toContain('fsm_io_bsy' as ActionName);
+  });
+});

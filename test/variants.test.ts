@@ -1,0 +1,297 @@
+// The variant registry: name and release resolution, FSM labels, and feature consistency against
+// the kernel timeline of spec/driver.md §3 (the release each variant models).
+import { describe, expect, it } from 'vitest';
+import { FSM_TABLES } from '../src/driver/fsm_tables.ts';
+import {
+  UnknownVariantError,
+  VARIANTS,
+  VARIANT_NAMES,
+  compare_release,
+  format_variant_table,
+  parse_release,
+  resolve_variant,
+  try_resolve_variant,
+  variant_by_name,
+  variants_json,
+  type KernelRelease,
+  type Variant,
+} from '../src/variants/registry.ts';
+
+function rel(s: string): KernelRelease {
+  const r = parse_release(s);
+  if (r === null) throw new Error(`bad release ${s}`);
+  return r;
+}
+const atLeast = (v: Variant, s: string): boolean => compare_release(rel(v.models), rel(s)) >= 0;
+const atMost = (v: Variant, s: string): boolean => compare_release(rel(v.models), rel(s)) <= 0;
+const byName = (n: string): Variant => {
+  const v = variant_by_name(n);
+  if (v === undefined) throw new Error(`no variant ${n}`);
+  return v;
+};
+
+describe('registry contents', () => {
+  it('lists the variants in order with their labels and ranges', () => {
+    expect(VARIANTS.map((v) => [v.name, v.label, v.kernel?.from ?? null, v.kernel?.to ?? null, v.merged])).toEqual([
+      ['morel-2018', 'A', null, null, false],
+      ['v4.12', 'B1', 'v4.12', 'v4.17', true],
+      ['v4.18', 'B2', 'v4.18', 'v4.20', true],
+      ['v5.0', 'B3', 'v5.0', 'v5.1', true],
+      ['v5.2', 'C', 'v5.2', 'v5.2', true],
+      ['v5.3', 'C53', 'v5.3', 'v5.12', true],
+      ['v5.13', 'D', 'v5.13', 'v5.19', true],
+      ['gunthorpe-2021', 'F', null, null, false],
+      ['v6.0', 'E0', 'v6.0', 'v6.0', true],
+      ['v6.1', 'E1', 'v6.1', 'v6.1', true],
+      ['v6.2', 'E2', 'v6.2', 'v6.2', true],
+      ['mainline', 'G', 'v6.3', null, true],
+    ]);
+    expect(VARIANTS.map((v) => v.name)).toEqual([...VARIANT_NAMES]);
+  });
+
+  it('maps each variant to the FSM model the spec gives it', () => {
+    const fsm = Object.fromEntries(VARIANTS.map((v) => [v.name, v.fsm]));
+    expect(fsm).toEqual({
+      'morel-2018': 'A',
+      'v4.12': 'B1',
+      'v4.18': 'B2',
+      'v5.0': 'B3',
+      'v5.2': 'C',
+      'v5.3': 'C',
+      'v5.13': 'C',
+      'gunthorpe-2021': 'F',
+      'v6.0': 'E',
+      'v6.1': 'E',
+      'v6.2': 'E',
+      mainline: 'E',
+    });
+    for (const v of VARIANTS) expect(FSM_TABLES[v.fsm].label).toBe(v.fsm);
+  });
+
+  it('merged ranges are contiguous, ordered and do not overlap', () => {
+    const merged = VARIANTS.filter((v) => v.kernel !== null);
+    expect(merged.every((v) => v.merged)).toBe(true);
+    expect(VARIANTS.filter((v) => !v.merged).every((v) => v.kernel === null)).toBe(true);
+    for (let i = 1; i < merged.length; i++) {
+      const prev = merged[i - 1]?.kernel;
+      const cur = merged[i]?.kernel;
+      if (!prev?.to || !cur) throw new Error('open range before the end');
+      const p = rel(prev.to);
+      const next = p.major === 4 && p.minor === 20 ? { major: 5, minor: 0 } : p.major === 5 && p.minor === 19 ? { major: 6, minor: 0 } : { major: p.major, minor: p.minor + 1 };
+      expect(rel(cur.from)).toEqual(next);
+    }
+    expect(merged.at(-1)?.kernel?.to).toBeNull();
+  });
+
+  it('every entry is complete: description, changes, references, modelled release inside its range', () => {
+    for (const v of VARIANTS) {
+      expect(v.description.length, v.name).toBeGreaterThan(10);
+      expect(v.description).not.toContain('\n');
+      expect(v.changes.length, v.name).toBeGreaterThan(0);
+      if (v.based_on !== null) expect(variant_by_name(v.based_on), v.name).toBeDefined();
+      expect(parse_release(v.models), v.name).not.toBeNull();
+      if (v.kernel !== null) expect(try_resolve_variant(v.models)).toEqual({ ok: true, variant: v });
+      for (const c of v.commits) expect(c.id).toMatch(/^[0-9a-f]{10,12}$/);
+      for (const m of v.mails) expect(m.label).toMatch(/^M-[A-Z]\d|^M-misc$/);
+    }
+    expect(VARIANTS.filter((v) => v.based_on === null).map((v) => v.name)).toEqual(['v4.12']);
+  });
+
+  it('names the commits and mails the spec ties to each version', () => {
+    const commits = (n: string) => byName(n).commits.map((c) => c.id);
+    const mails = (n: string) => byName(n).mails.map((m) => m.label);
+    expect(commits('v5.13')).toContain('2af7a834a435');
+    expect(mails('v5.13')).toEqual(expect.arrayContaining(['M-D2', 'M-D3', 'M-D4']));
+    expect(commits('v5.2')).toEqual(expect.arrayContaining(['4f76617378ee', '71189f263f8a', 'cea5dde42a83', 'd1ffa760d22a', 'b49bdc8602b7']));
+    expect(commits('v5.3')).toEqual(expect.arrayContaining(['812271b910', '60e05d1cf087']));
+    expect(commits('v5.13')).toContain('3bf1311f351e');
+    expect(mails('morel-2018')).toContain('M-A0');
+    expect(mails('gunthorpe-2021')).toContain('M-F1');
+    expect(mails('v6.0')).toEqual(['M-E0', 'M-E1', 'M-E2', 'M-E3', 'M-E4', 'M-E5', 'M-E6', 'M-E7']);
+    expect(mails('v6.1')).toEqual(['M-E8']);
+    expect(mails('v6.2')).toEqual(['M-E9']);
+  });
+
+  it('records the inferred facts for the reconstructed variants', () => {
+    for (const n of ['morel-2018', 'v4.12', 'v4.18', 'v5.0', 'v5.2', 'v5.3', 'v5.13', 'gunthorpe-2021', 'v6.1']) {
+      expect(byName(n).inferred.length, n).toBeGreaterThan(0);
+    }
+    expect(byName('morel-2018').inferred.join(' ')).toMatch(/BOXED/);
+    expect(byName('v5.3').inferred.join(' ')).toMatch(/v5\.11/);
+  });
+});
+
+describe('resolve_variant', () => {
+  it('resolves every exact name to itself', () => {
+    for (const n of VARIANT_NAMES) expect(resolve_variant(n).name).toBe(n);
+  });
+
+  it.each([
+    ['v4.12', 'v4.12'],
+    ['v4.14', 'v4.12'],
+    ['v4.17', 'v4.12'],
+    ['4.17.19', 'v4.12'],
+    ['v4.18', 'v4.18'],
+    ['v4.20', 'v4.18'],
+    ['v4.20.17', 'v4.18'],
+    ['v5.0', 'v5.0'],
+    ['5.0.21', 'v5.0'],
+    ['v5.1', 'v5.0'],
+    ['v5.2', 'v5.2'],
+    ['5.2.1', 'v5.2'],
+    ['v5.3', 'v5.3'],
+    ['v5.4', 'v5.3'],
+    ['v5.12', 'v5.3'],
+    ['v5.12.19', 'v5.3'],
+    ['v5.13', 'v5.13'],
+    ['v5.13-rc1', 'v5.13'],
+    ['5.15', 'v5.13'],
+    ['v5.15.3', 'v5.13'],
+    ['v5.19', 'v5.13'],
+    ['v6.0', 'v6.0'],
+    ['6.0.19', 'v6.0'],
+    ['v6.1', 'v6.1'],
+    ['v6.1.100', 'v6.1'],
+    ['v6.2', 'v6.2'],
+    ['v6.3', 'mainline'],
+    ['v6.8', 'mainline'],
+    ['6.12.1', 'mainline'],
+    ['V6.6', 'mainline'],
+    [' v5.10 ', 'v5.3'],
+  ])('%s -> %s', (arg, name) => {
+    expect(resolve_variant(arg).name).toBe(name);
+  });
+
+  it.each(['', 'v4.11', 'v3.10', 'v4.21', 'v5.20', 'v2.6.32', 'G', 'Mainline', 'v5', 'five', 'v5.x', 'v6.1-foo', 'morel', '5.15.3.1'])(
+    'rejects %j with a one-line message naming the valid names',
+    (arg) => {
+      const r = try_resolve_variant(arg);
+      expect(r.ok).toBe(false);
+      if (r.ok) return;
+      expect(r.error).not.toContain('\n');
+      for (const n of VARIANT_NAMES) expect(r.error).toContain(n);
+      expect(() => resolve_variant(arg)).toThrow(UnknownVariantError);
+      expect(() => resolve_variant(arg)).toThrow(r.error);
+    },
+  );
+
+  it('says why a release is rejected', () => {
+    expect(() => resolve_variant('v4.11')).toThrow(/predates vfio-ccw/);
+    expect(() => resolve_variant('v5.20')).toThrow(/not a Linux release/);
+    expect(() => resolve_variant('nope')).toThrow(/unknown variant 'nope'/);
+  });
+
+  it('never selects an unmerged proposal by release', () => {
+    for (const v of VARIANTS.filter((x) => !x.merged)) expect(resolve_variant(v.models).merged).toBe(true);
+  });
+});
+
+describe('features are consistent with the timeline', () => {
+  for (const v of VARIANTS) {
+    describe(v.name, () => {
+      const f = v.features;
+      const shape = FSM_TABLES[v.fsm];
+      const states: readonly string[] = shape.states;
+      const events: readonly string[] = shape.events;
+
+      it('regions, IRQs, io_mutex (v5.2, v5.8, v5.11)', () => {
+        const asyncRegion = f.regions !== 'io';
+        expect(f.io_mutex).toBe(atLeast(v, 'v5.2'));
+        expect(asyncRegion).toBe(atLeast(v, 'v5.2'));
+        expect(f.offset_shift).toBe(asyncRegion);
+        expect(f.regions === 'io+async+schib+crw').toBe(atLeast(v, 'v5.8'));
+        expect(f.chp_event).toBe(atLeast(v, 'v5.8'));
+        expect(f.irqs).toBe(atLeast(v, 'v5.11') ? 3 : atLeast(v, 'v5.8') ? 2 : 1);
+        // the async region exists iff the FSM has an ASYNC_REQ event
+        expect(events.includes('ASYNC_REQ')).toBe(asyncRegion);
+      });
+
+      it('request path matches the FSM model', () => {
+        expect(states).toContain(f.request_entry_state);
+        expect(f.write_prefilter_eacces).toBe(!f.io_mutex);
+        expect(f.write_resets_idle_on_error).toBe(atMost(v, 'v5.12'));
+        expect(f.err_out_sets_idle).toBe(!f.io_mutex || atLeast(v, 'v5.13'));
+        expect(f.tm_check).toBe(atLeast(v, 'v4.18') && v.label !== 'A');
+        expect(f.io_helper === 'C-locked').toBe(f.io_mutex);
+        expect(f.halt_clear_on_io_region === 'A-no-fctl-check').toBe(v.label === 'A');
+        expect(f.ioctl_copyback_fault === 'raw-count').toBe(!f.io_mutex);
+      });
+
+      it('io_todo and cp rules', () => {
+        const expected: Record<string, string> = { A: 'A', B1: 'B-unconditional', B2: 'B-unconditional', B3: 'B3-final', C: 'C52', C53: 'C53', D: 'D', F: 'D', E0: 'E', E1: 'E', E2: 'E', G: 'E' };
+        expect(f.io_todo).toBe(expected[v.label]);
+        const cp: Record<string, string> = { A: 'B', B1: 'B', B2: 'B', B3: 'B', C: 'C52', C53: 'C53', D: 'D', F: 'D', E0: 'G', E1: 'G', E2: 'G', G: 'G' };
+        expect(f.cp_rules).toBe(cp[v.label]);
+        expect(f.cp_iova_pinned === 'range').toBe(atLeast(v, 'v6.0'));
+        expect(f.cp_iova_pinned === 'range').toBe(f.dma_unmap === 'callback-range');
+        // pfch relaxed ≈v5.7 [not verified]
+        expect(f.cp_pfch === 'warn').toBe(atLeast(v, 'v5.7'));
+      });
+
+      it('FSM OPEN/CLOSE and the lifecycle that goes with it', () => {
+        const openClose = events.includes('OPEN') && events.includes('CLOSE');
+        expect(f.open_close_fsm_events).toBe(openClose);
+        expect(f.reset === 'close+open').toBe(openClose);
+        expect(f.notoper_frees_cp).toBe(openClose);
+        expect(f.notoper_absorbing).toBe(openClose);
+        expect(f.probe_enables_subchannel).toBe(!openClose);
+        expect(f.mdev_create_sets_idle).toBe(!openClose);
+        expect(f.sch_event_rewrite).toBe(!openClose && v.label !== 'A');
+        expect(f.mdev_remove === 'unregister').toBe(openClose);
+        expect(f.release_frees_cp).toBe(f.io_mutex && !openClose);
+        expect(f.quiesce).toBe(({ A: 'A-states', B1: 'B', B2: 'B', B3: 'B', F: 'F-flush_sch' } as Record<string, string>)[v.label] ?? (openClose ? 'E' : 'C'));
+      });
+
+      it('lifecycle by release', () => {
+        expect(f.per_fd_open).toBe(atMost(v, 'v5.14'));
+        expect(f.mdev_driver).toBe(atLeast(v, 'v5.14'));
+        expect(f.open_close_fsm_events).toBe(v.label === 'F' || atLeast(v, 'v6.0'));
+        expect(f.release_completion).toBe(v.label === 'E1');
+        expect(f.parent_split).toBe(atLeast(v, 'v6.2'));
+        expect(f.avail_accounting).toBe(atMost(v, 'v6.0'));
+        expect(f.probe_registers_parent_last).toBe(atLeast(v, 'v5.0'));
+        expect(f.uuid_log_by_reference).toBe(atLeast(v, 'v5.4') && atMost(v, 'v5.19'));
+        expect(f.sch_event_busy_rc).toBe(atLeast(v, 'v5.2') ? -11 : 0);
+        expect(f.dma_unmap === 'notifier-exact').toBe(atMost(v, 'v5.19'));
+      });
+    });
+  }
+
+  it('mainline behaves as v6.2', () => {
+    expect(byName('mainline').features).toEqual(byName('v6.2').features);
+  });
+
+  it('neighbouring variants differ in at least one feature or in the FSM', () => {
+    for (let i = 1; i < VARIANTS.length; i++) {
+      const a = VARIANTS[i - 1];
+      const b = VARIANTS[i];
+      if (!a || !b || b.name === 'mainline') continue;
+      expect(a.fsm !== b.fsm || JSON.stringify(a.features) !== JSON.stringify(b.features), `${a.name} vs ${b.name}`).toBe(true);
+    }
+  });
+});
+
+describe('output', () => {
+  it('prints one row per variant with name, label, range and description', () => {
+    const text = format_variant_table();
+    const lines = text.trimEnd().split('\n');
+    expect(lines).toHaveLength(VARIANTS.length + 1);
+    expect(lines[0]).toMatch(/^name\s+label\s+kernel\s+description$/);
+    VARIANTS.forEach((v, i) => {
+      const line = lines[i + 1] ?? '';
+      expect(line.startsWith(v.name)).toBe(true);
+      expect(line).toContain(` ${v.label} `);
+      expect(line).toContain(v.description);
+    });
+    expect(text).toMatch(/v5\.3\s+C53\s+v5\.3-v5\.12/);
+    expect(text).toMatch(/mainline\s+G\s+v6\.3\+/);
+    expect(text).toMatch(/morel-2018\s+A\s+unmerged/);
+  });
+
+  it('--json data round-trips through JSON', () => {
+    const data = variants_json();
+    expect(JSON.parse(JSON.stringify(data))).toEqual(data);
+    expect(data.map((d) => d.kernel_range)).toEqual(['unmerged', 'v4.12-v4.17', 'v4.18-v4.20', 'v5.0-v5.1', 'v5.2', 'v5.3-v5.12', 'v5.13-v5.19', 'unmerged', 'v6.0', 'v6.1', 'v6.2', 'v6.3+']);
+    expect(data[6]?.features.io_todo).toBe('D');
+  });
+});
