@@ -27,6 +27,7 @@ export function vfio_ccw_fsm_event(p: VfioCcwPrivate, event: number): void {
   const fn = row?.[event];
   if (fn === undefined) BUG(Warn.driver, p.v.state.id, `vfio_ccw_fsm_event: state ${state} event ${event} outside the jump table`);
   fn(p, event);
+  if (hook !== null) hook(H.fsm_exit, p.v.state.id, 'vfio_ccw_fsm_event', current.id, (state << 8) | event);
 }
 
 const set_state = (p: VfioCcwPrivate, s: number, site: string): void => p.v.state.set(s, site);

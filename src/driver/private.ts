@@ -47,6 +47,10 @@ export const VfioCcwPrivate = defineStruct('private', {
   irqs: atomic('vfio_ccw_sch_irq calls (the IRQ statistics bump)'),
   irbs_to_region: atomic('io_todo copies of the IRB into the I/O region'),
   io_signals: atomic('io_trigger signals'),
+  // oracle bookkeeping (not driver state): read and written with raw Atomics, never hooked
+  o_io_req_running: atomic('IO_REQ handlers running (I2 holds only when none is)'),
+  o_irb_final_unread: atomic('the IRB slot holds a final IRB io_todo has not copied yet (I12)'),
+  o_todo_freed: atomic('the running io_todo freed a cp (I13)'),
   log_count: i32(),
   log: words(LOG_RECORDS * 2, 'debug log records: kind, value-or-reference'),
 });

@@ -1,0 +1,27 @@
+// hw/vfio/ccw.c (the device fd QEMU holds): the file operations the client calls, bound to one device.
+import { vfio_ccw_mdev_ioctl, vfio_ccw_mdev_read, vfio_ccw_mdev_write, vfio_device_open, vfio_device_release } from '../driver/ops.ts';
+import type { VfioCcwPrivate } from '../driver/private.ts';
+import type { UserPtr } from '../driver/uaccess.ts';
+
+/** One device fd: each call returns bytes (read/write), 0 (ioctl/open) or a negative errno. */
+export interface Ops {
+  /** pread(fd, buf, count, ppos) */
+  read(buf: UserPtr, count: number, ppos: number): number;
+  /** pwrite(fd, buf, count, ppos) */
+  write(buf: UserPtr, count: number, ppos: number): number;
+  ioctl(cmd: number, arg: UserPtr): number;
+  /** opening the device fd (the vfio core's open; the driver's OPEN on the first fd) */
+  open(): number;
+  /** closing the device fd */
+  release(): void;
+}
+
+export function bind_ops(p: VfioCcwPrivate): Ops {
+  return {
+    read: (buf, count, ppos) => vfio_ccw_mdev_read(p, buf, count, ppos),
+    write: (buf, count, ppos) => vfio_ccw_mdev_write(p, buf, count, ppos),
+    ioctl: (cmd, arg) => vfio_ccw_mdev_ioctl(p, cmd, arg),
+    open: () => vfio_device_open(p),
+    release: () => vfio_device_release(p),
+  };
+}

@@ -1,0 +1,83 @@
+// drivers/vfio/vfio_main.c + vfio_iommu_type1.c: vfio_dma_rw, vfio_pin_pages and vfio_unpin_pages
+// for an emulated-IOMMU device, over a small guest memory in shared memory.
+import {
+  READ_ONCE,
+  atomic,
+  atomic_add_return,
+  bind,
+  bytes,
+  defineStruct,
+  i32,
+  type SharedBuf,
+  type StructView,
+} from '../kernel/index.ts';
+import { EFAULT, EINVAL } from '../uapi/errno.ts';
+
+export const PAGE_SHIFT = 12;
+export const PAGE_SIZE = 1 << PAGE_SHIFT;
+export const GUEST_MEM_SIZE = 64 * 1024;
+export const GUEST_PAGES = GUEST_MEM_SIZE / PAGE_SIZE;
+
+const spec = {
+  pages_pinned_total: atomic('pages ever pinned (I21)'),
+  pages_unpinned_total: atomic('pages ever unpinned (I21: never above pages_pinned_total)'),
+  fault_start: i32('fault injection: a DMA read touching [fault_start, fault_start + fault_len) fails with -EFAULT'),
+  fault_len: i32('0 = no read fault'),
+  pin_fail_iova: i32('fault injection: pinning the page that holds this iova fails with -EFAULT; 0 = off (iova 0 is never a data page)'),
+  mem: bytes(GUEST_MEM_SIZE, 'guest memory: iova i is mem[i] (identity-mapped, all of it DMA-mapped)'),
+};
+
+export const GuestMemory = defineStruct('guest', spec);
+export type GuestMemoryView = StructView<typeof spec>;
+
+export function bind_guest(buf: SharedBuf, base: number): GuestMemoryView {
+  return bind(GuestMemory, buf, base);
+}
+
+const in_range = (iova: number, len: number): boolean => Number.isInteger(iova) && Number.isInteger(len) && iova >= 0 && len >= 0 && iova + len <= GUEST_MEM_SIZE;
+
+/**
+ * Copy `len` bytes of guest memory at `iova` (the read direction of vfio_dma_rw).
+ * -EINVAL when the range is not mapped (type1 finds no vfio_dma), -EFAULT on an injected fault.
+ */
+export function vfio_dma_rw(gm: GuestMemoryView, iova: number, len: number, site: string): Uint8Array | number {
+  if (!in_range(iova, len)) return -EINVAL;
+  const flen = READ_ONCE(gm.fault_len, site);
+  if (flen > 0) {
+    const fstart = READ_ONCE(gm.fault_start, site);
+    if (iova < fstart + flen && fstart < iova + len) return -EFAULT;
+  }
+  return gm.mem.read(iova, len, site);
+}
+
+/**
+ * Pin `npage` contiguous pages from the page-aligned `iova`: all of them or none.
+ * Returns npage, or -EINVAL (unaligned, empty, unmapped), or -EFAULT (injected).
+ */
+export function vfio_pin_pages(gm: GuestMemoryView, iova: number, npage: number, site: string): number {
+  if (iova % PAGE_SIZE !== 0 || !Number.isInteger(npage) || npage <= 0 || !in_range(iova, npage * PAGE_SIZE)) return -EINVAL;
+  const bad = READ_ONCE(gm.pin_fail_iova, site);
+  if (bad !== 0 && bad >= iova && bad < iova + npage * PAGE_SIZE) return -EFAULT;
+  atomic_add_return(npage, gm.pages_pinned_total, site);
+  return npage;
+}
+
+/**
+ * Unpin `npage` pages from `iova`. Only counted: the kernel trusts its caller here, so an
+ * unpin of pages that were never pinned shows up as pages_unpinned_total > pages_pinned_total.
+ */
+export function vfio_unpin_pages(gm: GuestMemoryView, _iova: number, npage: number, site: string): void {
+  if (npage > 0) atomic_add_return(npage, gm.pages_unpinned_total, site);
+}
+
+// User side (QEMU / the guest): lay out CCW chains, IDALs and data; read results back.
+
+export function guest_write(gm: GuestMemoryView, iova: number, data: Uint8Array, site = 'guest'): void {
+  if (!in_range(iova, data.length)) throw new RangeError(`guest_write: [${iova}, +${data.length}) outside guest memory`);
+  gm.mem.write(iova, data, site);
+}
+
+export function guest_read(gm: GuestMemoryView, iova: number, len: number, site = 'guest'): Uint8Array {
+  if (!in_range(iova, len)) throw new RangeError(`guest_read: [${iova}, +${len}) outside guest memory`);
+  return gm.mem.read(iova, len, site);
+}
