@@ -8,6 +8,7 @@ import { EAGAIN, EBUSY, EIO, ENODEV } from '../uapi/errno.ts';
 import { scsw_is_final, scsw_is_solicited, scsw_read, scsw_write } from '../uapi/scsw.ts';
 import { IO_IRB } from '../uapi/vfio_ccw.ts';
 import {
+  cio_enable_subchannel,
   CHP_OFFLINE, CHP_ONLINE, CHP_VARY_OFF, CHP_VARY_ON, cio_cancel_halt_clear, cio_disable_subchannel, cio_update_schib, type ChpLink, type Subch,
 } from '../cio/css.ts';
 import { cp_free, cp_update_scsw } from './cp.ts';
@@ -181,3 +182,26 @@ export function vfio_ccw_sch_shutdown(p: VfioCcwPrivate | null): void {
   vfio_ccw_fsm_event(p, p.drv.E.NOT_OPER);
 }
 
+
+/**
+ * css probe (spec §13.1). The subchannel is already known to the css (main set it up);
+ * what differs per version is whether the driver enables it and which state it leaves.
+ */
+export function vfio_ccw_sch_probe(p: VfioCcwPrivate): number {
+  const F = 'vfio_ccw_sch_probe';
+  const f = p.drv.f;
+  const S = p.drv.S;
+  if (f.parent_split) return 0; // v6.2+: only the parent; private comes with the mdev
+  if (f.probe_enables_subchannel) {
+    const sch = p.sch;
+    spin_lock_irq(sch.v.lock, F);
+    p.v.state.set(S.NOT_OPER, F);
+    sch.v.isc.set(6, F);
+    const ret = cio_enable_subchannel(sch, sch.v.schid.get(F));
+    spin_unlock_irq(sch.v.lock, F);
+    if (ret !== 0) return ret;
+  }
+  if (f.avail_accounting) Atomics.store(p.v.avail.a, p.v.avail.i, 1);
+  p.v.state.set(f.open_close_fsm_events && S.CLOSED >= 0 ? S.CLOSED : S.STANDBY, F);
+  return 0;
+}

@@ -14,6 +14,7 @@ export const Warn = {
   work_state: 6,
   eventfd: 7,
   driver: 8, // WARN_ON in driver code
+  invariant: 9, // an invariant oracle fired (message starts with its id, e.g. "I2:")
 } as const;
 export type WarnCode = (typeof Warn)[keyof typeof Warn];
 export const WarnName: Record<number, string> = Object.fromEntries(Object.entries(Warn).map(([k, v]) => [v, k]));
@@ -30,6 +31,12 @@ export class KernelBug extends Error {
 }
 
 const enc = new TextEncoder();
+
+/** The tracer installs its sequence counter here, so a record can point into the trace. */
+let trace_seq: () => number = () => -1;
+export function set_trace_seq(fn: (() => number) | null): void {
+  trace_seq = fn ?? (() => -1);
+}
 const HDR = GlobalHeader.fields;
 const WF = WarnEntry.fields;
 let u8: Uint8Array | null = null;
@@ -44,6 +51,7 @@ function record(code: WarnCode, obj: number, msg: string, isBug: boolean): void 
   g[base + WF.code.off] = code;
   g[base + WF.actor.off] = current.id;
   g[base + WF.obj.off] = obj;
+  g[base + WF.seq.off] = trace_seq();
   u8.set(bytes, (base + WF.msg.off) * 4);
   Atomics.store(g, base + WF.len.off, bytes.length);
   if (hook !== null) hook(H.warn, obj, msg, current.id, code);
@@ -58,17 +66,28 @@ export function BUG(code: WarnCode, obj: number, msg: string): never {
   throw new KernelBug(code, msg);
 }
 
+let sleep_mode: 'bug' | 'warn' = 'bug';
+/**
+ * 'bug' (default): a sleep in atomic context throws, stopping the actor loudly. 'warn': it is
+ * recorded and the actor goes on, as the kernel's splat does, so a run can report it and finish.
+ */
+export function set_might_sleep_mode(m: 'bug' | 'warn'): void {
+  sleep_mode = m;
+}
+
 /** A sleeping primitive was called: with a spinlock held or in IRQ context that is a BUG. */
 export function might_sleep(obj: number, site: string): void {
   const c = current;
   if (c.spinDepth !== 0 || c.inIrq) {
     if (hook !== null) hook(H.might_sleep, obj, site, c.id, 1);
     const why = c.inIrq ? 'in IRQ context' : `with ${c.spinDepth} spinlock(s) held`;
-    BUG(Warn.sleep_in_atomic, obj, `BUG: sleeping function called from invalid context at ${site} (${objName(obj)}) ${why}`);
+    const msg = `BUG: sleeping function called from invalid context at ${site} (${objName(obj)}) ${why}`;
+    if (sleep_mode === 'bug') BUG(Warn.sleep_in_atomic, obj, msg);
+    record(Warn.sleep_in_atomic, obj, msg, true);
   }
 }
 
-export interface WarnRecord { code: number; name: string; actor: number; obj: number; msg: string }
+export interface WarnRecord { code: number; name: string; actor: number; obj: number; msg: string; seq: number }
 
 /** Read the warnings recorded so far (main, after or during a run). */
 export function read_warnings(g: SharedBuf, from = 0): { records: WarnRecord[]; count: number; bugs: number } {
@@ -82,7 +101,7 @@ export function read_warnings(g: SharedBuf, from = 0): { records: WarnRecord[]; 
     const len = Atomics.load(a, base + WF.len.off);
     const off = (base + WF.msg.off) * 4;
     const code = a[base + WF.code.off] ?? 0;
-    records.push({ code, name: WarnName[code] ?? 'unknown', actor: a[base + WF.actor.off] ?? 0, obj: a[base + WF.obj.off] ?? 0, msg: dec.decode(g.u8.slice(off, off + len)) });
+    records.push({ code, name: WarnName[code] ?? 'unknown', actor: a[base + WF.actor.off] ?? 0, obj: a[base + WF.obj.off] ?? 0, msg: dec.decode(g.u8.slice(off, off + len)), seq: a[base + WF.seq.off] ?? -1 });
   }
   return { records, count, bugs };
 }

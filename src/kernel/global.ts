@@ -43,6 +43,7 @@ export const WarnEntry = defineStruct('warn', {
   code: i32(),
   actor: i32(),
   obj: i32(),
+  seq: i32('trace sequence number when recorded, or -1'),
   len: i32(),
   msg: bytes(WARN_MSG_BYTES),
 });

@@ -27,6 +27,7 @@ export const H = {
   fsm: 22, // an FSM event is dispatched (arg: state << 8 | event)
   mark: 23, // a named point with no object (scenario steps, hardware decisions)
   might_sleep: 24,
+  fsm_exit: 25, // the FSM action returned (arg: state << 8 | event at entry)
 } as const;
 export type HookKind = (typeof H)[keyof typeof H];
 

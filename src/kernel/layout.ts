@@ -96,6 +96,8 @@ const names = new Map<number, NameEntry[]>();
 /** Record that `layout` sits at word `base` of buffer `bufIndex`, so object ids can be named. */
 export function nameRegion(bufIndex: number, base: number, layout: StructLayout<Record<string, FieldSpec>>, prefix: string): void {
   const list = names.get(bufIndex) ?? [];
+  const same = list.findIndex((e) => e.base === base && e.layout.name === layout.name);
+  if (same >= 0) list.splice(same, 1);
   list.push({ base, layout, prefix });
   names.set(bufIndex, list);
 }
@@ -114,4 +116,31 @@ export function objName(id: number): string {
     }
   }
   return `buf${b}+${off}`;
+}
+
+/** Lock class of an object (lockdep): the struct and field, shared by every instance, e.g. "private.io_mutex". */
+export function objClass(id: number): string {
+  const b = objBuf(id);
+  const off = objOff(id);
+  for (const e of names.get(b) ?? []) {
+    const rel = off - e.base;
+    if (rel < 0 || rel >= e.layout.words) continue;
+    for (const f of e.layout.list) if (rel >= f.off && rel < f.off + f.words) return `${e.layout.name}.${f.name}`;
+  }
+  return `buf${b}+${off}`;
+}
+
+/** Every named object of a kind (for reports that enumerate locks). */
+export function namedObjects(kind: FieldKind): { id: number; name: string; cls: string }[] {
+  const out: { id: number; name: string; cls: string }[] = [];
+  for (const [b, list] of names) {
+    for (const e of list) {
+      for (const f of e.layout.list) {
+        if (f.kind !== kind) continue;
+        const id = b * (1 << OBJ_SHIFT) + e.base + f.off;
+        out.push({ id, name: `${e.prefix}${f.name}`, cls: `${e.layout.name}.${f.name}` });
+      }
+    }
+  }
+  return out;
 }

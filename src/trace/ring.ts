@@ -1,6 +1,7 @@
 // The tracer: a hook consumer that writes every event into its actor's ring in a shared
 // trace buffer. Reports, interleaving tables and timelines are rebuilt from these rings.
 import { type HookFn, type HookKind, HookName, register_hook } from '../kernel/hook.ts';
+import { set_trace_seq } from '../kernel/bug.ts';
 
 export const TRACE_ACTORS = 16;
 export const EVENT_WORDS = 8; // f64 time (2 words), seq, kind|actor, site, obj, arg, spare
@@ -101,7 +102,12 @@ export function start_tracer(tb: TraceBuf): () => void {
     Atomics.store(a, ring, head + 1);
   };
   // Events must be 8-byte aligned for the f64 time: ring starts and event sizes are even.
-  return register_hook(fn);
+  const off = register_hook(fn);
+  set_trace_seq(() => Atomics.load(a, 0));
+  return () => {
+    off();
+    set_trace_seq(null);
+  };
 }
 
 /** Read every actor's ring (main, after a run), merged in global sequence order. */

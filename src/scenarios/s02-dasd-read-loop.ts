@@ -1,0 +1,101 @@
+// S2: steady DASD read loop with intermediate interrupts (spec/client-and-hardware.md §8).
+// User 0 is the guest's vCPU (ssch, wait for the final IRB, tsch, next); further users are
+// client threads that read the schib and I/O regions meanwhile, contending for io_mutex.
+import { basic_sense, dasd_read } from '../client/guest.ts';
+import { DEV_STAT_UNIT_CHECK, scsw_is_final } from '../uapi/scsw.ts';
+import type { ProgramCtx } from '../runtime/context.ts';
+import { run_user, type ScenarioEnv, type UserArgs, type UserResult } from './env.ts';
+import type { Scenario } from './types.ts';
+
+export const scenario: Scenario = {
+  id: 'S2',
+  slug: 'dasd-read-loop',
+  title: 'Steady DASD read loop with intermediate interrupts',
+  module: import.meta.url,
+  users: { min: 1, default: 2 },
+  iterations: 10_000,
+  hw: { start_latency_us: [50, 2000], p_pci: 0.05, p_error: 0.01, p_isic: 0 },
+  check: (results, stats) => {
+    const u0 = results[0];
+    const cycles = u0?.counters.cycles ?? 0;
+    return [
+      { id: 'S2.cycles', ok: cycles > 0, message: `${cycles} I/O cycles completed` },
+      { id: 'S2.finals-reach-user', ok: (stats['hw.start_final'] ?? 0) <= (u0?.counters.finals ?? 0) + (u0?.counters.lost ?? 0) + 1, message: `${stats['hw.start_final']} final IRBs raised, ${u0?.counters.finals} read by the user` },
+    ];
+  },
+};
+
+const IO_TIMEOUT_MS = 10_000;
+
+/** One I/O: ssch, then IRBs until a final one; returns the final IRB's device status, or -1 if lost. */
+export function one_io(env: ScenarioEnv, orb: Parameters<ScenarioEnv['client']['ssch']>[0]): number {
+  const c = env.client;
+  const cc = c.ssch(orb);
+  if (cc !== 0) {
+    env.count(`ssch.cc${cc}`);
+    return -2;
+  }
+  for (;;) {
+    const ev = c.wait_io(IO_TIMEOUT_MS);
+    if (ev === null) {
+      env.count('lost');
+      env.check('S2.no-lost-interrupt', false, `no IRB within ${IO_TIMEOUT_MS} ms after ssch (state ${env.state_name()})`);
+      return -1;
+    }
+    const t = c.tsch();
+    const irb = t.irb ?? ev.irb;
+    if (irb === null) {
+      env.count('io-read-failed');
+      continue;
+    }
+    const w0 = new DataView(irb.buffer, irb.byteOffset, irb.byteLength).getUint32(0);
+    if (scsw_is_final(w0)) {
+      env.count('finals');
+      return irb[8] ?? 0; // dstat
+    }
+    env.count('intermediates');
+  }
+}
+
+export function user(ctx: ProgramCtx, args: UserArgs): UserResult {
+  return run_user(ctx, args, (env) => {
+    if (env.user !== 0) return monitor(env);
+    env.wait_hw_running();
+    const r = env.client.realize();
+    env.check('S2.realize', r.ok, r.error ?? 'realized');
+    if (!r.ok) {
+      env.set_flag(0, 1);
+      return;
+    }
+    env.barrier();
+    let i = 0;
+    for (; env.more(i); i++) {
+      const pci = env.rng.chance(0.05);
+      const prog = env.program(dasd_read({ blocks: env.rng.range([1, 64]), pci }));
+      const dstat = one_io(env, prog.orb);
+      if (dstat === -1) break;
+      if (dstat >= 0 && (dstat & DEV_STAT_UNIT_CHECK) !== 0) {
+        env.count('sense');
+        one_io(env, env.program(basic_sense()).orb);
+      }
+      env.count('cycles');
+    }
+    env.set_flag(0, 1); // tell the monitors we are done
+    const busy = env.client.counters.results.io_write['-EBUSY'] ?? 0;
+    env.check('S2.no-ebusy', busy === 0, `${busy} -EBUSY answers (the user waits for finals)`);
+    env.client.unrealize();
+    const pinned = Atomics.load(env.p.cp.v.pinned_pages.a, env.p.cp.v.pinned_pages.i);
+    env.check('S2.no-pinned-after-close', pinned === 0, `${pinned} pages pinned after close`);
+  });
+}
+
+/** A second client thread: schib and I/O region reads while user 0 works. */
+function monitor(env: ScenarioEnv): void {
+  env.barrier();
+  let n = 0;
+  while (env.flag(0) === 0 && env.flag(15) === 0) {
+    const rc = n % 2 === 0 && env.f.regions === 'io+async+schib+crw' ? env.client.read_schib() : env.client.read_io_region();
+    env.count(typeof rc === 'number' && rc < 0 ? `read.err${rc}` : 'reads');
+    n++;
+  }
+}

@@ -1,0 +1,95 @@
+// The programs the long-lived actor workers run: the IRQ worker (the machine and the host's
+// interrupt entry), the todo worker (the vfio-ccw workqueue), and the detectors each installs.
+import { register_work_fn, set_might_sleep_mode, worker_thread, wq_stop } from '../kernel/index.ts';
+import { css_hw_run, css_register_driver, css_unregister_driver, type Subch } from '../cio/css.ts';
+import { hw_stop } from '../hw/engine.ts';
+import type { HwConfig } from '../hw/config.ts';
+import { vfio_ccw_chp_event, vfio_ccw_crw_todo, vfio_ccw_sch_event, vfio_ccw_sch_io_todo, vfio_ccw_sch_irq } from '../driver/drv.ts';
+import type { VfioCcwPrivate } from '../driver/private.ts';
+import { start_invariants } from '../detect/invariants.ts';
+import { start_lockdep } from '../detect/lockdep.ts';
+import { start_tracer } from '../trace/ring.ts';
+import type { ProgramCtx } from '../runtime/context.ts';
+import { WORK_CRW_TODO, WORK_IO_TODO, bind_system, type System } from './device.ts';
+
+export interface DetectArgs {
+  trace?: { sab: SharedArrayBuffer; cap: number };
+  lockdep?: SharedArrayBuffer;
+  invariants?: boolean;
+}
+
+export interface ActorArgs {
+  variant: string;
+  detect: DetectArgs;
+}
+
+export interface IrqArgs extends ActorArgs {
+  seed: number;
+  hw: Partial<HwConfig>;
+  max_ms: number;
+}
+
+/** This thread's system handles for a variant (rebuilt when the variant changes). */
+let cached: { variant: string; sys: System } | null = null;
+export function system_of(ctx: ProgramCtx, variant: string): System {
+  if (cached === null || cached.variant !== variant) cached = { variant, sys: bind_system(ctx.g, ctx.bufs, variant) };
+  return cached.sys;
+}
+
+/** Install the requested detectors in this thread; returns their uninstall. */
+export function detectors_on(sys: System, d: DetectArgs): () => void {
+  const offs: (() => void)[] = [];
+  // Detectors report and the run goes on, as the kernel's splat does; tests of the seam alone keep BUG.
+  set_might_sleep_mode('warn');
+  if (d.trace !== undefined) offs.push(start_tracer(d.trace));
+  if (d.lockdep !== undefined) offs.push(start_lockdep({ sab: d.lockdep }));
+  if (d.invariants === true) offs.push(start_invariants(sys.devs));
+  return () => {
+    for (const off of offs.reverse()) off();
+    set_might_sleep_mode('bug');
+  };
+}
+
+/** sch -> private: through the parent's drvdata in v6.2+, which is NULL without an mdev. */
+function private_of(sys: System, sch: Subch): VfioCcwPrivate | null {
+  const p = sys.devs[sch.dev];
+  if (p === undefined) return null;
+  if (p.drv.f.parent_split && Atomics.load(p.v.mdev.a, p.v.mdev.i) === 0) return null;
+  return p;
+}
+
+export function irq_main(ctx: ProgramCtx, args: IrqArgs): { loops: number; presented: number } {
+  const sys = system_of(ctx, args.variant);
+  const off = detectors_on(sys, args.detect);
+  css_register_driver({
+    irq: (sch) => vfio_ccw_sch_irq(private_of(sys, sch), sch),
+    sch_event: (sch) => vfio_ccw_sch_event(private_of(sys, sch), sch),
+    chp_event: (sch, link, event) => vfio_ccw_chp_event(private_of(sys, sch), sch, link, event),
+  });
+  try {
+    const r = css_hw_run(sys.css, sys.devs.map((p) => p.sch), args.seed, args.hw, args.max_ms);
+    return { loops: r.loops, presented: r.presented };
+  } finally {
+    css_unregister_driver();
+    off();
+  }
+}
+
+export function todo_main(ctx: ProgramCtx, args: ActorArgs): number {
+  const sys = system_of(ctx, args.variant);
+  const off = detectors_on(sys, args.detect);
+  register_work_fn(WORK_IO_TODO, (_w, dev) => vfio_ccw_sch_io_todo(sys.devs[dev]!));
+  register_work_fn(WORK_CRW_TODO, (_w, dev) => vfio_ccw_crw_todo(sys.devs[dev]!));
+  try {
+    return worker_thread(sys.wq);
+  } finally {
+    off();
+  }
+}
+
+/** Any actor: stop the machine and the workqueue (the end of a run). */
+export function stop_all(ctx: ProgramCtx, args: { variant: string }): void {
+  const sys = system_of(ctx, args.variant);
+  hw_stop(sys.css);
+  wq_stop(sys.wq);
+}

@@ -1,0 +1,131 @@
+// One device's shared buffer and the per-thread handles over it: struct vfio_ccw_private, the
+// host's struct subchannel, the machine's subchannel, the channel program and guest memory.
+import { INIT_WORK, allocBuf, atomic, bind, create_singlethread_workqueue, defineStruct, nameRegion, words, type SharedBuf, type WorkStruct, type WorkqueueStruct } from '../kernel/index.ts';
+import { HwCss, HwSubchannel, bind_hw_css, hw_css_reset, hw_name_region, hw_reset, type HwCssView, type HwInit } from '../hw/layout.ts';
+import { Subchannel, bind_subchannel, css_init_subchannel } from '../cio/css.ts';
+import { ChannelProgram, CP_RULES_B, CP_RULES_C52, CP_RULES_C53, CP_RULES_D, CP_RULES_G, bind_cp, type CpRules } from '../driver/cp.ts';
+import { GuestMemory, bind_guest, type GuestMemoryView } from '../vfio/guest.ts';
+import { VfioCcwPrivate as PrivateStruct, type VfioCcwPrivate } from '../driver/private.ts';
+import { driver_for } from '../driver/fsm.ts';
+import { vfio_ccw_sch_probe } from '../driver/drv.ts';
+import { vfio_ccw_mdev_probe, vfio_ccw_private_init } from '../driver/ops.ts';
+import type { CpRules as CpRulesKey } from '../variants/registry.ts';
+
+/** Buffer indexes: 0 global, 1 the system area (css-wide machine words, scenario words), 2.. devices. */
+export const SYS_INDEX = 1;
+export const dev_index = (dev: number): number => dev + 2;
+
+export const SysArea = defineStruct('sys', {
+  barrier: atomic('user barrier'),
+  barrier_gen: atomic(),
+  flags: words(16, 'scenario flags'),
+  results: words(64, 'scenario result words'),
+});
+const SYS_CSS = 0;
+const SYS_AREA = HwCss.words;
+export const SYS_WORDS = SYS_AREA + SysArea.words;
+
+const PRIV = 0;
+const SCH = PRIV + PrivateStruct.words;
+const HW = SCH + Subchannel.words;
+const CP = HW + HwSubchannel.words;
+const GUEST = CP + ChannelProgram.words + (((CP + ChannelProgram.words) & 1) === 0 ? 0 : 1);
+export const DEVICE_WORDS = GUEST + GuestMemory.words;
+
+export const WORK_IO_TODO = 1;
+export const WORK_CRW_TODO = 2;
+
+const CP_RULES: Readonly<Record<CpRulesKey, Readonly<CpRules>>> = { B: CP_RULES_B, C52: CP_RULES_C52, C53: CP_RULES_C53, D: CP_RULES_D, G: CP_RULES_G };
+
+/** Names for reports: done in every thread (the layouts are code, the names are per thread). */
+export function name_system(devices: number): void {
+  nameRegion(SYS_INDEX, SYS_CSS, HwCss, 'css.');
+  nameRegion(SYS_INDEX, SYS_AREA, SysArea, 'sys.');
+  for (let d = 0; d < devices; d++) {
+    const b = dev_index(d);
+    const pre = devices === 1 ? '' : `dev${d}.`;
+    nameRegion(b, PRIV, PrivateStruct, `${pre}private->`);
+    nameRegion(b, SCH, Subchannel, `${pre}sch->`);
+    hw_name_region(b, null, HW, `${pre}hw.`);
+    nameRegion(b, CP, ChannelProgram, `${pre}cp->`);
+    nameRegion(b, GUEST, GuestMemory, `${pre}guest.`);
+  }
+}
+
+export interface SystemBufs {
+  g: SharedBuf;
+  sys: SharedBuf;
+  devs: SharedBuf[];
+}
+
+/** Main: allocate the system's buffers (zero is every field's initial value). */
+export function alloc_devices(g: SharedBuf, devices: number): SystemBufs {
+  const sys = allocBuf(SYS_INDEX, SYS_WORDS);
+  const devs = Array.from({ length: devices }, (_, d) => allocBuf(dev_index(d), DEVICE_WORDS));
+  return { g, sys, devs };
+}
+
+/** The per-thread view of the whole system. */
+export interface System {
+  readonly g: SharedBuf;
+  readonly css: HwCssView;
+  readonly sys: ReturnType<typeof bind_sys>;
+  readonly devs: readonly VfioCcwPrivate[];
+  readonly guests: readonly GuestMemoryView[];
+  readonly wq: WorkqueueStruct;
+}
+
+const bind_sys = (b: SharedBuf) => bind(SysArea, b, SYS_AREA);
+
+/** Build this thread's handles over the buffers (any thread, any time after main initialised them). */
+export function bind_system(g: SharedBuf, bufs: ReadonlyMap<number, SharedBuf> | SystemBufs, variant: string): System {
+  const get = (i: number): SharedBuf => {
+    const b = bufs instanceof Map ? bufs.get(i) : i === SYS_INDEX ? (bufs as SystemBufs).sys : (bufs as SystemBufs).devs[i - 2];
+    if (b === undefined) throw new Error(`no shared buffer ${i}`);
+    return b;
+  };
+  const n = bufs instanceof Map ? [...bufs.keys()].filter((k) => k >= 2).length : (bufs as SystemBufs).devs.length;
+  name_system(n);
+  const sysb = get(SYS_INDEX);
+  const css = bind_hw_css(sysb, SYS_CSS);
+  const drv = driver_for(variant);
+  const works = new Map<number, WorkStruct>();
+  const wq = create_singlethread_workqueue(g, 'vfio-ccw', (id) => works.get(id));
+  const devs: VfioCcwPrivate[] = [];
+  const guests: GuestMemoryView[] = [];
+  for (let d = 0; d < n; d++) {
+    const buf = get(dev_index(d));
+    const gm = bind_guest(buf, GUEST);
+    const v = bind(PrivateStruct, buf, PRIV);
+    const p: VfioCcwPrivate = { dev: d, buf, g, v, sch: bind_subchannel(buf, SCH, HW, d, css), cp: bind_cp(buf, CP, gm, CP_RULES[drv.f.cp_rules]), drv, wq };
+    works.set(v.io_work.id, v.io_work);
+    works.set(v.crw_work.id, v.crw_work);
+    devs.push(p);
+    guests.push(gm);
+  }
+  return { g, css, sys: bind_sys(sysb), devs, guests, wq };
+}
+
+/** Main, before any worker sees the buffers: machine reset, css probe of each subchannel. */
+export function init_system(s: System, hw: Partial<HwInit> = {}): void {
+  hw_css_reset(s.css);
+  for (const p of s.devs) {
+    hw_reset(p.sch.hw, hw);
+    css_init_subchannel(p.sch, 0x100 + p.dev);
+  }
+}
+
+/** Main: driver-side set-up of each device: INIT_WORK, css probe, and (optionally) the mdev. */
+export function init_driver(s: System, opts: { mdev: boolean }): void {
+  for (const p of s.devs) {
+    INIT_WORK(p.v.io_work, WORK_IO_TODO, p.dev);
+    INIT_WORK(p.v.crw_work, WORK_CRW_TODO, p.dev);
+    vfio_ccw_private_init(p, p.drv.S.STANDBY);
+    const rc = vfio_ccw_sch_probe(p);
+    if (rc !== 0) throw new Error(`vfio_ccw_sch_probe: ${rc}`);
+    if (opts.mdev) {
+      const m = vfio_ccw_mdev_probe(p);
+      if (m !== 0) throw new Error(`vfio_ccw_mdev_probe: ${m}`);
+    }
+  }
+}

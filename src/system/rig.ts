@@ -1,0 +1,199 @@
+// Main side of a run: the long-lived actor workers, shared memory reset between runs, and the
+// report gathered from the machine, the driver, the detectors and the scenario's checks.
+import { ActorKind, alloc_global, read_warnings, reset_global, set_current, Warn, objName, namedObjects, type SharedBuf, type WarnRecord } from '../kernel/index.ts';
+import { ActorPool, prog, unwrap } from '../runtime/pool.ts';
+import { HwIrqName, hw_accounting_errors, hw_snapshot } from '../hw/layout.ts';
+import { hw_stop } from '../hw/engine.ts';
+import type { HwConfig } from '../hw/config.ts';
+import { alloc_lockdep, lockdep_report } from '../detect/lockdep.ts';
+import { alloc_trace, read_trace, reset_trace, type TraceBuf, type TraceEvent, format_event } from '../trace/ring.ts';
+import { dedupe, type Finding, type Report } from '../report/report.ts';
+import type { Scenario } from '../scenarios/types.ts';
+import type { UserArgs, UserResult } from '../scenarios/env.ts';
+import { alloc_devices, bind_system, init_driver, init_system, SYS_INDEX, type SystemBufs } from './device.ts';
+import type { DetectArgs, IrqArgs } from './actors.ts';
+import { wq_stop } from '../kernel/index.ts';
+
+const ACTORS = new URL('./actors.ts', import.meta.url).href;
+export const IRQ_ACTOR = 1;
+export const TODO_ACTOR = 2;
+export const FIRST_USER = 3;
+
+export type DetectorName = 'invariants' | 'lockdep' | 'trace';
+export const ALL_DETECTORS: readonly DetectorName[] = ['invariants', 'lockdep', 'trace'];
+
+export interface RunConfig {
+  variant: string;
+  scenario: Scenario;
+  users: number;
+  seed: number;
+  iterations?: number;
+  duration_s?: number;
+  hw?: Partial<HwConfig>;
+  detectors: readonly DetectorName[];
+  params?: Record<string, number | string | boolean>;
+  /** free-mode bound for the machine thread (ms) */
+  max_ms?: number;
+}
+
+export interface RunOutcome {
+  report: Report;
+  results: UserResult[];
+  trace: TraceEvent[];
+  warnings: WarnRecord[];
+}
+
+export class Rig {
+  private constructor(
+    readonly pool: ActorPool,
+    readonly bufs: SystemBufs,
+    readonly users: number,
+    readonly trace: TraceBuf,
+    private lockdepSab: SharedArrayBuffer,
+  ) {}
+
+  /** Start the workers once: IRQ, todo, and `users` user workers, over one device. */
+  static async start(users: number, modules: string[] = []): Promise<Rig> {
+    const g = alloc_global();
+    set_current(g, 0, ActorKind.main, 'main');
+    const bufs = alloc_devices(g, 1);
+    const specs = [
+      { id: IRQ_ACTOR, kind: ActorKind.irq, name: 'irq' },
+      { id: TODO_ACTOR, kind: ActorKind.todo, name: 'todo' },
+      ...Array.from({ length: users }, (_, u) => ({ id: FIRST_USER + u, kind: ActorKind.user, name: `user${u}` })),
+    ];
+    const pool = await ActorPool.start(specs, g, [bufs.sys, ...bufs.devs], [ACTORS, ...modules]);
+    return new Rig(pool, bufs, users, alloc_trace(), alloc_lockdep().sab);
+  }
+
+  get g(): SharedBuf {
+    return this.bufs.g;
+  }
+
+  /** Ask the users to stop their loops (Ctrl-C): the run ends and still reports. */
+  request_stop(): void {
+    const s = this.bufs.sys.i32;
+    // sys.flags[15] (SysArea: barrier, barrier_gen, flags[16]...)
+    Atomics.store(s, this.flag_index(15), 1);
+    Atomics.notify(s, this.flag_index(15));
+  }
+
+  private flag_index(i: number): number {
+    const sys = bind_system(this.g, this.bufs, 'mainline').sys;
+    return sys.flags.i + i;
+  }
+
+  /** A fresh lockdep graph (the graph is kept across the runs of a campaign until this is called). */
+  reset_lockdep(): void {
+    this.lockdepSab = alloc_lockdep().sab;
+  }
+
+  async run(cfg: RunConfig): Promise<RunOutcome> {
+    if (cfg.users > this.users) throw new Error(`rig has ${this.users} user workers, run asks for ${cfg.users}`);
+    const t0 = performance.now();
+    // Reset shared memory with every actor parked, then set the system up again.
+    reset_global(this.g);
+    this.bufs.sys.i32.fill(0);
+    for (const d of this.bufs.devs) d.i32.fill(0);
+    reset_trace(this.trace);
+    const sys = bind_system(this.g, this.bufs, cfg.variant);
+    init_system(sys);
+    init_driver(sys, { mdev: true });
+
+    const on = new Set(cfg.detectors);
+    const detect: DetectArgs = {
+      ...(on.has('trace') ? { trace: { sab: this.trace.sab, cap: this.trace.cap } } : {}),
+      ...(on.has('lockdep') ? { lockdep: this.lockdepSab } : {}),
+      invariants: on.has('invariants'),
+    };
+    const hw = { ...cfg.scenario.hw, ...cfg.hw };
+    const max_ms = cfg.max_ms ?? Math.max(60_000, (cfg.duration_s ?? 0) * 1000 + 30_000);
+    const irqArgs: IrqArgs = { variant: cfg.variant, detect, seed: cfg.seed, hw, max_ms };
+    const irq = this.pool.run(IRQ_ACTOR, prog(ACTORS, 'irq_main'), irqArgs);
+    const todo = this.pool.run(TODO_ACTOR, prog(ACTORS, 'todo_main'), { variant: cfg.variant, detect });
+    const deadline = cfg.duration_s !== undefined ? performance.timeOrigin + performance.now() + cfg.duration_s * 1000 : Infinity;
+    const userRuns = Array.from({ length: cfg.users }, (_, u) => {
+      const args: UserArgs = { variant: cfg.variant, detect, user: u, users: cfg.users, seed: cfg.seed, iterations: cfg.iterations ?? cfg.scenario.iterations, deadline, params: cfg.params ?? {} };
+      return this.pool.run(FIRST_USER + u, prog(cfg.scenario.module, 'user'), args);
+    });
+    const settled = await Promise.allSettled(userRuns.map(async (r) => unwrap<UserResult>(await r)));
+    hw_stop(sys.css);
+    wq_stop(sys.wq);
+    const irqOut = await irq;
+    const todoOut = await todo;
+
+    const findings: Finding[] = [];
+    const results: UserResult[] = [];
+    settled.forEach((s, u) => {
+      if (s.status === 'fulfilled') results.push(s.value);
+      else {
+        results.push({ counters: {}, checks: [], not_applicable: [], notes: [] });
+        findings.push({ kind: 'hang', id: 'user-failed', message: `user ${u}: ${String((s.reason as Error)?.message ?? s.reason)}`, actor: FIRST_USER + u });
+      }
+    });
+    for (const [name, r] of [['irq', irqOut], ['todo', todoOut]] as const) {
+      if (!r.ok) findings.push({ kind: 'hang', id: `${name}-failed`, message: `${name} worker: ${r.error?.message ?? 'failed'}` });
+    }
+
+    // The machine's and the driver's accounting.
+    const stats: Record<string, number> = {};
+    const p = sys.devs[0]!;
+    const snap = hw_snapshot(p.sch.hw);
+    HwIrqName.forEach((n, k) => {
+      stats[`hw.${n}`] = snap.made[k] ?? 0;
+    });
+    stats['hw.presented'] = snap.presented;
+    stats['hw.starts'] = snap.start_seq;
+    stats['driver.irqs'] = Atomics.load(p.v.irqs.a, p.v.irqs.i);
+    stats['driver.irbs_to_region'] = Atomics.load(p.v.irbs_to_region.a, p.v.irbs_to_region.i);
+    stats['driver.io_signals'] = Atomics.load(p.v.io_signals.a, p.v.io_signals.i);
+    stats['cp.pinned_pages'] = Atomics.load(p.cp.v.pinned_pages.a, p.cp.v.pinned_pages.i);
+    stats['guest.pages_pinned'] = Atomics.load(p.cp.gm.pages_pinned_total.a, p.cp.gm.pages_pinned_total.i);
+    stats['guest.pages_unpinned'] = Atomics.load(p.cp.gm.pages_unpinned_total.a, p.cp.gm.pages_unpinned_total.i);
+    for (const e of hw_accounting_errors(snap)) findings.push({ kind: 'accounting', id: 'hw', message: e });
+    if (stats['guest.pages_unpinned']! > stats['guest.pages_pinned']!) findings.push({ kind: 'accounting', id: 'I21', message: `pages unpinned ${stats['guest.pages_unpinned']} > pinned ${stats['guest.pages_pinned']}` });
+    if (stats['driver.irqs']! > stats['hw.presented']!) findings.push({ kind: 'accounting', id: 'irqs', message: `driver handled ${stats['driver.irqs']} interrupts, the machine presented ${stats['hw.presented']}` });
+
+    // Scenario results and checks.
+    for (const r of results) for (const [k, v] of Object.entries(r.counters)) stats[`user.${k}`] = (stats[`user.${k}`] ?? 0) + v;
+    const checks = [...results.flatMap((r) => r.checks), ...(cfg.scenario.check?.(results, stats) ?? [])];
+    for (const c of checks) if (!c.ok) findings.push({ kind: 'invariant', id: c.id, message: c.message });
+    const not_applicable = [...new Set(results.flatMap((r) => r.not_applicable))];
+
+    // Detector findings.
+    const trace = on.has('trace') ? read_trace(this.trace) : [];
+    const warnings = read_warnings(this.g).records;
+    for (const w of warnings) findings.push(warning_finding(w, trace));
+    if (on.has('lockdep')) {
+      const classes = [...new Set([...namedObjects('mutex'), ...namedObjects('spinlock'), ...namedObjects('completion')].map((o) => o.cls))];
+      const withComp = classes.concat(namedObjects('completion').map((o) => `completion:${o.cls}`));
+      for (const l of lockdep_report({ sab: this.lockdepSab }, withComp)) findings.push({ kind: 'lockdep', id: l.id, message: l.message });
+    }
+    const report: Report = {
+      result: findings.length === 0 ? 'pass' : 'fail',
+      variant: cfg.variant,
+      scenario: cfg.scenario.id,
+      mode: 'free',
+      findings: dedupe(findings),
+      stats,
+      seed: cfg.seed,
+      duration_s: (performance.now() - t0) / 1000,
+      ...(not_applicable.length > 0 ? { not_applicable } : {}),
+    };
+    return { report, results, trace, warnings };
+  }
+
+  close(): Promise<void> {
+    return this.pool.close();
+  }
+}
+
+/** A recorded WARN/BUG/invariant as a finding, with the trace window that led to it. */
+function warning_finding(w: WarnRecord, trace: readonly TraceEvent[]): Finding {
+  const kind = w.code === Warn.invariant ? 'invariant' : 'lockdep';
+  const id = w.code === Warn.invariant ? (w.msg.split(':')[0] ?? 'I?') : w.name;
+  const window = w.seq >= 0 ? trace.filter((e) => e.seq <= w.seq).slice(-24).map((e) => format_event(e, objName)) : [];
+  return { kind, id, message: w.msg, actor: w.actor, ...(window.length > 0 ? { trace: window } : {}) };
+}
+
+export { SYS_INDEX };

@@ -1,0 +1,63 @@
+// The shared area of the machine and cio tests (buffer index 1): the css words, one subchannel's
+// machine state and kernel struct, and the test driver's tallies.
+import { allocBuf, atomic, defineStruct, words, type SharedBuf } from '../../src/kernel/index.ts';
+import { HwCss, HwSubchannel, bind_hw_css, hw_css_reset, hw_name_region, hw_reset, type Hw, type HwCssView, type HwInit } from '../../src/hw/index.ts';
+import { Subchannel, bind_subchannel, css_init_subchannel, type Subch } from '../../src/cio/index.ts';
+
+export const HW_AREA_INDEX = 1;
+export const KINDS = 256;
+
+export const HwTestArea = defineStruct('hwtest', {
+  css: words(HwCss.words),
+  hw: words(HwSubchannel.words),
+  sch: words(Subchannel.words),
+  irqs: atomic('interrupts the test host/driver handled with tsch cc 0'),
+  spurious: atomic('interrupts whose tsch found nothing pending'),
+  finals: atomic('final interrupts of start functions the test driver saw'),
+  bad_lock: atomic('irq callbacks that ran without sch->lock held by the running actor'),
+  bad_ctx: atomic('irq callbacks not in IRQ context with interrupts off'),
+  bad_scsw: atomic('irq callbacks whose sch->schib.scsw differs from the per-CPU IRB'),
+  sch_events: atomic(),
+  sch_event_bad: atomic('sch_event calls in IRQ context or with sch->lock already held'),
+  sch_event_update: atomic('cio_update_schib result seen by the last sch_event'),
+  chp_events: atomic(),
+  chp_event_bad: atomic('chp_event calls without sch->lock or in IRQ context'),
+  chp_last: words(3, 'chpid, mask, event of the last chp_event'),
+  go: atomic('start flag for the hammering workers'),
+  done: atomic('hammering workers finished'),
+  nkinds: atomic(),
+  kinds: words(KINDS, 'SCSW word 0 of each IRB taken, in order'),
+});
+
+export const area_base = (f: keyof typeof HwTestArea.fields): number => HwTestArea.fields[f].off;
+
+export interface HwTestViews {
+  buf: SharedBuf;
+  a: Int32Array;
+  css: HwCssView;
+  hw: Hw;
+  sch: Subch;
+}
+
+export function hw_views(buf: SharedBuf): HwTestViews {
+  const css = bind_hw_css(buf, area_base('css'));
+  const sch = bind_subchannel(buf, area_base('sch'), area_base('hw'), 0, css);
+  return { buf, a: buf.i32, css, hw: sch.hw, sch };
+}
+
+/** Main: a fresh area with a present, disabled subchannel. */
+export function hw_area(): HwTestViews {
+  const buf = allocBuf(HW_AREA_INDEX, HwTestArea.words);
+  hw_name_region(HW_AREA_INDEX, area_base('css'), area_base('hw'), 'hw0.');
+  return hw_views(buf);
+}
+
+/** Main, with every actor parked: reset the machine and the kernel struct and the tallies. */
+export function hw_area_reset(v: HwTestViews, init: Partial<HwInit> = {}): void {
+  v.a.fill(0);
+  hw_css_reset(v.css);
+  hw_reset(v.hw, init);
+  css_init_subchannel(v.sch, 0x10);
+}
+
+export const tally = (v: HwTestViews, f: keyof typeof HwTestArea.fields): number => Atomics.load(v.a, area_base(f));
