@@ -5,7 +5,7 @@ import {
   lockdep_assert_held, queue_work, WARN, Warn,
 } from '../kernel/index.ts';
 import { EAGAIN, EBUSY, EIO, ENODEV } from '../uapi/errno.ts';
-import { scsw_is_final, scsw_is_solicited, scsw_read, scsw_write } from '../uapi/scsw.ts';
+import { scsw_is_final, scsw_is_solicited, scsw_read } from '../uapi/scsw.ts';
 import { IO_IRB } from '../uapi/vfio_ccw.ts';
 import {
   cio_enable_subchannel,
@@ -45,14 +45,16 @@ export function vfio_ccw_sch_io_todo(p: VfioCcwPrivate): void {
   const rule = p.drv.f.io_todo;
   let cp_is_finished = false;
   const irb = p.v.irb;
-  const scsw = scsw_read(new DataView(irb.read(0, 12, F).buffer), 0);
-  const is_final = scsw_is_final(scsw.w0);
+  // Each field is read from the slot when the kernel reads it: fsm_irq may overwrite the slot
+  // between these reads (R2), and the port must see exactly what the C would.
+  const is_final = scsw_is_final(irb.get_u32(0, F));
   const S = p.drv.S;
-  if (scsw_is_solicited(scsw.w0)) {
+  if (scsw_is_solicited(irb.get_u32(0, F))) {
+    // cp_update_scsw(&private->cp, &irb->scsw) rewrites only scsw.cpa, in place.
+    const scsw = scsw_read(new DataView(irb.read(0, 12, F).buffer), 0);
+    const cpa = scsw.cpa;
     cp_update_scsw(p.cp, scsw);
-    const b = new Uint8Array(12);
-    scsw_write(new DataView(b.buffer), 0, scsw);
-    irb.write(0, b, F);
+    if (scsw.cpa !== cpa) irb.set_u32(4, scsw.cpa, F);
     const pending = p.v.state.get(F) === S.CP_PENDING;
     const free = rule === 'C52' ? is_final : rule === 'B-unconditional' ? true : rule === 'B3-final' ? is_final : is_final && pending;
     if (free) {
