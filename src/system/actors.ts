@@ -9,11 +9,14 @@ import type { VfioCcwPrivate } from '../driver/private.ts';
 import { start_invariants } from '../detect/invariants.ts';
 import { start_lockdep } from '../detect/lockdep.ts';
 import { start_tracer } from '../trace/ring.ts';
+import { start_delay_injection, type DelayArgs } from '../detect/delay.ts';
+import { current } from '../kernel/index.ts';
 import type { ProgramCtx } from '../runtime/context.ts';
 import { WORK_CRW_TODO, WORK_IO_TODO, bind_system, type System } from './device.ts';
 
 export interface DetectArgs {
   trace?: { sab: SharedArrayBuffer; cap: number };
+  delay?: DelayArgs;
   lockdep?: SharedArrayBuffer;
   invariants?: boolean;
 }
@@ -44,6 +47,8 @@ export function detectors_on(sys: System, d: DetectArgs): () => void {
   if (d.trace !== undefined) offs.push(start_tracer(d.trace));
   if (d.lockdep !== undefined) offs.push(start_lockdep({ sab: d.lockdep }));
   if (d.invariants === true) offs.push(start_invariants(sys.devs));
+  // Last, so the detectors have already seen an access when the delay stretches the window after it.
+  if (d.delay !== undefined) offs.push(start_delay_injection(d.delay, current.id));
   return () => {
     for (const off of offs.reverse()) off();
     set_might_sleep_mode('bug');

@@ -32,6 +32,8 @@ export interface RunConfig {
   hw?: Partial<HwConfig>;
   detectors: readonly DetectorName[];
   params?: Record<string, number | string | boolean>;
+  /** seeded delay injection at hook points (free mode) */
+  delay?: { p: number; max_us: number };
   /** free-mode bound for the machine thread (ms) */
   max_ms?: number;
 }
@@ -83,6 +85,22 @@ export class Rig {
     return sys.flags.i + i;
   }
 
+  private live: ReturnType<typeof bind_system> | null = null;
+
+  /** Counters of the run in progress, read from shared memory (for periodic stat lines). */
+  live_stats(): { starts: number; raised: number; handled: number; delivered: number; eagain: number } | null {
+    const p = this.live?.devs[0];
+    if (p === undefined) return null;
+    const s = hw_snapshot(p.sch.hw);
+    return {
+      starts: s.start_seq,
+      raised: s.made.reduce((a, b) => a + b, 0),
+      handled: Atomics.load(p.v.irqs.a, p.v.irqs.i),
+      delivered: Atomics.load(p.v.io_signals.a, p.v.io_signals.i),
+      eagain: 0,
+    };
+  }
+
   /** A fresh lockdep graph (the graph is kept across the runs of a campaign until this is called). */
   reset_lockdep(): void {
     this.lockdepSab = alloc_lockdep().sab;
@@ -97,6 +115,7 @@ export class Rig {
     for (const d of this.bufs.devs) d.i32.fill(0);
     reset_trace(this.trace);
     const sys = bind_system(this.g, this.bufs, cfg.variant);
+    this.live = sys;
     init_system(sys);
     init_driver(sys, { mdev: true });
 
@@ -105,6 +124,7 @@ export class Rig {
       ...(on.has('trace') ? { trace: { sab: this.trace.sab, cap: this.trace.cap } } : {}),
       ...(on.has('lockdep') ? { lockdep: this.lockdepSab } : {}),
       invariants: on.has('invariants'),
+      ...(cfg.delay !== undefined ? { delay: { ...cfg.delay, seed: cfg.seed } } : {}),
     };
     const hw = { ...cfg.scenario.hw, ...cfg.hw };
     const max_ms = cfg.max_ms ?? Math.max(60_000, (cfg.duration_s ?? 0) * 1000 + 30_000);
