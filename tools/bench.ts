@@ -96,3 +96,47 @@ export function formatBench(title: string, rows: BenchRow[]): string {
   }
   return lines.join('\n');
 }
+
+/** bench io: S2 I/O cycles/s on the real workers beside the raw 3-worker Atomics ring, same process. */
+export async function benchIo(opts: { rounds: number; scale: number; variant: string }): Promise<BenchRow[]> {
+  const { Rig } = await import('../src/system/rig.ts');
+  const { scenario } = await import('../src/scenarios/s02-dasd-read-loop.ts');
+  const ring = await benchRing(opts.rounds, Math.round(20_000 * opts.scale));
+  const rig = await Rig.start(1, [scenario.module]);
+  try {
+    const iterations = Math.round(15_000 * opts.scale);
+    const rates: number[] = [];
+    // One warm-up run so start-up and compilation stay out of the figures.
+    await rig.run({ variant: opts.variant, scenario, users: 1, seed: 1, iterations: Math.round(5000 * opts.scale), hw: FAST_HW, detectors: [] });
+    for (let r = 0; r < opts.rounds; r++) {
+      const t = performance.now();
+      const out = await rig.run({ variant: opts.variant, scenario, users: 1, seed: r + 1, iterations, hw: FAST_HW, detectors: [] });
+      const secs = (performance.now() - t) / 1000;
+      rates.push((out.report.stats['user.cycles'] ?? 0) / secs);
+    }
+    return [row(`S2 I/O cycles (${opts.variant}, 1 user, no detectors)`, 'cycles/s', median(rates), ring, 'higher', 0.6)];
+  } finally {
+    await rig.close();
+  }
+}
+
+/** The machine answers at once: the benchmark measures the software path, not device latency. */
+export const FAST_HW = { start_begin_us: [0, 0] as [number, number], start_latency_us: [0, 0] as [number, number], p_pci: 0, p_error: 0 };
+
+/** Raw 3-worker Atomics ring (the shape of one I/O cycle), cycles/s, median of rounds. */
+async function benchRing(rounds: number, n: number): Promise<number> {
+  const g = alloc_global();
+  const area = allocBuf(BENCH_INDEX, BenchArea.words);
+  const pool = await ActorPool.start([1, 2, 3].map((id) => ({ id, kind: ActorKind.test, name: `ring${id}` })), g, [area], [PROGS.href]);
+  try {
+    const rs: number[] = [];
+    for (let r = 0; r < rounds; r++) {
+      area.i32.fill(0);
+      const ms = await Promise.all([1, 2, 3].map(async (actor, pos) => unwrap<number>(await pool.run(actor, prog(PROGS, 'ring'), { pos, n: 3, rounds: n, raw: true }))));
+      rs.push(n / (Math.max(...ms) / 1000));
+    }
+    return median(rs);
+  } finally {
+    await pool.close();
+  }
+}

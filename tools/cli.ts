@@ -3,7 +3,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { format_variant_table, variants_json } from '../src/variants/registry.ts';
 import { ALL_DETECTORS, type DetectorName } from '../src/system/rig.ts';
-import { benchPrimitives, formatBench } from './bench.ts';
+import { benchIo, benchPrimitives, formatBench } from './bench.ts';
 import { nonNegativeNumber, oneOf, positiveInt, positiveNumber, probability, uint32, variantName } from './options.ts';
 import { mixArg, scenarioArg } from './scenarios.ts';
 import { stress, type Io } from './stress.ts';
@@ -37,6 +37,7 @@ function build(io: Io): Command {
   const program = new Command('vfio-ccw-sim')
     .description('Find concurrency bugs in the vfio-ccw driver: a TypeScript port on real worker threads, with stress, race search, replay, lock statistics and traces.')
     .exitOverride()
+    .enablePositionalOptions()
     .showSuggestionAfterError(false)
     .configureOutput({ outputError: (s, write) => write(s.split('\n')[0] + '\n') })
     .option('--list-variants', 'print the driver variants (kernel versions) and exit')
@@ -92,21 +93,27 @@ function build(io: Io): Command {
   program
     .command('bench')
     .description('measure the port beside a raw Atomics baseline run in the same process, as ratios')
-    .argument('<what>', 'primitives')
+    .argument('<what>', 'primitives | io')
+    .addOption(new Option('--variant <name>', 'driver variant for bench io').argParser(variantName).default('mainline'))
     .addOption(new Option('--rounds <n>', 'rounds per measurement (the median is reported)').argParser(positiveInt('--rounds', 1000)).default(5))
     .addOption(new Option('--scale <x>', 'multiplies the iteration counts').argParser(positiveNumber('--scale')).default(1))
     .option('--json', 'print one JSON object')
-    .action(async (what: string, o: { rounds: number; scale: number; json?: boolean }) => {
-      if (what !== 'primitives') throw new UsageError(`bench: unknown benchmark '${what}' (expected: primitives)`);
-      const rows = await benchPrimitives(o);
+    .action(async (what: string, o: { rounds: number; scale: number; json?: boolean; variant: string }) => {
+      if (what !== 'primitives' && what !== 'io') throw new UsageError(`bench: unknown benchmark '${what}' (expected: primitives, io)`);
+      const rows = what === 'io' ? await benchIo(o) : await benchPrimitives(o);
       if (o.json === true) io.out(JSON.stringify({ bench: what, rows }));
-      else io.out(formatBench(`bench primitives (median of ${o.rounds} rounds; ratio = ours / raw)`, rows));
+      else io.out(formatBench(`bench ${what} (median of ${o.rounds} rounds; ratio = ours / raw)`, rows));
     });
   return program;
 }
 
 export async function main(argv: string[], io: Io = realIo): Promise<number> {
   const program = build(io);
+  const first = argv[0];
+  if (first !== undefined && !first.startsWith('-') && !program.commands.some((c) => c.name() === first)) {
+    io.err(`vfio-ccw-sim: unknown command '${first}' (expected ${program.commands.map((c) => c.name()).join(', ')})`);
+    return EXIT.usage;
+  }
   try {
     await program.parseAsync(argv, { from: 'user' });
     return process.exitCode === undefined ? EXIT.ok : Number(process.exitCode);

@@ -1,7 +1,7 @@
 // How an actor blocks and wakes others. Free mode: futexes (Atomics.wait/notify).
 // Controlled mode replaces this backend so that a blocked actor hands over the baton
 // instead of sleeping, and the scheduler knows who waits on what.
-import { set_waiting } from './current.ts';
+import { count_wait, set_waiting } from './current.ts';
 
 export type WaitResult = 'ok' | 'not-equal' | 'timed-out';
 
@@ -17,6 +17,7 @@ export interface WaitBackend {
 export const freeBackend: WaitBackend = {
   wait(a, idx, expected, timeoutMs, obj) {
     set_waiting(obj);
+    count_wait();
     const r = Atomics.wait(a, idx, expected, timeoutMs);
     set_waiting(0);
     return r;

@@ -47,6 +47,11 @@ export function set_waiting(obj: number): void {
   current.g[current.slot + F.waiting_on.off] = obj;
 }
 
+export function count_wait(): void {
+  const c = current;
+  c.g[c.slot + F.waits.off]! += 1;
+}
+
 export function progress(): void {
   const c = current;
   c.g[c.slot + F.progress.off]! += 1;
@@ -60,7 +65,7 @@ export function mirror_irq(): void {
 }
 
 /** Snapshot of every actor slot, for hang reports (readable from any thread). */
-export interface ActorView { id: number; kind: number; spinDepth: number; irqsOff: boolean; inIrq: boolean; waitingOn: number; progress: number }
+export interface ActorView { id: number; kind: number; spinDepth: number; irqsOff: boolean; inIrq: boolean; waitingOn: number; progress: number; waits: number }
 
 export function read_actors(g: SharedBuf): ActorView[] {
   const out: ActorView[] = [];
@@ -77,6 +82,7 @@ export function read_actors(g: SharedBuf): ActorView[] {
       inIrq: (a[s + F.in_irq.off] ?? 0) !== 0,
       waitingOn: a[s + F.waiting_on.off] ?? 0,
       progress: a[s + F.progress.off] ?? 0,
+      waits: a[s + F.waits.off] ?? 0,
     });
   }
   return out;

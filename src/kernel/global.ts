@@ -15,6 +15,7 @@ export const ActorSlot = defineStruct('actor', {
   in_irq: i32('running a hard-IRQ handler'),
   waiting_on: i32('object id blocked on, or 0'),
   progress: i32('bumped at every completed blocking operation'),
+  waits: i32('futex waits (free mode): how often this actor went to sleep'),
   stack_comp: completion('an on-stack completion of this actor (quiesce points private->completion here)'),
 });
 

@@ -83,7 +83,8 @@ export function user(ctx: ProgramCtx, args: UserArgs): UserResult {
     let i = 0;
     for (; env.more(i); i++) {
       const pci = env.rng.chance(0.05);
-      const prog = env.program(dasd_read({ blocks: env.rng.range([1, 64]), pci }));
+      const maxBlocks = typeof env.args.params.max_blocks === 'number' ? env.args.params.max_blocks : 64;
+      const prog = env.program(dasd_read({ blocks: env.rng.range([1, maxBlocks]), pci }));
       const dstat = one_io(env, prog.orb);
       if (dstat === -1) break;
       if (dstat >= 0 && (dstat & DEV_STAT_UNIT_CHECK) !== 0) {
