@@ -660,10 +660,10 @@ export function hw_stop(css: HwCssView): void {
 
 /** Wait (bounded) until hw_run is running, so a test or scenario can start issuing. */
 export function hw_wait_running(css: HwCssView, timeoutMs: number): boolean {
-  const end = performance.now() + timeoutMs;
+  const end = clock.now_ms() + timeoutMs;
   while (css.get('running') === 0) {
-    if (performance.now() >= end) return false;
-    backend.wait(css.a, css.b + C.loops.off, css.get('loops'), 1, css.id);
+    if (clock.now_ms() >= end) return false;
+    backend.wait(css.a, css.b + C.loops.off, css.get('loops'), 1, css.id + C.loops.off);
   }
   return true;
 }

@@ -2,6 +2,7 @@
 // (the engine's doorbell and stop word) and one HwSubchannel per device. Every instruction and
 // every engine step runs under the subchannel's internal lock word, so each instruction is
 // atomic with respect to the engine whichever thread issues it.
+import { clock } from '../kernel/clock.ts';
 import { backend } from '../kernel/backend.ts';
 import { atomic, bytes, defineStruct, nameRegion, objId, words, type SharedBuf } from '../kernel/layout.ts';
 import { IRB_SIZE } from './schib.ts';
@@ -195,7 +196,7 @@ export function hw_unlock(hw: Hw): void {
 /** A state change observers may wait for. */
 export function hw_touch(hw: Hw): void {
   hw.add('doorbell', 1);
-  if (hw.get('watchers') !== 0) backend.notify(hw.a, hw.b + F.doorbell.off, Infinity, hw.id);
+  if (hw.get('watchers') !== 0) backend.notify(hw.a, hw.b + F.doorbell.off, Infinity, hw.id + F.doorbell.off);
 }
 
 /** A state change the engine must see: wake it if it sleeps. */
@@ -212,13 +213,13 @@ export function hw_ring(hw: Hw): void {
  */
 export function hw_wait_change(hw: Hw, seen: number, timeoutMs: number): boolean {
   const i = hw.b + F.doorbell.off;
-  const end = performance.now() + timeoutMs;
+  const end = clock.now_ms() + timeoutMs;
   for (;;) {
     if (Atomics.load(hw.a, i) !== seen) return true;
-    const left = end - performance.now();
+    const left = end - clock.now_ms();
     if (left <= 0) return false;
     hw.add('watchers', 1);
-    backend.wait(hw.a, i, seen, left, hw.id);
+    backend.wait(hw.a, i, seen, left, hw.id + F.doorbell.off);
     hw.add('watchers', -1);
   }
 }

@@ -1,6 +1,7 @@
 // eventfd: a counter. A signal adds one; a read returns the count and clears it, or blocks.
 // The table lives in the global buffer; an fd is a slot index.
 import { backend } from './backend.ts';
+import { clock } from './clock.ts';
 import { current, progress } from './current.ts';
 import { EventfdSlot, GLOBAL, MAX_EVENTFDS } from './global.ts';
 import { H, hook } from './hook.ts';
@@ -69,17 +70,17 @@ export function eventfd_read(ctx: EventfdCtx, timeoutMs: number, site: string): 
   if (n !== 0) return n;
   if (hook !== null) hook(H.wait, ctx.id, site, current.id, 0);
   const a = ctx.a;
-  const deadline = performance.now() + timeoutMs;
+  const deadline = clock.now_ms() + timeoutMs;
   for (;;) {
     Atomics.add(a, ctx.b + E.waiters.off, 1);
-    const r = backend.wait(a, ctx.b + E.count.off, 0, Math.max(0, deadline - performance.now()), ctx.id);
+    const r = backend.wait(a, ctx.b + E.count.off, 0, Math.max(0, deadline - clock.now_ms()), ctx.id);
     Atomics.sub(a, ctx.b + E.waiters.off, 1);
     n = eventfd_try_read(ctx, site);
     if (n !== 0) {
       progress();
       return n;
     }
-    if (r === 'timed-out' || performance.now() >= deadline) return 0;
+    if (r === 'timed-out' || clock.now_ms() >= deadline) return 0;
   }
 }
 

@@ -53,11 +53,50 @@ export const GlobalHeader = defineStruct('global', {
   warn_count: atomic('warnings ever recorded'),
   bug_count: atomic('BUGs ever recorded'),
   next_actor: atomic(),
-  sched: words(32, 'reserved for the controlled scheduler baton'),
+  pad: i32('keeps the scheduler area 8-byte aligned'),
+});
+
+export const SCHED_LOG = 1 << 15;
+
+/** The controlled scheduler's shared state (src/sched): one actor runs at a time, by baton. */
+export const SchedArea = defineStruct('sched', {
+  vnow: words(2, 'virtual time, ms (f64); first, so it is 8-byte aligned'),
+  deadline: words(2 * MAX_ACTORS, 'per actor: virtual deadline of its timed wait (f64), +inf if none'),
+  mode: atomic('0 free, 1 controlled'),
+  abort: atomic('non-zero: the run is aborted (SchedAbortReason)'),
+  running: atomic('actor holding the baton, -1 none'),
+  arrived: atomic('actors that entered the schedule'),
+  finished: atomic('1 when every actor left the schedule (main waits here)'),
+  step: atomic('schedule points so far'),
+  max_steps: atomic('bound: more steps abort the run (a livelock guard)'),
+  users: atomic('user actors in the run'),
+  users_done: atomic(),
+  stop_sent: atomic('the end-of-run stop was delivered to the machine and the workqueue'),
+  preemptions: atomic(),
+  strategy: atomic('StrategyId'),
+  seed: atomic(),
+  depth: atomic('PCT depth'),
+  expected: atomic('PCT: expected steps over which change points are spread'),
+  rng: atomic('shared PRNG state (mulberry32)'),
+  kind_hash: atomic('running hash of the step kinds (replay checks)'),
+  ncheck: atomic(),
+  checks: words(24, 'kind_hash at steps 2^k, k = 4..27 (replay finds where a run diverged)'),
+  prio: words(MAX_ACTORS, 'PCT priorities'),
+  cps: words(16, 'PCT change points (steps)'),
+  st: words(MAX_ACTORS, 'ActorSched state per actor'),
+  key: words(MAX_ACTORS, 'object id of the word a blocked actor waits on'),
+  woke: words(MAX_ACTORS, '1 notified, 2 timed out'),
+  baton: words(MAX_ACTORS, '1: this actor may run'),
+  nforced: atomic('choices to follow before the default policy (replay, DFS)'),
+  forced: words(SCHED_LOG, 'forced choices (actor ids)'),
+  ndec: atomic('decisions recorded'),
+  dec: words(SCHED_LOG, 'per decision: enabled mask << 16 | current << 8 | pick'),
+  dec_kind: words(SCHED_LOG, 'per decision: hook kind << 24 | low bits of the object id'),
 });
 
 const HEADER = 0;
-const ACTORS = HEADER + GlobalHeader.words;
+const SCHED = HEADER + GlobalHeader.words;
+const ACTORS = SCHED + SchedArea.words;
 const WQ = ACTORS + ActorSlot.words * MAX_ACTORS;
 const EVENTFDS = WQ + Workqueue.words;
 const WARNS = EVENTFDS + EventfdSlot.words * MAX_EVENTFDS;
@@ -65,6 +104,7 @@ const TOTAL = WARNS + WarnEntry.words * WARN_RING;
 
 export const GLOBAL = {
   header: HEADER,
+  sched: SCHED,
   actor: (i: number): number => ACTORS + i * ActorSlot.words,
   workqueue: WQ,
   eventfd: (i: number): number => EVENTFDS + i * EventfdSlot.words,
@@ -75,6 +115,7 @@ export const GLOBAL = {
 function nameAll(): void {
   const n = (base: number, l: StructLayout<Record<string, FieldSpec>>, p: string): void => nameRegion(0, base, l, p);
   n(HEADER, GlobalHeader, '');
+  n(SCHED, SchedArea, 'sched.');
   for (let i = 0; i < MAX_ACTORS; i++) n(GLOBAL.actor(i), ActorSlot, `actor${i}.`);
   n(WQ, Workqueue, 'vfio-ccw.');
   for (let i = 0; i < MAX_EVENTFDS; i++) n(GLOBAL.eventfd(i), EventfdSlot, `eventfd${i}.`);
@@ -89,6 +130,7 @@ export function alloc_global(): SharedBuf {
 /** Between runs, with every actor parked: clear the workqueue, eventfds and warnings; keep actor slots. */
 export function reset_global(g: SharedBuf): void {
   g.i32.fill(0, GLOBAL.header, GLOBAL.header + GlobalHeader.words);
+  g.i32.fill(0, SCHED, SCHED + SchedArea.words);
   g.i32.fill(0, GLOBAL.workqueue, GLOBAL.words);
   for (let i = 0; i < MAX_ACTORS; i++) {
     const s = GLOBAL.actor(i);

@@ -84,7 +84,7 @@ export function queue_work(wq: WorkqueueStruct, w: WorkStruct, site: string): bo
   a[b + W.tail.off] = tail + 1;
   Atomics.add(a, b + W.queued_seq.off, 1);
   raw_unlock(a, b + W.lock.off);
-  if (Atomics.load(a, b + W.exec_waiters.off) !== 0) backend.notify(a, b + W.queued_seq.off, 1, wq.id);
+  if (Atomics.load(a, b + W.exec_waiters.off) !== 0) backend.notify(a, b + W.queued_seq.off, 1, wq.id + W.queued_seq.off);
   return true;
 }
 
@@ -101,7 +101,7 @@ export function worker_thread(wq: WorkqueueStruct): number {
     if (head === a[b + W.tail.off]) {
       raw_unlock(a, b + W.lock.off);
       Atomics.add(a, b + W.exec_waiters.off, 1);
-      if (Atomics.load(a, b + W.stop.off) === 0) backend.wait(a, b + W.queued_seq.off, seq, Infinity, wq.id);
+      if (Atomics.load(a, b + W.stop.off) === 0) backend.wait(a, b + W.queued_seq.off, seq, Infinity, wq.id + W.queued_seq.off);
       Atomics.sub(a, b + W.exec_waiters.off, 1);
       continue;
     }
@@ -123,8 +123,8 @@ export function worker_thread(wq: WorkqueueStruct): number {
     Atomics.add(a, b + W.done_seq.off, 1);
     progress();
     if (Atomics.load(a, b + W.flush_waiters.off) !== 0) {
-      backend.notify(a, b + W.done_seq.off, Infinity, wq.id);
-      backend.notify(a, b + W.running.off, Infinity, wq.id);
+      backend.notify(a, b + W.done_seq.off, Infinity, wq.id + W.done_seq.off);
+      backend.notify(a, b + W.running.off, Infinity, wq.id + W.running.off);
     }
   }
 }
@@ -132,7 +132,7 @@ export function worker_thread(wq: WorkqueueStruct): number {
 /** Ask the executor to return once idle (main, at the end of a run). */
 export function wq_stop(wq: WorkqueueStruct): void {
   Atomics.store(wq.a, wq.b + W.stop.off, 1);
-  backend.notify(wq.a, wq.b + W.queued_seq.off, Infinity, wq.id);
+  backend.notify(wq.a, wq.b + W.queued_seq.off, Infinity, wq.id + W.queued_seq.off);
 }
 
 /** Reset between runs (main, with every actor parked). */
@@ -154,7 +154,7 @@ export function flush_workqueue(wq: WorkqueueStruct, site: string): void {
     const done = Atomics.load(a, b + W.done_seq.off);
     if (done - target >= 0) break;
     Atomics.add(a, b + W.flush_waiters.off, 1);
-    backend.wait(a, b + W.done_seq.off, done, Infinity, wq.id);
+    backend.wait(a, b + W.done_seq.off, done, Infinity, wq.id + W.done_seq.off);
     Atomics.sub(a, b + W.flush_waiters.off, 1);
   }
   if (hook !== null) hook(H.wake, wq.id, site, c.id, 1);
@@ -170,7 +170,7 @@ export function cancel_work_sync(wq: WorkqueueStruct, w: WorkStruct, site: strin
   const r = wq.b + W.running.off;
   while (Atomics.load(a, r) === w.id) {
     Atomics.add(a, wq.b + W.flush_waiters.off, 1);
-    backend.wait(a, r, w.id, Infinity, w.id);
+    backend.wait(a, r, w.id, Infinity, wq.id + W.running.off);
     Atomics.sub(a, wq.b + W.flush_waiters.off, 1);
   }
   return was;

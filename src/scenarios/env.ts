@@ -1,6 +1,6 @@
 // What a scenario's user program sees on its worker: the device, a QEMU-like client, guest
 // memory, the machine's command mailbox, and barriers with the other users.
-import { eventfd_stats } from '../kernel/index.ts';
+import { backend, clock, eventfd_stats } from '../kernel/index.ts';
 import { hw_cmd, type HwCommand } from '../hw/mailbox.ts';
 import { hw_wait_running } from '../hw/engine.ts';
 import { Rng } from '../hw/prng.ts';
@@ -8,12 +8,13 @@ import { VfioCcwClient, bind_ops, GuestAlloc, load_program, place, type GuestMem
 import { guest_write } from '../vfio/guest.ts';
 import type { VfioCcwPrivate } from '../driver/private.ts';
 import type { ProgramCtx } from '../runtime/context.ts';
-import { detectors_on, system_of, type DetectArgs } from '../system/actors.ts';
+import { as_actor, system_of, type DetectArgs } from '../system/actors.ts';
 import type { System } from '../system/device.ts';
 
 export interface UserArgs {
   variant: string;
   detect: DetectArgs;
+  sched?: boolean;
   user: number;
   users: number;
   seed: number;
@@ -94,13 +95,13 @@ export class ScenarioEnv {
     if (Atomics.add(b.a, b.i, 1) + 1 === this.args.users) {
       Atomics.store(b.a, b.i, 0);
       Atomics.add(gen.a, gen.i, 1);
-      Atomics.notify(gen.a, gen.i);
+      backend.notify(gen.a, gen.i, Infinity, gen.id);
       return;
     }
-    const end = performance.now() + 20_000;
+    const end = clock.now_ms() + 20_000;
     while (Atomics.load(gen.a, gen.i) === g0) {
-      if (performance.now() > end) throw new Error('scenario barrier timed out');
-      Atomics.wait(gen.a, gen.i, g0, 50);
+      if (clock.now_ms() > end) throw new Error('scenario barrier timed out');
+      backend.wait(gen.a, gen.i, g0, 50, gen.id);
     }
   }
 
@@ -110,25 +111,26 @@ export class ScenarioEnv {
   }
   set_flag(i: number, v: number): void {
     Atomics.store(this.sys.sys.flags.a, this.sys.sys.flags.i + i, v);
-    Atomics.notify(this.sys.sys.flags.a, this.sys.sys.flags.i + i);
+    backend.notify(this.sys.sys.flags.a, this.sys.sys.flags.i + i, Infinity, this.sys.sys.flags.id + i);
   }
   /** Wait (bounded) until flag i satisfies pred; false on timeout. */
   wait_flag(i: number, pred: (v: number) => boolean, ms = 10_000): boolean {
     const a = this.sys.sys.flags.a;
     const k = this.sys.sys.flags.i + i;
-    const end = performance.now() + ms;
+    const end = clock.now_ms() + ms;
+    const key = this.sys.sys.flags.id + i;
     for (;;) {
       const v = Atomics.load(a, k);
       if (pred(v)) return true;
-      const left = end - performance.now();
+      const left = end - clock.now_ms();
       if (left <= 0) return false;
-      Atomics.wait(a, k, v, Math.min(left, 50));
+      backend.wait(a, k, v, Math.min(left, 50), key);
     }
   }
 
   /** Loops run while this is true. */
   more(i: number): boolean {
-    return i < this.args.iterations && performance.timeOrigin + performance.now() < this.args.deadline && this.flag(15) === 0;
+    return i < this.args.iterations && performance.timeOrigin + clock.now_ms() < this.args.deadline && this.flag(15) === 0;
   }
 
   count(name: string, n = 1): void {
@@ -157,12 +159,7 @@ export class ScenarioEnv {
 /** Run a scenario body on this user worker with its detectors installed. */
 export function run_user(ctx: ProgramCtx, args: UserArgs, body: (env: ScenarioEnv) => void): UserResult {
   const env = new ScenarioEnv(ctx, args);
-  const off = detectors_on(env.sys, args.detect);
-  try {
-    body(env);
-  } finally {
-    off();
-  }
+  as_actor(env.sys, args, true, () => body(env));
   for (const [k, v] of Object.entries(env.client.counters)) if (typeof v === 'number') env.count(`client.${k}`, v);
   for (const [op, m] of Object.entries(env.client.counters.results)) for (const [rc, n] of Object.entries(m)) env.count(`client.${op}.${rc}`, n);
   return env.result;

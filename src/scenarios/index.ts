@@ -1,9 +1,14 @@
-// The built-in scenarios (spec/client-and-hardware.md §8), in order.
+// The built-in scenarios (spec/client-and-hardware.md §8), in order S1 … S12.
 import type { Scenario } from './types.ts';
+import { scenario as s01 } from './s01-bring-up.ts';
 import { scenario as s02 } from './s02-dasd-read-loop.ts';
+import { scenario as s03 } from './s03-reserve-release.ts';
+import { scenario as s04 } from './s04-timeout-clear.ts';
+import { scenario as s05 } from './s05-halt-during-start.ts';
 
-export const SCENARIOS: readonly Scenario[] = [s02];
+export const SCENARIOS: readonly Scenario[] = [s01, s02, s03, s04, s05];
 
+/** A scenario by id ("S4", "s4"), slug ("timeout-clear") or both ("S4-timeout-clear"). */
 export function scenario_by_id_or_slug(arg: string): Scenario | undefined {
   const a = arg.toLowerCase();
   return SCENARIOS.find((s) => s.id.toLowerCase() === a || s.slug === a || `${s.id}-${s.slug}`.toLowerCase() === a);

@@ -13,6 +13,7 @@ import { start_delay_injection, type DelayArgs } from '../detect/delay.ts';
 import { current } from '../kernel/index.ts';
 import type { ProgramCtx } from '../runtime/context.ts';
 import { WORK_CRW_TODO, WORK_IO_TODO, bind_system, type System } from './device.ts';
+import { sched_attach, sched_enter, sched_exit } from '../sched/scheduler.ts';
 
 export interface DetectArgs {
   trace?: { sab: SharedArrayBuffer; cap: number };
@@ -24,6 +25,8 @@ export interface DetectArgs {
 export interface ActorArgs {
   variant: string;
   detect: DetectArgs;
+  /** controlled mode: this actor runs under the scheduler */
+  sched?: boolean;
 }
 
 export interface IrqArgs extends ActorArgs {
@@ -37,6 +40,26 @@ let cached: { variant: string; sys: System } | null = null;
 export function system_of(ctx: ProgramCtx, variant: string): System {
   if (cached === null || cached.variant !== variant) cached = { variant, sys: bind_system(ctx.g, ctx.bufs, variant) };
   return cached.sys;
+}
+
+/**
+ * Run `body` as this actor: under the scheduler in controlled mode (attached before the detectors,
+ * so the tracer records an event when it really runs), with the requested detectors.
+ */
+export function as_actor<T>(sys: System, a: ActorArgs, isUser: boolean, body: () => T): T {
+  const detach = a.sched === true ? sched_attach(sys.g, () => {
+    hw_stop(sys.css);
+    wq_stop(sys.wq);
+  }) : null;
+  const off = detectors_on(sys, a.detect);
+  try {
+    if (detach !== null) sched_enter();
+    return body();
+  } finally {
+    if (detach !== null) sched_exit(isUser);
+    off();
+    detach?.();
+  }
 }
 
 /** Install the requested detectors in this thread; returns their uninstall. */
@@ -65,31 +88,24 @@ function private_of(sys: System, sch: Subch): VfioCcwPrivate | null {
 
 export function irq_main(ctx: ProgramCtx, args: IrqArgs): { loops: number; presented: number } {
   const sys = system_of(ctx, args.variant);
-  const off = detectors_on(sys, args.detect);
   css_register_driver({
     irq: (sch) => vfio_ccw_sch_irq(private_of(sys, sch), sch),
     sch_event: (sch) => vfio_ccw_sch_event(private_of(sys, sch), sch),
     chp_event: (sch, link, event) => vfio_ccw_chp_event(private_of(sys, sch), sch, link, event),
   });
   try {
-    const r = css_hw_run(sys.css, sys.devs.map((p) => p.sch), args.seed, args.hw, args.max_ms);
+    const r = as_actor(sys, args, false, () => css_hw_run(sys.css, sys.devs.map((p) => p.sch), args.seed, args.hw, args.max_ms));
     return { loops: r.loops, presented: r.presented };
   } finally {
     css_unregister_driver();
-    off();
   }
 }
 
 export function todo_main(ctx: ProgramCtx, args: ActorArgs): number {
   const sys = system_of(ctx, args.variant);
-  const off = detectors_on(sys, args.detect);
   register_work_fn(WORK_IO_TODO, (_w, dev) => vfio_ccw_sch_io_todo(sys.devs[dev]!));
   register_work_fn(WORK_CRW_TODO, (_w, dev) => vfio_ccw_crw_todo(sys.devs[dev]!));
-  try {
-    return worker_thread(sys.wq);
-  } finally {
-    off();
-  }
+  return as_actor(sys, args, false, () => worker_thread(sys.wq));
 }
 
 /** Any actor: stop the machine and the workqueue (the end of a run). */

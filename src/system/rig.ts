@@ -12,7 +12,10 @@ import type { Scenario } from '../scenarios/types.ts';
 import type { UserArgs, UserResult } from '../scenarios/env.ts';
 import { alloc_devices, bind_system, init_driver, init_system, SYS_INDEX, type SystemBufs } from './device.ts';
 import type { DetectArgs, IrqArgs } from './actors.ts';
-import { wq_stop } from '../kernel/index.ts';
+import { wq_stop, SCHED_LOG } from '../kernel/index.ts';
+import { ActorSched, SchedAbortName, SchedAbortReason, SchedView, StrategyId } from '../sched/state.ts';
+import { init_strategy } from '../sched/strategy.ts';
+import { sched_start } from '../sched/scheduler.ts';
 
 const ACTORS = new URL('./actors.ts', import.meta.url).href;
 export const IRQ_ACTOR = 1;
@@ -36,9 +39,35 @@ export interface RunConfig {
   delay?: { p: number; max_us: number };
   /** free-mode bound for the machine thread (ms) */
   max_ms?: number;
+  /** controlled mode: one actor at a time, chosen by a strategy */
+  sched?: SchedConfig;
+}
+
+export interface SchedConfig {
+  strategy: 'random' | 'pct' | 'prefix';
+  seed: number;
+  depth?: number;
+  /** PCT: steps over which change points are spread */
+  expected?: number;
+  /** choices to follow first (replay, bounded exhaustive search) */
+  forced?: readonly number[];
+  max_steps?: number;
+}
+
+/** What the scheduler recorded about a controlled run. */
+export interface SchedOutcome {
+  steps: number;
+  preemptions: number;
+  abort: string;
+  kind_hash: number;
+  checks: number[];
+  /** per decision: enabled mask, actor at the point, pick */
+  decisions: { mask: number; cur: number; pick: number; kind: number; obj: number }[];
+  vnow: number;
 }
 
 export interface RunOutcome {
+  sched?: SchedOutcome;
   report: Report;
   results: UserResult[];
   trace: TraceEvent[];
@@ -128,31 +157,52 @@ export class Rig {
     };
     const hw = { ...cfg.scenario.hw, ...cfg.hw };
     const max_ms = cfg.max_ms ?? Math.max(60_000, (cfg.duration_s ?? 0) * 1000 + 30_000);
-    const irqArgs: IrqArgs = { variant: cfg.variant, detect, seed: cfg.seed, hw, max_ms };
+    const sched = cfg.sched !== undefined;
+    const sv = new SchedView(this.g);
+    if (cfg.sched !== undefined) {
+      const c = cfg.sched;
+      sv.reset();
+      sv.set('mode', 1);
+      sv.set('users', cfg.users);
+      sv.set('max_steps', c.max_steps ?? 200_000);
+      const ids = [IRQ_ACTOR, TODO_ACTOR, ...Array.from({ length: cfg.users }, (_, u) => FIRST_USER + u)];
+      const sid = c.strategy === 'random' ? StrategyId.random : c.strategy === 'pct' ? StrategyId.pct : StrategyId.prefix;
+      init_strategy(sv, { strategy: sid, seed: c.seed, depth: c.depth ?? 3, expected: c.expected ?? 2000, actors: ids, ...(c.forced !== undefined ? { forced: c.forced } : {}) });
+    }
+    const irqArgs: IrqArgs = { variant: cfg.variant, detect, seed: cfg.seed, hw, max_ms, sched };
     const irq = this.pool.run(IRQ_ACTOR, prog(ACTORS, 'irq_main'), irqArgs);
-    const todo = this.pool.run(TODO_ACTOR, prog(ACTORS, 'todo_main'), { variant: cfg.variant, detect });
+    const todo = this.pool.run(TODO_ACTOR, prog(ACTORS, 'todo_main'), { variant: cfg.variant, detect, sched });
     const deadline = cfg.duration_s !== undefined ? performance.timeOrigin + performance.now() + cfg.duration_s * 1000 : Infinity;
     const userRuns = Array.from({ length: cfg.users }, (_, u) => {
-      const args: UserArgs = { variant: cfg.variant, detect, user: u, users: cfg.users, seed: cfg.seed, iterations: cfg.iterations ?? cfg.scenario.iterations, deadline, params: cfg.params ?? {} };
+      const args: UserArgs = { variant: cfg.variant, detect, sched, user: u, users: cfg.users, seed: cfg.seed, iterations: cfg.iterations ?? cfg.scenario.iterations, deadline, params: cfg.params ?? {} };
       return this.pool.run(FIRST_USER + u, prog(cfg.scenario.module, 'user'), args);
     });
+    if (sched && !(await sched_start(this.g, 2 + cfg.users))) throw new Error('controlled run: the actors did not enter the schedule');
     const settled = await Promise.allSettled(userRuns.map(async (r) => unwrap<UserResult>(await r)));
-    hw_stop(sys.css);
-    wq_stop(sys.wq);
+    if (!sched) {
+      hw_stop(sys.css);
+      wq_stop(sys.wq);
+    }
     const irqOut = await irq;
     const todoOut = await todo;
+    const abortReason = sched ? sv.get('abort') : 0;
 
     const findings: Finding[] = [];
     const results: UserResult[] = [];
+    if (abortReason === SchedAbortReason.deadlock) findings.push({ kind: 'hang', id: 'deadlock', message: `nothing can run: every actor is blocked (${blocked_desc(sv)})` });
+    else if (abortReason === SchedAbortReason.step_bound) findings.push({ kind: 'hang', id: 'livelock', message: `no end after ${sv.get('step')} schedule points` });
+    else if (abortReason === SchedAbortReason.stuck) findings.push({ kind: 'hang', id: 'sched-stuck', message: 'the baton protocol stalled (internal)' });
+    const aborted = abortReason !== 0;
     settled.forEach((s, u) => {
       if (s.status === 'fulfilled') results.push(s.value);
+      else if (aborted) results.push({ counters: {}, checks: [], not_applicable: [], notes: [] });
       else {
         results.push({ counters: {}, checks: [], not_applicable: [], notes: [] });
         findings.push({ kind: 'hang', id: 'user-failed', message: `user ${u}: ${String((s.reason as Error)?.message ?? s.reason)}`, actor: FIRST_USER + u });
       }
     });
     for (const [name, r] of [['irq', irqOut], ['todo', todoOut]] as const) {
-      if (!r.ok) findings.push({ kind: 'hang', id: `${name}-failed`, message: `${name} worker: ${r.error?.message ?? 'failed'}` });
+      if (!r.ok && !aborted) findings.push({ kind: 'hang', id: `${name}-failed`, message: `${name} worker: ${r.error?.message ?? 'failed'}` });
     }
 
     // The machine's and the driver's accounting.
@@ -193,19 +243,45 @@ export class Rig {
       result: findings.length === 0 ? 'pass' : 'fail',
       variant: cfg.variant,
       scenario: cfg.scenario.id,
-      mode: 'free',
+      mode: sched ? 'controlled' : 'free',
       findings: dedupe(findings),
       stats,
       seed: cfg.seed,
       duration_s: (performance.now() - t0) / 1000,
       ...(not_applicable.length > 0 ? { not_applicable } : {}),
     };
-    return { report, results, trace, warnings };
+    return { report, results, trace, warnings, ...(sched ? { sched: sched_outcome(sv) } : {}) };
   }
 
   close(): Promise<void> {
     return this.pool.close();
   }
+}
+
+function sched_outcome(v: SchedView): SchedOutcome {
+  const n = Math.min(v.get('ndec'), SCHED_LOG);
+  const decisions = [];
+  for (let k = 0; k < n; k++) {
+    const d = v.get('dec', k);
+    const kk = v.get('dec_kind', k);
+    decisions.push({ mask: d >>> 16, cur: (d >>> 8) & 0xff, pick: d & 0xff, kind: kk >>> 24, obj: kk & 0xffffff });
+  }
+  const nc = v.get('ncheck');
+  return {
+    steps: v.get('step'),
+    preemptions: v.get('preemptions'),
+    abort: SchedAbortName[v.get('abort')] ?? 'unknown',
+    kind_hash: v.get('kind_hash') >>> 0,
+    checks: Array.from({ length: nc }, (_, k) => v.get('checks', k) >>> 0),
+    decisions,
+    vnow: v.vnow,
+  };
+}
+
+function blocked_desc(v: SchedView): string {
+  const out: string[] = [];
+  for (let k = 0; k < 16; k++) if (v.get('st', k) === ActorSched.blocked) out.push(`actor ${k} waits on ${objName(v.get('key', k))}`);
+  return out.join('; ');
 }
 
 /** A recorded WARN/BUG/invariant as a finding, with the trace window that led to it. */

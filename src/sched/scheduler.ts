@@ -1,0 +1,243 @@
+// The controlled scheduler, worker side. At every hook point the running actor asks the strategy
+// who runs next and, if it is someone else, hands over the baton (a shared word per actor,
+// Atomics.wait/notify). Blocking primitives block through this backend: the actor is marked
+// blocked on the exact word it waits for, and only runnable actors are picked. Time is virtual:
+// a timed wait's deadline is a choice the strategy can take when it is the earliest one.
+import { set_backend, type WaitBackend } from '../kernel/backend.ts';
+import { set_clock } from '../kernel/clock.ts';
+import { current } from '../kernel/current.ts';
+import { SCHED_LOG } from '../kernel/global.ts';
+import { H, type HookFn, register_hook } from '../kernel/hook.ts';
+import type { SharedBuf } from '../kernel/layout.ts';
+import { ActorSched, bits, SchedAbortName, SchedAbortReason, SchedView } from './state.ts';
+import { STRATEGIES } from './strategy.ts';
+
+/** Thrown in every actor when the schedule is aborted (deadlock, step bound, divergence). */
+export class SchedAbort extends Error {
+  constructor(readonly reason: number) {
+    super(`schedule aborted: ${SchedAbortName[reason] ?? reason}`);
+    this.name = 'SchedAbort';
+  }
+}
+
+/** A safety bound on one baton wait (wall time): the protocol itself is stuck if it passes. */
+const STUCK_MS = 60_000;
+
+let v: SchedView | null = null;
+let me = -1;
+let onAllUsersDone: (() => void) | null = null;
+
+function abort(reason: number): never {
+  const s = v!;
+  if (s.get('abort') === 0) s.set('abort', reason);
+  for (let k = 0; k < 16; k++) {
+    s.set('baton', 1, k);
+    Atomics.notify(s.a, s.i('baton', k));
+  }
+  s.set('finished', 1);
+  Atomics.notify(s.a, s.i('finished'));
+  throw new SchedAbort(s.get('abort'));
+}
+
+const hashStep = (h: number, kind: number, obj: number): number => Math.imul(h ^ ((kind << 20) ^ (obj & 0xfffff)), 0x01000193) | 0;
+
+/** Record a decision and choose; `kind`/`obj` name the schedule point. */
+function decide(kind: number, obj: number, cur: number): number {
+  const s = v!;
+  const step = s.add('step', 1) + 1;
+  if (step > s.get('max_steps')) abort(SchedAbortReason.step_bound);
+  const h = hashStep(s.get('kind_hash'), kind, obj);
+  s.set('kind_hash', h);
+  if ((step & (step - 1)) === 0 && step >= 16) {
+    const k = Math.log2(step) - 4;
+    if (k < 24) {
+      s.set('checks', h, k);
+      s.set('ncheck', k + 1);
+    }
+  }
+  const { mask } = s.enabled();
+  if (mask === 0) abort(SchedAbortReason.deadlock);
+  const strat = STRATEGIES[s.get('strategy')];
+  if (strat === undefined) abort(SchedAbortReason.failed);
+  const n = s.get('ndec');
+  let pick = strat.pick({ v: s, step, current: cur, mask });
+  if ((mask & (1 << pick)) === 0) {
+    // A forced choice that is not enabled: the run diverged from the recorded one.
+    if (n < s.get('nforced')) abort(SchedAbortReason.diverged);
+    pick = bits(mask)[0]!;
+  }
+  if (n < SCHED_LOG) {
+    s.set('dec', (mask << 16) | ((cur & 0xff) << 8) | pick, n);
+    s.set('dec_kind', ((kind & 0xff) << 24) | (obj & 0xffffff), n);
+  }
+  s.set('ndec', n + 1);
+  if (cur >= 0 && pick !== cur && (mask & (1 << cur)) !== 0 && s.get('st', cur) === ActorSched.runnable) s.add('preemptions', 1);
+  return pick;
+}
+
+/** Give the baton to `next` (firing its timeout if it is blocked), and wait for it to come back. */
+function handoff(next: number, wait: boolean): void {
+  const s = v!;
+  if (s.get('st', next) === ActorSched.blocked) {
+    s.vnow = Math.max(s.vnow, s.deadline(next));
+    s.set_deadline(next, Infinity);
+    s.set('woke', 2, next);
+    s.set('st', ActorSched.runnable, next);
+  }
+  if (next === me) return;
+  s.set('running', next);
+  s.set('baton', 1, next);
+  Atomics.notify(s.a, s.i('baton', next));
+  if (wait) wait_baton();
+}
+
+function wait_baton(): void {
+  const s = v!;
+  const i = s.i('baton', me);
+  const end = performance.now() + STUCK_MS;
+  while (Atomics.load(s.a, i) === 0) {
+    if (Atomics.wait(s.a, i, 0, STUCK_MS) === 'timed-out' && performance.now() >= end) abort(SchedAbortReason.stuck);
+  }
+  Atomics.store(s.a, i, 0);
+  if (s.get('abort') !== 0) throw new SchedAbort(s.get('abort'));
+}
+
+/** A schedule point: the strategy may switch to another actor here. */
+function point(kind: number, obj: number): void {
+  const s = v!;
+  if (s.get('abort') !== 0) throw new SchedAbort(s.get('abort'));
+  const next = decide(kind, obj, me);
+  if (next !== me) handoff(next, true);
+}
+
+const controlled: WaitBackend = {
+  wait(a, idx, expected, timeoutMs, key) {
+    const s = v!;
+    if (Atomics.load(a, idx) !== expected) return 'not-equal';
+    s.set('st', ActorSched.blocked, me);
+    s.set('key', key, me);
+    s.set('woke', 0, me);
+    s.set_deadline(me, Number.isFinite(timeoutMs) ? s.vnow + timeoutMs : Infinity);
+    const next = decide(H.wait, key, me);
+    handoff(next, true);
+    // Back with the baton: notified (woke 1) or our own timeout fired (woke 2).
+    s.set('st', ActorSched.runnable, me);
+    s.set_deadline(me, Infinity);
+    return s.get('woke', me) === 2 ? 'timed-out' : 'ok';
+  },
+  notify(_a, _idx, count, key) {
+    const s = v!;
+    let n = count;
+    for (let k = 0; k < 16 && n > 0; k++) {
+      if (s.get('st', k) === ActorSched.blocked && s.get('key', k) === key) {
+        s.set('st', ActorSched.runnable, k);
+        s.set_deadline(k, Infinity);
+        s.set('woke', 1, k);
+        n--;
+      }
+    }
+  },
+  relax(obj) {
+    point(H.mark, obj);
+  },
+};
+
+/** Install the scheduler in this thread (before any other hook consumer, so events are traced as they run). */
+export function sched_attach(g: SharedBuf, allDone: () => void): () => void {
+  v = new SchedView(g);
+  me = current.id;
+  onAllUsersDone = allDone;
+  set_backend(controlled);
+  const view = v;
+  set_clock({ now_ms: () => view.vnow });
+  const fn: HookFn = (kind, obj) => {
+    // Marks are named points with no shared object: not worth a decision.
+    if (kind !== H.mark) point(kind, obj);
+  };
+  const off = register_hook(fn);
+  return () => {
+    off();
+    set_backend(null);
+    set_clock(null);
+    v = null;
+  };
+}
+
+/** Enter the schedule: announce this actor and wait for the baton. */
+export function sched_enter(): void {
+  const s = v!;
+  s.set('st', ActorSched.runnable, me);
+  s.add('arrived', 1);
+  Atomics.notify(s.a, s.i('arrived'));
+  wait_baton();
+}
+
+/** Leave the schedule for good, handing the baton on. */
+export function sched_exit(isUser: boolean): void {
+  const s = v;
+  if (s === null) return;
+  s.set('st', ActorSched.done, me);
+  if (s.get('abort') !== 0) return;
+  if (isUser && s.add('users_done', 1) + 1 === s.get('users') && s.get('stop_sent') === 0) {
+    s.set('stop_sent', 1);
+    onAllUsersDone?.();
+  }
+  const { mask } = s.enabled();
+  if (mask === 0) {
+    let alive = false;
+    for (let k = 0; k < 16; k++) if (s.get('st', k) === ActorSched.blocked) alive = true;
+    if (alive) {
+      try {
+        abort(SchedAbortReason.deadlock);
+      } catch {
+        return;
+      }
+    }
+    s.set('finished', 1);
+    Atomics.notify(s.a, s.i('finished'));
+    return;
+  }
+  try {
+    const next = decide(H.run_end, 0, -1);
+    handoff(next, false);
+  } catch {
+    // aborted: every baton is already released
+  }
+}
+
+/** Main: start the schedule once every actor arrived. Returns false if they did not arrive in time. */
+export async function sched_start(g: SharedBuf, actors: number): Promise<boolean> {
+  const s = new SchedView(g);
+  const end = performance.now() + 30_000;
+  while (s.get('arrived') < actors) {
+    if (performance.now() > end) return false;
+    const r = Atomics.waitAsync(s.a, s.i('arrived'), s.get('arrived'), 100);
+    if (r.async) await r.value;
+  }
+  // The first pick, made by main on the actors' behalf.
+  const saved = v;
+  v = s;
+  try {
+    const next = decide(H.run, 0, -1);
+    s.set('running', next);
+    s.set('baton', 1, next);
+    Atomics.notify(s.a, s.i('baton', next));
+  } catch {
+    // aborted before it began
+  } finally {
+    v = saved;
+  }
+  return true;
+}
+
+/** Main: wait until every actor left the schedule, or it was aborted. */
+export async function sched_wait(g: SharedBuf, timeoutMs: number): Promise<boolean> {
+  const s = new SchedView(g);
+  const end = performance.now() + timeoutMs;
+  while (s.get('finished') === 0) {
+    if (performance.now() > end) return false;
+    const r = Atomics.waitAsync(s.a, s.i('finished'), 0, 200);
+    if (r.async) await r.value;
+  }
+  return true;
+}

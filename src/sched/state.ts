@@ -1,0 +1,77 @@
+// Views of the scheduler's shared state (SchedArea in the global buffer), for every thread.
+import { GLOBAL, MAX_ACTORS, SchedArea } from '../kernel/global.ts';
+import type { SharedBuf } from '../kernel/layout.ts';
+
+export const ActorSched = { absent: 0, runnable: 1, blocked: 2, done: 3 } as const;
+export const SchedAbortReason = { none: 0, deadlock: 1, step_bound: 2, diverged: 3, stuck: 4, failed: 5 } as const;
+export const SchedAbortName: Record<number, string> = { 0: 'none', 1: 'deadlock', 2: 'step-bound', 3: 'diverged', 4: 'stuck', 5: 'failed' };
+export const StrategyId = { random: 1, pct: 2, prefix: 3 } as const;
+export type StrategyName = 'random' | 'pct' | 'dfs' | 'replay';
+
+const F = SchedArea.fields;
+
+/** Word indexes of the scheduler's fields in the global buffer, and typed access. */
+export class SchedView {
+  readonly a: Int32Array;
+  readonly f: Float64Array;
+  readonly b = GLOBAL.sched;
+  constructor(readonly g: SharedBuf) {
+    this.a = g.i32;
+    this.f = new Float64Array(g.sab);
+  }
+  i(name: keyof typeof F, k = 0): number {
+    return this.b + F[name].off + k;
+  }
+  get(name: keyof typeof F, k = 0): number {
+    return Atomics.load(this.a, this.i(name, k));
+  }
+  set(name: keyof typeof F, v: number, k = 0): void {
+    Atomics.store(this.a, this.i(name, k), v);
+  }
+  add(name: keyof typeof F, v: number, k = 0): number {
+    return Atomics.add(this.a, this.i(name, k), v);
+  }
+  get vnow(): number {
+    return this.f[this.i('vnow') >> 1]!;
+  }
+  set vnow(v: number) {
+    this.f[this.i('vnow') >> 1] = v;
+  }
+  deadline(actor: number): number {
+    return this.f[(this.i('deadline') >> 1) + actor]!;
+  }
+  set_deadline(actor: number, v: number): void {
+    this.f[(this.i('deadline') >> 1) + actor] = v;
+  }
+  /** Actors that may be picked now: runnable ones, and the blocked one whose timeout is next. */
+  enabled(): { mask: number; timeout: number } {
+    let mask = 0;
+    let tActor = -1;
+    let tMin = Infinity;
+    for (let k = 0; k < MAX_ACTORS; k++) {
+      const st = this.a[this.i('st', k)];
+      if (st === ActorSched.runnable) mask |= 1 << k;
+      else if (st === ActorSched.blocked) {
+        const d = this.deadline(k);
+        if (d < tMin) {
+          tMin = d;
+          tActor = k;
+        }
+      }
+    }
+    if (tActor >= 0) mask |= 1 << tActor;
+    return { mask, timeout: tActor };
+  }
+  /** Reset for a new schedule (main, with every actor parked). */
+  reset(): void {
+    this.a.fill(0, this.b, this.b + SchedArea.words);
+    for (let k = 0; k < MAX_ACTORS; k++) this.set_deadline(k, Infinity);
+    this.set('running', -1);
+  }
+}
+
+export const bits = (mask: number): number[] => {
+  const out: number[] = [];
+  for (let k = 0; k < MAX_ACTORS; k++) if ((mask & (1 << k)) !== 0) out.push(k);
+  return out;
+};

@@ -1,0 +1,99 @@
+// Scheduling strategies: small objects behind one interface (shuttle's style). Each pick runs
+// on whichever actor holds the baton; a strategy keeps its state in the shared SchedArea.
+import { mulberry32 } from '../hw/prng.ts';
+import { bits, StrategyId, type SchedView } from './state.ts';
+
+export interface PickCtx {
+  v: SchedView;
+  step: number;
+  /** the actor at the schedule point (-1: nobody, e.g. the first pick or after an exit) */
+  current: number;
+  /** enabled actors as a bit mask */
+  mask: number;
+}
+
+export interface Strategy {
+  readonly id: number;
+  /** Choose one actor of ctx.mask. */
+  pick(ctx: PickCtx): number;
+}
+
+/** The shared PRNG: one mulberry32 step on the state word (the baton holder is the only user). */
+export function rand(v: SchedView): number {
+  const s = (v.get('rng') + 0x6d2b79f5) | 0;
+  v.set('rng', s);
+  let t = Math.imul(s ^ (s >>> 15), 1 | s);
+  t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+  return ((t ^ (t >>> 14)) >>> 0) / 0x1_0000_0000;
+}
+
+const random: Strategy = {
+  id: StrategyId.random,
+  pick(c) {
+    const xs = bits(c.mask);
+    return xs[Math.floor(rand(c.v) * xs.length)]!;
+  },
+};
+
+/**
+ * PCT (Burckhardt et al.): random distinct priorities, run the highest-priority enabled actor;
+ * at d-1 change points spread over the expected steps, the running actor drops to the bottom.
+ */
+const pct: Strategy = {
+  id: StrategyId.pct,
+  pick(c) {
+    const v = c.v;
+    const d = v.get('depth');
+    for (let k = 0; k < d - 1; k++) {
+      if (v.get('cps', k) === c.step && c.current >= 0) v.set('prio', -(k + 1), c.current);
+    }
+    let best = -1;
+    let bp = -Infinity;
+    for (const a of bits(c.mask)) {
+      const p = v.get('prio', a);
+      if (p > bp) {
+        bp = p;
+        best = a;
+      }
+    }
+    return best;
+  },
+};
+
+/**
+ * Follow forced choices (replay, or the prefix a bounded-exhaustive search chose), then the
+ * default policy: keep running the current actor if it can, else the lowest enabled one.
+ */
+const prefix: Strategy = {
+  id: StrategyId.prefix,
+  pick(c) {
+    const v = c.v;
+    const n = v.get('ndec');
+    if (n < v.get('nforced')) return v.get('forced', n);
+    if (c.current >= 0 && (c.mask & (1 << c.current)) !== 0) return c.current;
+    return bits(c.mask)[0]!;
+  },
+};
+
+export const STRATEGIES: Readonly<Record<number, Strategy>> = { [StrategyId.random]: random, [StrategyId.pct]: pct, [StrategyId.prefix]: prefix };
+
+/** Main, before a schedule: seed the shared state of the strategy. */
+export function init_strategy(v: SchedView, o: { strategy: number; seed: number; depth: number; expected: number; actors: number[]; forced?: readonly number[] }): void {
+  v.set('strategy', o.strategy);
+  v.set('seed', o.seed);
+  v.set('rng', o.seed | 0);
+  v.set('depth', o.depth);
+  v.set('expected', o.expected);
+  const r = mulberry32((o.seed ^ 0x5bd1e995) >>> 0);
+  // PCT priorities: a random permutation of d .. d+n-1 (all above the change-point values).
+  const ps = o.actors.map((_, k) => o.depth + k);
+  for (let k = ps.length - 1; k > 0; k--) {
+    const j = r() % (k + 1);
+    [ps[k], ps[j]] = [ps[j]!, ps[k]!];
+  }
+  o.actors.forEach((a, k) => v.set('prio', ps[k]!, a));
+  for (let k = 0; k < Math.max(0, o.depth - 1) && k < 16; k++) v.set('cps', 1 + (r() % Math.max(1, o.expected)), k);
+  const forced = o.forced ?? [];
+  v.set('nforced', forced.length);
+  forced.forEach((a, k) => v.set('forced', a, k));
+}
