@@ -551,6 +551,8 @@ class DevEngine {
     let present = false;
     const made = hw.get('presented') + hw.get('decisions');
     const pend = hw.get('status_pending');
+    // a start beginning changes only AC: observers waiting for it must be woken too
+    const actl = hw.get('actl');
     hw_lock(hw);
     try {
       if (this.sync(now)) progress = true;
@@ -564,7 +566,7 @@ class DevEngine {
     } finally {
       hw_unlock(hw);
     }
-    if (present || pend !== hw.get('status_pending') || made !== hw.get('presented') + hw.get('decisions')) {
+    if (present || pend !== hw.get('status_pending') || actl !== hw.get('actl') || made !== hw.get('presented') + hw.get('decisions')) {
       progress = true;
       hw_touch(hw);
     }
@@ -633,10 +635,12 @@ export class HwEngine {
         Atomics.add(a, css.b + C.loops.off, 1);
         const r = this.step();
         if (r.progress) continue;
-        const wait = Math.min(r.next - clock.now_ms(), wall_end - performance.now());
+        const toEvent = r.next - clock.now_ms();
+        const wait = Math.min(toEvent, wall_end - performance.now());
         if (wait <= 0) continue;
         Atomics.store(a, css.b + C.sleeping.off, 1);
-        if (Atomics.load(a, css.b + C.stop.off) === 0) backend.wait(a, bell, seen, wait, css.id);
+        // The next device event is a timed event; with none pending, the wall bound is only a guard.
+        if (Atomics.load(a, css.b + C.stop.off) === 0) backend.wait(a, bell, seen, wait, css.id, toEvent <= wait);
         Atomics.store(a, css.b + C.sleeping.off, 0);
       }
     } finally {

@@ -6,8 +6,12 @@ import { count_wait, set_waiting } from './current.ts';
 export type WaitResult = 'ok' | 'not-equal' | 'timed-out';
 
 export interface WaitBackend {
-  /** Block while a[idx] === expected, at most timeoutMs (Infinity = forever). obj names what is waited on. */
-  wait(a: Int32Array, idx: number, expected: number, timeoutMs: number, obj: number): WaitResult;
+  /**
+   * Block while a[idx] === expected, at most timeoutMs (Infinity = forever). `obj` is the object id
+   * of that exact word. `event`: the timeout is a scheduled event (a device completing), not a
+   * safety bound; a controlled scheduler may fire events at any point, guards only when idle.
+   */
+  wait(a: Int32Array, idx: number, expected: number, timeoutMs: number, obj: number, event?: boolean): WaitResult;
   /** Wake up to `count` waiters of a[idx]. */
   notify(a: Int32Array, idx: number, count: number, obj: number): void;
   /** A spin-wait step (a spinlock's or a retry loop's): free mode lets the CPU go briefly. */

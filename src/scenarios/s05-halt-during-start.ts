@@ -30,11 +30,10 @@ export function user(ctx: ProgramCtx, args: UserArgs): UserResult {
     env.check('S5.realize', r.ok, r.error ?? 'realized');
     if (!r.ok) return;
     for (let i = 0; env.more(i); i++) {
-      let t = performance.now();
-      halt_active(env); env.note(`active ${performance.now() - t}`); t = performance.now();
-      halt_not_begun(env); env.note(`nb ${performance.now() - t}`); t = performance.now();
-      variant_a(env); env.note(`a ${performance.now() - t}`); t = performance.now();
-      variant_b(env); env.note(`b ${performance.now() - t}`);
+      halt_active(env);
+      halt_not_begun(env);
+      variant_a(env);
+      variant_b(env);
     }
     const hw = env.p.sch.hw;
     const ends = [0, 1, 2, 3, 4].reduce((s, k) => s + hw.at('start_end', k), 0);

@@ -111,12 +111,13 @@ function point(kind: number, obj: number): void {
 }
 
 const controlled: WaitBackend = {
-  wait(a, idx, expected, timeoutMs, key) {
+  wait(a, idx, expected, timeoutMs, key, event) {
     const s = v!;
     if (Atomics.load(a, idx) !== expected) return 'not-equal';
     s.set('st', ActorSched.blocked, me);
     s.set('key', key, me);
     s.set('woke', 0, me);
+    s.set('tevent', event === true ? 1 : 0, me);
     s.set_deadline(me, Number.isFinite(timeoutMs) ? s.vnow + timeoutMs : Infinity);
     const next = decide(H.wait, key, me);
     handoff(next, true);

@@ -17,7 +17,7 @@ export class SchedView {
   readonly b = GLOBAL.sched;
   constructor(readonly g: SharedBuf) {
     this.a = g.i32;
-    this.f = new Float64Array(g.sab);
+    this.f = new Float64Array(g.sab, 0, Math.floor(g.sab.byteLength / 8));
   }
   i(name: keyof typeof F, k = 0): number {
     return this.b + F[name].off + k;
@@ -43,23 +43,29 @@ export class SchedView {
   set_deadline(actor: number, v: number): void {
     this.f[(this.i('deadline') >> 1) + actor] = v;
   }
-  /** Actors that may be picked now: runnable ones, and the blocked one whose timeout is next. */
+  /**
+   * Actors that may be picked now: runnable ones; blocked ones whose deadline has passed; and the
+   * earliest timed wait, if it is a scheduled event (a device completing can happen any time) or
+   * if nothing else can run (time passes only when everyone waits).
+   */
   enabled(): { mask: number; timeout: number } {
     let mask = 0;
     let tActor = -1;
     let tMin = Infinity;
+    const now = this.vnow;
     for (let k = 0; k < MAX_ACTORS; k++) {
       const st = this.a[this.i('st', k)];
       if (st === ActorSched.runnable) mask |= 1 << k;
       else if (st === ActorSched.blocked) {
         const d = this.deadline(k);
-        if (d < tMin) {
+        if (d <= now) mask |= 1 << k;
+        else if (d < tMin) {
           tMin = d;
           tActor = k;
         }
       }
     }
-    if (tActor >= 0) mask |= 1 << tActor;
+    if (tActor >= 0 && (mask === 0 || this.a[this.i('tevent', tActor)] === 1)) mask |= 1 << tActor;
     return { mask, timeout: tActor };
   }
   /** Reset for a new schedule (main, with every actor parked). */

@@ -56,9 +56,20 @@ const pct: Strategy = {
         best = a;
       }
     }
+    // Fairness bound: an actor that polls without blocking (a spinning client thread) would
+    // starve everyone below it forever; after FAIR consecutive picks it drops to the bottom.
+    const run = best === c.current ? v.get('fair_run') + 1 : 0;
+    v.set('fair_run', run);
+    if (run >= FAIR && (c.mask & ~(1 << best)) !== 0) {
+      v.set('prio', v.get('fair_low') - 1, best);
+      v.set('fair_low', v.get('fair_low') - 1);
+      v.set('fair_run', 0);
+      return pct.pick(c);
+    }
     return best;
   },
 };
+const FAIR = 4096;
 
 /**
  * Follow forced choices (replay, or the prefix a bounded-exhaustive search chose), then the
@@ -83,6 +94,7 @@ export function init_strategy(v: SchedView, o: { strategy: number; seed: number;
   v.set('seed', o.seed);
   v.set('rng', o.seed | 0);
   v.set('depth', o.depth);
+  v.set('fair_low', -64);
   v.set('expected', o.expected);
   const r = mulberry32((o.seed ^ 0x5bd1e995) >>> 0);
   // PCT priorities: a random permutation of d .. d+n-1 (all above the change-point values).

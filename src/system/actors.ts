@@ -8,6 +8,7 @@ import { vfio_ccw_chp_event, vfio_ccw_crw_todo, vfio_ccw_sch_event, vfio_ccw_sch
 import type { VfioCcwPrivate } from '../driver/private.ts';
 import { start_invariants } from '../detect/invariants.ts';
 import { start_lockdep } from '../detect/lockdep.ts';
+import { start_race_detector } from '../detect/race.ts';
 import { start_tracer } from '../trace/ring.ts';
 import { start_delay_injection, type DelayArgs } from '../detect/delay.ts';
 import { current } from '../kernel/index.ts';
@@ -20,6 +21,7 @@ export interface DetectArgs {
   delay?: DelayArgs;
   lockdep?: SharedArrayBuffer;
   invariants?: boolean;
+  race?: SharedArrayBuffer;
 }
 
 export interface ActorArgs {
@@ -69,6 +71,7 @@ export function detectors_on(sys: System, d: DetectArgs): () => void {
   set_might_sleep_mode('warn');
   if (d.trace !== undefined) offs.push(start_tracer(d.trace));
   if (d.lockdep !== undefined) offs.push(start_lockdep({ sab: d.lockdep }));
+  if (d.race !== undefined) offs.push(start_race_detector(d.race, current.id));
   if (d.invariants === true) offs.push(start_invariants(sys.devs));
   // Last, so the detectors have already seen an access when the delay stretches the window after it.
   if (d.delay !== undefined) offs.push(start_delay_injection(d.delay, current.id));

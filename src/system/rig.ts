@@ -6,6 +6,7 @@ import { HwIrqName, hw_accounting_errors, hw_snapshot } from '../hw/layout.ts';
 import { hw_stop } from '../hw/engine.ts';
 import type { HwConfig } from '../hw/config.ts';
 import { alloc_lockdep, lockdep_report } from '../detect/lockdep.ts';
+import { alloc_race, race_losses, race_report, race_stats } from '../detect/race.ts';
 import { alloc_trace, read_trace, reset_trace, type TraceBuf, type TraceEvent, format_event } from '../trace/ring.ts';
 import { dedupe, type Finding, type Report } from '../report/report.ts';
 import type { Scenario } from '../scenarios/types.ts';
@@ -22,8 +23,8 @@ export const IRQ_ACTOR = 1;
 export const TODO_ACTOR = 2;
 export const FIRST_USER = 3;
 
-export type DetectorName = 'invariants' | 'lockdep' | 'trace';
-export const ALL_DETECTORS: readonly DetectorName[] = ['invariants', 'lockdep', 'trace'];
+export type DetectorName = 'invariants' | 'lockdep' | 'trace' | 'race';
+export const ALL_DETECTORS: readonly DetectorName[] = ['invariants', 'lockdep', 'trace', 'race'];
 
 export interface RunConfig {
   variant: string;
@@ -149,10 +150,13 @@ export class Rig {
     init_driver(sys, { mdev: true });
 
     const on = new Set(cfg.detectors);
+    // Fresh clocks and shadow memory per run: the last run's accesses are not ordered with this one's.
+    const raceSab = on.has('race') ? alloc_race() : undefined;
     const detect: DetectArgs = {
       ...(on.has('trace') ? { trace: { sab: this.trace.sab, cap: this.trace.cap } } : {}),
       ...(on.has('lockdep') ? { lockdep: this.lockdepSab } : {}),
       invariants: on.has('invariants'),
+      ...(raceSab !== undefined ? { race: raceSab } : {}),
       ...(cfg.delay !== undefined ? { delay: { ...cfg.delay, seed: cfg.seed } } : {}),
     };
     const hw = { ...cfg.scenario.hw, ...cfg.hw };
@@ -238,6 +242,15 @@ export class Rig {
       const classes = [...new Set([...namedObjects('mutex'), ...namedObjects('spinlock'), ...namedObjects('completion')].map((o) => o.cls))];
       const withComp = classes.concat(namedObjects('completion').map((o) => `completion:${o.cls}`));
       for (const l of lockdep_report({ sab: this.lockdepSab }, withComp)) findings.push({ kind: 'lockdep', id: l.id, message: l.message });
+    }
+    if (raceSab !== undefined) {
+      for (const r of race_report(raceSab)) {
+        findings.push({ kind: 'data-race', id: r.id === 'data-race' ? r.field : `data-race-marked:${r.field}`, message: r.message, actor: r.second.actor, count: r.count });
+      }
+      const rs = race_stats(raceSab);
+      stats['race.accesses'] = rs.accesses;
+      stats['race.shadow_used'] = rs.shadow_used;
+      for (const m of race_losses(rs)) findings.push({ kind: 'accounting', id: 'race-detector', message: m });
     }
     const report: Report = {
       result: findings.length === 0 ? 'pass' : 'fail',
