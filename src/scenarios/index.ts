@@ -5,8 +5,9 @@ import { scenario as s02 } from './s02-dasd-read-loop.ts';
 import { scenario as s03 } from './s03-reserve-release.ts';
 import { scenario as s04 } from './s04-timeout-clear.ts';
 import { scenario as s05 } from './s05-halt-during-start.ts';
+import { scenario as s06 } from './s06-eagain-contention.ts';
 
-export const SCENARIOS: readonly Scenario[] = [s01, s02, s03, s04, s05];
+export const SCENARIOS: readonly Scenario[] = [s01, s02, s03, s04, s05, s06];
 
 /** A scenario by id ("S4", "s4"), slug ("timeout-clear") or both ("S4-timeout-clear"). */
 export function scenario_by_id_or_slug(arg: string): Scenario | undefined {

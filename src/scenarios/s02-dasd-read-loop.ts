@@ -102,7 +102,7 @@ export function user(ctx: ProgramCtx, args: UserArgs): UserResult {
     );
     env.client.unrealize();
     const pinned = Atomics.load(env.p.cp.v.pinned_pages.a, env.p.cp.v.pinned_pages.i);
-    env.check('S2.no-pinned-after-close', pinned === 0, `${pinned} pages pinned after close`);
+    env.check('S2.no-pinned-after-close', pinned === 0, `I6: ${pinned} pages still pinned when close returned (fsm_close's cp_free does not wait for an io_todo that is freeing the same channel program; no workqueue flush orders them when the disable succeeds at once)`);
   });
 }
 

@@ -1,0 +1,143 @@
+// S6: -EAGAIN under io_mutex contention (spec/client-and-hardware.md §8, §5.1).
+// User 0 is the QEMU vCPU (its writes retry -EAGAIN at once, without limit). User 1 stands in
+// for whoever else holds io_mutex: T copying an IRB, stretched ("T artificially slowed", step 4),
+// then a second client thread reading the schib and CRW regions and writing the I/O region.
+import { mutex_lock, mutex_unlock } from '../kernel/index.ts';
+import { dasd_read } from '../client/guest.ts';
+import { EAGAIN, EBUSY } from '../uapi/errno.ts';
+import { IO_SCSW, VFIO_CCW_ASYNC_CMD_CSCH } from '../uapi/vfio_ccw.ts';
+import { SCSW_FCTL_START_FUNC } from '../uapi/scsw.ts';
+import type { ProgramCtx } from '../runtime/context.ts';
+import { run_user, type ScenarioEnv, type UserArgs, type UserResult } from './env.ts';
+import type { Scenario } from './types.ts';
+import { FC, IO_TIMEOUT_MS, cp_clean, expect, guest_io, irb_str, marks, state, wait_final } from './s01-bring-up.ts';
+
+export const scenario: Scenario = {
+  id: 'S6',
+  slug: 'eagain-contention',
+  title: '-EAGAIN under io_mutex contention',
+  module: import.meta.url,
+  users: { min: 2, default: 2 },
+  /** I/Os of user 0 in steps 3-4 */
+  iterations: 2000,
+  hw: { start_latency_us: [50, 500] },
+  requires: (f) => (f.io_mutex ? null : 'no io_mutex before v5.2: region writes are not serialised and never answer -EAGAIN'),
+};
+
+// flags (sys.flags)
+const F_DONE = 0; // user 0 finished its I/O
+const F_HELD = 1; // user 1 holds io_mutex (value: step number)
+const F_SEEN = 2; // user 0 saw -EAGAIN for that step (value: step number)
+const F_THROUGH = 3; // user 0's retried request of that step went through (value: step number)
+
+const SITE = 'scenario_io_mutex_holder';
+
+export function user(ctx: ProgramCtx, args: UserArgs): UserResult {
+  return run_user(ctx, args, (env) => {
+    env.wait_hw_running();
+    if (env.user === 0) writer(env);
+    else if (env.user === 1) holder(env);
+  });
+}
+
+function writer(env: ScenarioEnv): void {
+  const c = env.client;
+  const r = c.realize();
+  env.check('S6.realize', r.ok, r.error ?? 'realized');
+  env.barrier();
+  if (!r.ok) {
+    env.set_flag(F_DONE, 1);
+    env.barrier();
+    return;
+  }
+  const timeout_ms = Number(env.args.params.timeout_ms ?? IO_TIMEOUT_MS);
+
+  // 1. io region write while io_mutex is held: -EAGAIN, then QEMU's retry loop gets through
+  const m0 = marks(env);
+  env.wait_flag(F_HELD, (v) => v === 1);
+  const prog = env.program(dasd_read({ blocks: 4 }));
+  const raw = c.write_io_region(prog.orb, SCSW_FCTL_START_FUNC);
+  env.check('S6.eagain-io', raw === -EAGAIN && state(env) === 'IDLE', `io region write under a held io_mutex: ${raw}, state ${state(env)}`);
+  const retries0 = c.counters.eagain_retries;
+  env.set_flag(F_SEEN, 1);
+  const io1 = guest_io(env, prog.orb, timeout_ms);
+  env.count('step1.retries', c.counters.eagain_retries - retries0);
+  env.set_flag(F_THROUGH, 1);
+  const m1 = marks(env);
+  env.check('S6.io-once', io1.outcome === 'final' && m1.starts === m0.starts + 1 && m1.gen === m0.gen + 1, `${io1.outcome}: ${m1.starts - m0.starts} starts, ${m1.gen - m0.gen} cp_init after ${c.counters.eagain_retries - retries0} retries`);
+
+  // 2. the same for the cmd region ({CSCH} on an idle subchannel: one clear, one clear IRB)
+  const clears0 = env.p.sch.hw.get('clear_seq');
+  env.wait_flag(F_HELD, (v) => v === 2);
+  const rawc = c.write_cmd(VFIO_CCW_ASYNC_CMD_CSCH);
+  env.check('S6.eagain-cmd', rawc === -EAGAIN, `cmd region write under a held io_mutex: ${rawc}`);
+  const retries1 = c.counters.eagain_retries;
+  env.set_flag(F_SEEN, 2);
+  const ccc = c.csch();
+  env.count('step2.retries', c.counters.eagain_retries - retries1);
+  env.set_flag(F_THROUGH, 2);
+  const f = wait_final(env).final;
+  const clears = env.p.sch.hw.get('clear_seq') - clears0;
+  env.check('S6.csch-once', ccc === 0 && clears === 1 && f !== null && (f.fctl & FC.clear) !== 0, `guest csch cc ${ccc}, ${clears} clears at the machine, ${f === null ? 'no IRB' : irb_str(f)}`);
+
+  // 3-4. streaming I/O while user 1 reads, writes and holds io_mutex at random
+  const m2 = marks(env);
+  let accepted = 0;
+  const outcomes: Record<string, number> = {};
+  for (let i = 0; env.more(i); i++) {
+    const io = guest_io(env, env.program(dasd_read({ blocks: env.rng.range([1, 16]) })).orb, timeout_ms);
+    outcomes[io.outcome] = (outcomes[io.outcome] ?? 0) + 1;
+    env.count(`io.${io.outcome}`);
+    if (io.final !== null) accepted++;
+    else expect(env, 'S6.io-processed', false, `I/O ${i}: ${io.outcome}`);
+  }
+  env.set_flag(F_DONE, 1);
+  const m3 = marks(env);
+  const clean = cp_clean(env);
+  env.check(
+    'S6.every-request-once',
+    m3.starts - m2.starts === accepted && m3.gen - m2.gen === accepted && clean.ok,
+    `${accepted} I/Os ended (${JSON.stringify(outcomes)}), ${m3.starts - m2.starts} starts at the machine, ${m3.gen - m2.gen} cp_init; ${clean.message}`,
+  );
+  env.barrier();
+  c.unrealize();
+}
+
+function holder(env: ScenarioEnv): void {
+  const p = env.p;
+  env.barrier();
+  const hold_ms = Number(env.args.params.hold_ms ?? 2);
+  for (const step of [1, 2]) {
+    env.wait_flag(F_THROUGH, (v) => v === step - 1);
+    mutex_lock(p.v.io_mutex, SITE);
+    env.set_flag(F_HELD, step);
+    env.wait_flag(F_SEEN, (v) => v === step);
+    // T slowed: keep io_mutex a little longer while user 0 retries (a duration, not a handshake)
+    env.wait_flag(F_DONE, (v) => v !== 0, hold_ms);
+    mutex_unlock(p.v.io_mutex, SITE);
+  }
+  // 3-4. a second client thread: blocking region reads, partial io writes, io_mutex held at random
+  const ops = env.client.ops;
+  const part = new Uint8Array(IO_SCSW + 12); // ORB + SCSW area, FC 0: an IO_REQ that starts nothing, irb_area untouched
+  const results: Record<string, number> = {};
+  let n = 0;
+  while (env.flag(F_DONE) === 0 && env.flag(15) === 0) {
+    const k = n++ % 8;
+    if (k === 0 && env.f.regions === 'io+async+schib+crw') env.count(env.client.read_crw().rc >= 0 ? 'crw_reads' : 'crw_read_errors');
+    else if (k < 4 && env.f.regions === 'io+async+schib+crw') env.count(env.client.read_schib().rc >= 0 ? 'schib_reads' : 'schib_read_errors');
+    else if (k < 6) {
+      const rc = ops.write(part, part.length, 0);
+      const key = rc === part.length ? 'ok' : String(rc);
+      results[key] = (results[key] ?? 0) + 1;
+      // IDLE: the previous ret_code (0 -> count); CP_PENDING: -EBUSY; the mutex busy: -EAGAIN
+      expect(env, 'S6.second-writer', rc === part.length || rc === -EBUSY || rc === -EAGAIN, `partial io region write answered ${rc}`);
+    } else if (k === 6) {
+      mutex_lock(p.v.io_mutex, SITE);
+      env.wait_flag(F_DONE, (v) => v !== 0, env.rng.range([0, 2]));
+      mutex_unlock(p.v.io_mutex, SITE);
+      env.count('holds');
+    } else env.count(env.client.read_io_region().rc >= 0 ? 'io_reads' : 'io_read_errors');
+  }
+  for (const [k, v] of Object.entries(results)) env.count(`partial_write.${k}`, v);
+  env.barrier();
+}
