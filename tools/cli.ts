@@ -7,10 +7,15 @@ import { benchIo, benchPrimitives, formatBench } from './bench.ts';
 import { nonNegativeNumber, oneOf, positiveInt, positiveNumber, probability, uint32, variantName } from './options.ts';
 import { mixArg, scenarioArg } from './scenarios.ts';
 import { stress, type Io } from './stress.ts';
+import { UsageError } from './errors.ts';
+import { race } from './race.ts';
+import { replay } from './replay.ts';
+import { trace_cmd } from './trace-cmd.ts';
+import type { SearchStrategy } from '../src/sched/search.ts';
 
 export const EXIT = { ok: 0, failure: 1, usage: 2, internal: 3 } as const;
 
-export class UsageError extends Error {}
+export { UsageError };
 
 const realIo: Io = {
   out: (s) => process.stdout.write(s + '\n'),
@@ -88,6 +93,78 @@ function build(io: Io): Command {
         io,
       );
       process.exitCode = code;
+    });
+
+  program
+    .command('race')
+    .description('search schedules in controlled mode (a portfolio on piscina); stop at the first failure and print its report and replay token')
+    .addOption(new Option('--variant <list>', 'driver variant(s), comma separated (names or kernel releases)').argParser((v: string) => v.split(',').map((x) => variantName(x.trim()))).default(['mainline']))
+    .addOption(new Option('--scenario <id>', 'scenario: S1…S12, its slug, or a .ts file').argParser(scenarioArg).default('S12'))
+    .addOption(new Option('--strategy <list>', 'random, pct, dfs (bounded exhaustive); comma list for a portfolio').argParser(oneOf<SearchStrategy>('--strategy', ['random', 'pct', 'dfs'])).default(['pct']))
+    .addOption(new Option('--depth <d>', 'PCT depth (bug depth it targets)').argParser(positiveInt('--depth', 16)).default(3))
+    .addOption(new Option('--bound <n>', 'dfs: preemption bound').argParser(positiveInt('--bound', 8)).default(2))
+    .addOption(new Option('--budget <n>', 'schedules to try at most (over the whole portfolio)').argParser(positiveInt('--budget')).default(1000))
+    .addOption(new Option('--seeds <n>', 'independent seed streams per strategy and variant').argParser(positiveInt('--seeds', 1000)).default(2))
+    .addOption(new Option('--seed <n>', 'first seed').argParser(uint32('--seed')).default(1))
+    .addOption(new Option('--workers <n>', 'parallel searches (piscina threads)').argParser(positiveInt('--workers', 16)).default(2))
+    .addOption(new Option('--users <n>', 'user worker threads').argParser(positiveInt('--users', 8)).default(1))
+    .addOption(new Option('--iterations <n>', 'I/O cycles per schedule (for looping scenarios)').argParser(positiveInt('--iterations')).default(2))
+    .addOption(new Option('--target <regex>', 'only findings whose id matches count as the failure (e.g. I2)'))
+    .option('--all', 'run the whole budget instead of stopping at the first failure')
+    .option('--no-shrink', 'do not shrink the failing schedule')
+    .addOption(new Option('--detectors <list>', `detectors (${ALL_DETECTORS.join(', ')}); "none" for none`).argParser((v: string) => (v === 'none' ? [] : oneOf<DetectorName>('--detectors', ALL_DETECTORS)(v))).default(['invariants', 'trace'], 'invariants,trace'))
+    .addOption(new Option('--report <file>', 'write the JSON report here').default('reports/race.json'))
+    .option('--json', 'print one JSON object')
+    .option('--quiet', 'no progress on stderr')
+    .action(async (o: Record<string, unknown>) => {
+      process.exitCode = await race(
+        {
+          variants: o.variant as string[],
+          scenario: o.scenario as string,
+          users: o.users as number,
+          iterations: o.iterations as number,
+          strategies: o.strategy as SearchStrategy[],
+          depth: o.depth as number,
+          budget: o.budget as number,
+          seeds: o.seeds as number,
+          seed: o.seed as number,
+          bound: o.bound as number,
+          workers: o.workers as number,
+          detectors: o.detectors as DetectorName[],
+          ...(o.target !== undefined ? { target: o.target as string } : {}),
+          all: o.all === true,
+          shrink: o.shrink !== false,
+          json: o.json === true,
+          report: o.report as string,
+          quiet: o.quiet === true || o.json === true,
+        },
+        io,
+      );
+    });
+
+  program
+    .command('replay')
+    .description('re-run one schedule from its replay token, check it step by step, and print its trace')
+    .argument('<token>', 'a replay token (vcs1.…) printed by race')
+    .addOption(new Option('--detectors <list>', `detectors (${ALL_DETECTORS.join(', ')})`).argParser((v: string) => (v === 'none' ? [] : oneOf<DetectorName>('--detectors', ALL_DETECTORS)(v))).default(['invariants', 'trace'], 'invariants,trace'))
+    .addOption(new Option('--trace-out <file>', 'also write the run as Chrome trace-event JSON (Perfetto)'))
+    .option('--json', 'print one JSON object')
+    .option('--quiet', 'no trace table')
+    .action(async (token: string, o: Record<string, unknown>) => {
+      process.exitCode = await replay({ token, detectors: o.detectors as DetectorName[], json: o.json === true, quiet: o.quiet === true, ...(o.traceOut !== undefined ? { traceOut: o.traceOut as string } : {}) }, io);
+    });
+
+  program
+    .command('trace')
+    .description('export a run as Chrome trace-event JSON that Perfetto and chrome://tracing open')
+    .argument('[token]', 'a replay token; without one, a free-mode run of --scenario')
+    .addOption(new Option('--variant <name>', 'driver variant').argParser(variantName).default('mainline'))
+    .addOption(new Option('--scenario <id>', 'scenario').argParser(scenarioArg).default('S2'))
+    .addOption(new Option('--iterations <n>', 'I/O cycles').argParser(positiveInt('--iterations')).default(20))
+    .addOption(new Option('--seed <n>', 'seed').argParser(uint32('--seed')).default(1))
+    .addOption(new Option('--out <file>', 'where to write the JSON').default('reports/trace.json'))
+    .action(async (token: string | undefined, o: Record<string, unknown>) => {
+      process.exitCode = await trace_cmd({ ...(token !== undefined ? { token } : {}), variant: o.variant as string, scenario: o.scenario as string, iterations: o.iterations as number, seed: o.seed as number, out: o.out as string }, io);
     });
 
   program

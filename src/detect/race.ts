@@ -8,6 +8,13 @@
 // clock, a shadow location, the findings table, the string table) is guarded by its own lock word,
 // so the detector is race-free itself.
 //
+// Shadow memory: one entry per 4-byte location (a word field's object id; a region's id plus the
+// word index), `alloc_race(cap)` entries (default 64 Ki, 64 bytes each), open addressing with at
+// most MAX_PROBE probes. A location that finds no slot is not checked: every such word access is
+// counted (race_stats().dropped) and the rig turns a non-zero count into an accounting finding.
+// The read-clock pool, the sync table, the findings table and the lock slots count their
+// overflows the same way (race_losses).
+//
 // Edges (release side -> acquire side, both keyed by the object id):
 //   mutex/spinlock release   -> the next H.acquired of that lock (a failed trylock: no edge)
 //   complete / complete_all  -> H.wake of a wait on that completion that returned signalled
@@ -52,7 +59,7 @@ const LOCK_SLOTS = 32; // interned lock ids: a held set is a 32-bit mask over th
 const SYNC_CAP = 1024; // locks, completions, works, eventfds, the workqueue
 const SYNC_WORDS = 2 + N; // key+1, lock, clock
 const FIND_CAP = 512;
-const FIND_WORDS = 16; // key+1 (base), lock-free count, sites, class, then two accesses
+const FIND_WORDS = 16; // used, base+1, count, low site, high site, class, first access (5), second access (5)
 const RV_CAP = 2048; // read clocks for locations read concurrently
 const RV_ACTOR_WORDS = 5; // clock, site, flags, span, locks
 const RV_WORDS = N * RV_ACTOR_WORDS;
@@ -280,8 +287,16 @@ export function start_race_detector(buf: SharedArrayBuffer, actor: number): () =
     return -1;
   };
 
-  // Findings: keyed by (field, unordered site pair, class); the first pair seen is kept.
+  // Findings: keyed by (field, unordered site pair, class); the first pair seen is kept. One
+  // access over many words of a region counts once per finding (`counted`, reset per access).
   const findSlots = new Map<number, number>();
+  const counted = new Int32Array(4);
+  let ncounted = 0;
+  const bump = (b: number): void => {
+    for (let i = 0; i < ncounted; i++) if (counted[i] === b) return;
+    if (ncounted < counted.length) counted[ncounted++] = b;
+    Atomics.add(a, b + 2, 1);
+  };
   const report = (base: number, pa: number, ps: number, pf: number, pspan: number, pl: number, t: number, s: number, f: number, span: number, l: number): void => {
     Atomics.add(a, Hdr.races, 1);
     const cls = (pf & f & F_MARKED) !== 0 ? 1 : 0;
@@ -290,7 +305,7 @@ export function start_race_detector(buf: SharedArrayBuffer, actor: number): () =
     const h = (Math.imul(base, 0x9e3779b1) ^ Math.imul(lo, 0x85ebca6b) ^ Math.imul(hi, 0xc2b2ae35) ^ cls) | 0;
     const cached = findSlots.get(h);
     if (cached !== undefined && a[cached + 1] === base + 1 && a[cached + 3] === lo && a[cached + 4] === hi && a[cached + 5] === cls) {
-      Atomics.add(a, cached + 2, 1);
+      bump(cached);
       return;
     }
     lock(a, Hdr.find_lock);
@@ -313,14 +328,14 @@ export function start_race_detector(buf: SharedArrayBuffer, actor: number): () =
         a[b + 13] = f;
         a[b + 14] = span;
         a[b + 15] = l;
-        Atomics.add(a, b + 2, 1);
         unlock(a, Hdr.find_lock);
+        bump(b);
         findSlots.set(h, b);
         return;
       }
       if (a[b + 1] === base + 1 && a[b + 3] === lo && a[b + 4] === hi && a[b + 5] === cls) {
-        Atomics.add(a, b + 2, 1);
         unlock(a, Hdr.find_lock);
+        bump(b);
         findSlots.set(h, b);
         return;
       }
@@ -413,6 +428,7 @@ export function start_race_detector(buf: SharedArrayBuffer, actor: number): () =
     const l = held[t]!;
     const last = (pos + len - 1) >>> 2;
     accesses++;
+    ncounted = 0;
     for (let w = pos >>> 2; w <= last; w++) {
       const e = shadowSlot(obj + w);
       if (e < 0) {
@@ -509,7 +525,7 @@ export interface RaceFinding {
   first: AccessDesc;
   /** the access that found it */
   second: AccessDesc;
-  /** racing access pairs seen for this field and site pair */
+  /** racing accesses seen for this field and site pair (an access over many words counts once) */
   count: number;
 }
 
@@ -517,6 +533,7 @@ export interface RaceStats {
   shadow_capacity: number;
   shadow_used: number;
   accesses: number;
+  /** racing accesses, counted per 4-byte word */
   races: number;
   /** 4-byte locations not checked because the shadow table had no slot for them */
   dropped: number;
@@ -589,17 +606,28 @@ export function race_report(buf: SharedArrayBuffer): RaceFinding[] {
     offset: a[b + 3]! >>> 16,
     size: a[b + 3]! & 0xffff,
   });
-  const out: RaceFinding[] = [];
+  // Elements of a words() array carry their own object ids ("cp->pa_iova+10"): they are one
+  // field, so merge them by (field, site pair, class) and keep the byte offset of the element.
+  const merged = new Map<string, RaceFinding>();
   for (let i = 0; i < FIND_CAP; i++) {
     const b = L.find + i * FIND_WORDS;
     if (a[b] === 0) continue;
-    const field = objName(a[b + 1]! - 1);
+    const name = objName(a[b + 1]! - 1);
+    const m = /^(.*)\+(\d+)$/.exec(name);
+    const field = m === null ? name : m[1]!;
+    const extra = m === null ? 0 : Number(m[2]) * 4;
     const first = desc(b + 6);
     const second = desc(b + 11);
+    first.offset += extra;
+    second.offset += extra;
     const id = a[b + 5] === 1 ? 'data-race-marked' : 'data-race';
-    out.push({ id, field, message: kcsan_message(field, first, second), first, second, count: a[b + 2]! });
+    const count = a[b + 2]!;
+    const key = `${id}|${field}|${[first.site, second.site].sort().join('|')}`;
+    const seen = merged.get(key);
+    if (seen !== undefined) seen.count += count;
+    else merged.set(key, { id, field, message: kcsan_message(field, first, second), first, second, count });
   }
-  return out.sort((x, y) => y.count - x.count || x.field.localeCompare(y.field));
+  return [...merged.values()].sort((x, y) => y.count - x.count || x.field.localeCompare(y.field));
 }
 
 /** One line in KCSAN's words: the two functions sorted, then each access. */

@@ -1,8 +1,9 @@
-// The race detector's test area (buffer index 2): plain words, a region, and the sync objects
-// that publish them. `step` is for test handshakes only: raw Atomics, invisible to the detector.
+// The race detector's test area: plain words, a region, and the sync objects that publish them.
+// `step` is for test handshakes only: raw Atomics, invisible to the detector. Buffer index 100
+// keeps its names clear of the Rig's buffers (0, 1, 2..), which share main's name table.
 import { atomic, bind, bytes, completion, defineStruct, i32, mutex, nameRegion, work, type SharedBuf } from '../../src/kernel/index.ts';
 
-export const RACE_INDEX = 2;
+export const RACE_INDEX = 100;
 
 export const RaceArea = defineStruct('racetest', {
   m: mutex(),

@@ -157,7 +157,8 @@ export function stopExecutor(ctx: ProgramCtx): void {
 }
 /**
  * mode 'flush': write x, queue, flush, read y (all published). 'no-flush': write x, queue, wait
- * for the work's step, read y (y is not published). 'write-after-queue': queue, then write x.
+ * for the work's step, read y (y is not published). 'write-after-queue': queue, write x, flush,
+ * read y (only x races).
  */
 export function publishQueue(ctx: ProgramCtx, args: { mode: 'flush' | 'no-flush' | 'write-after-queue' }): number {
   const x = v(ctx);
@@ -165,7 +166,7 @@ export function publishQueue(ctx: ProgramCtx, args: { mode: 'flush' | 'no-flush'
   if (args.mode !== 'write-after-queue') x.x.set(1, 'publishQueue');
   queue_work(q, x.w, 'publishQueue');
   if (args.mode === 'write-after-queue') x.x.set(1, 'publishQueue');
-  if (args.mode === 'flush') flush_workqueue(q, 'publishQueue');
+  if (args.mode !== 'no-flush') flush_workqueue(q, 'publishQueue');
   else await_step(x, 1);
   return x.y.get('publishQueue');
 }

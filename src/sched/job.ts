@@ -1,0 +1,81 @@
+// One search job of a portfolio (seeds x strategies x variants), run in a piscina worker: its own
+// long-lived actor workers, a shared stop flag and progress counters.
+import { Rig } from '../system/rig.ts';
+import type { DetectorName } from '../system/rig.ts';
+import type { Finding, Report } from '../report/report.ts';
+import { load_scenario } from '../scenarios/load.ts';
+import { search, type SearchStrategy } from './search.ts';
+
+export interface JobArgs {
+  variant: string;
+  scenario: string;
+  users: number;
+  iterations: number;
+  strategy: SearchStrategy;
+  depth: number;
+  budget: number;
+  seed0: number;
+  bound: number;
+  detectors: DetectorName[];
+  target?: string;
+  max_steps?: number;
+  hw?: Record<string, unknown>;
+  /** [0] stop flag, [1] schedules done (all jobs), [2] failures found (all jobs) */
+  shared: SharedArrayBuffer;
+  stopAtFirst: boolean;
+}
+
+export interface JobResult {
+  variant: string;
+  strategy: SearchStrategy;
+  seed0: number;
+  schedules: number;
+  steps: number;
+  elapsed_s: number;
+  first?: { token: string; report: Report; schedule: number; trace: string[] };
+  found: { finding: Finding; token: string; schedule: number }[];
+}
+
+export async function search_job(a: JobArgs): Promise<JobResult> {
+  const sh = new Int32Array(a.shared);
+  const scenario = await load_scenario(a.scenario);
+  const rig = await Rig.start(a.users, [scenario.module]);
+  try {
+    const r = await search(rig, {
+      variant: a.variant,
+      scenario,
+      users: a.users,
+      iterations: a.iterations,
+      strategy: a.strategy,
+      depth: a.depth,
+      budget: a.budget,
+      seed0: a.seed0,
+      bound: a.bound,
+      detectors: a.detectors,
+      stopAtFirst: a.stopAtFirst,
+      ...(a.hw !== undefined ? { hw: a.hw } : {}),
+      ...(a.target !== undefined ? { target: new RegExp(a.target) } : {}),
+      ...(a.max_steps !== undefined ? { max_steps: a.max_steps } : {}),
+      stopped: () => Atomics.load(sh, 0) !== 0,
+      progress: () => {
+        Atomics.add(sh, 1, 1);
+      },
+    });
+    if (r.first !== undefined) {
+      Atomics.add(sh, 2, 1);
+      if (a.stopAtFirst) Atomics.store(sh, 0, 1);
+    }
+    return {
+      variant: a.variant,
+      strategy: a.strategy,
+      seed0: a.seed0,
+      schedules: r.schedules,
+      steps: r.steps,
+      elapsed_s: r.elapsed_s,
+      found: r.found,
+      ...(r.first !== undefined ? { first: { token: r.first.token, report: r.first.outcome.report, schedule: r.first.schedule, trace: [] } } : {}),
+    };
+  } finally {
+    await rig.close();
+  }
+}

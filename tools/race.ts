@@ -1,0 +1,127 @@
+// vfio-ccw-sim race: search schedules in controlled mode, a portfolio of (variant, strategy, seed
+// stream) jobs on piscina across cores; stop at the first failure, print its report and token.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { Piscina } from 'piscina';
+import type { JobArgs, JobResult } from '../src/sched/job.ts';
+import type { SearchStrategy } from '../src/sched/search.ts';
+import type { DetectorName } from '../src/system/rig.ts';
+import { dedupe, type Report } from '../src/report/report.ts';
+import type { Io } from './stress.ts';
+import { format_report_text } from './text.ts';
+import { shrink_and_show } from './replay.ts';
+
+export interface RaceOpts {
+  variants: string[];
+  scenario: string;
+  users: number;
+  iterations: number;
+  strategies: SearchStrategy[];
+  depth: number;
+  budget: number;
+  seeds: number;
+  seed: number;
+  bound: number;
+  workers: number;
+  detectors: DetectorName[];
+  target?: string;
+  all: boolean;
+  shrink: boolean;
+  json: boolean;
+  report: string;
+  quiet: boolean;
+}
+
+const ENTRY = new URL('../workers/search.mjs', import.meta.url).href;
+
+export async function race(o: RaceOpts, io: Io): Promise<number> {
+  const t0 = performance.now();
+  const shared = new SharedArrayBuffer(16);
+  const sh = new Int32Array(shared);
+  const jobs: JobArgs[] = [];
+  const perJob = Math.max(1, Math.ceil(o.budget / (o.seeds * o.strategies.length * o.variants.length)));
+  for (const variant of o.variants)
+    for (const strategy of o.strategies)
+      for (let s = 0; s < o.seeds; s++)
+        jobs.push({
+          variant,
+          scenario: o.scenario,
+          users: o.users,
+          iterations: o.iterations,
+          strategy,
+          depth: o.depth,
+          budget: perJob,
+          // seed streams are disjoint ranges of schedule seeds
+          seed0: (o.seed + s * 1_000_003) >>> 0,
+          bound: o.bound,
+          detectors: o.detectors,
+          shared,
+          stopAtFirst: !o.all,
+          ...(o.target !== undefined ? { target: o.target } : {}),
+        });
+  const pool = new Piscina<JobArgs, JobResult>({ filename: ENTRY, maxThreads: o.workers, minThreads: Math.min(o.workers, jobs.length), idleTimeout: 1000 });
+  const off = io.onInterrupt(() => {
+    Atomics.store(sh, 0, 1);
+    io.err('vfio-ccw-sim: interrupted: stopping the search, the report follows');
+  });
+  const showProgress = !o.quiet && process.stderr.isTTY === true;
+  const tick = setInterval(() => {
+    if (showProgress) process.stderr.write(`\rrace: ${Atomics.load(sh, 1)} schedules, ${Atomics.load(sh, 2)} failing, ${((performance.now() - t0) / 1000).toFixed(0)}s   `);
+  }, 500);
+  tick.unref();
+  let results: JobResult[];
+  try {
+    results = await Promise.all(jobs.map((j) => pool.run(j)));
+  } finally {
+    clearInterval(tick);
+    if (showProgress) process.stderr.write('\n');
+    off();
+    await pool.destroy();
+  }
+  const secs = (performance.now() - t0) / 1000;
+  const schedules = results.reduce((n, r) => n + r.schedules, 0);
+  const steps = results.reduce((n, r) => n + r.steps, 0);
+  const first = results.filter((r) => r.first !== undefined).sort((a, b) => a.first!.schedule - b.first!.schedule)[0];
+  const findings = dedupe(results.flatMap((r) => r.found.map((f) => ({ ...f.finding, replay: f.token }))));
+  const report: Report & Record<string, unknown> = {
+    result: first !== undefined ? 'fail' : 'pass',
+    variant: o.variants.join(','),
+    scenario: o.scenario,
+    mode: 'controlled',
+    findings,
+    stats: { schedules, steps, schedules_per_s: schedules / secs, first_failure_schedule: first?.first?.schedule ?? -1 },
+    seed: o.seed,
+    duration_s: secs,
+    strategies: o.strategies,
+    ...(first !== undefined ? { replay: first.first!.token, first_failure: { variant: first.variant, strategy: first.strategy, findings: first.first!.report.findings } } : {}),
+  };
+  if (first !== undefined && o.shrink) {
+    const sh2 = await shrink_and_show(first.first!.token, o.target, o.detectors);
+    report.shrunk = { replay: sh2.token, steps: sh2.steps, preemptions: sh2.preemptions, table: sh2.table };
+  }
+  mkdirSync(dirname(o.report), { recursive: true });
+  writeFileSync(o.report, JSON.stringify(report, null, 2) + '\n');
+  if (o.json) io.out(JSON.stringify(report));
+  else {
+    io.out(`race: ${o.variants.join(',')} ${o.scenario} ${o.strategies.join(',')}: ${schedules} schedules in ${secs.toFixed(1)}s (${(schedules / secs).toFixed(0)}/s, ${steps} steps)`);
+    if (first !== undefined) {
+      const fr = first.first!.report;
+      io.out(`first failure: schedule ${first.first!.schedule} of the ${first.strategy} stream seeded ${first.seed0} on ${first.variant}`);
+      io.out(format_report_text({ ...fr, findings: fr.findings.filter((f) => o.target === undefined || new RegExp(o.target).test(f.id)) }));
+      io.out(`replay: vfio-ccw-sim replay ${first.first!.token}`);
+      const s = report.shrunk as { replay: string; steps: number; preemptions: number; table: string } | undefined;
+      if (s !== undefined) {
+        io.out(`shrunk to ${s.steps} steps, ${s.preemptions} preemption(s):`);
+        io.out(s.table);
+        io.out(`replay (shrunk): vfio-ccw-sim replay ${s.replay}`);
+      }
+    } else io.out('no failure found within the budget');
+    if (findings.length > 0 && (o.target !== undefined || first === undefined)) {
+      io.out('other findings seen (with a token each):');
+      for (const f of findings) io.out(`  ${f.kind} ${f.id}: ${f.message.slice(0, 140)}\n    replay ${(f as { replay?: string }).replay}`);
+    }
+    io.out(`report: ${o.report}`);
+    io.out(first !== undefined ? 'FAILURE' : 'SUCCESS');
+  }
+  return first !== undefined ? 1 : 0;
+}
