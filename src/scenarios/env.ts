@@ -1,6 +1,6 @@
 // What a scenario's user program sees on its worker: the device, a QEMU-like client, guest
 // memory, the machine's command mailbox, and barriers with the other users.
-import { backend, clock, eventfd_stats } from '../kernel/index.ts';
+import { backend, clock, current, eventfd_stats, H, hook } from '../kernel/index.ts';
 import { hw_cmd, type HwCommand } from '../hw/mailbox.ts';
 import { hw_wait_running } from '../hw/engine.ts';
 import { Rng } from '../hw/prng.ts';
@@ -92,10 +92,13 @@ export class ScenarioEnv {
     const b = this.sys.sys.barrier;
     const gen = this.sys.sys.barrier_gen;
     const g0 = Atomics.load(gen.a, gen.i);
+    // The users' own synchronisation is real: the detectors see it as signal -> wake edges.
+    if (hook !== null) hook(H.signal, gen.id, 'scenario_barrier', current.id, 1);
     if (Atomics.add(b.a, b.i, 1) + 1 === this.args.users) {
       Atomics.store(b.a, b.i, 0);
       Atomics.add(gen.a, gen.i, 1);
       backend.notify(gen.a, gen.i, Infinity, gen.id);
+      if (hook !== null) hook(H.wake, gen.id, 'scenario_barrier', current.id, 1);
       return;
     }
     const end = clock.now_ms() + 20_000;
@@ -103,6 +106,7 @@ export class ScenarioEnv {
       if (clock.now_ms() > end) throw new Error('scenario barrier timed out');
       backend.wait(gen.a, gen.i, g0, 50, gen.id);
     }
+    if (hook !== null) hook(H.wake, gen.id, 'scenario_barrier', current.id, 1);
   }
 
   /** Scenario flag words shared by the users. */
@@ -110,9 +114,16 @@ export class ScenarioEnv {
     return Atomics.load(this.sys.sys.flags.a, this.sys.sys.flags.i + i);
   }
   set_flag(i: number, v: number): void {
+    if (hook !== null) hook(H.signal, this.sys.sys.flags.id + i, 'scenario_flag', current.id, 1);
     Atomics.store(this.sys.sys.flags.a, this.sys.sys.flags.i + i, v);
     backend.notify(this.sys.sys.flags.a, this.sys.sys.flags.i + i, Infinity, this.sys.sys.flags.id + i);
   }
+  add_flag(i: number, d: number): void {
+    if (hook !== null) hook(H.signal, this.sys.sys.flags.id + i, 'scenario_flag', current.id, 1);
+    Atomics.add(this.sys.sys.flags.a, this.sys.sys.flags.i + i, d);
+    backend.notify(this.sys.sys.flags.a, this.sys.sys.flags.i + i, Infinity, this.sys.sys.flags.id + i);
+  }
+
   /** Wait (bounded) until flag i satisfies pred; false on timeout. */
   wait_flag(i: number, pred: (v: number) => boolean, ms = 10_000): boolean {
     const a = this.sys.sys.flags.a;
@@ -121,7 +132,10 @@ export class ScenarioEnv {
     const key = this.sys.sys.flags.id + i;
     for (;;) {
       const v = Atomics.load(a, k);
-      if (pred(v)) return true;
+      if (pred(v)) {
+        if (hook !== null) hook(H.wake, key, 'scenario_flag', current.id, 1);
+        return true;
+      }
       const left = end - clock.now_ms();
       if (left <= 0) return false;
       backend.wait(a, k, v, Math.min(left, 50), key);

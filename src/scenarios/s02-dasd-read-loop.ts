@@ -94,6 +94,9 @@ export function user(ctx: ProgramCtx, args: UserArgs): UserResult {
       env.count('cycles');
     }
     env.set_flag(0, 1); // tell the monitors we are done
+    // They stop reading before the close: a read() holds a reference to the file, and the
+    // vfio core's close runs only once the last reference is gone.
+    if (!env.wait_flag(1, (n) => n >= env.args.users - 1)) env.note('monitors did not stop in time');
     const busy = env.client.counters.results.io_write['-EBUSY'] ?? 0;
     env.check(
       'S2.no-ebusy',
@@ -115,6 +118,7 @@ function monitor(env: ScenarioEnv): void {
     env.count(typeof rc === 'number' && rc < 0 ? `read.err${rc}` : 'reads');
     n++;
   }
+  env.add_flag(1, 1);
 }
 
 const hex = (b: Uint8Array | null): string => (b === null ? 'null' : Array.from(b.subarray(0, 12), (x) => x.toString(16).padStart(2, '0')).join(''));

@@ -10,7 +10,7 @@ import { eventfd_stats } from '../kernel/index.ts';
 import type { ProgramCtx } from '../runtime/context.ts';
 import { run_user, type ScenarioEnv, type UserArgs, type UserResult } from './env.ts';
 import type { Scenario } from './types.ts';
-import { CE_DE, cp_clean, expect, irb_str, state, wait_final } from './s01-bring-up.ts';
+import { CE_DE, cp_clean, expect, irb_str, state, wait_begun, wait_final } from './s01-bring-up.ts';
 
 export const scenario: Scenario = {
   id: 'S11',
@@ -59,6 +59,8 @@ function guest(env: ScenarioEnv): void {
       expect(env, 'S11.ssch', false, `read ${i}: ssch cc ${cc}`);
       break;
     }
+    // half the time the start has begun at the device, so the quiesce has to halt it rather than cancel it
+    if (env.rng.chance(0.5)) wait_begun(env);
     // a start is outstanding: QEMU's main loop handles the REQ eventfd now
     if (c.poll_req()) {
       reqs++;

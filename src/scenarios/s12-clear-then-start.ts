@@ -104,7 +104,7 @@ function attempt(env: ScenarioEnv): void {
     'S12.todo-frees-own-cp',
     !stolen && after_clear === pending_name(env) && m2.initialized && m2.gen === m0.gen + 1,
     `${order}: after io_todo ran for the clear IRB the state is ${after_clear} and the cp initialized ${m2.initialized} ` +
-      `while the channel still runs the start (ssch answered ${st}): io_todo took the clear IRB (solicited, final) ` +
+      `while the channel still runs the start (state right after the ssch write: ${st}): io_todo took the clear IRB (solicited, final) ` +
       `for the ending of the start issued after the clear, freed its cp and set IDLE (R2/I3: the IRB slot says nothing about which function it ends)`,
   );
   // 5. the start's final: IDLE, the cp freed (once), and the final reaches the user

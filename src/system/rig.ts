@@ -16,6 +16,7 @@ import type { DetectArgs, IrqArgs } from './actors.ts';
 import { wq_stop, SCHED_LOG } from '../kernel/index.ts';
 import { ActorSched, SchedAbortName, SchedAbortReason, SchedView, StrategyId } from '../sched/state.ts';
 import { init_strategy } from '../sched/strategy.ts';
+import { hang_report, watch, watchdog_buffers } from '../detect/watchdog.ts';
 import { sched_start } from '../sched/scheduler.ts';
 
 const ACTORS = new URL('./actors.ts', import.meta.url).href;
@@ -42,6 +43,8 @@ export interface RunConfig {
   max_ms?: number;
   /** controlled mode: one actor at a time, chosen by a strategy */
   sched?: SchedConfig;
+  /** free mode: no progress for this long is a hang (ms) */
+  hang_ms?: number;
 }
 
 export interface SchedConfig {
@@ -95,6 +98,7 @@ export class Rig {
       ...Array.from({ length: users }, (_, u) => ({ id: FIRST_USER + u, kind: ActorKind.user, name: `user${u}` })),
     ];
     const pool = await ActorPool.start(specs, g, [bufs.sys, ...bufs.devs], [ACTORS, ...modules]);
+    watchdog_buffers([g, bufs.sys, ...bufs.devs]);
     return new Rig(pool, bufs, users, alloc_trace(), alloc_lockdep().sab);
   }
 
@@ -136,7 +140,11 @@ export class Rig {
     this.lockdepSab = alloc_lockdep().sab;
   }
 
+  /** Set when a hang left workers blocked for good: their threads were terminated. */
+  dead = false;
+
   async run(cfg: RunConfig): Promise<RunOutcome> {
+    if (this.dead) throw new Error('the rig stopped after a hang; start a new one');
     if (cfg.users > this.users) throw new Error(`rig has ${this.users} user workers, run asks for ${cfg.users}`);
     const t0 = performance.now();
     // Reset shared memory with every actor parked, then set the system up again.
@@ -182,7 +190,13 @@ export class Rig {
       return this.pool.run(FIRST_USER + u, prog(cfg.scenario.module, 'user'), args);
     });
     if (sched && !(await sched_start(this.g, 2 + cfg.users))) throw new Error('controlled run: the actors did not enter the schedule');
-    const settled = await Promise.allSettled(userRuns.map(async (r) => unwrap<UserResult>(await r)));
+    const all = Promise.allSettled(userRuns.map(async (r) => unwrap<UserResult>(await r)));
+    if (!sched) {
+      const hang_ms = cfg.hang_ms ?? 20_000;
+      const w = await watch(this.g, all, { bound_ms: hang_ms, every_ms: Math.min(250, hang_ms / 4) }, () => sys.css.get('loops'));
+      if (w === 'hang') return this.hung(cfg, on.has('trace'), hang_ms, t0);
+    }
+    const settled = await all;
     if (!sched) {
       hw_stop(sys.css);
       wq_stop(sys.wq);
@@ -264,6 +278,18 @@ export class Rig {
       ...(not_applicable.length > 0 ? { not_applicable } : {}),
     };
     return { report, results, trace, warnings, ...(sched ? { sched: sched_outcome(sv) } : {}) };
+  }
+
+  /** A hang: report it, then terminate the workers (they cannot be reused). */
+  private async hung(cfg: RunConfig, traced: boolean, hang_ms: number, t0: number): Promise<RunOutcome> {
+    const trace = traced ? read_trace(this.trace) : [];
+    const findings = hang_report(this.g, trace, hang_ms);
+    const warnings = read_warnings(this.g).records;
+    for (const w of warnings) findings.push(warning_finding(w, trace));
+    this.dead = true;
+    await this.pool.close();
+    const report: Report = { result: 'fail', variant: cfg.variant, scenario: cfg.scenario.id, mode: 'free', findings: dedupe(findings), stats: {}, seed: cfg.seed, duration_s: (performance.now() - t0) / 1000 };
+    return { report, results: [], trace, warnings };
   }
 
   close(): Promise<void> {

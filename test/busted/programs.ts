@@ -1,7 +1,7 @@
 // Programs run on actor workers: each detector's busted case and its correct twin.
 import {
   complete, create_singlethread_workqueue, flush_workqueue, INIT_WORK, mutex_lock, mutex_unlock, queue_work, register_work_fn, spin_lock,
-  spin_lock_irq, spin_unlock, spin_unlock_irq, wait_for_completion_timeout, worker_thread, wq_stop, type WorkqueueStruct, H, hook, current,
+  spin_lock_irq, spin_unlock, spin_unlock_irq, wait_for_completion, wait_for_completion_timeout, worker_thread, wq_stop, type WorkqueueStruct, H, hook, current,
 } from '../../src/kernel/index.ts';
 import { alloc_lockdep, start_lockdep, type LockdepBuf } from '../../src/detect/lockdep.ts';
 import { buf, type ProgramCtx } from '../../src/runtime/context.ts';
@@ -114,4 +114,41 @@ export function waitNever(ctx: ProgramCtx, args: { jiffies: number }): number {
 }
 export function completeDone(ctx: ProgramCtx): void {
   complete(v(ctx).done, 'completeDone');
+}
+
+// --- the watchdog's busted cases ---
+
+import { backend as kbackend, read_actors } from '../../src/kernel/index.ts';
+
+/** A mutex without its waiter state: unlock stores 0 and never wakes anyone. */
+export function rawLockHold(ctx: ProgramCtx, args: { notify: boolean }): void {
+  const x = v(ctx);
+  const a = x.raw_mutex.a;
+  const i = x.raw_mutex.i;
+  while (Atomics.compareExchange(a, i, 0, 1) !== 0) kbackend.wait(a, i, 1, Infinity, x.raw_mutex.id);
+  Atomics.store(x.step.a, x.step.i, 1);
+  Atomics.notify(x.step.a, x.step.i);
+  // Hold until the other actor is asleep on the lock word (its actor slot says what it waits on).
+  const end = performance.now() + 10_000;
+  while (!read_actors(ctx.g).some((o) => o.id !== ctx.actor.id && o.waitingOn === x.raw_mutex.id) && performance.now() < end) Atomics.wait(x.counter.a, x.counter.i, 0, 5);
+  Atomics.store(a, i, 0);
+  if (args.notify) Atomics.notify(a, i);
+}
+export function rawLockWait(ctx: ProgramCtx): void {
+  const x = v(ctx);
+  const a = x.raw_mutex.a;
+  const i = x.raw_mutex.i;
+  const end = performance.now() + 10_000;
+  while (Atomics.load(x.step.a, x.step.i) === 0 && performance.now() < end) Atomics.wait(x.step.a, x.step.i, 0, 20);
+  Atomics.store(x.counter.a, x.counter.i, 1);
+  Atomics.notify(x.counter.a, x.counter.i);
+  while (Atomics.compareExchange(a, i, 0, 1) !== 0) kbackend.wait(a, i, 1, Infinity, x.raw_mutex.id);
+  Atomics.store(a, i, 0);
+}
+/** Wait for a completion that nobody signals (wait_for_completion: no timeout). */
+export function waitForever(ctx: ProgramCtx): void {
+  wait_for_completion(v(ctx).never, 'waitForever');
+}
+export function completeNever(ctx: ProgramCtx): void {
+  complete(v(ctx).never, 'completeNever');
 }
