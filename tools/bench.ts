@@ -140,3 +140,97 @@ async function benchRing(rounds: number, n: number): Promise<number> {
     await pool.close();
   }
 }
+
+/** bench sched: baton handoff beside a raw ping-pong (same process); schedules/s for S12. */
+export async function benchSched(opts: { rounds: number; scale: number; variant: string }): Promise<BenchRow[]> {
+  const { SchedView, StrategyId } = await import('../src/sched/state.ts');
+  const { init_strategy } = await import('../src/sched/strategy.ts');
+  const { sched_start, sched_wait } = await import('../src/sched/scheduler.ts');
+  const SCHED = new URL('../src/bench/sched.ts', import.meta.url);
+  const rows: BenchRow[] = [];
+  // 1. Handoff cost: ns per baton pass vs half a raw wait/notify round trip.
+  const g = alloc_global();
+  const area = allocBuf(BENCH_INDEX, BenchArea.words);
+  const pool = await ActorPool.start([1, 2].map((id) => ({ id, kind: ActorKind.test, name: `sched${id}` })), g, [area], [PROGS.href, SCHED.href]);
+  try {
+    const n = Math.round(20_000 * opts.scale);
+    const ours: number[] = [];
+    const raw: number[] = [];
+    for (let r = 0; r < opts.rounds; r++) {
+      area.i32.fill(0);
+      const rawMs = await Promise.all([1, 2].map(async (actor, pos) => unwrap<number>(await pool.run(actor, prog(PROGS, 'ring'), { pos, n: 2, rounds: n, raw: true }))));
+      raw.push((Math.max(...rawMs) * 1e6) / (2 * n)); // one handoff = half a round trip
+      const v = new SchedView(g);
+      v.reset();
+      v.set('mode', 1);
+      v.set('users', 2);
+      v.set('max_steps', 10 * n);
+      init_strategy(v, { strategy: StrategyId.random, seed: r + 1, depth: 1, expected: n, actors: [1, 2] });
+      const t = performance.now();
+      const runs = [1, 2].map((a) => pool.run(a, prog(SCHED, 'points'), { n }));
+      await sched_start(g, 2);
+      await sched_wait(g, 60_000);
+      (await Promise.all(runs)).forEach((x) => unwrap(x));
+      ours.push(((performance.now() - t) * 1e6) / Math.max(1, v.get('handoffs')));
+    }
+    rows.push(row('baton handoff vs raw wait/notify handoff', 'ns/handoff', median(ours), median(raw), 'lower', 1.5));
+  } finally {
+    await pool.close();
+  }
+  // 2. Schedules per second of S12 under PCT on one core (one controlled run at a time).
+  const { Rig } = await import('../src/system/rig.ts');
+  const { scenario } = await import('../src/scenarios/s12-clear-then-start.ts');
+  const rig = await Rig.start(1, [scenario.module]);
+  try {
+    const k = Math.round(200 * opts.scale);
+    const rates: number[] = [];
+    for (let r = 0; r < opts.rounds; r++) {
+      const t = performance.now();
+      for (let s = 0; s < k; s++) await rig.run({ variant: opts.variant, scenario, users: 1, seed: s, iterations: 1, detectors: ['invariants'], sched: { strategy: 'pct', seed: s, depth: 3, expected: 400 } });
+      rates.push(k / ((performance.now() - t) / 1000));
+    }
+    rows.push(row(`S12 schedules (${opts.variant}, PCT, invariants on)`, 'schedules/s', median(rates), 500, 'higher', 1));
+  } finally {
+    await rig.close();
+  }
+  return rows;
+}
+
+/** bench detectors: S2 cycles/s with each detector on, against all off (same process). */
+export async function benchDetectors(opts: { rounds: number; scale: number; variant: string }): Promise<BenchRow[]> {
+  const { Rig } = await import('../src/system/rig.ts');
+  const { scenario } = await import('../src/scenarios/s02-dasd-read-loop.ts');
+  const rig = await Rig.start(1, [scenario.module]);
+  const iterations = Math.round(4000 * opts.scale);
+  const rate = async (detectors: string[], seed: number): Promise<number> => {
+    const t = performance.now();
+    const out = await rig.run({ variant: opts.variant, scenario, users: 1, seed, iterations, hw: FAST_HW, detectors: detectors as never });
+    return (out.report.stats['user.cycles'] ?? 0) / ((performance.now() - t) / 1000);
+  };
+  try {
+    await rate([], 1); // warm-up
+    const sets: [string, string[], number][] = [
+      ['invariants', ['invariants'], 1.5],
+      ['lockdep', ['lockdep'], 1.5],
+      ['trace', ['trace'], 1.5],
+      ['invariants+lockdep+trace (all but happens-before)', ['invariants', 'lockdep', 'trace'], 1.5],
+      ['race (happens-before)', ['race'], 3],
+    ];
+    const rows: BenchRow[] = [];
+    for (const [name, det, target] of sets) {
+      const off: number[] = [];
+      const on: number[] = [];
+      for (let r = 0; r < opts.rounds; r++) {
+        off.push(await rate([], r + 2));
+        on.push(await rate(det, r + 2));
+      }
+      // cost ratio: slowdown = off rate / on rate
+      const o = median(off);
+      const n = median(on);
+      rows.push({ name: `S2 slowdown with ${name}`, unit: 'cycles/s', ours: n, raw: o, ratio: o / n, better: 'lower', target: `<= ${target}`, met: o / n <= target });
+    }
+    return rows;
+  } finally {
+    await rig.close();
+  }
+}

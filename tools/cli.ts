@@ -3,7 +3,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { format_variant_table, variants_json } from '../src/variants/registry.ts';
 import { ALL_DETECTORS, type DetectorName } from '../src/system/rig.ts';
-import { benchIo, benchPrimitives, formatBench } from './bench.ts';
+import { benchDetectors, benchIo, benchPrimitives, benchSched, formatBench } from './bench.ts';
 import { nonNegativeNumber, oneOf, positiveInt, positiveNumber, probability, uint32, variantName } from './options.ts';
 import { mixArg, scenarioArg } from './scenarios.ts';
 import { stress, type Io } from './stress.ts';
@@ -170,14 +170,15 @@ function build(io: Io): Command {
   program
     .command('bench')
     .description('measure the port beside a raw Atomics baseline run in the same process, as ratios')
-    .argument('<what>', 'primitives | io')
+    .argument('<what>', 'primitives | io | sched | detectors')
     .addOption(new Option('--variant <name>', 'driver variant for bench io').argParser(variantName).default('mainline'))
     .addOption(new Option('--rounds <n>', 'rounds per measurement (the median is reported)').argParser(positiveInt('--rounds', 1000)).default(5))
     .addOption(new Option('--scale <x>', 'multiplies the iteration counts').argParser(positiveNumber('--scale')).default(1))
     .option('--json', 'print one JSON object')
     .action(async (what: string, o: { rounds: number; scale: number; json?: boolean; variant: string }) => {
-      if (what !== 'primitives' && what !== 'io') throw new UsageError(`bench: unknown benchmark '${what}' (expected: primitives, io)`);
-      const rows = what === 'io' ? await benchIo(o) : await benchPrimitives(o);
+      const benches = { primitives: benchPrimitives, io: benchIo, sched: benchSched, detectors: benchDetectors } as const;
+      if (!(what in benches)) throw new UsageError(`bench: unknown benchmark '${what}' (expected: ${Object.keys(benches).join(', ')})`);
+      const rows = await benches[what as keyof typeof benches](o);
       if (o.json === true) io.out(JSON.stringify({ bench: what, rows }));
       else io.out(formatBench(`bench ${what} (median of ${o.rounds} rounds; ratio = ours / raw)`, rows));
     });

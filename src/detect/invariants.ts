@@ -7,6 +7,20 @@ import type { VfioCcwPrivate } from '../driver/private.ts';
 
 type Check = (p: VfioCcwPrivate, kind: number, site: string, actor: number, arg: number) => void;
 
+/** A user's own invariant: checked wherever the device's state changes, on every actor. */
+export interface UserInvariant {
+  id: string;
+  /** null when it holds; otherwise what is wrong */
+  check(p: VfioCcwPrivate, site: string): string | null;
+}
+
+const user_invariants: UserInvariant[] = [];
+
+/** Register an extra invariant (call it at the top level of your scenario module: every worker loads it). */
+export function register_invariant(inv: UserInvariant): void {
+  if (!user_invariants.some((u) => u.id === inv.id)) user_invariants.push(inv);
+}
+
 const fire = (p: VfioCcwPrivate, id: string, obj: number, msg: string): void => WARN(Warn.invariant, obj, `${id}: ${msg} (dev${p.dev}, ${p.drv.name})`);
 
 function st(p: VfioCcwPrivate): number {
@@ -124,6 +138,10 @@ export function start_invariants(devs: readonly VfioCcwPrivate[]): () => void {
       }
       if (raw(p.v.mdev) === 0 && now !== S.STANDBY && now !== S.NOT_OPER && now !== S.CLOSED && now !== S.BROKEN) {
         fire(p, 'I22', p.v.state.id, `no mdev but state ${p.drv.shape.states[now]} (set at ${site})`);
+      }
+      for (const u of user_invariants) {
+        const bad = u.check(p, site);
+        if (bad !== null) fire(p, u.id, p.v.state.id, bad);
       }
     }
     pendingState.clear();

@@ -73,6 +73,7 @@ export const SchedArea = defineStruct('sched', {
   users_done: atomic(),
   stop_sent: atomic('the end-of-run stop was delivered to the machine and the workqueue'),
   preemptions: atomic(),
+  handoffs: atomic('baton passes (a switch from one actor to another)'),
   strategy: atomic('StrategyId'),
   seed: atomic(),
   depth: atomic('PCT depth'),

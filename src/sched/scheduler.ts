@@ -85,15 +85,21 @@ function handoff(next: number, wait: boolean): void {
     s.set('st', ActorSched.runnable, next);
   }
   if (next === me) return;
+  s.add('handoffs', 1);
   s.set('running', next);
   s.set('baton', 1, next);
   Atomics.notify(s.a, s.i('baton', next));
   if (wait) wait_baton();
 }
 
+/** Loads to spin before sleeping: only one actor runs at a time, so a spinning waiter steals little. */
+const SPIN = 2000;
+
 function wait_baton(): void {
   const s = v!;
   const i = s.i('baton', me);
+  // The baton often comes straight back (a ping-pong between two actors): catch it without a futex wake.
+  for (let k = 0; k < SPIN && Atomics.load(s.a, i) === 0; k++);
   const end = performance.now() + STUCK_MS;
   while (Atomics.load(s.a, i) === 0) {
     if (Atomics.wait(s.a, i, 0, STUCK_MS) === 'timed-out' && performance.now() >= end) abort(SchedAbortReason.stuck);

@@ -120,6 +120,8 @@ export class Rig {
   }
 
   private live: ReturnType<typeof bind_system> | null = null;
+  /** main's views of the system, per variant (they are stateless; building them is not free) */
+  private readonly systems = new Map<string, ReturnType<typeof bind_system>>();
 
   /** Counters of the run in progress, read from shared memory (for periodic stat lines). */
   live_stats(): { starts: number; raised: number; handled: number; delivered: number; eagain: number } | null {
@@ -152,7 +154,11 @@ export class Rig {
     this.bufs.sys.i32.fill(0);
     for (const d of this.bufs.devs) d.i32.fill(0);
     reset_trace(this.trace);
-    const sys = bind_system(this.g, this.bufs, cfg.variant);
+    let sys = this.systems.get(cfg.variant);
+    if (sys === undefined) {
+      sys = bind_system(this.g, this.bufs, cfg.variant);
+      this.systems.set(cfg.variant, sys);
+    }
     this.live = sys;
     init_system(sys);
     init_driver(sys, { mdev: true });

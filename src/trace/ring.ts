@@ -43,9 +43,11 @@ export function alloc_trace(cap = 1 << 14): TraceBuf {
 export function reset_trace(tb: TraceBuf): void {
   const a = new Int32Array(tb.sab);
   const L = layout(tb.cap);
-  a.fill(0, 0, L.strBase);
+  // Only the counters: events past a ring's head are never read. The string table survives
+  // (ids are hashes, still valid).
+  a[0] = 0;
   a[1] = tb.cap;
-  // The string table survives: ids are hashes, still valid.
+  for (let k = 0; k < TRACE_ACTORS; k++) a[L.ringBase(k)] = 0;
 }
 
 const fnv = (s: string): number => {

@@ -1,0 +1,62 @@
+// A user's own scenario: a guest that reads one block at a time and, between I/Os, asks the
+// device for an unsolicited attention interrupt. Run it with any tool:
+//   npx vfio-ccw-sim stress --scenario ./examples/my-scenario.ts --duration 2
+//   npx vfio-ccw-sim race --scenario ./examples/my-scenario.ts --variant v5.3
+// (inside this repository the imports below point at ../src; a project that depends on the
+// package imports the same names from 'vfio-ccw-sim').
+import { guest, register_invariant, run_user, scsw, type ProgramCtx, type Scenario, type UserArgs, type UserResult } from '../src/index.ts';
+
+export const scenario: Scenario = {
+  id: 'my-attention',
+  slug: 'attention-between-reads',
+  title: 'Reads with an unsolicited attention between them',
+  module: import.meta.url,
+  users: { min: 1, default: 1 },
+  iterations: 50,
+  // the machine: fast completions, no intermediate interrupts
+  hw: { start_latency_us: [5, 50], p_pci: 0 },
+  // expected outcomes over every user's result and the run's statistics
+  check: (results) => [{ id: 'my.reads', ok: (results[0]?.counters.reads ?? 0) > 0, message: `${results[0]?.counters.reads ?? 0} reads completed` }],
+};
+
+// An extra invariant, checked online wherever the device's state changes, on every actor.
+register_invariant({
+  id: 'my.no-pinned-when-idle',
+  check: (p) => {
+    const idle = Atomics.load(p.v.state.a, p.v.state.i) === p.drv.S.IDLE;
+    const pinned = Atomics.load(p.cp.v.pinned_pages.a, p.cp.v.pinned_pages.i);
+    return idle && pinned > 0 && Atomics.load(p.v.o_io_req_running.a, p.v.o_io_req_running.i) === 0 ? `IDLE with ${pinned} pages pinned` : null;
+  },
+});
+
+export function user(ctx: ProgramCtx, args: UserArgs): UserResult {
+  return run_user(ctx, args, (env) => {
+    env.wait_hw_running();
+    const r = env.client.realize();
+    env.check('my.realize', r.ok, r.error ?? 'realized');
+    if (!r.ok) return;
+    for (let i = 0; env.more(i); i++) {
+      const prog = env.program(guest.dasd_read({ blocks: 1 }));
+      if (env.client.ssch(prog.orb) !== 0) {
+        env.count('ssch-refused');
+        continue;
+      }
+      // wait for the final IRB (intermediate and unsolicited ones may come first)
+      for (;;) {
+        const ev = env.client.wait_io(5000);
+        if (ev === null) {
+          env.check('my.no-lost-interrupt', false, 'no IRB within 5 s');
+          return;
+        }
+        const t = env.client.tsch();
+        if (t.cc !== 0 || t.irb === null) continue;
+        const w0 = new DataView(t.irb.buffer, t.irb.byteOffset).getUint32(0);
+        if (scsw.scsw_is_final(w0) && scsw.scsw_is_solicited(w0)) break;
+      }
+      env.count('reads');
+      // the device presents attention while idle (unsolicited status)
+      env.hw({ op: 'unsolicited', dstat: scsw.DEV_STAT_ATTENTION });
+    }
+    env.client.unrealize();
+  });
+}
