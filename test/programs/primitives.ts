@@ -5,6 +5,7 @@ import {
   register_work_fn, spin_lock, spin_lock_irqsave, spin_unlock, spin_unlock_irqrestore, try_wait_for_completion, wait_for_completion,
   wait_for_completion_timeout, worker_thread, wq_stop, type EventfdCtx, type WorkStruct, type WorkqueueStruct,
 } from '../../src/kernel/index.ts';
+import { backend, clock } from '../../src/kernel/index.ts';
 import { buf, type ProgramCtx } from '../../src/runtime/context.ts';
 import { AREA_INDEX, WORK_GATED, WORK_RECORD, area } from './area.ts';
 
@@ -14,27 +15,33 @@ function view(ctx: ProgramCtx) {
   return area(buf(ctx, AREA_INDEX));
 }
 
-/** Wait (bounded) until a[i] satisfies pred. */
+/** The object id of word i of the test area (what the wait backend keys waits by). */
+const key = (i: number): number => AREA_INDEX * (1 << 20) + i;
+
+/**
+ * Wait (bounded) until a[i] satisfies pred. Through the wait backend and the clock, so the same
+ * program runs free (futex waits) and controlled (a blocked actor hands on the baton).
+ */
 function until(a: Int32Array, i: number, pred: (v: number) => boolean, what: string): void {
-  const end = performance.now() + BOUND_MS;
+  const end = clock.now_ms() + BOUND_MS;
   for (;;) {
     const v = Atomics.load(a, i);
     if (pred(v)) return;
-    if (performance.now() > end) throw new Error(`timed out waiting for ${what} (value ${v})`);
-    Atomics.wait(a, i, v, 50);
+    if (clock.now_ms() > end) throw new Error(`timed out waiting for ${what} (value ${v})`);
+    backend.wait(a, i, v, 50, key(i));
   }
 }
 
 function post(a: Int32Array, i: number, v: number): void {
   Atomics.store(a, i, v);
-  Atomics.notify(a, i);
+  backend.notify(a, i, Infinity, key(i));
 }
 
 /** All `n` participants arrive before any leaves. */
 export function barrier(ctx: ProgramCtx, n: number): void {
   const v = view(ctx);
   Atomics.add(v.barrier.a, v.barrier.i, 1);
-  Atomics.notify(v.barrier.a, v.barrier.i);
+  backend.notify(v.barrier.a, v.barrier.i, Infinity, key(v.barrier.i));
   until(v.barrier.a, v.barrier.i, (x) => x >= n, 'barrier');
 }
 
@@ -212,6 +219,8 @@ export function executor(ctx: ProgramCtx): number {
   recordCtx = ctx;
   return worker_thread(the_wq(ctx));
 }
+
+export const test_wq = (ctx: ProgramCtx): WorkqueueStruct => the_wq(ctx);
 
 export function stopExecutor(ctx: ProgramCtx): void {
   wq_stop(the_wq(ctx));
