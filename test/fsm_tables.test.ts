@@ -1,6 +1,7 @@
 // The FSM tables of src/driver/fsm_tables.ts against an independent transcription of the spec.
-// The grids below are copied from spec/driver.md in the spec's own row and column order (markdown
-// rows, "**" emphasis dropped), so a cell that the source got wrong, moved or dropped shows up here.
+// The grids (test/helpers/spec_tables.ts) are copied from spec/driver.md in the spec's own row and
+// column order (markdown rows, "**" emphasis dropped), so a cell that the source got wrong, moved
+// or dropped shows up here.
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import {
   ACTION_NAMES,
@@ -21,114 +22,7 @@ import {
   type StateE,
   type StateOf,
 } from '../src/driver/fsm_tables.ts';
-
-// §4.3 (A-fsm snapshot, BOXED row included). A's "nop" is its own action (§4.4).
-const SPEC_A = `
-| State \\ Event | INIT | ONLINE | OFFLINE | NOT_OPER | SSCH_REQ | INTERRUPT | SCHIB_CHANGED |
-| NOT_OPER | fsm_init | nop | nop | nop | nop | nop | nop |
-| STANDBY | nop | fsm_online | fsm_offline | fsm_notoper | fsm_io_error | fsm_disabled_irq | fsm_sch_event |
-| IDLE | nop | nop | fsm_offline | fsm_notoper | fsm_io_request | fsm_irq | fsm_sch_event |
-| BOXED | nop | nop | fsm_quiescing | fsm_notoper | fsm_io_busy | fsm_irq | fsm_sch_event |
-| BUSY | nop | nop | fsm_quiescing | fsm_notoper | fsm_io_busy | fsm_irq | fsm_sch_event |
-| QUIESCING | nop | nop | nop | fsm_notoper | fsm_io_busy | fsm_quiescing_done | fsm_sch_event |
-`;
-
-// §5.2 (B1/B2; B3 = the same without the BOXED row).
-const SPEC_B12 = `
-| State \\ Event | NOT_OPER | IO_REQ | INTERRUPT |
-| NOT_OPER | fsm_nop | fsm_io_error | fsm_disabled_irq |
-| STANDBY | fsm_notoper | fsm_io_error | fsm_irq |
-| IDLE | fsm_notoper | fsm_io_request | fsm_irq |
-| BOXED | fsm_notoper | fsm_io_busy | fsm_irq |
-| BUSY | fsm_notoper | fsm_io_busy | fsm_irq |
-`;
-const SPEC_B3 = `
-| State \\ Event | NOT_OPER | IO_REQ | INTERRUPT |
-| NOT_OPER | fsm_nop | fsm_io_error | fsm_disabled_irq |
-| STANDBY | fsm_notoper | fsm_io_error | fsm_irq |
-| IDLE | fsm_notoper | fsm_io_request | fsm_irq |
-| BUSY | fsm_notoper | fsm_io_busy | fsm_irq |
-`;
-
-// §6.2 (v5.2 … v5.19).
-const SPEC_C = `
-| State \\ Event | NOT_OPER | IO_REQ | INTERRUPT | ASYNC_REQ |
-| NOT_OPER | fsm_nop | fsm_io_error | fsm_disabled_irq | fsm_async_error |
-| STANDBY | fsm_notoper | fsm_io_error | fsm_irq | fsm_async_error |
-| IDLE | fsm_notoper | fsm_io_request | fsm_irq | fsm_async_request |
-| CP_PROCESSING | fsm_notoper | fsm_io_retry | fsm_irq | fsm_async_retry |
-| CP_PENDING | fsm_notoper | fsm_io_busy | fsm_irq | fsm_async_request |
-`;
-
-// §8.3 (F). "nop" here is fsm_nop.
-const SPEC_F = `
-| State \\ Event | BROKEN | IO_REQ | INTERRUPT | ASYNC_REQ | OPEN | CLOSE |
-| BROKEN | nop | fsm_io_error | fsm_disabled_irq | fsm_async_error | nop | nop |
-| CLOSED | fsm_broken | fsm_io_error | fsm_disabled_irq | fsm_async_error | fsm_open | fsm_broken |
-| IDLE | fsm_broken | fsm_io_request | fsm_irq | fsm_async_request | fsm_broken | fsm_close |
-| CP_PROCESSING | fsm_broken | fsm_io_retry | fsm_irq | fsm_async_retry | fsm_broken | fsm_close |
-| CP_PENDING | fsm_broken | fsm_io_busy | fsm_irq | fsm_async_request | fsm_broken | fsm_close |
-`;
-
-// §9.1 (v6.0 … current). "nop" here is fsm_nop (§10.2).
-const SPEC_E = `
-| State \\ Event | NOT_OPER | IO_REQ | INTERRUPT | ASYNC_REQ | OPEN | CLOSE |
-| NOT_OPER | nop | fsm_io_error | fsm_disabled_irq | fsm_async_error | nop | nop |
-| STANDBY | fsm_notoper | fsm_io_error | fsm_disabled_irq | fsm_async_error | fsm_open | fsm_notoper |
-| IDLE | fsm_notoper | fsm_io_request | fsm_irq | fsm_async_request | fsm_notoper | fsm_close |
-| CP_PROCESSING | fsm_notoper | fsm_io_retry | fsm_irq | fsm_async_retry | fsm_notoper | fsm_close |
-| CP_PENDING | fsm_notoper | fsm_io_busy | fsm_irq | fsm_async_request | fsm_notoper | fsm_close |
-`;
-
-// Enum orders: §4.2 (A; BOXED has no value in the spec, the source appends it), §5.1, §6.1, §8.2, §9.1.
-const ORDER: Record<string, { states: string[]; events: string[] }> = {
-  A: {
-    states: ['NOT_OPER', 'STANDBY', 'IDLE', 'BUSY', 'QUIESCING', 'BOXED'],
-    events: ['INIT', 'NOT_OPER', 'SSCH_REQ', 'INTERRUPT', 'SCHIB_CHANGED', 'ONLINE', 'OFFLINE'],
-  },
-  B1: { states: ['NOT_OPER', 'STANDBY', 'IDLE', 'BOXED', 'BUSY'], events: ['NOT_OPER', 'IO_REQ', 'INTERRUPT'] },
-  B2: { states: ['NOT_OPER', 'STANDBY', 'IDLE', 'BOXED', 'BUSY'], events: ['NOT_OPER', 'IO_REQ', 'INTERRUPT'] },
-  B3: { states: ['NOT_OPER', 'STANDBY', 'IDLE', 'BUSY'], events: ['NOT_OPER', 'IO_REQ', 'INTERRUPT'] },
-  C: { states: ['NOT_OPER', 'STANDBY', 'IDLE', 'CP_PROCESSING', 'CP_PENDING'], events: ['NOT_OPER', 'IO_REQ', 'INTERRUPT', 'ASYNC_REQ'] },
-  F: { states: ['BROKEN', 'CLOSED', 'IDLE', 'CP_PROCESSING', 'CP_PENDING'], events: ['BROKEN', 'IO_REQ', 'INTERRUPT', 'ASYNC_REQ', 'OPEN', 'CLOSE'] },
-  E: {
-    states: ['NOT_OPER', 'STANDBY', 'IDLE', 'CP_PROCESSING', 'CP_PENDING'],
-    events: ['NOT_OPER', 'IO_REQ', 'INTERRUPT', 'ASYNC_REQ', 'OPEN', 'CLOSE'],
-  },
-};
-
-interface Grid {
-  cols: string[];
-  rows: { state: string; cells: string[] }[];
-}
-
-function parseGrid(text: string, nop: string): Grid {
-  const lines = text
-    .trim()
-    .split('\n')
-    .map((l) =>
-      l
-        .split('|')
-        .map((c) => c.trim())
-        .filter((c) => c !== ''),
-    );
-  const [head, ...body] = lines;
-  if (head === undefined) throw new Error('empty grid');
-  return {
-    cols: head.slice(1),
-    rows: body.map(([state, ...cells]) => ({ state: state ?? '', cells: cells.map((c) => (c === 'nop' ? nop : c)) })),
-  };
-}
-
-const SPEC: Record<string, Grid> = {
-  A: parseGrid(SPEC_A, 'nop'),
-  B1: parseGrid(SPEC_B12, 'fsm_nop'),
-  B2: parseGrid(SPEC_B12, 'fsm_nop'),
-  B3: parseGrid(SPEC_B3, 'fsm_nop'),
-  C: parseGrid(SPEC_C, 'fsm_nop'),
-  F: parseGrid(SPEC_F, 'fsm_nop'),
-  E: parseGrid(SPEC_E, 'fsm_nop'),
-};
+import { ORDER, SPEC } from './helpers/spec_tables.ts';
 
 const shapes = Object.values(FSM_TABLES) as FsmShape[];
 

@@ -234,3 +234,48 @@ export async function benchDetectors(opts: { rounds: number; scale: number; vari
     await rig.close();
   }
 }
+
+/**
+ * bench lockstat: S2 cycles/s with lock statistics on (per class and per call site, default
+ * sampling) against off, same process and rig, on and off alternating so drift hits both.
+ * ratio = on / off (goal >= 0.9); the name carries the spread of the paired ratios (noise). With
+ * one user, also the process's CPU time per cycle (all threads), which other load disturbs less;
+ * with two, the monitor's read loop spins, so its CPU per cycle says nothing about the cost.
+ */
+export async function benchLockstat(opts: { rounds: number; scale: number; variant: string }): Promise<BenchRow[]> {
+  const { Rig } = await import('../src/system/rig.ts');
+  const { scenario } = await import('../src/scenarios/s02-dasd-read-loop.ts');
+  const rows: BenchRow[] = [];
+  for (const [users, iters] of [[1, 5000], [2, 2000]] as const) {
+    const rig = await Rig.start(users, [scenario.module]);
+    const iterations = Math.round(iters * opts.scale);
+    const rate = async (on: boolean, seed: number): Promise<{ rate: number; cpu: number }> => {
+      const t = performance.now();
+      const c0 = process.cpuUsage();
+      const out = await rig.run({ variant: opts.variant, scenario, users, seed, iterations, hw: FAST_HW, detectors: on ? ['lockstat'] : [] });
+      const c = process.cpuUsage(c0);
+      const cycles = out.report.stats['user.cycles'] ?? 0;
+      return { rate: cycles / ((performance.now() - t) / 1000), cpu: (c.user + c.system) / Math.max(1, cycles) };
+    };
+    try {
+      await rate(false, 1); // warm-up: start-up and compilation stay out of the figures
+      await rate(true, 1);
+      const off: { rate: number; cpu: number }[] = [];
+      const on: { rate: number; cpu: number }[] = [];
+      for (let r = 0; r < opts.rounds; r++) {
+        const first = r % 2 === 0;
+        if (first) off.push(await rate(false, r + 2));
+        on.push(await rate(true, r + 2));
+        if (!first) off.push(await rate(false, r + 2));
+      }
+      const paired = on.map((x, i) => x.rate / (off[i]?.rate ?? NaN));
+      const spread = `paired ratios ${Math.min(...paired).toFixed(2)}..${Math.max(...paired).toFixed(2)}`;
+      const who = `${opts.variant}, ${users} user${users > 1 ? 's' : ''}`;
+      rows.push(row(`S2 with lockstat vs off (${who}; ${spread})`, 'cycles/s', median(on.map((x) => x.rate)), median(off.map((x) => x.rate)), 'higher', 0.9));
+      if (users === 1) rows.push(row(`S2 CPU per cycle, lockstat vs off (${who})`, 'us/cycle', median(on.map((x) => x.cpu)), median(off.map((x) => x.cpu)), 'lower', null));
+    } finally {
+      await rig.close();
+    }
+  }
+  return rows;
+}

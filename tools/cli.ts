@@ -3,10 +3,12 @@
 import { Command, CommanderError, Option } from 'commander';
 import { format_variant_table, variants_json } from '../src/variants/registry.ts';
 import { ALL_DETECTORS, type DetectorName } from '../src/system/rig.ts';
-import { benchDetectors, benchIo, benchPrimitives, benchSched, formatBench } from './bench.ts';
+import { benchDetectors, benchIo, benchLockstat, benchPrimitives, benchSched, formatBench } from './bench.ts';
 import { nonNegativeNumber, oneOf, positiveInt, positiveNumber, probability, uint32, variantName } from './options.ts';
 import { mixArg, scenarioArg } from './scenarios.ts';
 import { stress, type Io } from './stress.ts';
+import { lockstat } from './lockstat.ts';
+import { DEFAULT_HOLD_SAMPLE, DEFAULT_WAIT_SAMPLE } from '../src/detect/lockstat.ts';
 import { UsageError } from './errors.ts';
 import { race } from './race.ts';
 import { replay } from './replay.ts';
@@ -168,15 +170,50 @@ function build(io: Io): Command {
     });
 
   program
+    .command('lockstat')
+    .description("lock statistics of a free-mode run (lock_stat's columns per lock class and call site, contention points, trylock failures and -EAGAIN retries, latency histograms)")
+    .addOption(new Option('--variant <name>', 'driver variant, or a kernel release inside its range (e.g. v6.8)').argParser(variantName).default('mainline'))
+    .addOption(new Option('--scenario <id>', 'scenario: S1…S12, its slug, or a .ts file exporting `scenario` and `user`').argParser(scenarioArg).default('S2'))
+    .addOption(new Option('--users <n>', "user worker threads (default: the scenario's)").argParser(positiveInt('--users', 8)))
+    .addOption(new Option('--duration <s>', 'seconds to run').argParser(positiveNumber('--duration')).default(5))
+    .addOption(new Option('--iterations <n>', 'stop after n I/O cycles instead of at the deadline').argParser(positiveInt('--iterations')))
+    .addOption(new Option('--seed <n>', "seed of the machine's and the users' decisions").argParser(uint32('--seed')).default(1))
+    .addOption(new Option('--sample <n>', 'time the hold of one acquisition in n per actor (counts stay exact)').argParser(positiveInt('--sample', 0x7fffffff)).default(DEFAULT_HOLD_SAMPLE))
+    .addOption(new Option('--wait-sample <n>', 'time the wait of one contention in n per actor').argParser(positiveInt('--wait-sample', 0x7fffffff)).default(DEFAULT_WAIT_SAMPLE))
+    .addOption(new Option('--top <n>', 'contention points to list').argParser(positiveInt('--top', 1000)).default(10))
+    .option('--fast-hw', 'the machine answers at once (profile the software path, not device latency)')
+    .option('--json', 'print one JSON object (schema at the top of tools/lockstat.ts)')
+    .option('--quiet', 'no progress on stderr')
+    .action(async (o: Record<string, unknown>) => {
+      process.exitCode = await lockstat(
+        {
+          variant: o.variant as string,
+          scenario: o.scenario as string,
+          ...(o.users !== undefined ? { users: o.users as number } : {}),
+          duration: o.duration as number,
+          ...(o.iterations !== undefined ? { iterations: o.iterations as number } : {}),
+          seed: o.seed as number,
+          sample: o.sample as number,
+          waitSample: o.waitSample as number,
+          top: o.top as number,
+          fastHw: o.fastHw === true,
+          json: o.json === true,
+          progress: o.quiet !== true && o.json !== true && process.stderr.isTTY === true,
+        },
+        io,
+      );
+    });
+
+  program
     .command('bench')
     .description('measure the port beside a raw Atomics baseline run in the same process, as ratios')
-    .argument('<what>', 'primitives | io | sched | detectors')
+    .argument('<what>', 'primitives | io | sched | detectors | lockstat')
     .addOption(new Option('--variant <name>', 'driver variant for bench io').argParser(variantName).default('mainline'))
     .addOption(new Option('--rounds <n>', 'rounds per measurement (the median is reported)').argParser(positiveInt('--rounds', 1000)).default(5))
     .addOption(new Option('--scale <x>', 'multiplies the iteration counts').argParser(positiveNumber('--scale')).default(1))
     .option('--json', 'print one JSON object')
     .action(async (what: string, o: { rounds: number; scale: number; json?: boolean; variant: string }) => {
-      const benches = { primitives: benchPrimitives, io: benchIo, sched: benchSched, detectors: benchDetectors } as const;
+      const benches = { primitives: benchPrimitives, io: benchIo, sched: benchSched, detectors: benchDetectors, lockstat: benchLockstat } as const;
       if (!(what in benches)) throw new UsageError(`bench: unknown benchmark '${what}' (expected: ${Object.keys(benches).join(', ')})`);
       const rows = await benches[what as keyof typeof benches](o);
       if (o.json === true) io.out(JSON.stringify({ bench: what, rows }));

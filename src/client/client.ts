@@ -24,7 +24,7 @@ import {
 } from '../uapi/ioctl.ts';
 import { IRB_ECW, IRB_ECW_SIZE, IRB_ESW, IRB_ESW_SIZE, IRB_SIZE } from '../uapi/irb.ts';
 import { ORB_PFCH, orb_write, type Orb } from '../uapi/orb.ts';
-import { scsw_word0 } from '../uapi/scsw.ts';
+import { SCSW_STCTL_STATUS_PEND, scsw_is_final, scsw_stctl, scsw_word0 } from '../uapi/scsw.ts';
 import {
   CMD_REGION_SIZE,
   CRW_REGION_SIZE,
@@ -191,6 +191,16 @@ const REGION_INFO_MAX = 1 << 16;
 const cc_key = (cc: GuestCc): CcKey => (cc === 'pgm' ? 'pgm' : `cc${cc}`);
 const zero_cc = (): Record<CcKey, number> => ({ cc0: 0, cc1: 0, cc2: 0, cc3: 0, pgm: 0 });
 
+/**
+ * A profiler's probe (lockstat): ms from a start forwarded to the host (the io region write
+ * returned 0) to the IO handler run that read the request's final IRB. Per thread; while it is
+ * null a start costs one compare.
+ */
+let io_latency_hook: ((ms: number) => void) | null = null;
+export function set_io_latency_hook(fn: ((ms: number) => void) | null): void {
+  io_latency_hook = fn;
+}
+
 export class VfioCcwClient {
   readonly sch: SubchDev;
   regions: RegionLayout = default_regions();
@@ -220,6 +230,8 @@ export class VfioCcwClient {
   private irq: { io: Irq | null; crw: Irq | null; req: Irq | null } = { io: null, crw: null, req: null };
   private region_info_cache = new Map<number, Uint8Array>();
   private opened = false;
+  /** when the start in flight was forwarded (performance.now()), or -1; only with io_latency_hook */
+  private start_t = -1;
 
   constructor(
     readonly ops: Ops,
@@ -499,6 +511,7 @@ export class VfioCcwClient {
     const ret = this.write_full('io_write', region, this.regions.io.offset);
     switch (ret) {
       case 0:
+        if (io_latency_hook !== null) this.start_t = performance.now();
         return 0;
       case -EBUSY:
         return 2;
@@ -630,6 +643,14 @@ export class VfioCcwClient {
         sch.sense_data = irb.slice(IRB_ECW, IRB_ECW + IRB_ECW_SIZE);
       }
       this.counters.irbs_read++;
+      if (this.start_t >= 0 && io_latency_hook !== null) {
+        // A final IRB with status pending ends the request (a stale, zeroed one does not).
+        const w0 = new DataView(irb.buffer, irb.byteOffset).getUint32(0);
+        if ((scsw_stctl(w0) & SCSW_STCTL_STATUS_PEND) !== 0 && scsw_is_final(w0)) {
+          io_latency_hook(performance.now() - this.start_t);
+          this.start_t = -1;
+        }
+      }
     }
     css_inject_io_interrupt(sch);
     return { count, rc, irb };

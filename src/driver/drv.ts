@@ -1,9 +1,10 @@
 // drivers/s390/cio/vfio_ccw_drv.c: the IRQ entry, io_todo / crw_todo, quiesce, css callbacks.
 import {
   GLOBAL, ActorSlot, atomic_inc, current, eventfd_ctx_fdget, eventfd_signal, flush_workqueue, init_completion, mutex_lock, mutex_unlock,
-  objId, reinit_completion, spin_lock_irq, spin_lock_irqsave, spin_unlock_irq, spin_unlock_irqrestore, wait_for_completion_timeout, HZ,
+  objId, reinit_completion, spin_lock_irq, spin_lock_irqsave, spin_unlock_irq, spin_unlock_irqrestore, wait_for_completion, wait_for_completion_timeout, HZ,
   lockdep_assert_held, queue_work, WARN, Warn,
 } from '../kernel/index.ts';
+import type { IoTodoRule } from '../variants/registry.ts';
 import { EAGAIN, EBUSY, EIO, ENODEV } from '../uapi/errno.ts';
 import { scsw_is_final, scsw_is_solicited, scsw_read } from '../uapi/scsw.ts';
 import { IO_IRB } from '../uapi/vfio_ccw.ts';
@@ -12,7 +13,7 @@ import {
   CHP_OFFLINE, CHP_ONLINE, CHP_VARY_OFF, CHP_VARY_ON, cio_cancel_halt_clear, cio_disable_subchannel, cio_update_schib, type ChpLink, type Subch,
 } from '../cio/css.ts';
 import { cp_free, cp_update_scsw } from './cp.ts';
-import { completion_at, vfio_ccw_fsm_event } from './fsm.ts';
+import { VFIO_CCW_ISC, completion_at, irb_to_slot, vfio_ccw_fsm_event } from './fsm.ts';
 import { CRW_QUEUE, type VfioCcwPrivate } from './private.ts';
 
 /** Signal an eventfd whose fd + 1 is stored in a trigger field (0 = NULL). */
@@ -36,13 +37,44 @@ export function vfio_ccw_sch_irq(p: VfioCcwPrivate | null, sch: Subch): void {
     return;
   }
   atomic_inc(p.v.irqs, 'vfio_ccw_sch_irq');
-  vfio_ccw_fsm_event(p, p.drv.E.INTERRUPT);
+  // A moves the state change out of IRQ context: INTERRUPT runs from io_todo [inferred from patch 1].
+  if (p.drv.f.io_todo === 'A') irb_to_slot(p, 'vfio_ccw_sch_irq');
+  else vfio_ccw_fsm_event(p, p.drv.E.INTERRUPT);
 }
 
-/** io_work: process the IRB in the single slot (spec §10.4; per-version rules as features). */
+/**
+ * What io_todo does with a solicited interrupt and when it resets IDLE, per version (§4.4, §5.4,
+ * §6.4, §7.2, §9.1). Neighbouring rows are the patches between them: B3 "only free cp on final
+ * interrupt"; C53 M-C4 (IDLE before the signal) and M-C5 (free only in CP_PENDING); D
+ * "Serialize FSM IDLE state with I/O completion" (IDLE only if this run freed the cp); E "Fix
+ * FSM state if mdev probe fails" (no mdev check).
+ */
+export const IO_TODO_RULES: Readonly<Record<IoTodoRule, {
+  /** a solicited interrupt frees the cp: always, if final, or if final while CP_PENDING */
+  readonly free: 'solicited' | 'final' | 'final+cp_pending';
+  /** state = IDLE afterwards: if an mdev exists, if also final, if also this run freed the cp, if this run freed it; A: fsm_irq returns IDLE */
+  readonly idle: 'mdev' | 'mdev+final' | 'mdev+freed' | 'freed' | 'returned';
+  readonly idle_before_signal: boolean;
+}>> = {
+  A: { free: 'solicited', idle: 'returned', idle_before_signal: false },
+  'B-unconditional': { free: 'solicited', idle: 'mdev', idle_before_signal: false },
+  'B3-final': { free: 'final', idle: 'mdev+final', idle_before_signal: false },
+  C52: { free: 'final', idle: 'mdev+final', idle_before_signal: false },
+  C53: { free: 'final+cp_pending', idle: 'mdev+final', idle_before_signal: true },
+  D: { free: 'final+cp_pending', idle: 'mdev+freed', idle_before_signal: true },
+  E: { free: 'final+cp_pending', idle: 'freed', idle_before_signal: true },
+};
+
+/** io_work: process the IRB in the single slot (§10.4). A fires INTERRUPT, whose fsm_irq runs the steps. */
 export function vfio_ccw_sch_io_todo(p: VfioCcwPrivate): void {
+  if (p.drv.f.io_todo === 'A') vfio_ccw_fsm_event(p, p.drv.E.INTERRUPT);
+  else io_todo_steps(p);
+}
+
+/** The steps of io_todo under the variant's rule (IO_TODO_RULES). */
+export function io_todo_steps(p: VfioCcwPrivate): void {
   const F = 'vfio_ccw_sch_io_todo';
-  const rule = p.drv.f.io_todo;
+  const rule = IO_TODO_RULES[p.drv.f.io_todo];
   let cp_is_finished = false;
   const irb = p.v.irb;
   // Each field is read from the slot when the kernel reads it: fsm_irq may overwrite the slot
@@ -55,8 +87,8 @@ export function vfio_ccw_sch_io_todo(p: VfioCcwPrivate): void {
     const cpa = scsw.cpa;
     cp_update_scsw(p.cp, scsw);
     if (scsw.cpa !== cpa) irb.set_u32(4, scsw.cpa, F);
-    const pending = p.v.state.get(F) === S.CP_PENDING;
-    const free = rule === 'C52' ? is_final : rule === 'B-unconditional' ? true : rule === 'B3-final' ? is_final : is_final && pending;
+    const free =
+      rule.free === 'solicited' || (is_final && (rule.free === 'final' || p.v.state.get(F) === S.CP_PENDING));
     if (free) {
       cp_free(p.cp);
       cp_is_finished = true;
@@ -67,14 +99,16 @@ export function vfio_ccw_sch_io_todo(p: VfioCcwPrivate): void {
   if (p.drv.f.io_mutex) mutex_unlock(p.v.io_mutex, F);
   atomic_inc(p.v.irbs_to_region, F);
 
-  const has_mdev = p.v.mdev.get(F) !== 0;
+  const mdev = (): boolean => p.v.mdev.get(F) !== 0;
   const to_idle =
-    rule === 'D' ? has_mdev && cp_is_finished : rule === 'E' ? cp_is_finished : rule === 'B-unconditional' ? has_mdev : has_mdev && is_final;
-  // Before v5.3 the state was reset after the eventfd signal (M-C4 swapped them).
-  const idle_first = rule !== 'B-unconditional' && rule !== 'B3-final' && rule !== 'C52';
-  if (to_idle && idle_first) p.v.state.set(S.IDLE, F);
+    rule.idle === 'freed' ? cp_is_finished
+    : rule.idle === 'mdev+freed' ? mdev() && cp_is_finished
+    : rule.idle === 'mdev+final' ? mdev() && is_final
+    : rule.idle === 'mdev' ? mdev()
+    : false;
+  if (to_idle && rule.idle_before_signal) p.v.state.set(S.IDLE, F);
   if (signal_trigger(p, p.v.io_trigger.get(F), F)) atomic_inc(p.v.io_signals, F);
-  if (to_idle && !idle_first) p.v.state.set(S.IDLE, F);
+  if (to_idle && !rule.idle_before_signal) p.v.state.set(S.IDLE, F);
 }
 
 /** crw_work (v5.8+): tell the user that CRWs are queued. */
@@ -89,10 +123,10 @@ function stack_completion(p: VfioCcwPrivate): number {
 }
 
 /**
- * vfio_ccw_sch_quiesce, E/G form (spec §9.1): called with sch->lock held (irq); drops and
- * retakes it; returns with it held. Earlier forms are in quiesce_legacy().
+ * The quiesce loop of C (§6.5 step 2), F (flush_sch, §8.4) and E (§9.1): sch->lock held on entry
+ * and on return, dropped while waiting. iretry is set once; -EIO ("could not quiesce") leaves.
  */
-export function vfio_ccw_sch_quiesce(p: VfioCcwPrivate): number {
+function quiesce_loop(p: VfioCcwPrivate): number {
   const F = 'vfio_ccw_sch_quiesce';
   const sch = p.sch;
   lockdep_assert_held(sch.v.lock, F);
@@ -117,6 +151,76 @@ export function vfio_ccw_sch_quiesce(p: VfioCcwPrivate): number {
   return ret;
 }
 
+/** F's name for the loop (§8.4: "flush_sch (was quiesce)"). */
+export const flush_sch = quiesce_loop;
+
+/**
+ * The v4.12 … v5.1 loop (§5.6), sch->lock held: iretry = 255 again on every outer pass (so a
+ * subchannel that never quiesces loops for ever, M-B3), and flush_workqueue with sch->lock held
+ * (M-B2). Both flaws are kept.
+ */
+function quiesce_loop_b(p: VfioCcwPrivate): number {
+  const F = 'vfio_ccw_sch_quiesce';
+  const sch = p.sch;
+  const cid = stack_completion(p);
+  const c = completion_at(p, cid);
+  let ret: number;
+  do {
+    init_completion(c);
+    const iretry = { v: 255 };
+    ret = cio_cancel_halt_clear(sch, iretry);
+    while (ret === -EBUSY) {
+      p.v.completion.set(cid, F);
+      spin_unlock_irq(sch.v.lock, F);
+      wait_for_completion_timeout(c, 3 * HZ, F);
+      spin_lock_irq(sch.v.lock, F);
+      p.v.completion.set(0, F);
+      flush_workqueue(p.wq, F);
+      ret = cio_cancel_halt_clear(sch, iretry);
+    }
+    ret = cio_disable_subchannel(sch);
+  } while (ret === -EBUSY);
+  reinit_completion(c);
+  return ret;
+}
+
+/**
+ * vfio_ccw_sch_quiesce. v6.0+ (E, and F's flush_sch): the loop alone, called by fsm_close with
+ * sch->lock held; no state write. Before (B §5.6, C §6.5): takes sch->lock itself, disables
+ * first, loops only if the disable is busy, and leaves NOT_OPER whatever happened.
+ */
+export function vfio_ccw_sch_quiesce(p: VfioCcwPrivate): number {
+  const F = 'vfio_ccw_sch_quiesce';
+  const q = p.drv.f.quiesce;
+  if (q === 'E' || q === 'F-flush_sch') return quiesce_loop(p);
+  const sch = p.sch;
+  spin_lock_irq(sch.v.lock, F);
+  let ret = 0;
+  if (sch.hw_enabled()) {
+    ret = cio_disable_subchannel(sch);
+    if (ret === -EBUSY) ret = q === 'B' ? quiesce_loop_b(p) : quiesce_loop(p);
+  }
+  p.v.state.set(p.drv.S.NOT_OPER, F);
+  spin_unlock_irq(sch.v.lock, F);
+  return ret;
+}
+
+/**
+ * A: reset and remove fire OFFLINE and, if the device went QUIESCING, wait until the INTERRUPT
+ * in QUIESCING has run fsm_quiescing_done (the reconstruction of §4.4 [inferred]).
+ */
+export function vfio_ccw_fsm_offline_wait(p: VfioCcwPrivate): void {
+  const F = 'vfio_ccw_fsm_offline_wait';
+  const cid = stack_completion(p);
+  const c = completion_at(p, cid);
+  init_completion(c);
+  p.v.completion.set(cid, F);
+  vfio_ccw_fsm_event(p, p.drv.E.OFFLINE);
+  if (p.v.state.get(F) === p.drv.S.QUIESCING) wait_for_completion(c, F);
+  p.v.completion.set(0, F);
+  reinit_completion(c);
+}
+
 /** Queue a CRW for the user (chp_event, under sch->lock). Allocation failure drops it. */
 function vfio_ccw_queue_crw(p: VfioCcwPrivate, rsc: number, erc: number, rsid: number): void {
   const F = 'vfio_ccw_queue_crw';
@@ -135,7 +239,8 @@ export const CRW_ERC_PERRN = 0x6;
 /** The css .chp_event callback (v5.8+), sch->lock held by the caller. */
 export function vfio_ccw_chp_event(p: VfioCcwPrivate | null, sch: Subch, link: ChpLink, event: number): number {
   const F = 'vfio_ccw_chp_event';
-  if (p === null || link.mask === 0) return 0;
+  // Before v5.8 the driver has no .chp_event: the css does nothing for it.
+  if (p === null || !p.drv.f.chp_event || link.mask === 0) return 0;
   if (cio_update_schib(sch) !== 0) return -ENODEV;
   const lpum = sch.lpum();
   switch (event) {
@@ -164,12 +269,20 @@ export function vfio_ccw_chp_event(p: VfioCcwPrivate | null, sch: Subch, link: C
 export function vfio_ccw_sch_event(p: VfioCcwPrivate | null, sch: Subch): number {
   const F = 'vfio_ccw_sch_event';
   const flags = spin_lock_irqsave(sch.v.lock, F);
-  let rc = -EAGAIN;
-  if (sch.v.registered.get(F) !== 0 && sch.v.todo.get(F) === 0) {
-    rc = 0;
+  const busy = sch.v.registered.get(F) === 0 || sch.v.todo.get(F) !== 0;
+  // v4.12 … v5.1 answer 0 ("done") here, later code -EAGAIN ("call again", §5.5).
+  const rc = busy ? (p?.drv.f.sch_event_busy_rc ?? -EAGAIN) : 0;
+  if (!busy && p !== null && p.drv.f.fsm_dispatch !== 'direct') {
+    // A: the SCHIB_CHANGED event refreshes the schib under sch->lock itself [inferred from the table].
+    spin_unlock_irqrestore(sch.v.lock, flags, F);
+    vfio_ccw_fsm_event(p, p.drv.E.SCHIB_CHANGED);
+    return rc;
+  }
+  if (!busy) {
     if (cio_update_schib(sch) !== 0) {
-      if (p !== null) vfio_ccw_fsm_event(p, p.drv.E.NOT_OPER);
+      if (p !== null) vfio_ccw_fsm_event(p, p.drv.R.EV_NOT_OPER);
     } else if (p !== null && p.drv.f.sch_event_rewrite && p.v.state.get(F) === p.drv.S.NOT_OPER) {
+      // ≤ v5.19: a device that answers again leaves NOT_OPER (removed by M-E3).
       p.v.state.set(p.v.mdev.get(F) !== 0 ? p.drv.S.IDLE : p.drv.S.STANDBY, F);
     }
   }
@@ -177,33 +290,52 @@ export function vfio_ccw_sch_event(p: VfioCcwPrivate | null, sch: Subch): number
   return rc;
 }
 
-/** shutdown (E+): CLOSE, then NOT_OPER. */
+/** css shutdown: B … D quiesce; F and E CLOSE then NOT_OPER (BROKEN); A goes offline [inferred]. */
 export function vfio_ccw_sch_shutdown(p: VfioCcwPrivate | null): void {
   if (p === null) return;
-  vfio_ccw_fsm_event(p, p.drv.E.CLOSE);
-  vfio_ccw_fsm_event(p, p.drv.E.NOT_OPER);
+  const f = p.drv.f;
+  if (f.open_close_fsm_events) {
+    vfio_ccw_fsm_event(p, p.drv.E.CLOSE);
+    vfio_ccw_fsm_event(p, p.drv.R.EV_NOT_OPER);
+  } else if (f.fsm_dispatch !== 'direct') vfio_ccw_fsm_offline_wait(p);
+  else vfio_ccw_sch_quiesce(p);
 }
 
-
 /**
- * css probe (spec §13.1). The subchannel is already known to the css (main set it up);
- * what differs per version is whether the driver enables it and which state it leaves.
+ * css probe (§13.1). The subchannel is already known to the css (main set it up); what differs
+ * per version is the enable, the state it leaves, and when the mdev parent becomes visible (B1
+ * registers it before the device is initialised, I19; v5.0+ last, M-A2).
  */
 export function vfio_ccw_sch_probe(p: VfioCcwPrivate): number {
   const F = 'vfio_ccw_sch_probe';
   const f = p.drv.f;
   const S = p.drv.S;
-  if (f.parent_split) return 0; // v6.2+: only the parent; private comes with the mdev
+  const register_parent = (): void => p.v.parent_registered.set(1, F);
+  if (f.parent_split) {
+    register_parent(); // v6.2+: only the parent; private comes with the mdev
+    return 0;
+  }
+  const A = f.fsm_dispatch !== 'direct';
   if (f.probe_enables_subchannel) {
     const sch = p.sch;
+    if (A) {
+      // kzalloc leaves 0, NOT_OPER; INIT (fsm_init: the ISC) makes it STANDBY. A's dispatcher
+      // sleeps, so the event is fired before sch->lock is taken [inferred].
+      p.v.state.set(S.NOT_OPER, F);
+      vfio_ccw_fsm_event(p, p.drv.E.INIT);
+    }
     spin_lock_irq(sch.v.lock, F);
-    p.v.state.set(S.NOT_OPER, F);
-    sch.v.isc.set(6, F);
+    if (!A) {
+      p.v.state.set(S.NOT_OPER, F);
+      sch.v.isc.set(VFIO_CCW_ISC, F);
+    }
     const ret = cio_enable_subchannel(sch, sch.v.schid.get(F));
     spin_unlock_irq(sch.v.lock, F);
     if (ret !== 0) return ret;
   }
+  if (!f.probe_registers_parent_last) register_parent();
   if (f.avail_accounting) Atomics.store(p.v.avail.a, p.v.avail.i, 1);
-  p.v.state.set(f.open_close_fsm_events && S.CLOSED >= 0 ? S.CLOSED : S.STANDBY, F);
+  if (!A) p.v.state.set(p.drv.R.STANDBY, F);
+  if (f.probe_registers_parent_last) register_parent();
   return 0;
 }

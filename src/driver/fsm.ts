@@ -1,15 +1,22 @@
-// drivers/s390/cio/vfio_ccw_fsm.c: the jump table's actions and the dispatcher.
+// drivers/s390/cio/vfio_ccw_fsm.c: the jump table's actions and the dispatcher, every version.
+//
+// One set of actions, mainline's (G), with the steps in which a version differs read from
+// p.drv.f (spec/driver.md §4 … §10). Version A's actions return the next state: they are at the
+// end of the file, as overrides for label A that wrap the shared ones.
 import {
-  BUG, Warn, complete, current, spin_lock_irq, spin_lock_irqsave, spin_unlock_irq, spin_unlock_irqrestore, queue_work,
+  BUG, Warn, complete, current, mutex_lock, mutex_unlock, spin_lock_irq, spin_lock_irqsave, spin_unlock_irq, spin_unlock_irqrestore, queue_work,
   H, hook, Completion, objOff,
 } from '../kernel/index.ts';
 import { EACCES, EAGAIN, EBUSY, EINVAL, EIO, ENODEV, EOPNOTSUPP } from '../uapi/errno.ts';
 import { IO_ORB, IO_RET_CODE, IO_SCSW, CMD_COMMAND, CMD_RET_CODE, VFIO_CCW_ASYNC_CMD_CSCH, VFIO_CCW_ASYNC_CMD_HSCH } from '../uapi/vfio_ccw.ts';
 import { ORB_TM_B, orb_lpm, orb_read } from '../uapi/orb.ts';
 import { SCSW_ACTL_CLEAR_PEND, SCSW_ACTL_HALT_PEND, SCSW_ACTL_START_PEND, SCSW_FCTL_CLEAR_FUNC, SCSW_FCTL_HALT_FUNC, SCSW_FCTL_START_FUNC, scsw_fctl } from '../uapi/scsw.ts';
-import { css_sched_sch_todo, SCH_TODO_UNREG, cio_disable_subchannel, cio_enable_subchannel, cio_update_schib, csch, hsch, ssch, sch_shadow_actl_or, sch_shadow_actl_set } from '../cio/css.ts';
+import {
+  css_sched_sch_todo, SCH_TODO_UNREG, cio_cancel_halt_clear, cio_disable_subchannel, cio_enable_subchannel, cio_update_schib, csch, hsch, ssch,
+  sch_shadow_actl_or, sch_shadow_actl_set,
+} from '../cio/css.ts';
 import { cp_free, cp_get_orb, cp_init, cp_prefetch } from './cp.ts';
-import { vfio_ccw_sch_quiesce } from './drv.ts';
+import { flush_sch, io_todo_steps, vfio_ccw_sch_quiesce } from './drv.ts';
 import type { VfioCcwPrivate } from './private.ts';
 import type { ActionName } from './fsm_tables.ts';
 import { make_driver, type Driver } from './variant.ts';
@@ -17,17 +24,27 @@ import { variant_by_name } from '../variants/registry.ts';
 
 export type FsmFunc = (p: VfioCcwPrivate, event: number) => void;
 
-const VFIO_CCW_ISC = 6; // IO_SCH_ISC in the kernel's isc.h
+export const VFIO_CCW_ISC = 6; // IO_SCH_ISC in the kernel's isc.h
 
-/** vfio_ccw_fsm_event: a plain table dispatch; no lock of its own (R1). */
+/**
+ * vfio_ccw_fsm_event: a plain table dispatch with no lock of its own (R1). A's dispatcher is
+ * serialised ("Make FSM functions atomic", read as a mutex around dispatch [inferred], §4.1).
+ */
 export function vfio_ccw_fsm_event(p: VfioCcwPrivate, event: number): void {
-  const state = p.v.state.get('vfio_ccw_fsm_event');
-  if (hook !== null) hook(H.fsm, p.v.state.id, 'vfio_ccw_fsm_event', current.id, (state << 8) | event);
-  const row = p.drv.jumptable[state];
-  const fn = row?.[event];
-  if (fn === undefined) BUG(Warn.driver, p.v.state.id, `vfio_ccw_fsm_event: state ${state} event ${event} outside the jump table`);
-  fn(p, event);
-  if (hook !== null) hook(H.fsm_exit, p.v.state.id, 'vfio_ccw_fsm_event', current.id, (state << 8) | event);
+  const serialised = p.drv.f.fsm_dispatch !== 'direct';
+  if (serialised) mutex_lock(p.v.fsm_mutex, 'vfio_ccw_fsm_event');
+  try {
+    const state = p.v.state.get('vfio_ccw_fsm_event');
+    if (hook !== null) hook(H.fsm, p.v.state.id, 'vfio_ccw_fsm_event', current.id, (state << 8) | event);
+    const row = p.drv.jumptable[state];
+    const fn = row?.[event];
+    // A's fsm_quiescing can leave a negative errno as the state: the kernel then indexes out of bounds.
+    if (fn === undefined) BUG(Warn.driver, p.v.state.id, `vfio_ccw_fsm_event: state ${state} event ${event} outside the jump table`);
+    fn(p, event);
+    if (hook !== null) hook(H.fsm_exit, p.v.state.id, 'vfio_ccw_fsm_event', current.id, (state << 8) | event);
+  } finally {
+    if (serialised) mutex_unlock(p.v.fsm_mutex, 'vfio_ccw_fsm_event');
+  }
 }
 
 const set_state = (p: VfioCcwPrivate, s: number, site: string): void => p.v.state.set(s, site);
@@ -40,9 +57,13 @@ export const fsm_notoper: FsmFunc = (p) => {
   const F = 'fsm_notoper';
   log(p, 'notoper');
   css_sched_sch_todo(p.sch, SCH_TODO_UNREG);
-  set_state(p, p.drv.S.NOT_OPER, F);
+  set_state(p, p.drv.R.NOT_OPER, F);
+  // v6.0+ and F: "usually handled during CLOSE event"; before, the cp stays (§5.3, §9.1).
   if (p.drv.f.notoper_frees_cp) cp_free(p.cp);
 };
+
+/** F's name for fsm_notoper: NOT_OPER became BROKEN (§8.4). */
+export const fsm_broken: FsmFunc = (p, event) => fsm_notoper(p, event);
 
 export const fsm_io_error: FsmFunc = (p) => {
   log(p, 'io_error');
@@ -59,11 +80,24 @@ export const fsm_disabled_irq: FsmFunc = (p) => {
   cio_disable_subchannel(p.sch);
 };
 
-/** The ssch path. Returns 0 or -errno; sets CP_PENDING (v5.2+) on cc 0. */
+/**
+ * The ssch path (§5.3.2, §6.3, §4.4). Returns 0 or -errno. Where the state and the lock go is
+ * per version: B1 sets BUSY under sch->lock and issues ssch outside it; B2/B3 set BUSY and issue
+ * ssch in one locked section, whatever ssch answers; C+ set CP_PENDING only on cc 0; A takes no
+ * lock at all and leaves the state to its caller.
+ */
 export function fsm_io_helper(p: VfioCcwPrivate): number {
   const F = 'fsm_io_helper';
   const sch = p.sch;
-  const flags = spin_lock_irqsave(sch.v.lock, F);
+  const mode = p.drv.f.io_helper;
+  if (mode === 'B1-unlocked-ssch') {
+    const fl = spin_lock_irqsave(sch.v.lock, F);
+    set_state(p, p.drv.S.BUSY, F);
+    spin_unlock_irqrestore(sch.v.lock, fl, F);
+  }
+  const locked = mode === 'B2-locked' || mode === 'C-locked';
+  const flags = locked ? spin_lock_irqsave(sch.v.lock, F) : false;
+  if (mode === 'B2-locked') set_state(p, p.drv.S.BUSY, F);
   let ret: number;
   const orb = cp_get_orb(p.cp, sch.v.schid.get(F), sch.v.lpm.get(F));
   if (orb === null) ret = -EIO;
@@ -72,7 +106,7 @@ export function fsm_io_helper(p: VfioCcwPrivate): number {
     switch (cc) {
       case 0:
         sch_shadow_actl_or(sch, SCSW_ACTL_START_PEND, F);
-        set_state(p, p.drv.S.CP_PENDING, F);
+        if (mode === 'C-locked') set_state(p, p.drv.S.CP_PENDING, F);
         ret = 0;
         break;
       case 1:
@@ -90,7 +124,7 @@ export function fsm_io_helper(p: VfioCcwPrivate): number {
         ret = cc;
     }
   }
-  spin_unlock_irqrestore(sch.v.lock, flags, F);
+  if (locked) spin_unlock_irqrestore(sch.v.lock, flags, F);
   return ret;
 }
 
@@ -125,16 +159,21 @@ function fsm_do_clear(p: VfioCcwPrivate): number {
   return ret;
 }
 
-/** IO_REQ in IDLE (spec §10.3; the C and D differences are feature switches). */
+/**
+ * IO_REQ in IDLE (§10.3). Per version: the state written at entry (BOXED, BUSY, CP_PROCESSING),
+ * the tm check (≥ v4.18), whether err_out resets IDLE (not in v5.2 … v5.12), and A's snapshot,
+ * which starts the program whatever fctl says (§4.4).
+ */
 export const fsm_io_request: FsmFunc = (p) => {
   const F = 'fsm_io_request';
+  const f = p.drv.f;
   const io = p.v.io_region;
-  set_state(p, p.drv.S.CP_PROCESSING, F);
+  set_state(p, p.drv.S[f.request_entry_state], F);
   p.v.scsw.copy_from(io, F, 12, 0, IO_SCSW);
   const fctl = scsw_fctl(p.v.scsw.get_u32(0, F));
-  if (fctl & SCSW_FCTL_START_FUNC) {
+  if (f.halt_clear_on_io_region === 'A-no-fctl-check' || fctl & SCSW_FCTL_START_FUNC) {
     const orb = orb_read(new DataView(io.read(IO_ORB, 12, F).buffer), 0);
-    if (p.drv.f.tm_check && (orb.flags & ORB_TM_B) !== 0) {
+    if (f.tm_check && (orb.flags & ORB_TM_B) !== 0) {
       io_ret(p, -EOPNOTSUPP, F);
       return err_out(p);
     }
@@ -164,7 +203,7 @@ export const fsm_io_request: FsmFunc = (p) => {
 };
 
 function err_out(p: VfioCcwPrivate): void {
-  // v5.2 ... v5.12 reset nothing here: the region writer does (IO-6).
+  // v5.2 … v5.12 reset nothing here: the region writer does (IO-6, §7.3).
   if (p.drv.f.err_out_sets_idle) set_state(p, p.drv.S.IDLE, 'fsm_io_request');
 }
 
@@ -178,13 +217,21 @@ export const fsm_async_request: FsmFunc = (p) => {
   cmd_ret(p, rc, F);
 };
 
+/** The per-CPU IRB into the single slot (R2), then io_work: IRQ context, sch->lock held by the caller. */
+export function irb_to_slot(p: VfioCcwPrivate, site: string): void {
+  p.v.irb.copy_from(p.sch.v.irb, site, 96);
+  queue_work(p.wq, p.v.io_work, site);
+}
+
+function complete_waiter(p: VfioCcwPrivate, site: string): void {
+  const c = p.v.completion.get(site);
+  if (c !== 0) complete(completion_at(p, c), site);
+}
+
 /** Runs in IRQ context with sch->lock held by the caller. */
 export const fsm_irq: FsmFunc = (p) => {
-  const F = 'fsm_irq';
-  p.v.irb.copy_from(p.sch.v.irb, F, 96);
-  queue_work(p.wq, p.v.io_work, F);
-  const c = p.v.completion.get(F);
-  if (c !== 0) complete(completion_at(p, c), F);
+  irb_to_slot(p, 'fsm_irq');
+  complete_waiter(p, 'fsm_irq');
 };
 
 /** The on-stack completion a quiesce points private->completion at (an actor slot's). */
@@ -198,15 +245,22 @@ export const fsm_open: FsmFunc = (p) => {
   spin_lock_irq(sch.v.lock, F);
   sch.v.isc.set(VFIO_CCW_ISC, F);
   const ret = cio_enable_subchannel(sch, sch.v.schid.get(F));
+  if (ret !== 0 && p.drv.f.open_failure === 'state-under-lock') {
+    // F: BROKEN directly, no unregistration scheduled and no cp_free (§8.4).
+    set_state(p, p.drv.R.NOT_OPER, F);
+    spin_unlock_irq(sch.v.lock, F);
+    return;
+  }
   if (ret !== 0) {
     spin_unlock_irq(sch.v.lock, F);
-    vfio_ccw_fsm_event(p, p.drv.E.NOT_OPER);
+    vfio_ccw_fsm_event(p, p.drv.R.EV_NOT_OPER);
     return;
   }
   set_state(p, p.drv.S.IDLE, F);
   spin_unlock_irq(sch.v.lock, F);
 };
 
+/** E (§9.1) and F (§8.4, CLOSED/BROKEN, quiesce named flush_sch): the same steps. */
 export const fsm_close: FsmFunc = (p) => {
   const F = 'fsm_close';
   const sch = p.sch;
@@ -214,15 +268,15 @@ export const fsm_close: FsmFunc = (p) => {
   let ok = false;
   if (sch.hw_enabled()) {
     let ret = cio_disable_subchannel(sch);
-    if (ret === -EBUSY) ret = vfio_ccw_sch_quiesce(p);
+    if (ret === -EBUSY) ret = p.drv.f.quiesce === 'F-flush_sch' ? flush_sch(p) : vfio_ccw_sch_quiesce(p);
     ok = ret === 0;
   }
   if (!ok) {
     spin_unlock_irq(sch.v.lock, F);
-    vfio_ccw_fsm_event(p, p.drv.E.NOT_OPER);
+    vfio_ccw_fsm_event(p, p.drv.R.EV_NOT_OPER);
     return;
   }
-  set_state(p, p.drv.S.STANDBY, F);
+  set_state(p, p.drv.R.STANDBY, F);
   spin_unlock_irq(sch.v.lock, F);
   cp_free(p.cp);
 };
@@ -239,6 +293,92 @@ function log(p: VfioCcwPrivate, _what: string): void {
 }
 
 
+// ---------------------------------------------------------------------------------------------
+// A: Pierre Morel's 2018 proposal, the A-fsm snapshot (§4.3, §4.4). Each action returns the next
+// state and the dispatcher assigns it. Where A's step is a shared action's, the shared action
+// runs and the wrapper returns the state §4.4 gives; the rest are A's own.
+
+type FsmFuncA = (p: VfioCcwPrivate, event: number) => number;
+
+/** One cell of A's table: private->state = action(private, event). */
+function returns_state(name: string, fn: FsmFuncA): FsmFunc {
+  const cell: FsmFunc = (p, event) => set_state(p, fn(p, event), 'vfio_ccw_fsm_event');
+  Object.defineProperty(cell, 'name', { value: name });
+  return cell;
+}
+
+const same = (p: VfioCcwPrivate): number => p.v.state.get('vfio_ccw_fsm_event');
+
+/** A shared action, then the state §4.4 gives ("same" = the state it left). */
+const then = (name: ActionName, fn: FsmFunc, next: FsmFuncA): FsmFunc =>
+  returns_state(name, (p, event) => {
+    fn(p, event);
+    return next(p, event);
+  });
+
+export const ACTIONS_A: Readonly<Partial<Record<ActionName, FsmFunc>>> = {
+  nop: returns_state('nop', same),
+  fsm_init: returns_state('fsm_init', (p) => {
+    p.sch.v.isc.set(VFIO_CCW_ISC, 'fsm_init');
+    return p.drv.S.STANDBY;
+  }),
+  fsm_online: returns_state('fsm_online', (p) => {
+    const F = 'fsm_online';
+    spin_lock_irq(p.sch.v.lock, F);
+    const ret = cio_enable_subchannel(p.sch, p.sch.v.schid.get(F));
+    spin_unlock_irq(p.sch.v.lock, F);
+    return ret !== 0 ? p.drv.S.NOT_OPER : p.drv.S.IDLE;
+  }),
+  fsm_offline: returns_state('fsm_offline', (p) => {
+    const F = 'fsm_offline';
+    spin_lock_irq(p.sch.v.lock, F);
+    const ret = cio_disable_subchannel(p.sch);
+    spin_unlock_irq(p.sch.v.lock, F);
+    complete_waiter(p, F);
+    return ret !== 0 ? p.drv.S.NOT_OPER : p.drv.S.STANDBY;
+  }),
+  /**
+   * The snapshot returns cio_cancel_halt_clear's result itself unless it is -EBUSY: 0 reads as
+   * NOT_OPER, -ENODEV and -EIO are states outside the table. We reproduce the snapshot (its
+   * BOXED row is kept too); a later patch of the series may have changed this (§4.4).
+   */
+  fsm_quiescing: returns_state('fsm_quiescing', (p) => {
+    const F = 'fsm_quiescing';
+    spin_lock_irq(p.sch.v.lock, F);
+    const ret = cio_cancel_halt_clear(p.sch, { v: 255 });
+    let next = p.drv.S.QUIESCING;
+    if (ret !== -EBUSY) {
+      complete_waiter(p, F);
+      next = ret;
+    }
+    spin_unlock_irq(p.sch.v.lock, F);
+    return next;
+  }),
+  fsm_quiescing_done: returns_state('fsm_quiescing_done', (p) => {
+    complete_waiter(p, 'fsm_quiescing_done');
+    return p.drv.S.STANDBY;
+  }),
+  fsm_sch_event: returns_state('fsm_sch_event', (p) => {
+    const F = 'fsm_sch_event';
+    const flags = spin_lock_irqsave(p.sch.v.lock, F);
+    const ret = cio_update_schib(p.sch);
+    spin_unlock_irqrestore(p.sch.v.lock, flags, F);
+    return ret !== 0 ? p.drv.S.NOT_OPER : same(p);
+  }),
+  fsm_notoper: then('fsm_notoper', fsm_notoper, (p) => p.drv.S.NOT_OPER),
+  fsm_io_error: then('fsm_io_error', fsm_io_error, same),
+  fsm_io_busy: then('fsm_io_busy', fsm_io_busy, same),
+  // Runs from the work item in A; the snapshot names no lock for it (§4.4).
+  fsm_disabled_irq: then('fsm_disabled_irq', fsm_disabled_irq, same),
+  // Every step sets ret_code; the helper took no lock and wrote no state.
+  fsm_io_request: then('fsm_io_request', fsm_io_request, (p) => (p.v.io_region.get_i32(IO_RET_CODE, 'fsm_io_request') === 0 ? p.drv.S.BUSY : p.drv.S.IDLE)),
+  // In the work item (io_todo fires INTERRUPT): the io_todo steps of rule A, then IDLE.
+  fsm_irq: returns_state('fsm_irq', (p) => {
+    io_todo_steps(p);
+    return p.drv.S.IDLE;
+  }),
+};
+
 /** The actions by name (the jump tables in fsm_tables.ts name them). */
 export const ACTIONS: Readonly<Partial<Record<ActionName, FsmFunc>>> = {
   fsm_nop,
@@ -254,6 +394,7 @@ export const ACTIONS: Readonly<Partial<Record<ActionName, FsmFunc>>> = {
   fsm_async_request,
   fsm_open,
   fsm_close,
+  fsm_broken,
 };
 
 const drivers = new Map<string, Driver>();
@@ -264,7 +405,7 @@ export function driver_for(name: string): Driver {
   if (d === undefined) {
     const v = variant_by_name(name);
     if (v === undefined) throw new Error(`no variant ${name}`);
-    d = make_driver(v, ACTIONS);
+    d = make_driver(v, ACTIONS, { A: ACTIONS_A });
     drivers.set(name, d);
   }
   return d;

@@ -1,6 +1,9 @@
 // drivers/s390/cio/vfio_ccw_ops.c: the user-facing file operations, ioctls and mdev lifecycle.
-import { atomic_dec_if_positive, atomic_inc, mutex_lock, mutex_trylock, mutex_unlock, spin_lock_irq, spin_unlock_irq, WARN, Warn } from '../kernel/index.ts';
-import { EACCES, EAGAIN, EBUSY, EFAULT, EINVAL, ENODEV, ENOTTY, EPERM } from '../uapi/errno.ts';
+import {
+  atomic_dec_if_positive, atomic_dec_return, atomic_inc, atomic_set, complete, init_completion, mutex_lock, mutex_trylock, mutex_unlock,
+  wait_for_completion, WARN, Warn,
+} from '../kernel/index.ts';
+import { EACCES, EAGAIN, EBUSY, EFAULT, EINVAL, EIO, ENODEV, ENOTTY, EPERM } from '../uapi/errno.ts';
 import {
   CAP_TYPE_SIZE, CMD_REGION_SIZE, CRW_REGION_SIZE, DEVICE_INFO_MINSZ, IO_REGION_SIZE, IO_RET_CODE, IRQ_INFO_MINSZ, IRQ_SET_MINSZ,
   REGION_INFO_MINSZ, SCHIB_AREA_SIZE, VFIO_CCW_CONFIG_REGION_INDEX, VFIO_CCW_CRW_IRQ_INDEX, VFIO_CCW_INDEX_TO_OFFSET, VFIO_CCW_IO_IRQ_INDEX,
@@ -15,10 +18,10 @@ import { cio_enable_subchannel } from '../cio/css.ts';
 import { vfio_ccw_async_region_read, vfio_ccw_async_region_write } from './async.ts';
 import { vfio_ccw_crw_region_read, vfio_ccw_crw_region_write, vfio_ccw_schib_region_read, vfio_ccw_schib_region_write } from './chp.ts';
 import { cp_free, cp_iova_pinned } from './cp.ts';
-import { signal_trigger, vfio_ccw_sch_quiesce } from './drv.ts';
+import { signal_trigger, vfio_ccw_fsm_offline_wait, vfio_ccw_sch_quiesce } from './drv.ts';
 import { vfio_ccw_fsm_event } from './fsm.ts';
 import type { VfioCcwPrivate } from './private.ts';
-import { copy_from_user, copy_to_user, type UserPtr } from './uaccess.ts';
+import { copy_from_user, copy_to_user as copy_out, type UserPtr } from './uaccess.ts';
 
 type RegionRw = (p: VfioCcwPrivate, buf: UserPtr, count: number, ppos: number) => number;
 interface Region {
@@ -52,7 +55,7 @@ function vfio_ccw_mdev_read_io_region(p: VfioCcwPrivate, buf: UserPtr, count: nu
   const pos = p.drv.f.offset_shift ? ppos & VFIO_CCW_OFFSET_MASK : ppos;
   if (pos + count > IO_REGION_SIZE) return -EINVAL;
   if (p.drv.f.io_mutex) mutex_lock(p.v.io_mutex, F);
-  const ret = copy_to_user(buf, p.v.io_region.read(pos, count, F)) === 0 ? count : -EFAULT;
+  const ret = copy_out(buf, p.v.io_region.read(pos, count, F)) === 0 ? count : -EFAULT;
   if (p.drv.f.io_mutex) mutex_unlock(p.v.io_mutex, F);
   return ret;
 }
@@ -70,7 +73,7 @@ function vfio_ccw_mdev_write_io_region(p: VfioCcwPrivate, buf: UserPtr, count: n
   if (data === null) ret = -EFAULT;
   else {
     p.v.io_region.write(pos, data, F);
-    vfio_ccw_fsm_event(p, p.drv.E.IO_REQ);
+    vfio_ccw_fsm_event(p, p.drv.R.EV_IO_REQ);
     const rc = p.v.io_region.get_i32(IO_RET_CODE, F);
     if (rc !== 0 && f.write_resets_idle_on_error) p.v.state.set(p.drv.S.IDLE, F);
     ret = rc !== 0 ? rc : count;
@@ -103,6 +106,13 @@ export function vfio_ccw_mdev_write(p: VfioCcwPrivate, buf: UserPtr, count: numb
 
 const be = (b: Uint8Array): DataView => new DataView(b.buffer, b.byteOffset, b.byteLength);
 
+/** An ioctl's copy-back: -EFAULT on a fault, but v4.12 hands back copy_to_user's "bytes not copied" (§11.6). */
+function copy_back(p: VfioCcwPrivate, arg: UserPtr, src: Uint8Array, off = 0): number {
+  if (copy_out(arg, src, off) === 0) return 0;
+  if (p.drv.f.ioctl_copyback_fault === '-EFAULT') return -EFAULT;
+  return Math.min(src.length, src.length + off - Math.min(arg?.length ?? 0, src.length + off));
+}
+
 function get_info(p: VfioCcwPrivate, arg: UserPtr): number {
   const info = copy_from_user(arg, DEVICE_INFO_MINSZ);
   if (info === null) return -EFAULT;
@@ -111,7 +121,7 @@ function get_info(p: VfioCcwPrivate, arg: UserPtr): number {
   d.setUint32(4, VFIO_DEVICE_FLAGS_CCW | VFIO_DEVICE_FLAGS_RESET);
   d.setUint32(8, 1 + (p.drv.f.offset_shift ? p.v.num_regions.get('vfio_ccw_mdev_get_device_info') : 0));
   d.setUint32(12, p.drv.f.irqs);
-  return copy_to_user(arg, info) === 0 ? 0 : -EFAULT;
+  return copy_back(p, arg, info);
 }
 
 function get_region_info(p: VfioCcwPrivate, arg: UserPtr): number {
@@ -126,7 +136,7 @@ function get_region_info(p: VfioCcwPrivate, arg: UserPtr): number {
     d.setBigUint64(24, 0n);
     d.setBigUint64(16, BigInt(IO_REGION_SIZE));
     d.setUint32(4, VFIO_REGION_INFO_FLAG_READ | VFIO_REGION_INFO_FLAG_WRITE);
-    return copy_to_user(arg, info) === 0 ? 0 : -EFAULT;
+    return copy_back(p, arg, info);
   }
   if (!p.drv.f.offset_shift) return -EINVAL;
   if (index >= 1 + p.v.num_regions.get(F)) return -EINVAL;
@@ -146,10 +156,10 @@ function get_region_info(p: VfioCcwPrivate, arg: UserPtr): number {
     d.setUint32(0, REGION_INFO_MINSZ + CAP_TYPE_SIZE);
     d.setUint32(12, 0);
   } else {
-    if (copy_to_user(arg, cap, REGION_INFO_MINSZ) !== 0) return -EFAULT;
+    if (copy_out(arg, cap, REGION_INFO_MINSZ) !== 0) return -EFAULT;
     d.setUint32(12, REGION_INFO_MINSZ);
   }
-  return copy_to_user(arg, info) === 0 ? 0 : -EFAULT;
+  return copy_back(p, arg, info);
 }
 
 function irq_index_ok(p: VfioCcwPrivate, index: number): boolean {
@@ -165,7 +175,7 @@ function get_irq_info(p: VfioCcwPrivate, arg: UserPtr): number {
   if (!irq_index_ok(p, index)) return -EINVAL;
   d.setUint32(12, 1);
   d.setUint32(4, VFIO_IRQ_INFO_EVENTFD);
-  return copy_to_user(arg, info) === 0 ? 0 : -EFAULT;
+  return copy_back(p, arg, info);
 }
 
 function trigger_field(p: VfioCcwPrivate, index: number) {
@@ -245,22 +255,24 @@ export function vfio_ccw_mdev_ioctl(p: VfioCcwPrivate, cmd: number, arg: UserPtr
 
 export function vfio_ccw_mdev_reset(p: VfioCcwPrivate): number {
   const F = 'vfio_ccw_mdev_reset';
-  if (p.drv.f.reset === 'close+open') {
+  const f = p.drv.f;
+  if (f.reset === 'close+open') {
     vfio_ccw_fsm_event(p, p.drv.E.CLOSE);
     vfio_ccw_fsm_event(p, p.drv.E.OPEN);
-    return p.v.state.get(F) === p.drv.S.NOT_OPER ? -EINVAL : 0;
+    return p.v.state.get(F) === p.drv.R.NOT_OPER ? -EINVAL : 0;
   }
-  // B, C, D: quiesce (the state becomes NOT_OPER), then enable; the cp is not freed here.
-  const sch = p.sch;
-  spin_lock_irq(sch.v.lock, F);
+  if (f.reset === 'A-offline+online') {
+    // A [inferred, §4.4]: offline (waiting out QUIESCING), then ONLINE; the answer is ours: -EIO unless IDLE.
+    vfio_ccw_fsm_offline_wait(p);
+    vfio_ccw_fsm_event(p, p.drv.E.ONLINE);
+    return p.v.state.get(F) === p.drv.S.IDLE ? 0 : -EIO;
+  }
+  // B, C, D: quiesce (NOT_OPER), then enable; the cp is not freed here. The enable runs without
+  // sch->lock: §1.2 does not count the reset among the lock's takers.
   const ret = vfio_ccw_sch_quiesce(p);
-  if (ret !== 0) {
-    spin_unlock_irq(sch.v.lock, F);
-    return ret;
-  }
-  const en = cio_enable_subchannel(sch, sch.v.schid.get(F));
+  if (ret !== 0) return ret;
+  const en = cio_enable_subchannel(p.sch, p.sch.v.schid.get(F));
   if (en === 0) p.v.state.set(p.drv.S.IDLE, F);
-  spin_unlock_irq(sch.v.lock, F);
   return en;
 }
 
@@ -278,22 +290,31 @@ function unregister_regions(p: VfioCcwPrivate): void {
   p.v.region_sets.set(0, F);
 }
 
+/** The IOMMU DMA-unmap notifier (≤ v5.19, and F): registered at open, per FD before v5.15 (I16). */
+function notifier_register(p: VfioCcwPrivate, delta: 1 | -1): void {
+  const F = 'vfio_register_notifier';
+  if (p.drv.f.dma_unmap === 'notifier-exact') p.v.notifier_registered.set(p.v.notifier_registered.get(F) + delta, F);
+}
+
 /** open_device (first FD, v5.15+) or open (every FD, <= v5.14). */
 export function vfio_ccw_mdev_open_device(p: VfioCcwPrivate): number {
   const F = 'vfio_ccw_mdev_open_device';
-  const S = p.drv.S;
-  if (p.drv.f.open_close_fsm_events) {
-    if (p.v.state.get(F) === S.NOT_OPER) return -EINVAL;
-    register_regions(p);
-    vfio_ccw_fsm_event(p, p.drv.E.OPEN);
-    if (p.v.state.get(F) === S.NOT_OPER) {
-      unregister_regions(p);
-      return -EINVAL;
-    }
-    return 0;
-  }
-  p.v.notifier_registered.set(p.v.notifier_registered.get(F) + 1, F);
+  const R = p.drv.R;
+  notifier_register(p, 1);
   register_regions(p);
+  if (!p.drv.f.open_close_fsm_events) return 0;
+  // v6.0+ and F: the FSM opens the subchannel; a dead device cannot be opened.
+  if (p.v.state.get(F) === R.NOT_OPER) {
+    unregister_regions(p);
+    notifier_register(p, -1);
+    return -EINVAL;
+  }
+  vfio_ccw_fsm_event(p, p.drv.E.OPEN);
+  if (p.v.state.get(F) === R.NOT_OPER) {
+    unregister_regions(p);
+    notifier_register(p, -1);
+    return -EINVAL;
+  }
   return 0;
 }
 
@@ -304,15 +325,14 @@ export function vfio_ccw_mdev_close_device(p: VfioCcwPrivate): void {
   if (p.drv.f.open_close_fsm_events) {
     vfio_ccw_fsm_event(p, p.drv.E.CLOSE);
     unregister_regions(p);
-    return;
-  }
-  if (p.drv.f.release_frees_cp) {
+  } else if (p.drv.f.release_frees_cp) {
+    // v5.2+ (M-B4): reset, free the cp, drop the regions. B leaves the cp and its pins as they are.
     const st = p.v.state.get(F);
     if (st !== S.NOT_OPER && st !== S.STANDBY && vfio_ccw_mdev_reset(p) === 0) p.v.state.set(S.STANDBY, F);
     cp_free(p.cp);
     unregister_regions(p);
   }
-  p.v.notifier_registered.set(p.v.notifier_registered.get(F) - 1, F);
+  notifier_register(p, -1);
 }
 
 /** The vfio core's open: serialised by the device-set lock; first open runs open_device (v5.15+). */
@@ -363,49 +383,69 @@ export function vfio_ccw_mdev_request(p: VfioCcwPrivate, _count: number): void {
   signal_trigger(p, p.v.req_trigger.get(F), F);
 }
 
-// ---- mdev probe / remove ----
+// ---- mdev probe / remove, and the vfio_device's references ----
 
 /** mdev create / probe (spec §13.2). */
 export function vfio_ccw_mdev_probe(p: VfioCcwPrivate): number {
   const F = 'vfio_ccw_mdev_probe';
   const f = p.drv.f;
+  // Before the css probe registers the parent there is no "create" attribute to write.
+  if (p.v.parent_registered.get(F) === 0) return -ENODEV;
   if (f.parent_split) {
     // v6.2+: a fresh private per mdev (vfio_alloc_device + .init), state STANDBY.
     vfio_ccw_private_init(p, p.drv.S.STANDBY);
+    atomic_set(p.v.vdev_refs, 1, F);
     p.v.mdev.set(1, F);
     return 0;
   }
-  if (p.v.state.get(F) === p.drv.S.NOT_OPER) return -ENODEV;
+  if (f.mdev_probe_checks_notoper && p.v.state.get(F) === p.drv.R.NOT_OPER) return -ENODEV;
   if (f.avail_accounting && atomic_dec_if_positive(p.v.avail, F) < 0) return -EPERM;
+  if (f.release_completion) init_completion(p.v.release_comp); // v6.1's .init op
+  atomic_set(p.v.vdev_refs, 1, F);
   p.v.mdev.set(1, F);
-  if (f.mdev_create_sets_idle) p.v.state.set(p.drv.S.IDLE, F);
+  if (!f.mdev_create_sets_idle) return 0;
+  // A moves every state change into the FSM: ONLINE (fsm_online enables, IDLE) [inferred].
+  if (f.fsm_dispatch !== 'direct') vfio_ccw_fsm_event(p, p.drv.E.ONLINE);
+  else p.v.state.set(p.drv.S.IDLE, F);
   return 0;
 }
 
-/** mdev remove: the vfio core first waits until every FD is closed (remove cannot finish before close). */
+/**
+ * mdev remove (§13.2). The vfio core has already waited for every FD to close (unregister).
+ * B resets, C … D quiesce (and free the cp), A goes offline; F and E leave it to close_device.
+ * v6.1 then waits until every other reference to the vfio_device is gone (release_comp).
+ */
 export function vfio_ccw_mdev_remove(p: VfioCcwPrivate): void {
   const F = 'vfio_ccw_mdev_remove';
   const f = p.drv.f;
-  if (f.open_close_fsm_events || f.parent_split) {
-    p.v.mdev.set(0, F);
-    if (f.avail_accounting) atomic_inc(p.v.avail, F);
-    return;
-  }
+  const S = p.drv.S;
   const st = p.v.state.get(F);
-  if (st !== p.drv.S.NOT_OPER && st !== p.drv.S.STANDBY) {
-    const ret = f.mdev_remove === 'B-reset' ? vfio_ccw_mdev_reset(p) : quiesce_locked(p);
-    if (ret === 0) p.v.state.set(p.drv.S.STANDBY, F);
+  const active = st !== S.NOT_OPER && st !== S.STANDBY;
+  if (f.mdev_remove === 'A-offline') vfio_ccw_fsm_offline_wait(p);
+  else if (f.mdev_remove === 'B-reset' && active && vfio_ccw_mdev_reset(p) === 0) p.v.state.set(S.STANDBY, F);
+  else if (f.mdev_remove === 'C-quiesce+cp_free') {
+    if (active && vfio_ccw_sch_quiesce(p) === 0) p.v.state.set(S.STANDBY, F);
+    cp_free(p.cp);
   }
-  if (f.mdev_remove === 'C-quiesce+cp_free') cp_free(p.cp);
+  // private->mdev = NULL, or (v6.2+) the parent's drvdata cleared without sch->lock.
   p.v.mdev.set(0, F);
   if (f.avail_accounting) atomic_inc(p.v.avail, F);
+  vfio_put_device(p);
+  if (f.release_completion) wait_for_completion(p.v.release_comp, F);
 }
 
-function quiesce_locked(p: VfioCcwPrivate): number {
-  spin_lock_irq(p.sch.v.lock, 'vfio_ccw_mdev_remove');
-  const ret = vfio_ccw_sch_quiesce(p);
-  spin_unlock_irq(p.sch.v.lock, 'vfio_ccw_mdev_remove');
-  return ret;
+/** Another holder of the vfio_device (a sysfs reader, the vfio core's open path): get_device. */
+export function vfio_device_get(p: VfioCcwPrivate): void {
+  atomic_inc(p.v.vdev_refs, 'vfio_device_get');
+}
+
+/** vfio_put_device: the last reference runs the driver's .release (v6.1: complete release_comp). */
+export function vfio_put_device(p: VfioCcwPrivate): void {
+  const F = 'vfio_put_device';
+  if (atomic_dec_return(p.v.vdev_refs, F) !== 0) return;
+  // v6.1 .release: memset the embedded vdev (its references are already 0), complete release_comp.
+  // v6.2's frees the buffers and the core frees private: the parent no longer points at it.
+  if (p.drv.f.release_completion) complete(p.v.release_comp, F);
 }
 
 /** Fresh private state (kzalloc + the .init op): main at set-up, mdev probe in v6.2+. */
@@ -416,5 +456,3 @@ export function vfio_ccw_private_init(p: VfioCcwPrivate, state: number): void {
   p.v.io_region.fill(0, F);
   p.v.cmd_region.fill(0, F);
 }
-
-

@@ -16,6 +16,7 @@ export const LOG_RECORDS = 16;
 export const VfioCcwPrivate = defineStruct('private', {
   state: i32('enum vfio_ccw_state, per variant'),
   io_mutex: mutex(),
+  fsm_mutex: mutex('A only: "Make FSM functions atomic", read as a mutex around dispatch [inferred]'),
   completion: i32('object id of a waiting on-stack completion, or 0 (NULL)'),
   irb: bytes(96, 'the single IRB slot'),
   scsw: bytes(12, 'copy of io_region.scsw_area made by fsm_io_request'),
@@ -40,6 +41,8 @@ export const VfioCcwPrivate = defineStruct('private', {
   open_count: i32('device FDs open'),
   notifier_registered: i32('DMA-unmap notifier registrations (I16: at most 1)'),
   release_comp: completion('E1 release completion'),
+  vdev_refs: atomic('references to the vfio_device (E1/E2): its .release runs when the last one drops'),
+  parent_registered: i32('the mdev parent is registered: mdev create is possible (css probe)'),
   quiesce_halts: i32('hsch issued by the running quiesce (I11)'),
   quiesce_clears: i32('csch issued by the running quiesce (I11)'),
   quiesce_cancels: i32('xsch issued by the running quiesce (I11)'),

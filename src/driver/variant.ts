@@ -1,6 +1,6 @@
 // The driver at one kernel version: its state/event numbering, jump table (functions) and the
 // per-version rules the handlers switch on. Built from the variant registry, which is data.
-import { FSM_TABLES, type ActionName, type FsmShape } from './fsm_tables.ts';
+import { FSM_TABLES, type ActionName, type FsmLabel, type FsmShape } from './fsm_tables.ts';
 import type { Variant, VariantFeatures } from '../variants/registry.ts';
 import type { FsmFunc } from './fsm.ts';
 
@@ -19,10 +19,19 @@ export interface Driver {
   readonly shape: FsmShape;
   readonly S: Readonly<Record<StateName, number>>;
   readonly E: Readonly<Record<EventName, number>>;
+  /**
+   * States and events by their role where a version renamed them, so shared code reads one
+   * number: F's BROKEN/CLOSED for NOT_OPER/STANDBY (§8.1), A's SSCH_REQ for IO_REQ (§4.2).
+   * Elsewhere these are the names themselves.
+   */
+  readonly R: Readonly<{ NOT_OPER: number; STANDBY: number; EV_NOT_OPER: number; EV_IO_REQ: number }>;
   /** jumptable[state][event] */
   readonly jumptable: readonly (readonly FsmFunc[])[];
   readonly f: DriverFeatures;
 }
+
+/** Per FSM label, actions that differ from the shared ones under the same name (A's return the next state). */
+export type ActionOverrides = Readonly<Partial<Record<FsmLabel, Readonly<Partial<Record<ActionName, FsmFunc>>>>>>;
 
 function numbering<N extends string>(all: readonly N[], have: readonly string[]): Record<N, number> {
   const out = {} as Record<N, number>;
@@ -31,21 +40,29 @@ function numbering<N extends string>(all: readonly N[], have: readonly string[])
 }
 
 /**
- * Build a variant's driver: the table's action names resolved to functions. `actions` may hold
- * per-variant overrides (a version whose action differs under the same name).
+ * Build a variant's driver: the table's action names resolved to functions, from `overrides`
+ * for the variant's FSM label first (a version whose action differs under the same name), then
+ * from the shared `actions`.
  */
-export function make_driver(v: Variant, actions: Readonly<Partial<Record<ActionName, FsmFunc>>>): Driver {
+export function make_driver(v: Variant, actions: Readonly<Partial<Record<ActionName, FsmFunc>>>, overrides: ActionOverrides = {}): Driver {
   const shape = FSM_TABLES[v.fsm] as FsmShape;
   const S = numbering(STATE_NAMES, shape.states);
   const E = numbering(EVENT_NAMES, shape.events);
+  const own = overrides[v.fsm] ?? {};
   const table = shape.table as Readonly<Record<string, Readonly<Record<string, ActionName>>>>;
   const jumptable = shape.states.map((s) =>
     shape.events.map((e) => {
       const name = table[s]?.[e];
-      const fn = name === undefined ? undefined : actions[name];
+      const fn = name === undefined ? undefined : (own[name] ?? actions[name]);
       if (fn === undefined) throw new Error(`variant ${v.name}: no implementation of ${String(name)} for ${s} x ${e}`);
       return fn;
     }),
   );
-  return { name: v.name, variant: v, shape, S, E, jumptable, f: v.features };
+  const R = {
+    NOT_OPER: S.NOT_OPER >= 0 ? S.NOT_OPER : S.BROKEN,
+    STANDBY: S.STANDBY >= 0 ? S.STANDBY : S.CLOSED,
+    EV_NOT_OPER: E.NOT_OPER >= 0 ? E.NOT_OPER : E.BROKEN,
+    EV_IO_REQ: E.IO_REQ >= 0 ? E.IO_REQ : E.SSCH_REQ,
+  };
+  return { name: v.name, variant: v, shape, S, E, R, jumptable, f: v.features };
 }

@@ -103,6 +103,17 @@ function writer(env: ScenarioEnv): void {
   c.unrealize();
 }
 
+/**
+ * Hold on for a while. Free mode: a bounded wait of `ms` (a duration, not a handshake). Controlled
+ * mode: virtual time does not pass while user 0 spins on -EAGAIN, so a timed wait could stall the
+ * schedule; round trips to the machine's mailbox (a no-op command) take the time instead.
+ */
+function stretch(env: ScenarioEnv, ms: number): void {
+  if (env.args.sched === true) {
+    for (let k = 0; k < Math.max(1, Math.round(ms)); k++) env.hw({ op: 'release' });
+  } else if (ms > 0) env.wait_flag(F_DONE, (v) => v !== 0, ms);
+}
+
 function holder(env: ScenarioEnv): void {
   const p = env.p;
   env.barrier();
@@ -112,8 +123,8 @@ function holder(env: ScenarioEnv): void {
     mutex_lock(p.v.io_mutex, SITE);
     env.set_flag(F_HELD, step);
     env.wait_flag(F_SEEN, (v) => v === step);
-    // T slowed: keep io_mutex a little longer while user 0 retries (a duration, not a handshake)
-    env.wait_flag(F_DONE, (v) => v !== 0, hold_ms);
+    // T slowed: keep io_mutex a little longer while user 0 retries
+    stretch(env, hold_ms);
     mutex_unlock(p.v.io_mutex, SITE);
   }
   // 3-4. a second client thread: blocking region reads, partial io writes, io_mutex held at random
@@ -133,7 +144,7 @@ function holder(env: ScenarioEnv): void {
       expect(env, 'S6.second-writer', rc === part.length || rc === -EBUSY || rc === -EAGAIN, `partial io region write answered ${rc}`);
     } else if (k === 6) {
       mutex_lock(p.v.io_mutex, SITE);
-      env.wait_flag(F_DONE, (v) => v !== 0, env.rng.range([0, 2]));
+      stretch(env, env.rng.range([0, 2]));
       mutex_unlock(p.v.io_mutex, SITE);
       env.count('holds');
     } else env.count(env.client.read_io_region().rc >= 0 ? 'io_reads' : 'io_read_errors');

@@ -17,7 +17,7 @@
 //                                                                    (the new start's cp) -> IDLE
 //                                       the start runs on freed CCWs and unpinned pages (I3)
 import { dasd_read } from '../client/guest.ts';
-import { EBUSY } from '../uapi/errno.ts';
+import { EAGAIN, EBUSY } from '../uapi/errno.ts';
 import { HwInstr, hw_wait_until } from '../hw/layout.ts';
 import { SCSW_FCTL_START_FUNC } from '../uapi/scsw.ts';
 import { CMD_REGION_SIZE, IO_REGION_SIZE, VFIO_CCW_ASYNC_CMD_CSCH } from '../uapi/vfio_ccw.ts';
@@ -37,6 +37,15 @@ export const scenario: Scenario = {
   hw: { hung: true },
   requires: (f) => (f.regions === 'io' ? 'no async command region before v5.2: no csch from the user' : null),
 };
+
+/** A raw client retries -EAGAIN (io_mutex held by io_todo's IRB copy) as QEMU does: at once, counted. */
+function retry_eagain(env: ScenarioEnv, write: () => number): number {
+  for (let k = 0; ; k++) {
+    const rc = write();
+    if (rc !== -EAGAIN || k >= 1_000_000) return rc;
+    env.count('eagain_retries');
+  }
+}
 
 export function user(ctx: ProgramCtx, args: UserArgs): UserResult {
   return run_user(ctx, args, (env) => {
@@ -73,13 +82,13 @@ function attempt(env: ScenarioEnv): void {
   const hw = env.p.sch.hw;
   const m0 = marks(env);
   const ssch0 = hw.at('n_instr', HwInstr.ssch);
-  const rc = c.write_cmd(VFIO_CCW_ASYNC_CMD_CSCH);
+  const rc = retry_eagain(env, () => c.write_cmd(VFIO_CCW_ASYNC_CMD_CSCH));
   expect(env, 'S12.csch', rc === CMD_REGION_SIZE, `csch write ${rc}`);
   const prog = env.program(dasd_read({ blocks: 4 }));
   // the clear interrupt has been presented to the host: fsm_irq is about to run or has run
   hw_wait_until(hw, (h) => h.get('presented') > m0.presented, 10_000);
   const before = marks(env).irbs - m0.irbs;
-  const rs = c.write_io_region(prog.orb, SCSW_FCTL_START_FUNC);
+  const rs = retry_eagain(env, () => c.write_io_region(prog.orb, SCSW_FCTL_START_FUNC));
   const st = state(env);
   const m1 = marks(env);
   const issued = hw.at('n_instr', HwInstr.ssch) - ssch0;

@@ -9,6 +9,7 @@ import type { VfioCcwPrivate } from '../driver/private.ts';
 import { start_invariants } from '../detect/invariants.ts';
 import { start_lockdep } from '../detect/lockdep.ts';
 import { start_race_detector } from '../detect/race.ts';
+import { start_lockstat } from '../detect/lockstat.ts';
 import { start_tracer } from '../trace/ring.ts';
 import { start_delay_injection, type DelayArgs } from '../detect/delay.ts';
 import { current } from '../kernel/index.ts';
@@ -22,6 +23,8 @@ export interface DetectArgs {
   lockdep?: SharedArrayBuffer;
   invariants?: boolean;
   race?: SharedArrayBuffer;
+  /** lock statistics (a profiler: on only when asked for by name) */
+  lockstat?: SharedArrayBuffer;
 }
 
 export interface ActorArgs {
@@ -73,6 +76,7 @@ export function detectors_on(sys: System, d: DetectArgs): () => void {
   if (d.lockdep !== undefined) offs.push(start_lockdep({ sab: d.lockdep }));
   if (d.race !== undefined) offs.push(start_race_detector(d.race, current.id));
   if (d.invariants === true) offs.push(start_invariants(sys.devs));
+  if (d.lockstat !== undefined) offs.push(start_lockstat(d.lockstat, current.id));
   // Last, so the detectors have already seen an access when the delay stretches the window after it.
   if (d.delay !== undefined) offs.push(start_delay_injection(d.delay, current.id));
   return () => {
@@ -82,7 +86,7 @@ export function detectors_on(sys: System, d: DetectArgs): () => void {
 }
 
 /** sch -> private: through the parent's drvdata in v6.2+, which is NULL without an mdev. */
-function private_of(sys: System, sch: Subch): VfioCcwPrivate | null {
+export function private_of(sys: System, sch: Subch): VfioCcwPrivate | null {
   const p = sys.devs[sch.dev];
   if (p === undefined) return null;
   if (p.drv.f.parent_split && Atomics.load(p.v.mdev.a, p.v.mdev.i) === 0) return null;

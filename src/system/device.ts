@@ -120,7 +120,7 @@ export function init_driver(s: System, opts: { mdev: boolean }): void {
   for (const p of s.devs) {
     INIT_WORK(p.v.io_work, WORK_IO_TODO, p.dev);
     INIT_WORK(p.v.crw_work, WORK_CRW_TODO, p.dev);
-    vfio_ccw_private_init(p, p.drv.S.STANDBY);
+    vfio_ccw_private_init(p, p.drv.R.STANDBY);
     const rc = vfio_ccw_sch_probe(p);
     if (rc !== 0) throw new Error(`vfio_ccw_sch_probe: ${rc}`);
     if (opts.mdev) {

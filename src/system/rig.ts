@@ -7,6 +7,7 @@ import { hw_stop } from '../hw/engine.ts';
 import type { HwConfig } from '../hw/config.ts';
 import { alloc_lockdep, lockdep_report } from '../detect/lockdep.ts';
 import { alloc_race, race_losses, race_report, race_stats } from '../detect/race.ts';
+import { alloc_lockstat, read_lockstat, type LockstatData, type LockstatOptions } from '../detect/lockstat.ts';
 import { alloc_trace, read_trace, reset_trace, type TraceBuf, type TraceEvent, format_event } from '../trace/ring.ts';
 import { dedupe, type Finding, type Report } from '../report/report.ts';
 import type { Scenario } from '../scenarios/types.ts';
@@ -24,7 +25,8 @@ export const IRQ_ACTOR = 1;
 export const TODO_ACTOR = 2;
 export const FIRST_USER = 3;
 
-export type DetectorName = 'invariants' | 'lockdep' | 'trace' | 'race';
+export type DetectorName = 'invariants' | 'lockdep' | 'trace' | 'race' | 'lockstat';
+/** The default set. 'lockstat' is a profiler, not a detector: a run has it only when named. */
 export const ALL_DETECTORS: readonly DetectorName[] = ['invariants', 'lockdep', 'trace', 'race'];
 
 export interface RunConfig {
@@ -45,6 +47,8 @@ export interface RunConfig {
   sched?: SchedConfig;
   /** free mode: no progress for this long is a hang (ms) */
   hang_ms?: number;
+  /** with the 'lockstat' detector: its sampling */
+  lockstat?: LockstatOptions;
 }
 
 export interface SchedConfig {
@@ -76,6 +80,8 @@ export interface RunOutcome {
   results: UserResult[];
   trace: TraceEvent[];
   warnings: WarnRecord[];
+  /** with the 'lockstat' detector */
+  lockstat?: LockstatData;
 }
 
 export class Rig {
@@ -166,11 +172,13 @@ export class Rig {
     const on = new Set(cfg.detectors);
     // Fresh clocks and shadow memory per run: the last run's accesses are not ordered with this one's.
     const raceSab = on.has('race') ? alloc_race() : undefined;
+    const lockstatSab = on.has('lockstat') ? alloc_lockstat(cfg.lockstat) : undefined;
     const detect: DetectArgs = {
       ...(on.has('trace') ? { trace: { sab: this.trace.sab, cap: this.trace.cap } } : {}),
       ...(on.has('lockdep') ? { lockdep: this.lockdepSab } : {}),
       invariants: on.has('invariants'),
       ...(raceSab !== undefined ? { race: raceSab } : {}),
+      ...(lockstatSab !== undefined ? { lockstat: lockstatSab } : {}),
       ...(cfg.delay !== undefined ? { delay: { ...cfg.delay, seed: cfg.seed } } : {}),
     };
     const hw = { ...cfg.scenario.hw, ...cfg.hw };
@@ -283,7 +291,8 @@ export class Rig {
       duration_s: (performance.now() - t0) / 1000,
       ...(not_applicable.length > 0 ? { not_applicable } : {}),
     };
-    return { report, results, trace, warnings, ...(sched ? { sched: sched_outcome(sv) } : {}) };
+    const lockstat = lockstatSab !== undefined ? read_lockstat(lockstatSab) : undefined;
+    return { report, results, trace, warnings, ...(sched ? { sched: sched_outcome(sv) } : {}), ...(lockstat !== undefined ? { lockstat } : {}) };
   }
 
   /** A hang: report it, then terminate the workers (they cannot be reused). */

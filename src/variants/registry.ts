@@ -168,6 +168,10 @@ export interface VariantFeatures {
   /** NOT_OPER (F: BROKEN) is never left except by a fresh probe */
   readonly notoper_absorbing: boolean;
   readonly reset: 'A-offline+online' | 'quiesce+enable' | 'close+open';
+  /** fsm_open when the enable fails: F writes BROKEN under sch->lock (§8.4); E unlocks, then fires NOT_OPER (§9.1) */
+  readonly open_failure: 'state-under-lock' | 'event-after-unlock';
+  /** mdev create/probe refuses a NOT_OPER device with -ENODEV (every version but F, §8.6, §13.2) */
+  readonly mdev_probe_checks_notoper: boolean;
   /** ≤ v5.19: IOMMU notifier, exact page-start match, reset then cp_free; v6.0+: .dma_unmap(iova, length), reset */
   readonly dma_unmap: 'notifier-exact' | 'callback-range';
   /** s390dbf records keep a pointer to the mdev UUID (v5.4 … v5.19, §13.4) */
@@ -295,6 +299,8 @@ const F_V4_12: VariantFeatures = {
   notoper_frees_cp: false,
   notoper_absorbing: false,
   reset: 'quiesce+enable',
+  open_failure: 'event-after-unlock',
+  mdev_probe_checks_notoper: true,
   dma_unmap: 'notifier-exact',
   uuid_log_by_reference: false,
 };
@@ -364,6 +370,8 @@ const F_V5_2: VariantFeatures = {
   notoper_frees_cp: false,
   notoper_absorbing: false,
   reset: 'quiesce+enable',
+  open_failure: 'event-after-unlock',
+  mdev_probe_checks_notoper: true,
   dma_unmap: 'notifier-exact',
   uuid_log_by_reference: false,
 };
@@ -401,6 +409,8 @@ const F_GUNTHORPE_2021: VariantFeatures = {
   notoper_frees_cp: true,
   notoper_absorbing: true,
   reset: 'close+open',
+  open_failure: 'state-under-lock',
+  mdev_probe_checks_notoper: false,
 };
 
 const F_V6_0: VariantFeatures = {

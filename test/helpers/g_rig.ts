@@ -1,6 +1,6 @@
-// A whole mainline (version G) system built on the test's own thread: one device, its mdev,
-// guest memory with a one-CCW channel program, and helpers that speak to the device as a user
-// would (pread/pwrite/ioctl through src/driver/ops.ts). No engine and no workers run: the
+// A whole system of one variant (mainline, version G, unless a test names another) built on the
+// test's own thread: one device, its mdev, guest memory with a one-CCW channel program, and
+// helpers that speak to the device as a user would (pread/pwrite/ioctl through src/driver/ops.ts). No engine and no workers run: the
 // machine accepts ssch synchronously, and no interrupt is ever delivered unless a test runs a
 // driver function itself. Every rig has its own global buffer, so workqueue, eventfds and
 // warnings start empty.
@@ -61,12 +61,15 @@ export function end_rig(): string[] {
   return w;
 }
 
-/** A fresh system in state STANDBY with its mdev; `open` also opens the device fd (IDLE). */
-export function g_rig(opts: { open?: boolean; hw?: Partial<HwInit> } = {}): GRig {
+/**
+ * A fresh system with its mdev (G: STANDBY; before v6.0 the mdev create makes it IDLE); `open`
+ * also opens the device fd (G: IDLE). `variant` is a registry name, 'mainline' by default.
+ */
+export function g_rig(opts: { open?: boolean; hw?: Partial<HwInit>; variant?: string } = {}): GRig {
   const g = alloc_global();
   set_current(g, TEST_ACTOR, ActorKind.test, 't');
   const bufs = alloc_devices(g, 1);
-  const sys = bind_system(g, bufs, 'mainline');
+  const sys = bind_system(g, bufs, opts.variant ?? 'mainline');
   init_system(sys, opts.hw ?? {});
   init_driver(sys, { mdev: true });
   const p = sys.devs[0]!;
