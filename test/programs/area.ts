@@ -5,6 +5,7 @@ export const AREA_INDEX = 1;
 
 export const TestArea = defineStruct('test', {
   m: mutex(),
+  m2: mutex('a second lock, for ABBA'),
   s: spinlock(),
   c: completion(),
   counter: i32('plain counter for mutual exclusion'),

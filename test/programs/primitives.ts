@@ -286,3 +286,21 @@ export function readEventfd(ctx: ProgramCtx, args: { fd: number; timeoutMs: numb
   if (args.afterFlag) until(v.flag.a, v.flag.i, (x) => x === 1, 'signaller');
   return eventfd_read(ctxOf(ctx, args.fd), args.timeoutMs, 'readEventfd');
 }
+
+// --- ABBA (the controlled scheduler's deadlock case) ---
+
+export function takeMM2(ctx: ProgramCtx): void {
+  const v = view(ctx);
+  mutex_lock(v.m, 'takeMM2');
+  mutex_lock(v.m2, 'takeMM2');
+  mutex_unlock(v.m2, 'takeMM2');
+  mutex_unlock(v.m, 'takeMM2');
+}
+
+export function takeM2M(ctx: ProgramCtx): void {
+  const v = view(ctx);
+  mutex_lock(v.m2, 'takeM2M');
+  mutex_lock(v.m, 'takeM2M');
+  mutex_unlock(v.m, 'takeM2M');
+  mutex_unlock(v.m2, 'takeM2M');
+}
