@@ -202,7 +202,8 @@ export function set_io_latency_hook(fn: ((ms: number) => void) | null): void {
 }
 
 export class VfioCcwClient {
-  readonly sch: SubchDev;
+  /** the virtual subchannel: realize builds a fresh one, as QEMU does on every (hot-)plug */
+  sch: SubchDev;
   regions: RegionLayout = default_regions();
   device_flags = 0;
   num_regions = 0;
@@ -246,6 +247,8 @@ export class VfioCcwClient {
   // ---- lifecycle (vfio_ccw_realize / vfio_ccw_reset / vfio_ccw_unrealize) ----
 
   realize(): RealizeResult {
+    this.sch = new SubchDev(this.opts);
+    this.sch.set_not_valid();
     const warnings: string[] = [];
     const res = (ok: boolean, error: string | null, open_rc: number): RealizeResult => ({
       ok,

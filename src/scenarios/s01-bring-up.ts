@@ -193,7 +193,10 @@ export function wait_final(env: ScenarioEnv, ms = IO_TIMEOUT_MS): { final: IrbIn
     const i = next_irb(env, ms);
     if (i === null) return { final: null, seen };
     seen.push(i);
-    if (i.pending && i.final) return { final: i, seen };
+    if (i.pending && i.final) {
+      env.count('cycles');
+      return { final: i, seen };
+    }
   }
 }
 

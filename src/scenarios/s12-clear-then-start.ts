@@ -112,9 +112,10 @@ function attempt(env: ScenarioEnv): void {
     env,
     'S12.todo-frees-own-cp',
     !stolen && after_clear === pending_name(env) && m2.initialized && m2.gen === m0.gen + 1,
-    `${order}: after io_todo ran for the clear IRB the state is ${after_clear} and the cp initialized ${m2.initialized} ` +
-      `while the channel still runs the start (state right after the ssch write: ${st}): io_todo took the clear IRB (solicited, final) ` +
-      `for the ending of the start issued after the clear, freed its cp and set IDLE (R2/I3: the IRB slot says nothing about which function it ends)`,
+    stolen
+      ? 'io_todo took the clear IRB (solicited, final) for the ending of the start issued after the clear: it freed that cp and set IDLE ' +
+          'while the channel still runs the start (I3; the IRB slot says nothing about which function it ends)'
+      : `after io_todo ran for the clear IRB: state ${after_clear} (right after the ssch write: ${st}), cp initialized ${m2.initialized}, cp_init ${m2.gen - m0.gen}`,
   );
   // 5. the start's final: IDLE, the cp freed (once), and the final reaches the user
   env.hw({ op: 'complete', kind: 'final', dstat: CE_DE });
