@@ -54,8 +54,18 @@ export function user(ctx: ProgramCtx, args: UserArgs): UserResult {
         if (scsw.scsw_is_final(w0) && scsw.scsw_is_solicited(w0)) break;
       }
       env.count('reads');
-      // the device presents attention while idle (unsolicited status)
+      // the device presents attention while idle (unsolicited status); the guest takes that
+      // interrupt (TSCH) before its next start, or the start would find status pending (cc 1)
       env.hw({ op: 'unsolicited', dstat: scsw.DEV_STAT_ATTENTION });
+      for (;;) {
+        const ev = env.client.wait_io(5000);
+        if (ev === null) break;
+        const t = env.client.tsch();
+        if (t.cc === 0 && t.irb !== null && !scsw.scsw_is_solicited(new DataView(t.irb.buffer, t.irb.byteOffset).getUint32(0))) {
+          env.count('attentions');
+          break;
+        }
+      }
     }
     env.client.unrealize();
   });

@@ -36,10 +36,12 @@ export async function controlledHarness(seed: number): Promise<Harness & { close
     const runs = steps.map((s) => pool.run(s.actor, prog(CONTROLLED, 'controlled'), { fn: s.fn, args: s.args ?? null, user: true }));
     if (!(await sched_start(g, actors.length))) throw new Error('actors did not enter the schedule');
     await sched_wait(g, 120_000);
+    // Every actor must have left before the next schedule resets the shared state.
+    const rs = await Promise.all(runs);
+    const exr = ex !== null ? await ex : null;
     const abort = v.get('abort');
     if (abort !== 0) throw new Error(`schedule aborted: ${SchedAbortName[abort]}`);
-    const rs = await Promise.all(runs);
-    if (ex !== null) unwrap(await ex);
+    if (exr !== null) unwrap(exr);
     return rs.map((r) => unwrap(r));
   };
   return {
