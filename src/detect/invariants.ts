@@ -4,6 +4,7 @@
 import { H, type HookFn, register_hook, WARN, Warn, mutex_owner, spin_owner } from '../kernel/index.ts';
 import { scsw_is_final } from '../uapi/scsw.ts';
 import type { VfioCcwPrivate } from '../driver/private.ts';
+import { CP_HOST_BASE } from '../driver/cp.ts';
 
 type Check = (p: VfioCcwPrivate, kind: number, site: string, actor: number, arg: number) => void;
 
@@ -32,7 +33,7 @@ function cp_init_flag(p: VfioCcwPrivate): boolean {
 const raw = (f: { a: Int32Array; i: number }): number => Atomics.load(f.a, f.i);
 
 /** The set of invariant ids the oracle checks for a variant. */
-export const INVARIANTS = ['I1', 'I2', 'I4', 'I5', 'I6', 'I7', 'I8', 'I12', 'I13', 'I15', 'I16', 'I17', 'I18', 'I21', 'I22'] as const;
+export const INVARIANTS = ['I1', 'I2', 'I3', 'I4', 'I5', 'I6', 'I7', 'I8', 'I12', 'I13', 'I15', 'I16', 'I17', 'I18', 'I21', 'I22'] as const;
 
 export function start_invariants(devs: readonly VfioCcwPrivate[]): () => void {
   const on = new Map<number, [VfioCcwPrivate, Check]>();
@@ -52,8 +53,19 @@ export function start_invariants(devs: readonly VfioCcwPrivate[]): () => void {
     };
     on.set(p.v.state.id, [p, onState]);
 
-    const onInit: Check = (q, kind) => {
-      if (kind === H.write) pendingInit.add(q.dev);
+    const onInit: Check = (q, kind, site) => {
+      if (kind !== H.write) return;
+      pendingInit.add(q.dev);
+      // I3: the channel program is taken away (freed, or re-initialised) while the machine still
+      // runs the start that was issued from it. The host address of a translated chain carries
+      // the cp generation (cp_host_addr), so the machine's start_cpa names the program it runs.
+      const hw = q.sch.hw;
+      if (hw.get('present') !== 0 && hw.get('start_open') !== 0 && cp_init_flag(q)) {
+        const running = (hw.get('start_cpa') >>> 16) & 0xff;
+        if ((hw.get('start_cpa') >>> 0) >= CP_HOST_BASE && running === (raw(q.cp.v.generation) & 0xff)) {
+          fire(q, 'I3', q.cp.v.initialized.id, `the channel program of generation ${raw(q.cp.v.generation)} is released at ${site} while the channel still runs its start`);
+        }
+      }
     };
     on.set(p.cp.v.initialized.id, [p, onInit]);
 

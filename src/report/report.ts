@@ -29,11 +29,11 @@ export interface Report {
   not_applicable?: string[];
 }
 
-/** Merge findings that share kind and id, keeping the first message and counting the rest. */
+/** Merge findings that differ only in numbers (generations, counts), keeping the first and counting the rest. */
 export function dedupe(findings: Finding[]): Finding[] {
   const out = new Map<string, Finding>();
   for (const f of findings) {
-    const k = `${f.kind}:${f.id}:${f.message}`;
+    const k = `${f.kind}:${f.id}:${f.message.replace(/\d+/g, '#')}`;
     const seen = out.get(k);
     if (seen === undefined) out.set(k, { ...f, count: f.count ?? 1 });
     else seen.count = (seen.count ?? 1) + (f.count ?? 1);

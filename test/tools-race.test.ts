@@ -1,0 +1,110 @@
+// race, replay and trace as a user runs them (child processes), and the trace of the S12 failure
+// on v5.3 checked against the trace-event format's rules.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+const BIN = new URL('../bin/vfio-ccw-sim.mjs', import.meta.url).pathname;
+const run = (args: string[]) => spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 240_000 });
+const tmp = (): string => mkdtempSync(join(tmpdir(), 'vfio-ccw-sim-'));
+
+interface Ev {
+  name: string;
+  ph: string;
+  ts: number;
+  dur?: number;
+  pid: number;
+  tid: number;
+  id?: number;
+  args?: { name?: string };
+}
+
+/** The trace-event format's rules (JSON object format) that Perfetto and chrome://tracing rely on. */
+function check_trace_format(j: unknown): string[] {
+  const errs: string[] = [];
+  if (typeof j !== 'object' || j === null || !Array.isArray((j as { traceEvents?: unknown }).traceEvents)) return ['no traceEvents array'];
+  const evs = (j as { traceEvents: Ev[] }).traceEvents;
+  const known = new Set(['X', 'B', 'E', 'i', 'I', 's', 't', 'f', 'M', 'C']);
+  const flows = new Map<number, { s: number; f: number }>();
+  for (const [k, e] of evs.entries()) {
+    if (typeof e.name !== 'string' || typeof e.ph !== 'string' || !known.has(e.ph)) errs.push(`event ${k}: bad name or phase`);
+    if (typeof e.ts !== 'number' || !Number.isFinite(e.ts) || e.ts < 0) errs.push(`event ${k}: bad ts`);
+    if (!Number.isInteger(e.pid) || !Number.isInteger(e.tid)) errs.push(`event ${k}: pid/tid not integers`);
+    if (e.ph === 'X' && (typeof e.dur !== 'number' || e.dur < 0)) errs.push(`event ${k}: X without dur >= 0`);
+    if (e.ph === 'M' && typeof e.args?.name !== 'string') errs.push(`event ${k}: metadata without args.name`);
+    if (e.ph === 's' || e.ph === 'f') {
+      if (!Number.isInteger(e.id)) errs.push(`event ${k}: flow without id`);
+      const p = flows.get(e.id!) ?? { s: 0, f: 0 };
+      p[e.ph]++;
+      flows.set(e.id!, p);
+    }
+  }
+  for (const [id, p] of flows) if (p.s !== 1 || p.f > 1) errs.push(`flow ${id}: ${p.s} starts, ${p.f} finishes`);
+  // Complete slices on one thread must nest: no partial overlap.
+  const byTid = new Map<number, Ev[]>();
+  for (const e of evs) if (e.ph === 'X') byTid.set(e.tid, [...(byTid.get(e.tid) ?? []), e]);
+  for (const [tid, xs] of byTid) {
+    xs.sort((a, b) => a.ts - b.ts || b.dur! - a.dur!);
+    const stack: Ev[] = [];
+    for (const e of xs) {
+      while (stack.length > 0 && stack.at(-1)!.ts + stack.at(-1)!.dur! <= e.ts + 1e-9) stack.pop();
+      const top = stack.at(-1);
+      if (top !== undefined && e.ts + e.dur! > top.ts + top.dur! + 1e-6) errs.push(`tid ${tid}: '${e.name}' overlaps '${top.name}' without nesting`);
+      stack.push(e);
+    }
+  }
+  return errs;
+}
+
+describe('race, replay, trace', () => {
+  it('race finds I2 on v5.3 S12, prints the report and a token; replay reproduces it; its trace is valid trace-event JSON that shows the interleaving', () => {
+    const d = tmp();
+    const r = run(['race', '--variant', 'v5.3', '--scenario', 'S12', '--strategy', 'pct', '--budget', '200', '--seeds', '2', '--workers', '2', '--target', '^I2$', '--report', join(d, 'race.json'), '--quiet']);
+    expect(r.status).toBe(1);
+    expect(r.stdout).toMatch(/first failure: schedule \d+/);
+    expect(r.stdout).toMatch(/WARNING: invariant violated: I2/);
+    expect(r.stdout.trim().split('\n').at(-1)).toBe('FAILURE');
+    const rep = JSON.parse(readFileSync(join(d, 'race.json'), 'utf8')) as { replay: string; mode: string; findings: { id: string }[] };
+    expect(rep.mode).toBe('controlled');
+    expect(rep.replay).toMatch(/^vcs1\./);
+
+    const out = join(d, 'trace.json');
+    const p = run(['replay', rep.replay, '--trace-out', out, '--quiet']);
+    expect(p.status).toBe(1);
+    expect(p.stdout).toMatch(/every step's kind as recorded/);
+    expect(p.stdout).toMatch(/I2/);
+    const j = JSON.parse(readFileSync(out, 'utf8')) as { traceEvents: Ev[] };
+    expect(check_trace_format(j)).toEqual([]);
+    // the interleaving: the IRQ actor's fsm_irq, the todo actor's io_todo and the user's request, each on its own track
+    const names = (tid: number) => j.traceEvents.filter((e) => e.tid === tid).map((e) => e.name).join('|');
+    expect(names(1)).toMatch(/hard IRQ/);
+    expect(names(2)).toMatch(/work private->io_work/);
+    expect(names(3)).toMatch(/hold private->io_mutex/);
+    expect(j.traceEvents.some((e) => e.ph === 's')).toBe(true);
+    expect(j.traceEvents.filter((e) => e.ph === 'M').map((e) => e.args?.name)).toEqual(expect.arrayContaining(['irq (CPU1)', 'todo (CPU2)', 'user0 (CPU3)']));
+  });
+
+  it('trace exports a free-mode run', () => {
+    const d = tmp();
+    const out = join(d, 't.json');
+    const r = run(['trace', '--scenario', 'S2', '--iterations', '10', '--out', out]);
+    expect([0, 1]).toContain(r.status);
+    expect(r.stdout).toMatch(/trace: \d+ events/);
+    expect(check_trace_format(JSON.parse(readFileSync(out, 'utf8')))).toEqual([]);
+  });
+
+  it.each([
+    [['race', '--strategy', 'bogus'], /--strategy/],
+    [['race', '--budget', '0'], /--budget/],
+    [['race', '--depth', 'x'], /--depth/],
+    [['replay', 'not-a-token'], /token/],
+    [['trace', '--iterations', '-3'], /--iterations/],
+  ])('bad usage %j: one line, exit 2', (args, re) => {
+    const r = run(args);
+    expect(r.status).toBe(2);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(re);
+  });
+});
