@@ -89,6 +89,9 @@ export function bind_system(g: SharedBuf, bufs: ReadonlyMap<number, SharedBuf> |
   const sysb = get(SYS_INDEX);
   const css = bind_hw_css(sysb, SYS_CSS);
   const drv = driver_for(variant);
+  // The line's cp rules, with the pfch rule of the release the variant models (the relaxation
+  // came ≈v5.7 [not verified], inside the v5.3 … v5.12 line: v5.3 models v5.12, §2.5).
+  const cp_rules: CpRules = { ...CP_RULES[drv.f.cp_rules], reject_no_pfch: drv.f.cp_pfch === 'reject' };
   const works = new Map<number, WorkStruct>();
   const wq = create_singlethread_workqueue(g, 'vfio-ccw', (id) => works.get(id));
   const devs: VfioCcwPrivate[] = [];
@@ -97,7 +100,7 @@ export function bind_system(g: SharedBuf, bufs: ReadonlyMap<number, SharedBuf> |
     const buf = get(dev_index(d));
     const gm = bind_guest(buf, GUEST);
     const v = bind(PrivateStruct, buf, PRIV);
-    const p: VfioCcwPrivate = { dev: d, buf, g, v, sch: bind_subchannel(buf, SCH, HW, d, css), cp: bind_cp(buf, CP, gm, CP_RULES[drv.f.cp_rules]), drv, wq };
+    const p: VfioCcwPrivate = { dev: d, buf, g, v, sch: bind_subchannel(buf, SCH, HW, d, css), cp: bind_cp(buf, CP, gm, cp_rules), drv, wq };
     works.set(v.io_work.id, v.io_work);
     works.set(v.crw_work.id, v.crw_work);
     devs.push(p);
