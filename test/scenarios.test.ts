@@ -39,7 +39,8 @@ const PLAN: Record<string, Plan> = {
   S9: { iterations: 100, params: { gap_ms: 0.2 }, races: { I12: SLOT_FINAL } },
   S10: { iterations: 10, races: { I12: SLOT_FINAL } },
   S11: { iterations: 10 },
-  S12: { iterations: 20, races: { 'S12.todo-frees-own-cp': CLEAR_STEALS } },
+  // I3 is the generic oracle for the same interleaving: the freed cp is the one the machine runs.
+  S12: { iterations: 20, races: { 'S12.todo-frees-own-cp': CLEAR_STEALS, I3: CLEAR_STEALS } },
 };
 
 let rig: Rig;

@@ -13,6 +13,8 @@ export interface WatchdogOpts {
   bound_ms: number;
   /** how often to look (ms) */
   every_ms: number;
+  /** still running this long after the start, with progress: a livelock (ms; default never) */
+  overrun_ms?: number;
 }
 
 /** Sum of everything that moves while actors make progress. */
@@ -26,7 +28,8 @@ function progress_sum(g: SharedBuf, extra: () => number): number {
  * Watch until `done` resolves; resolves with 'hang' if progress stalls for bound_ms.
  * `extra` adds counters outside the actor slots (the machine's loops, the tracer's sequence).
  */
-export async function watch(g: SharedBuf, done: Promise<unknown>, o: WatchdogOpts, extra: () => number = () => 0): Promise<'done' | 'hang'> {
+export async function watch(g: SharedBuf, done: Promise<unknown>, o: WatchdogOpts, extra: () => number = () => 0): Promise<'done' | 'hang' | 'overrun'> {
+  const start = performance.now();
   let finished = false;
   void done.then(
     () => (finished = true),
@@ -37,6 +40,7 @@ export async function watch(g: SharedBuf, done: Promise<unknown>, o: WatchdogOpt
   while (!finished) {
     await new Promise((r) => setTimeout(r, o.every_ms));
     if (finished) break;
+    if (o.overrun_ms !== undefined && performance.now() - start > o.overrun_ms) return 'overrun';
     const now = progress_sum(g, extra);
     if (now !== last) {
       last = now;

@@ -2,7 +2,7 @@
 // cleared function ends and with which status, makes status pending, presents I/O interrupts to
 // the host, executes the mailbox and delivers css events. Every decision comes from a stream
 // keyed by (seed, device, function, sequence number) and is recorded.
-import { backend } from '../kernel/backend.ts';
+import { backend, is_controlled } from '../kernel/backend.ts';
 import { clock } from '../kernel/clock.ts';
 import { orb_has, orb_lpm, ORB_ISIC } from '../uapi/orb.ts';
 import {
@@ -20,6 +20,8 @@ import { Rng, fnv1a, mix } from './prng.ts';
 import { close_start, drop_pending, make_pending } from './status.ts';
 
 const EAGAIN = 11;
+/** device events due sooner than this are waited for by polling, not by a futex timeout (free mode) */
+const SPIN_MS = 0.05;
 const C = HwCss.fields;
 
 export interface HwChpLink {
@@ -638,6 +640,12 @@ export class HwEngine {
         const toEvent = r.next - clock.now_ms();
         const wait = Math.min(toEvent, wall_end - performance.now());
         if (wait <= 0) continue;
+        // A futex timeout this short costs the kernel's timer slack (~50 µs): the device would
+        // answer late. In free mode, wait for a near event by polling the doorbell instead.
+        if (toEvent < SPIN_MS && !is_controlled()) {
+          while (clock.now_ms() < r.next && Atomics.load(a, bell) === seen && Atomics.load(a, css.b + C.stop.off) === 0);
+          continue;
+        }
         Atomics.store(a, css.b + C.sleeping.off, 1);
         // The next device event is a timed event; with none pending, the wall bound is only a guard.
         if (Atomics.load(a, css.b + C.stop.off) === 0) backend.wait(a, bell, seen, wait, css.id, toEvent <= wait);

@@ -36,6 +36,9 @@ export const freeBackend: WaitBackend = {
 
 export let backend: WaitBackend = freeBackend;
 
+/** True while a controlled scheduler owns waiting and time in this thread. */
+export const is_controlled = (): boolean => backend !== freeBackend;
+
 export function set_backend(b: WaitBackend | null): void {
   backend = b ?? freeBackend;
 }

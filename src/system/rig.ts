@@ -18,6 +18,13 @@ import { wq_stop, SCHED_LOG } from '../kernel/index.ts';
 import { ActorSched, SchedAbortName, SchedAbortReason, SchedView, StrategyId } from '../sched/state.ts';
 import { init_strategy } from '../sched/strategy.ts';
 import { hang_report, watch, watchdog_buffers } from '../detect/watchdog.ts';
+import { variant_by_name, type VariantFeatures } from '../variants/registry.ts';
+
+function variant_features(name: string): VariantFeatures {
+  const v = variant_by_name(name);
+  if (v === undefined) throw new Error(`no variant ${name}`);
+  return v.features;
+}
 import { sched_start } from '../sched/scheduler.ts';
 
 const ACTORS = new URL('./actors.ts', import.meta.url).href;
@@ -153,6 +160,12 @@ export class Rig {
 
   async run(cfg: RunConfig): Promise<RunOutcome> {
     if (this.dead) throw new Error('the rig stopped after a hang; start a new one');
+    // A scenario that needs what this variant lacks is not run: every step is not applicable.
+    const why = cfg.scenario.requires?.(variant_features(cfg.variant));
+    if (why !== null && why !== undefined) {
+      const report: Report = { result: 'pass', variant: cfg.variant, scenario: cfg.scenario.id, mode: cfg.sched !== undefined ? 'controlled' : 'free', findings: [], stats: {}, seed: cfg.seed, duration_s: 0, not_applicable: [`${cfg.scenario.id}: ${why}`] };
+      return { report, results: [], trace: [], warnings: [] };
+    }
     if (cfg.users > this.users) throw new Error(`rig has ${this.users} user workers, run asks for ${cfg.users}`);
     const t0 = performance.now();
     // Reset shared memory with every actor parked, then set the system up again.
@@ -207,8 +220,11 @@ export class Rig {
     const all = Promise.allSettled(userRuns.map(async (r) => unwrap<UserResult>(await r)));
     if (!sched) {
       const hang_ms = cfg.hang_ms ?? 20_000;
-      const w = await watch(this.g, all, { bound_ms: hang_ms, every_ms: Math.min(250, hang_ms / 4) }, () => sys.css.get('loops'));
-      if (w === 'hang') return this.hung(cfg, on.has('trace'), hang_ms, t0);
+      // A run that goes on making progress long after its deadline is a livelock (a quiesce that
+      // restarts for ever, a retry loop nobody breaks): report it like a hang.
+      const overrun_ms = cfg.duration_s !== undefined ? cfg.duration_s * 1000 + 60_000 : Infinity;
+      const w = await watch(this.g, all, { bound_ms: hang_ms, every_ms: Math.min(250, hang_ms / 4), overrun_ms }, () => sys.css.get('loops'));
+      if (w !== 'done') return this.hung(cfg, on.has('trace'), w === 'overrun' ? -1 : hang_ms, t0);
     }
     const settled = await all;
     if (!sched) {
@@ -299,6 +315,7 @@ export class Rig {
   private async hung(cfg: RunConfig, traced: boolean, hang_ms: number, t0: number): Promise<RunOutcome> {
     const trace = traced ? read_trace(this.trace) : [];
     const findings = hang_report(this.g, trace, hang_ms);
+    if (hang_ms < 0) findings[0] = { ...findings[0]!, id: 'livelock', message: findings[0]!.message.replace(/^INFO: no progress for -1 ms\./, 'INFO: still running 60 s past the deadline, with progress (a livelock).') };
     const warnings = read_warnings(this.g).records;
     for (const w of warnings) findings.push(warning_finding(w, trace));
     this.dead = true;
