@@ -9,6 +9,7 @@ export const StrategyId = { random: 1, pct: 2, prefix: 3 } as const;
 export type StrategyName = 'random' | 'pct' | 'dfs' | 'replay';
 
 const F = SchedArea.fields;
+const ATOMIC = new Set<keyof typeof F>(['arrived', 'abort', 'finished', 'baton', 'running']);
 
 /** Word indexes of the scheduler's fields in the global buffer, and typed access. */
 export class SchedView {
@@ -22,14 +23,22 @@ export class SchedView {
   i(name: keyof typeof F, k = 0): number {
     return this.b + F[name].off + k;
   }
+  // Only the baton holder touches the scheduler's state, and passing the baton (an Atomics store
+  // and notify, then a load or wait) orders those accesses: plain reads and writes are enough,
+  // except for the words actors touch without the baton (arrival, abort, the end).
   get(name: keyof typeof F, k = 0): number {
-    return Atomics.load(this.a, this.i(name, k));
+    return ATOMIC.has(name) ? Atomics.load(this.a, this.i(name, k)) : this.a[this.b + F[name].off + k]!;
   }
   set(name: keyof typeof F, v: number, k = 0): void {
-    Atomics.store(this.a, this.i(name, k), v);
+    if (ATOMIC.has(name)) Atomics.store(this.a, this.i(name, k), v);
+    else this.a[this.b + F[name].off + k] = v;
   }
   add(name: keyof typeof F, v: number, k = 0): number {
-    return Atomics.add(this.a, this.i(name, k), v);
+    if (ATOMIC.has(name)) return Atomics.add(this.a, this.i(name, k), v);
+    const i = this.b + F[name].off + k;
+    const old = this.a[i]!;
+    this.a[i] = old + v;
+    return old;
   }
   get vnow(): number {
     return this.f[this.i('vnow') >> 1]!;
