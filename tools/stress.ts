@@ -69,7 +69,9 @@ export async function stress(o: StressOpts, io: Io): Promise<number> {
         users: Math.max(sc.users.min, Math.min(users, Math.max(sc.users.default, users))),
         seed: (o.seed + k) >>> 0,
         duration_s: Math.max(0.05, Math.min(segment, left)),
-        iterations: o.iterations ?? Number.MAX_SAFE_INTEGER,
+        // a scenario's iteration count can shape its workload (S9's storm): runs keep their own
+        // and stress starts a new one (next seed) until the duration is up
+        iterations: o.iterations ?? sc.iterations,
         detectors: o.detectors,
         ...(o.delayInject !== undefined ? { delay: { p: o.delayInject, max_us: 50 } } : {}),
       });
