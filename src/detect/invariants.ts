@@ -142,7 +142,7 @@ export function start_invariants(devs: readonly VfioCcwPrivate[]): () => void {
       if (now === S.IDLE && cp_init_flag(p) && raw(p.v.o_io_req_running) === 0) {
         fire(p, 'I2', p.v.state.id, `state set to IDLE at ${site} while the channel program is initialised (generation ${raw(p.cp.v.generation)})`);
       }
-      if (p.drv.f.notoper_absorbing && before === S.NOT_OPER && now !== S.NOT_OPER && site !== 'vfio_ccw_private_init') {
+      if (p.drv.f.notoper_absorbing && before === p.drv.R.NOT_OPER && now !== p.drv.R.NOT_OPER && site !== 'vfio_ccw_private_init') {
         fire(p, 'I8', p.v.state.id, `NOT_OPER left for ${p.drv.shape.states[now]} at ${site}`);
       }
       if ((before === S.NOT_OPER || before === S.STANDBY) && now === S.IDLE && site === 'vfio_ccw_mdev_write_io_region') {
@@ -198,7 +198,7 @@ export function start_invariants(devs: readonly VfioCcwPrivate[]): () => void {
         if (obj !== p.v.state.id) continue;
         const ev = arg & 0xff;
         const state = arg >> 8;
-        if (ev === p.drv.E.IO_REQ) Atomics.add(p.v.o_io_req_running.a, p.v.o_io_req_running.i, kind === H.fsm ? 1 : -1);
+        if (ev === p.drv.R.EV_IO_REQ) Atomics.add(p.v.o_io_req_running.a, p.v.o_io_req_running.i, kind === H.fsm ? 1 : -1);
         if (kind === H.fsm && ev === p.drv.E.CLOSE && state === p.drv.S.STANDBY) {
           fire(p, 'I17', obj, 'CLOSE delivered in STANDBY');
         }
