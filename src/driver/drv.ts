@@ -122,6 +122,12 @@ function stack_completion(p: VfioCcwPrivate): number {
   return objId(p.g, GLOBAL.actor(current.id) + ActorSlot.fields.stack_comp.off);
 }
 
+/** I11: one quiesce issues at most 1 cancel + 3 halts + 255 clears (a pass issues at most one). */
+const I11_PASSES = 1 + 3 + 255;
+function i11(p: VfioCcwPrivate, passes: number): void {
+  if (passes === I11_PASSES + 1) WARN(Warn.invariant, p.sch.v.lock.id, `I11: quiesce passed ${I11_PASSES} cancel/halt/clear rounds without terminating (dev${p.dev}, ${p.drv.name})`);
+}
+
 /**
  * The quiesce loop of C (§6.5 step 2), F (flush_sch, §8.4) and E (§9.1): sch->lock held on entry
  * and on return, dropped while waiting. iretry is set once; -EIO ("could not quiesce") leaves.
@@ -135,9 +141,11 @@ function quiesce_loop(p: VfioCcwPrivate): number {
   const iretry = { v: 255 };
   let ret: number;
   p.v.quiesce_halts.set(0, F);
+  let passes = 0;
   do {
     init_completion(c);
     ret = cio_cancel_halt_clear(sch, iretry);
+    i11(p, ++passes);
     if (ret === -EIO) break; // "could not quiesce"
     p.v.completion.set(cid, F);
     spin_unlock_irq(sch.v.lock, F);
@@ -165,10 +173,12 @@ function quiesce_loop_b(p: VfioCcwPrivate): number {
   const cid = stack_completion(p);
   const c = completion_at(p, cid);
   let ret: number;
+  let passes = 0;
   do {
     init_completion(c);
     const iretry = { v: 255 };
     ret = cio_cancel_halt_clear(sch, iretry);
+    i11(p, ++passes);
     while (ret === -EBUSY) {
       p.v.completion.set(cid, F);
       spin_unlock_irq(sch.v.lock, F);
@@ -177,6 +187,7 @@ function quiesce_loop_b(p: VfioCcwPrivate): number {
       p.v.completion.set(0, F);
       flush_workqueue(p.wq, F);
       ret = cio_cancel_halt_clear(sch, iretry);
+      i11(p, ++passes);
     }
     ret = cio_disable_subchannel(sch);
   } while (ret === -EBUSY);

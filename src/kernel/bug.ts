@@ -44,10 +44,26 @@ let u8: Uint8Array | null = null;
 function record(code: WarnCode, obj: number, msg: string, isBug: boolean): void {
   const g = current.g;
   if (u8 === null || u8.buffer !== g.buffer) u8 = new Uint8Array(g.buffer);
-  const n = Atomics.add(g, GLOBAL.header + HDR.warn_count.off, 1);
   if (isBug) Atomics.add(g, GLOBAL.header + HDR.bug_count.off, 1);
-  const base = GLOBAL.warn(n % WARN_RING);
   const bytes = enc.encode(msg).subarray(0, WARN_MSG_BYTES);
+  // A repeat of a record already in the ring counts there: a flood of one warning (a sleep in
+  // atomic context on every pass of a loop) must not evict the others.
+  const made = Math.min(Atomics.load(g, GLOBAL.header + HDR.warn_count.off), WARN_RING);
+  for (let k = 0; k < made; k++) {
+    const b = GLOBAL.warn(k);
+    if (g[b + WF.code.off] !== code || g[b + WF.obj.off] !== obj || Atomics.load(g, b + WF.len.off) !== bytes.length) continue;
+    const off = (b + WF.msg.off) * 4;
+    let same = true;
+    for (let j = 0; j < bytes.length && same; j++) same = u8[off + j] === bytes[j];
+    if (same) {
+      Atomics.add(g, b + WF.count.off, 1);
+      if (hook !== null) hook(H.warn, obj, msg, current.id, code);
+      return;
+    }
+  }
+  const n = Atomics.add(g, GLOBAL.header + HDR.warn_count.off, 1);
+  const base = GLOBAL.warn(n % WARN_RING);
+  Atomics.store(g, base + WF.count.off, 1);
   g[base + WF.code.off] = code;
   g[base + WF.actor.off] = current.id;
   g[base + WF.obj.off] = obj;
@@ -87,7 +103,7 @@ export function might_sleep(obj: number, site: string): void {
   }
 }
 
-export interface WarnRecord { code: number; name: string; actor: number; obj: number; msg: string; seq: number }
+export interface WarnRecord { code: number; name: string; actor: number; obj: number; msg: string; seq: number; count: number }
 
 /** Read the warnings recorded so far (main, after or during a run). */
 export function read_warnings(g: SharedBuf, from = 0): { records: WarnRecord[]; count: number; bugs: number } {
@@ -101,7 +117,7 @@ export function read_warnings(g: SharedBuf, from = 0): { records: WarnRecord[]; 
     const len = Atomics.load(a, base + WF.len.off);
     const off = (base + WF.msg.off) * 4;
     const code = a[base + WF.code.off] ?? 0;
-    records.push({ code, name: WarnName[code] ?? 'unknown', actor: a[base + WF.actor.off] ?? 0, obj: a[base + WF.obj.off] ?? 0, msg: dec.decode(g.u8.slice(off, off + len)), seq: a[base + WF.seq.off] ?? -1 });
+    records.push({ code, name: WarnName[code] ?? 'unknown', actor: a[base + WF.actor.off] ?? 0, obj: a[base + WF.obj.off] ?? 0, msg: dec.decode(g.u8.slice(off, off + len)), seq: a[base + WF.seq.off] ?? -1, count: Math.max(1, Atomics.load(a, base + WF.count.off)) });
   }
   return { records, count, bugs };
 }

@@ -45,6 +45,7 @@ export const WarnEntry = defineStruct('warn', {
   actor: i32(),
   obj: i32(),
   seq: i32('trace sequence number when recorded, or -1'),
+  count: atomic('times this same record was made (repeats bump it instead of taking a slot)'),
   len: i32(),
   msg: bytes(WARN_MSG_BYTES),
 });

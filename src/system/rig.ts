@@ -360,7 +360,7 @@ function warning_finding(w: WarnRecord, trace: readonly TraceEvent[]): Finding {
   const kind = w.code === Warn.invariant ? 'invariant' : 'lockdep';
   const id = w.code === Warn.invariant ? (w.msg.split(':')[0] ?? 'I?') : w.name;
   const window = w.seq >= 0 ? trace.filter((e) => e.seq <= w.seq).slice(-24).map((e) => format_event(e, objName)) : [];
-  return { kind, id, message: w.msg, actor: w.actor, ...(window.length > 0 ? { trace: window } : {}) };
+  return { kind, id, message: w.msg, actor: w.actor, count: w.count, ...(window.length > 0 ? { trace: window } : {}) };
 }
 
 export { SYS_INDEX };
