@@ -91,6 +91,19 @@ export function start_tracer(tb: TraceBuf): () => void {
     return id;
   };
 
+  // Call sites are string literals: a small cache compared by identity skips the Map lookup.
+  const cacheS: string[] = new Array<string>(8).fill('');
+  const cacheI = new Int32Array(8);
+  let victim = 0;
+  const site_id = (s: string): number => {
+    for (let k = 0; k < 8; k++) if (cacheS[k] === s) return cacheI[k]!;
+    const id = intern(s);
+    cacheS[victim] = s;
+    cacheI[victim] = id;
+    victim = (victim + 1) & 7;
+    return id;
+  };
+
   const fn: HookFn = (kind, obj, site, actor, arg) => {
     const ring = L.ringBase(actor & (TRACE_ACTORS - 1));
     const head = a[ring]!;
@@ -98,7 +111,7 @@ export function start_tracer(tb: TraceBuf): () => void {
     f[e >> 1] = origin + performance.now();
     a[e + 2] = Atomics.add(a, 0, 1);
     a[e + 3] = (kind << 16) | (actor & 0xffff);
-    a[e + 4] = intern(site);
+    a[e + 4] = site_id(site);
     a[e + 5] = obj;
     a[e + 6] = arg;
     Atomics.store(a, ring, head + 1);
