@@ -108,3 +108,33 @@ describe('race, replay, trace', () => {
     expect(r.stderr).toMatch(re);
   });
 });
+
+describe('race and Ctrl-C', () => {
+  it('an interrupted search stops its workers, still writes the report, and exits', async () => {
+    const { spawn } = await import('node:child_process');
+    const d = mkdtempSync(join(tmpdir(), 'vfio-ccw-sim-'));
+    const file = join(d, 'r.json');
+    const child = spawn(process.execPath, [BIN, 'race', '--variant', 'mainline', '--scenario', 'S2', '--strategy', 'random', '--budget', '100000', '--all', '--no-shrink', '--report', file, '--detectors', 'none'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let err = '';
+    let out = '';
+    child.stdout.on('data', (b: Buffer) => (out += b.toString()));
+    // A handshake, not a sleep: interrupt once the search has announced itself.
+    await new Promise<void>((res, rej) => {
+      const t = setTimeout(() => rej(new Error(`no start line: ${err}`)), 60_000);
+      child.stderr.on('data', (b: Buffer) => {
+        err += b.toString();
+        if (err.includes('search job')) {
+          clearTimeout(t);
+          res();
+        }
+      });
+    });
+    child.kill('SIGINT');
+    const code = await new Promise<number | null>((res) => child.on('exit', (c) => res(c)));
+    expect([0, 1]).toContain(code);
+    expect(err).toMatch(/interrupted/);
+    expect(out.trim().split('\n').at(-1)).toMatch(/^(SUCCESS|FAILURE)$/);
+    const rep = JSON.parse(readFileSync(file, 'utf8')) as { stats: { schedules: number } };
+    expect(rep.stats.schedules).toBeLessThan(100_000);
+  });
+});

@@ -65,6 +65,7 @@ export async function race(o: RaceOpts, io: Io): Promise<number> {
     io.err('vfio-ccw-sim: interrupted: stopping the search, the report follows');
   });
   const showProgress = !o.quiet && process.stderr.isTTY === true;
+  if (!o.quiet) io.err(`race: ${jobs.length} search job(s) on ${o.workers} worker(s), budget ${o.budget} schedule(s)`);
   const tick = setInterval(() => {
     if (showProgress) process.stderr.write(`\rrace: ${Atomics.load(sh, 1)} schedules, ${Atomics.load(sh, 2)} failing, ${((performance.now() - t0) / 1000).toFixed(0)}s   `);
   }, 500);
