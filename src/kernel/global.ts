@@ -71,6 +71,7 @@ export const SchedArea = defineStruct('sched', {
   step: atomic('schedule points so far'),
   max_steps: atomic('bound: more steps abort the run (a livelock guard)'),
   users: atomic('user actors in the run'),
+  hi: atomic('one past the highest actor id in the run (scans stop there)'),
   users_done: atomic(),
   stop_sent: atomic('the end-of-run stop was delivered to the machine and the workqueue'),
   preemptions: atomic(),

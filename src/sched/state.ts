@@ -62,7 +62,8 @@ export class SchedView {
     let tActor = -1;
     let tMin = Infinity;
     const now = this.vnow;
-    for (let k = 0; k < MAX_ACTORS; k++) {
+    const hi = this.a[this.b + F.hi.off] || MAX_ACTORS;
+    for (let k = 0; k < hi; k++) {
       const st = this.a[this.i('st', k)];
       if (st === ActorSched.runnable) mask |= 1 << k;
       else if (st === ActorSched.blocked) {

@@ -1,7 +1,7 @@
 // Scheduling strategies: small objects behind one interface (shuttle's style). Each pick runs
 // on whichever actor holds the baton; a strategy keeps its state in the shared SchedArea.
 import { mulberry32 } from '../hw/prng.ts';
-import { bits, StrategyId, type SchedView } from './state.ts';
+import { StrategyId, type SchedView } from './state.ts';
 
 export interface PickCtx {
   v: SchedView;
@@ -27,11 +27,24 @@ export function rand(v: SchedView): number {
   return ((t ^ (t >>> 14)) >>> 0) / 0x1_0000_0000;
 }
 
+/** The k-th set bit of a mask (no allocation: this runs at every schedule point). */
+function nth_bit(mask: number, k: number): number {
+  for (let a = 0, seen = 0; a < 32; a++) {
+    if ((mask & (1 << a)) === 0) continue;
+    if (seen++ === k) return a;
+  }
+  return -1;
+}
+const popcount = (m: number): number => {
+  let x = m - ((m >>> 1) & 0x55555555);
+  x = (x & 0x33333333) + ((x >>> 2) & 0x33333333);
+  return (Math.imul((x + (x >>> 4)) & 0x0f0f0f0f, 0x01010101) >>> 24) & 0xff;
+};
+
 const random: Strategy = {
   id: StrategyId.random,
   pick(c) {
-    const xs = bits(c.mask);
-    return xs[Math.floor(rand(c.v) * xs.length)]!;
+    return nth_bit(c.mask, Math.floor(rand(c.v) * popcount(c.mask)));
   },
 };
 
@@ -49,7 +62,8 @@ const pct: Strategy = {
     }
     let best = -1;
     let bp = -Infinity;
-    for (const a of bits(c.mask)) {
+    for (let a = 0, m = c.mask; m !== 0; a++, m >>>= 1) {
+      if ((m & 1) === 0) continue;
       const p = v.get('prio', a);
       if (p > bp) {
         bp = p;
@@ -82,7 +96,7 @@ const prefix: Strategy = {
     const n = v.get('ndec');
     if (n < v.get('nforced')) return v.get('forced', n);
     if (c.current >= 0 && (c.mask & (1 << c.current)) !== 0) return c.current;
-    return bits(c.mask)[0]!;
+    return nth_bit(c.mask, 0);
   },
 };
 
@@ -104,6 +118,7 @@ export function init_strategy(v: SchedView, o: { strategy: number; seed: number;
     [ps[k], ps[j]] = [ps[j]!, ps[k]!];
   }
   o.actors.forEach((a, k) => v.set('prio', ps[k]!, a));
+  v.set('hi', Math.max(...o.actors) + 1);
   for (let k = 0; k < Math.max(0, o.depth - 1) && k < 16; k++) v.set('cps', 1 + (r() % Math.max(1, o.expected)), k);
   const forced = o.forced ?? [];
   v.set('nforced', forced.length);
