@@ -2,6 +2,7 @@
 // stream) jobs on piscina across cores; stop at the first failure, print its report and token.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
+import cliProgress from 'cli-progress';
 import { Piscina } from 'piscina';
 import type { JobArgs, JobResult } from '../src/sched/job.ts';
 import type { SearchStrategy } from '../src/sched/search.ts';
@@ -66,16 +67,16 @@ export async function race(o: RaceOpts, io: Io): Promise<number> {
   });
   const showProgress = !o.quiet && process.stderr.isTTY === true;
   if (!o.quiet) io.err(`race: ${jobs.length} search job(s) on ${o.workers} worker(s), budget ${o.budget} schedule(s)`);
-  const tick = setInterval(() => {
-    if (showProgress) process.stderr.write(`\rrace: ${Atomics.load(sh, 1)} schedules, ${Atomics.load(sh, 2)} failing, ${((performance.now() - t0) / 1000).toFixed(0)}s   `);
-  }, 500);
+  const bar = showProgress ? new cliProgress.SingleBar({ stream: process.stderr, format: 'race [{bar}] {value}/{total} schedules, {failing} failing, {duration}s', hideCursor: true }, cliProgress.Presets.shades_classic) : null;
+  bar?.start(jobs.length * perJob, 0, { failing: 0 });
+  const tick = setInterval(() => bar?.update(Atomics.load(sh, 1), { failing: Atomics.load(sh, 2) }), 500);
   tick.unref();
   let results: JobResult[];
   try {
     results = await Promise.all(jobs.map((j) => pool.run(j)));
   } finally {
     clearInterval(tick);
-    if (showProgress) process.stderr.write('\n');
+    bar?.stop();
     off();
     await pool.destroy();
   }
