@@ -136,7 +136,8 @@ export function alloc_global(): SharedBuf {
 /** Between runs, with every actor parked: clear the workqueue, eventfds and warnings; keep actor slots. */
 export function reset_global(g: SharedBuf): void {
   g.i32.fill(0, GLOBAL.header, GLOBAL.header + GlobalHeader.words);
-  g.i32.fill(0, SCHED, SCHED + SchedArea.words);
+  g.i32.fill(0, SCHED, SCHED + SchedArea.fields.forced.off);
+  g.i32[SCHED + SchedArea.fields.ndec.off] = 0;
   g.i32.fill(0, GLOBAL.workqueue, GLOBAL.words);
   for (let i = 0; i < MAX_ACTORS; i++) {
     const s = GLOBAL.actor(i);

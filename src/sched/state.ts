@@ -80,7 +80,10 @@ export class SchedView {
   }
   /** Reset for a new schedule (main, with every actor parked). */
   reset(): void {
-    this.a.fill(0, this.b, this.b + SchedArea.words);
+    // The logs (forced choices, decisions) are read only up to their counters: clear the header
+    // and the counters, not ~400 KB of log on every schedule.
+    this.a.fill(0, this.b, this.b + F.forced.off);
+    this.a[this.b + F.ndec.off] = 0;
     for (let k = 0; k < MAX_ACTORS; k++) this.set_deadline(k, Infinity);
     this.set('running', -1);
   }
