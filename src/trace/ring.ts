@@ -1,6 +1,6 @@
 // The tracer: a hook consumer that writes every event into its actor's ring in a shared
 // trace buffer. Reports, interleaving tables and timelines are rebuilt from these rings.
-import { type HookFn, type HookKind, HookName, register_hook } from '../kernel/hook.ts';
+import { H, type HookFn, type HookKind, HookName, register_hook } from '../kernel/hook.ts';
 import { set_trace_seq } from '../kernel/bug.ts';
 
 export const TRACE_ACTORS = 16;
@@ -104,11 +104,15 @@ export function start_tracer(tb: TraceBuf): () => void {
     return id;
   };
 
+  // Plain field accesses are most of the events and shape no slice of a timeline: they reuse the
+  // last clock reading (their order is the sequence number). Everything else is timed exactly.
+  let lastT = origin + performance.now();
   const fn: HookFn = (kind, obj, site, actor, arg) => {
     const ring = L.ringBase(actor & (TRACE_ACTORS - 1));
     const head = a[ring]!;
     const e = ring + 4 + (head & mask) * EVENT_WORDS;
-    f[e >> 1] = origin + performance.now();
+    if (kind < H.read || kind > H.write_once) lastT = origin + performance.now();
+    f[e >> 1] = lastT;
     a[e + 2] = Atomics.add(a, 0, 1);
     a[e + 3] = (kind << 16) | (actor & 0xffff);
     a[e + 4] = site_id(site);
