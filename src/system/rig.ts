@@ -14,7 +14,7 @@ import type { Scenario } from '../scenarios/types.ts';
 import type { UserArgs, UserResult } from '../scenarios/env.ts';
 import { alloc_devices, bind_system, init_driver, init_system, SYS_INDEX, type SystemBufs } from './device.ts';
 import type { DetectArgs, IrqArgs } from './actors.ts';
-import { wq_stop, SCHED_LOG } from '../kernel/index.ts';
+import { wq_stop, SCHED_LOG, MAX_EVENTFDS, eventfd_stats } from '../kernel/index.ts';
 import { ActorSched, SchedAbortName, SchedAbortReason, SchedView, StrategyId } from '../sched/state.ts';
 import { init_strategy } from '../sched/strategy.ts';
 import { hang_report, watch, watchdog_buffers } from '../detect/watchdog.ts';
@@ -271,6 +271,18 @@ export class Rig {
     for (const e of hw_accounting_errors(snap)) findings.push({ kind: 'accounting', id: 'hw', message: e });
     if (stats['guest.pages_unpinned']! > stats['guest.pages_pinned']!) findings.push({ kind: 'accounting', id: 'I21', message: `pages unpinned ${stats['guest.pages_unpinned']} > pinned ${stats['guest.pages_pinned']}` });
     if (stats['driver.irqs']! > stats['hw.presented']!) findings.push({ kind: 'accounting', id: 'irqs', message: `driver handled ${stats['driver.irqs']} interrupts, the machine presented ${stats['hw.presented']}` });
+
+    // eventfds: every read that got a count needs a signal before it.
+    let esig = 0;
+    let eread = 0;
+    for (let fd = 0; fd < MAX_EVENTFDS; fd++) {
+      const st = eventfd_stats(this.g, fd);
+      esig += st.signals;
+      eread += st.reads;
+    }
+    stats['eventfd.signals'] = esig;
+    stats['eventfd.reads'] = eread;
+    if (eread > esig) findings.push({ kind: 'accounting', id: 'eventfd', message: `eventfd reads ${eread} > signals ${esig}` });
 
     // Scenario results and checks.
     for (const r of results) for (const [k, v] of Object.entries(r.counters)) stats[`user.${k}`] = (stats[`user.${k}`] ?? 0) + v;
