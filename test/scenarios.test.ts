@@ -17,6 +17,8 @@ const SLOT_FINAL =
   'then the halt of cancel/halt/clear (S9), then an attention (S10 A, where io_todo sees only the unsolicited IRB and the start stays CP_PENDING until the guest clears it)';
 const SLOT_JUDGED =
   'S2.no-ebusy: io_todo judges is_final on an intermediate IRB, then copies the final one fsm_irq wrote meanwhile, and signals before the run that sets IDLE';
+const CLOSE_BEFORE_TODO =
+  'S2.no-pinned-after-close (I6): through the same slot, the user reads a final IRB and closes before the io_todo run that frees its channel program';
 const CLEAR_STEALS =
   'S12.todo-frees-own-cp: {CSCH} in IDLE, clear IRQ queues io_work, the user writes ssch (CP_PENDING) before io_todo runs; io_todo takes the clear IRB ' +
   '(solicited, final) for the new start, frees its cp and sets IDLE while the channel runs it';
@@ -29,7 +31,7 @@ interface Plan {
 
 const PLAN: Record<string, Plan> = {
   S1: { iterations: 5 },
-  S2: { iterations: 200, races: { I18: SCHIB_READ, 'S2.no-ebusy': SLOT_JUDGED } },
+  S2: { iterations: 200, races: { I18: SCHIB_READ, 'S2.no-ebusy': SLOT_JUDGED, 'S2.no-pinned-after-close': CLOSE_BEFORE_TODO, I12: SLOT_FINAL } },
   S3: { iterations: 40 },
   S4: { iterations: 10, races: { I12: SLOT_FINAL } },
   S5: { iterations: 2 },
