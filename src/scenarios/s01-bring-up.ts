@@ -139,7 +139,8 @@ export function marks(env: ScenarioEnv): Marks {
     irbs: ld(p.v.irbs_to_region),
     signals: ld(p.v.io_signals),
     gen: ld(p.cp.v.generation),
-    initialized: ld(p.cp.v.initialized) !== 0,
+    // v4.12 … v5.1 have no cp->initialized: there a channel program is live while it holds chains.
+    initialized: p.cp.rules.has_initialized_flag ? ld(p.cp.v.initialized) !== 0 : ld(p.cp.v.nchains) !== 0,
     pinned: ld(p.cp.v.pinned_pages),
     pinned_total: ld(p.cp.gm.pages_pinned_total),
     unpinned_total: ld(p.cp.gm.pages_unpinned_total),
