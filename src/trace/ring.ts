@@ -145,12 +145,21 @@ export function read_trace(tb: TraceBuf, last = Infinity): TraceEvent[] {
     off += 5 + len;
   }
   const out: TraceEvent[] = [];
+  // A ring that wrapped lost its older events; before its oldest kept event the merged trace
+  // would show that actor idle while it ran. Keep only the window every ring still covers.
+  let from = -Infinity;
+  for (let actor = 0; actor < TRACE_ACTORS; actor++) {
+    const ring = L.ringBase(actor);
+    const head = Atomics.load(a, ring);
+    if (head > tb.cap) from = Math.max(from, a[ring + 4 + (head & (tb.cap - 1)) * EVENT_WORDS + 2]!);
+  }
   for (let actor = 0; actor < TRACE_ACTORS; actor++) {
     const ring = L.ringBase(actor);
     const head = Atomics.load(a, ring);
     const n = Math.min(head, tb.cap, last);
     for (let k = head - n; k < head; k++) {
       const e = ring + 4 + (k & (tb.cap - 1)) * EVENT_WORDS;
+      if (a[e + 2]! < from) continue;
       const ka = a[e + 3]!;
       out.push({ t: f[e >> 1]!, seq: a[e + 2]!, kind: (ka >>> 16) as HookKind, actor: ka & 0xffff, site: strings.get(a[e + 4]!) ?? '?', obj: a[e + 5]!, arg: a[e + 6]! });
     }
