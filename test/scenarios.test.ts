@@ -17,6 +17,9 @@ const SLOT_FINAL =
   'then the halt of cancel/halt/clear (S9), then an attention (S10 A, where io_todo sees only the unsolicited IRB and the start stays CP_PENDING until the guest clears it)';
 const SLOT_JUDGED =
   'S2.no-ebusy: io_todo judges is_final on an intermediate IRB, then copies the final one fsm_irq wrote meanwhile, and signals before the run that sets IDLE';
+const REQUEUED_FREES =
+  'I3: the final lands while io_todo runs for an intermediate, so that run frees the cp and goes IDLE; the run the final queued again ' +
+  'finds the stale final and CP_PENDING for the next start, and frees the cp the channel now runs';
 const CLOSE_BEFORE_TODO =
   'S2.no-pinned-after-close (I6): through the same slot, the user reads a final IRB and closes before the io_todo run that frees its channel program';
 const CLEAR_STEALS =
@@ -31,14 +34,14 @@ interface Plan {
 
 const PLAN: Record<string, Plan> = {
   S1: { iterations: 5 },
-  S2: { iterations: 200, races: { I18: SCHIB_READ, 'S2.no-ebusy': SLOT_JUDGED, 'S2.no-pinned-after-close': CLOSE_BEFORE_TODO, I12: SLOT_FINAL } },
+  S2: { iterations: 200, races: { I18: SCHIB_READ, 'S2.no-ebusy': SLOT_JUDGED, 'S2.no-pinned-after-close': CLOSE_BEFORE_TODO, I12: SLOT_FINAL, I3: REQUEUED_FREES } },
   S3: { iterations: 40 },
   S4: { iterations: 10, races: { I12: SLOT_FINAL } },
   S5: { iterations: 2 },
   S6: { iterations: 100, races: { I18: SCHIB_READ } },
   S7: { iterations: 1 },
   S8: { iterations: 1 },
-  S9: { iterations: 100, params: { gap_ms: 0.2 }, races: { I12: SLOT_FINAL } },
+  S9: { iterations: 100, params: { gap_ms: 0.2 }, races: { I12: SLOT_FINAL, I3: REQUEUED_FREES } },
   S10: { iterations: 10, races: { I12: SLOT_FINAL } },
   S11: { iterations: 10 },
   // I3 is the generic oracle for the same interleaving: the freed cp is the one the machine runs.
