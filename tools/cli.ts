@@ -105,6 +105,7 @@ function build(io: Io): Command {
     .addOption(new Option('--strategy <list>', 'random, pct, dfs (bounded exhaustive); comma list for a portfolio').argParser(oneOf<SearchStrategy>('--strategy', ['random', 'pct', 'dfs'])).default(['pct']))
     .addOption(new Option('--depth <d>', 'PCT depth (bug depth it targets)').argParser(positiveInt('--depth', 16)).default(3))
     .addOption(new Option('--bound <n>', 'dfs: preemption bound').argParser(positiveInt('--bound', 8)).default(2))
+    .option('--no-dpor', 'dfs: try every alternative within the bound (no partial-order reduction)')
     .addOption(new Option('--budget <n>', 'schedules to try at most (over the whole portfolio)').argParser(positiveInt('--budget')).default(1000))
     .addOption(new Option('--seeds <n>', 'independent seed streams per strategy and variant').argParser(positiveInt('--seeds', 1000)).default(2))
     .addOption(new Option('--seed <n>', 'first seed').argParser(uint32('--seed')).default(1))
@@ -131,6 +132,7 @@ function build(io: Io): Command {
           seeds: o.seeds as number,
           seed: o.seed as number,
           bound: o.bound as number,
+          dpor: o.dpor !== false,
           workers: o.workers as number,
           detectors: o.detectors as DetectorName[],
           ...(o.target !== undefined ? { target: o.target as string } : {}),

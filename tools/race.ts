@@ -23,6 +23,7 @@ export interface RaceOpts {
   seeds: number;
   seed: number;
   bound: number;
+  dpor: boolean;
   workers: number;
   detectors: DetectorName[];
   target?: string;
@@ -55,6 +56,7 @@ export async function race(o: RaceOpts, io: Io): Promise<number> {
           // seed streams are disjoint ranges of schedule seeds
           seed0: (o.seed + s * 1_000_003) >>> 0,
           bound: o.bound,
+          dpor: o.dpor,
           detectors: o.detectors,
           shared,
           stopAtFirst: !o.all,
@@ -95,6 +97,7 @@ export async function race(o: RaceOpts, io: Io): Promise<number> {
     seed: o.seed,
     duration_s: secs,
     strategies: o.strategies,
+    ...(o.strategies.includes('dfs') ? { dfs: { bound: o.bound, dpor: o.dpor, exhausted: results.filter((r) => r.strategy === 'dfs').map((r) => r.exhausted) } } : {}),
     ...(first !== undefined ? { replay: first.first!.token, first_failure: { variant: first.variant, strategy: first.strategy, findings: first.first!.report.findings } } : {}),
   };
   if (first !== undefined && o.shrink) {
@@ -118,6 +121,9 @@ export async function race(o: RaceOpts, io: Io): Promise<number> {
         io.out(`replay (shrunk): vfio-ccw-sim replay ${s.replay}`);
       }
     } else io.out('no failure found within the budget');
+    for (const r of results.filter((x) => x.strategy === 'dfs' && x.exhausted)) {
+      io.out(`dfs (seed ${r.seed0}, ${r.variant}): exhausted after ${r.schedules} schedules: every ${o.dpor ? 'backtrack choice DPOR found' : 'alternative'} within ${o.bound} preemption(s) was run`);
+    }
     if (findings.length > 0 && (o.target !== undefined || first === undefined)) {
       io.out('other findings seen (with a token each):');
       for (const f of findings) io.out(`  ${f.kind} ${f.id}: ${f.message.slice(0, 140)}\n    replay ${(f as { replay?: string }).replay}`);

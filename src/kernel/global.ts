@@ -88,6 +88,7 @@ export const SchedArea = defineStruct('sched', {
   cps: words(16, 'PCT change points (steps)'),
   fair_run: atomic('PCT: consecutive picks of the same actor'),
   fair_low: atomic('PCT: the lowest priority handed out by the fairness bound'),
+  step_mark: atomic('mark object passed since the last decision (+1; 0 none, -1 several)'),
   st: words(MAX_ACTORS, 'ActorSched state per actor'),
   key: words(MAX_ACTORS, 'object id of the word a blocked actor waits on'),
   woke: words(MAX_ACTORS, '1 notified, 2 timed out'),
@@ -98,6 +99,8 @@ export const SchedArea = defineStruct('sched', {
   ndec: atomic('decisions recorded'),
   dec: words(SCHED_LOG, 'per decision: enabled mask << 16 | current << 8 | pick'),
   dec_kind: words(SCHED_LOG, 'per decision: hook kind << 24 | low bits of the object id'),
+  dec_timed: words(SCHED_LOG, 'per decision: the enabled actors that are blocked (only a timed wait firing would run them)'),
+  dec_mark: words(SCHED_LOG, 'per decision: low bits of the mark object the step after it passed (+1; 0 none, -1 several)'),
 });
 
 const HEADER = 0;

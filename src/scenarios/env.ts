@@ -125,6 +125,21 @@ export class ScenarioEnv {
     backend.notify(this.sys.sys.flags.a, this.sys.sys.flags.i + i, Infinity, this.sys.sys.flags.id + i);
   }
 
+  /**
+   * Plain, unsynchronised access to flag word i, as C code would read and write a shared int:
+   * a schedule point and an access every detector sees (so users can model their own races).
+   */
+  word(i: number): number {
+    const f = this.sys.sys.flags;
+    if (hook !== null) hook(H.read, f.id + i, 'scenario_word', current.id, 4);
+    return f.a[f.i + i]!;
+  }
+  set_word(i: number, v: number): void {
+    const f = this.sys.sys.flags;
+    if (hook !== null) hook(H.write, f.id + i, 'scenario_word', current.id, 4);
+    f.a[f.i + i] = v;
+  }
+
   /** Wait (bounded) until flag i satisfies pred; false on timeout. */
   wait_flag(i: number, pred: (v: number) => boolean, ms = 10_000): boolean {
     const a = this.sys.sys.flags.a;

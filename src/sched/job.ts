@@ -16,6 +16,8 @@ export interface JobArgs {
   budget: number;
   seed0: number;
   bound: number;
+  /** dfs: partial-order reduction (default on) */
+  dpor?: boolean;
   detectors: DetectorName[];
   target?: string;
   max_steps?: number;
@@ -32,6 +34,8 @@ export interface JobResult {
   schedules: number;
   steps: number;
   elapsed_s: number;
+  /** dfs: the whole bounded space was explored */
+  exhausted: boolean;
   first?: { token: string; report: Report; schedule: number; trace: string[] };
   found: { finding: Finding; token: string; schedule: number }[];
 }
@@ -51,6 +55,7 @@ export async function search_job(a: JobArgs): Promise<JobResult> {
       budget: a.budget,
       seed0: a.seed0,
       bound: a.bound,
+      ...(a.dpor !== undefined ? { dpor: a.dpor } : {}),
       detectors: a.detectors,
       stopAtFirst: a.stopAtFirst,
       ...(a.hw !== undefined ? { hw: a.hw } : {}),
@@ -72,6 +77,7 @@ export async function search_job(a: JobArgs): Promise<JobResult> {
       schedules: r.schedules,
       steps: r.steps,
       elapsed_s: r.elapsed_s,
+      exhausted: r.exhausted,
       found: r.found,
       ...(r.first !== undefined ? { first: { token: r.first.token, report: r.first.outcome.report, schedule: r.first.schedule, trace: [] } } : {}),
     };

@@ -57,6 +57,11 @@ function decide(kind: number, obj: number, cur: number): number {
   }
   const { mask } = s.enabled();
   if (mask === 0) abort(SchedAbortReason.deadlock);
+  // The step that ended here (since the previous decision) passed these marks: hardware
+  // instructions and machine steps that touch no traced field. DPOR orders such steps.
+  const n0 = s.get('ndec');
+  if (n0 > 0 && n0 <= SCHED_LOG) s.set('dec_mark', s.get('step_mark'), n0 - 1);
+  s.set('step_mark', 0);
   const strat = STRATEGIES[s.get('strategy')];
   if (strat === undefined) abort(SchedAbortReason.failed);
   const n = s.get('ndec');
@@ -69,6 +74,10 @@ function decide(kind: number, obj: number, cur: number): number {
   if (n < SCHED_LOG) {
     s.set('dec', (mask << 16) | ((cur & 0xff) << 8) | pick, n);
     s.set('dec_kind', ((kind & 0xff) << 24) | (obj & 0xffffff), n);
+    let timed = 0;
+    for (let a = 0, m = mask; m !== 0; a++, m >>>= 1) if ((m & 1) !== 0 && s.get('st', a) === ActorSched.blocked) timed |= 1 << a;
+    s.set('dec_timed', timed, n);
+    s.set('dec_mark', 0, n);
   }
   s.set('ndec', n + 1);
   if (cur >= 0 && pick !== cur && (mask & (1 << cur)) !== 0 && s.get('st', cur) === ActorSched.runnable) s.add('preemptions', 1);
@@ -158,8 +167,14 @@ export function sched_attach(g: SharedBuf, allDone: () => void): () => void {
   const view = v;
   set_clock({ now_ms: () => view.vnow });
   const fn: HookFn = (kind, obj) => {
-    // Marks are named points with no shared object: not worth a decision.
+    // Marks are named points with no shared object: not worth a decision, but remembered for DPOR.
     if (kind !== H.mark) point(kind, obj);
+    else {
+      const m = view.get('step_mark');
+      const k = (obj & 0xffffff) + 1;
+      if (m === 0) view.set('step_mark', k);
+      else if (m !== k) view.set('step_mark', -1);
+    }
   };
   const off = register_hook(fn);
   return () => {

@@ -3,6 +3,7 @@
 import type { Finding } from '../report/report.ts';
 import type { Scenario } from '../scenarios/types.ts';
 import type { DetectorName, Rig, RunOutcome } from '../system/rig.ts';
+import { DporSearch } from './dpor.ts';
 import { bits } from './state.ts';
 import { encode_token, type ScheduleSpec } from './token.ts';
 
@@ -21,13 +22,19 @@ export interface SearchConfig {
   seed0: number;
   /** DFS: preemption bound */
   bound: number;
+  /** DFS: reduce with DPOR (default), or try every alternative within the bound */
+  dpor?: boolean;
   hw?: Record<string, unknown>;
+  /** scenario parameters */
+  params?: Record<string, number | string | boolean>;
   detectors: readonly DetectorName[];
   /** only findings whose id matches count as a failure (all findings still recorded) */
   target?: RegExp;
   stopAtFirst: boolean;
   max_steps?: number;
   progress?: (done: number, found: number) => void;
+  /** every finished schedule, as it finishes */
+  observe?: (o: RunOutcome, spec: ScheduleSpec) => void;
   /** asked to stop (Ctrl-C) */
   stopped?: () => boolean;
 }
@@ -45,6 +52,8 @@ export interface SearchResult {
   first?: { token: string; outcome: RunOutcome; schedule: number; spec: ScheduleSpec };
   /** every distinct finding seen, with a token that reproduces it */
   found: FoundFinding[];
+  /** dfs: every schedule within the bound (up to the reduction) was run */
+  exhausted: boolean;
 }
 
 export function failing(o: RunOutcome, target?: RegExp): Finding[] {
@@ -61,6 +70,7 @@ export async function run_spec(rig: Rig, scenario: Scenario, spec: ScheduleSpec,
     iterations: spec.it,
     detectors,
     ...(spec.hw !== undefined ? { hw: spec.hw } : {}),
+    ...(spec.p !== undefined ? { params: spec.p } : {}),
     sched: {
       strategy: spec.st,
       seed: spec.seed,
@@ -79,9 +89,10 @@ export function recorded(spec: ScheduleSpec, o: RunOutcome): ScheduleSpec {
 
 export async function search(rig: Rig, cfg: SearchConfig): Promise<SearchResult> {
   const t0 = performance.now();
-  const base = { v: cfg.variant, s: cfg.scenario.id, u: cfg.users, it: cfg.iterations, ...(cfg.hw !== undefined ? { hw: cfg.hw } : {}) };
+  const base = { v: cfg.variant, s: cfg.scenario.id, u: cfg.users, it: cfg.iterations, ...(cfg.hw !== undefined ? { hw: cfg.hw } : {}), ...(cfg.params !== undefined ? { p: cfg.params } : {}) };
   const found = new Map<string, FoundFinding>();
   let first: SearchResult['first'];
+  let exhausted = false;
   let schedules = 0;
   let steps = 0;
   // PCT spreads its change points over the expected number of steps: measure it once.
@@ -91,18 +102,31 @@ export async function search(rig: Rig, cfg: SearchConfig): Promise<SearchResult>
     expected = Math.max(16, cal.sched?.steps ?? 2000);
   }
   const dfsStack: number[][] = [[]];
+  const dpor = cfg.strategy === 'dfs' && cfg.dpor !== false ? new DporSearch(cfg.bound) : null;
   for (let k = 0; k < cfg.budget; k++) {
     if (cfg.stopped?.() === true) break;
     let spec: ScheduleSpec;
-    if (cfg.strategy === 'dfs') {
+    if (dpor !== null) {
+      const prefix = k === 0 ? [] : dpor.next();
+      if (prefix === null) {
+        exhausted = true; // every backtrack choice within the bound was explored
+        break;
+      }
+      spec = { ...base, st: 'prefix', seed: cfg.seed0, f: prefix };
+    } else if (cfg.strategy === 'dfs') {
       const prefix = dfsStack.pop();
-      if (prefix === undefined) break; // every schedule within the bound was explored
+      if (prefix === undefined) {
+        exhausted = true; // every schedule within the bound was explored
+        break;
+      }
       spec = { ...base, st: 'prefix', seed: cfg.seed0, f: prefix };
     } else spec = { ...base, st: cfg.strategy, seed: (cfg.seed0 + k) >>> 0, d: cfg.depth, e: expected };
     const out = await run_spec(rig, cfg.scenario, spec, cfg.detectors, cfg.max_steps);
     schedules++;
     steps += out.sched?.steps ?? 0;
-    if (cfg.strategy === 'dfs') expand(dfsStack, out, spec.f ?? [], cfg.bound);
+    cfg.observe?.(out, spec);
+    if (dpor !== null) dpor.record(out.sched?.decisions ?? []);
+    else if (cfg.strategy === 'dfs') expand(dfsStack, out, spec.f ?? [], cfg.bound);
     const rec = recorded(spec, out);
     for (const f of out.report.findings) {
       const key = `${f.kind}:${f.id}`;
@@ -114,7 +138,8 @@ export async function search(rig: Rig, cfg: SearchConfig): Promise<SearchResult>
     }
     cfg.progress?.(schedules, found.size);
   }
-  return { schedules, steps, elapsed_s: (performance.now() - t0) / 1000, found: [...found.values()], ...(first !== undefined ? { first } : {}) };
+  if (dpor !== null && !exhausted && first === undefined && schedules === cfg.budget) exhausted = dpor.next() === null;
+  return { schedules, steps, elapsed_s: (performance.now() - t0) / 1000, found: [...found.values()], exhausted, ...(first !== undefined ? { first } : {}) };
 }
 
 /** Bounded exhaustive search: push every alternative at each decision past the prefix, within the preemption bound. */

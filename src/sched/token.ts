@@ -22,6 +22,8 @@ export interface ScheduleSpec {
   c?: number[];
   /** hardware overrides */
   hw?: Record<string, unknown>;
+  /** scenario parameters */
+  p?: Record<string, number | string | boolean>;
 }
 
 const PREFIX = 'vcs1.';

@@ -69,6 +69,16 @@ export interface SchedConfig {
   max_steps?: number;
 }
 
+export interface Decision {
+  mask: number;
+  cur: number;
+  pick: number;
+  kind: number;
+  obj: number;
+  timed: number;
+  mark: number;
+}
+
 /** What the scheduler recorded about a controlled run. */
 export interface SchedOutcome {
   steps: number;
@@ -76,8 +86,9 @@ export interface SchedOutcome {
   abort: string;
   kind_hash: number;
   checks: number[];
-  /** per decision: enabled mask, actor at the point, pick */
-  decisions: { mask: number; cur: number; pick: number; kind: number; obj: number }[];
+  /** per decision: enabled mask, actor at the point, pick; the point's kind and object; the
+   * enabled actors only a timed wait firing would run; the mark the following step passed */
+  decisions: Decision[];
   vnow: number;
 }
 
@@ -347,7 +358,7 @@ function sched_outcome(v: SchedView): SchedOutcome {
   for (let k = 0; k < n; k++) {
     const d = v.get('dec', k);
     const kk = v.get('dec_kind', k);
-    decisions.push({ mask: d >>> 16, cur: (d >>> 8) & 0xff, pick: d & 0xff, kind: kk >>> 24, obj: kk & 0xffffff });
+    decisions.push({ mask: d >>> 16, cur: (d >>> 8) & 0xff, pick: d & 0xff, kind: kk >>> 24, obj: kk & 0xffffff, timed: v.get('dec_timed', k), mark: v.get('dec_mark', k) });
   }
   const nc = v.get('ncheck');
   return {
