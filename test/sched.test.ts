@@ -5,6 +5,7 @@ import { scenario as s12 } from '../src/scenarios/s12-clear-then-start.ts';
 import { check_replay, run_spec, search } from '../src/sched/search.ts';
 import { decode_token, encode_token, type ScheduleSpec } from '../src/sched/token.ts';
 import { controlledHarness } from './contracts/controlled-harness.ts';
+import { scenario as throws } from './fixtures/throw-scenario.ts';
 
 let rig: Rig;
 beforeAll(async () => {
@@ -59,6 +60,19 @@ describe('controlled scheduling', () => {
   it('bounded exhaustive search stays within its preemption bound and explores distinct schedules', async () => {
     const r = await search(rig, { variant: 'mainline', scenario: s12, users: 1, iterations: 1, strategy: 'dfs', depth: 1, budget: 12, seed0: 1, bound: 1, detectors: [], stopAtFirst: false });
     expect(r.schedules).toBe(12);
+  });
+});
+
+describe('an actor that fails before the schedule begins', () => {
+  it('aborts the schedule at once, and its error is the finding', async () => {
+    const r = await Rig.start(1, [throws.module]);
+    try {
+      const o = await r.run({ variant: 'mainline', scenario: throws, users: 1, seed: 1, iterations: 1, detectors: [], sched: { strategy: 'pct', seed: 1 } });
+      expect(o.sched?.abort).toBe('failed');
+      expect(o.report.findings.map((f) => `${f.id}: ${f.message}`)).toEqual(['user-failed: user 0: Error: boom before entering']);
+    } finally {
+      await r.close();
+    }
   });
 });
 

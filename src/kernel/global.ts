@@ -67,6 +67,7 @@ export const SchedArea = defineStruct('sched', {
   abort: atomic('non-zero: the run is aborted (SchedAbortReason)'),
   running: atomic('actor holding the baton, -1 none'),
   arrived: atomic('actors that entered the schedule'),
+  start_at: atomic('if non-zero: the actor that arrives as this many-th makes the first pick (no round trip through main)'),
   finished: atomic('1 when every actor left the schedule (main waits here)'),
   step: atomic('schedule points so far'),
   max_steps: atomic('bound: more steps abort the run (a livelock guard)'),

@@ -189,8 +189,16 @@ export function sched_attach(g: SharedBuf, allDone: () => void): () => void {
 export function sched_enter(): void {
   const s = v!;
   s.set('st', ActorSched.runnable, me);
-  s.add('arrived', 1);
+  const n = s.add('arrived', 1) + 1;
   Atomics.notify(s.a, s.i('arrived'));
+  if (n === s.get('start_at')) {
+    // The last actor in makes the first pick, as sched_start would: main need not wake up.
+    const next = decide(H.run, 0, -1);
+    s.set('running', next);
+    if (next === me) return;
+    s.set('baton', 1, next);
+    Atomics.notify(s.a, s.i('baton', next));
+  }
   wait_baton();
 }
 
@@ -250,6 +258,18 @@ export async function sched_start(g: SharedBuf, actors: number): Promise<boolean
     v = saved;
   }
   return true;
+}
+
+/** Main: abort a schedule from outside (an actor failed before it entered). */
+export function sched_cancel(g: SharedBuf, reason: number): void {
+  const s = new SchedView(g);
+  if (s.get('abort') === 0) s.set('abort', reason);
+  for (let k = 0; k < 16; k++) {
+    s.set('baton', 1, k);
+    Atomics.notify(s.a, s.i('baton', k));
+  }
+  s.set('finished', 1);
+  Atomics.notify(s.a, s.i('finished'));
 }
 
 /** Main: wait until every actor left the schedule, or it was aborted. */

@@ -9,7 +9,7 @@ export const StrategyId = { random: 1, pct: 2, prefix: 3 } as const;
 export type StrategyName = 'random' | 'pct' | 'dfs' | 'replay';
 
 const F = SchedArea.fields;
-const ATOMIC = new Set<keyof typeof F>(['arrived', 'abort', 'finished', 'baton', 'running']);
+const ATOMIC = new Set<keyof typeof F>(['arrived', 'start_at', 'abort', 'finished', 'baton', 'running']);
 
 /** Word indexes of the scheduler's fields in the global buffer, and typed access. */
 export class SchedView {

@@ -2,6 +2,7 @@
 // report gathered from the machine, the driver, the detectors and the scenario's checks.
 import { ActorKind, alloc_global, read_warnings, reset_global, set_current, Warn, objName, namedObjects, type SharedBuf, type WarnRecord } from '../kernel/index.ts';
 import { ActorPool, prog, unwrap } from '../runtime/pool.ts';
+import type { RunResult } from '../runtime/control.ts';
 import { HwIrqName, hw_accounting_errors, hw_snapshot } from '../hw/layout.ts';
 import { hw_stop } from '../hw/engine.ts';
 import type { HwConfig } from '../hw/config.ts';
@@ -25,7 +26,7 @@ function variant_features(name: string): VariantFeatures {
   if (v === undefined) throw new Error(`no variant ${name}`);
   return v.features;
 }
-import { sched_start } from '../sched/scheduler.ts';
+import { sched_cancel } from '../sched/scheduler.ts';
 
 const ACTORS = new URL('./actors.ts', import.meta.url).href;
 export const IRQ_ACTOR = 1;
@@ -217,6 +218,7 @@ export class Rig {
       sv.set('max_steps', c.max_steps ?? 200_000);
       const ids = [IRQ_ACTOR, TODO_ACTOR, ...Array.from({ length: cfg.users }, (_, u) => FIRST_USER + u)];
       const sid = c.strategy === 'random' ? StrategyId.random : c.strategy === 'pct' ? StrategyId.pct : StrategyId.prefix;
+      sv.set('start_at', 2 + cfg.users);
       init_strategy(sv, { strategy: sid, seed: c.seed, depth: c.depth ?? 3, expected: c.expected ?? 2000, actors: ids, ...(c.forced !== undefined ? { forced: c.forced } : {}) });
     }
     const irqArgs: IrqArgs = { variant: cfg.variant, detect, seed: cfg.seed, hw, max_ms, sched };
@@ -227,7 +229,16 @@ export class Rig {
       const args: UserArgs = { variant: cfg.variant, detect, sched, user: u, users: cfg.users, seed: cfg.seed, iterations: cfg.iterations ?? cfg.scenario.iterations, deadline, params: cfg.params ?? {} };
       return this.pool.run(FIRST_USER + u, prog(cfg.scenario.module, 'user'), args);
     });
-    if (sched && !(await sched_start(this.g, 2 + cfg.users))) throw new Error('controlled run: the actors did not enter the schedule');
+    // The last actor to enter starts the schedule. One that fails before it enters would leave the
+    // others waiting for the baton: abort the schedule then.
+    if (sched) {
+      const guard = (r: Promise<RunResult>): void => {
+        void r.then((x) => {
+          if (!x.ok && sv.get('arrived') < 2 + cfg.users) sched_cancel(this.g, SchedAbortReason.failed);
+        });
+      };
+      [irq, todo, ...userRuns].forEach(guard);
+    }
     const all = Promise.allSettled(userRuns.map(async (r) => unwrap<UserResult>(await r)));
     if (!sched) {
       const hang_ms = cfg.hang_ms ?? 20_000;
@@ -251,17 +262,20 @@ export class Rig {
     if (abortReason === SchedAbortReason.deadlock) findings.push({ kind: 'hang', id: 'deadlock', message: `nothing can run: every actor is blocked (${blocked_desc(sv)})` });
     else if (abortReason === SchedAbortReason.step_bound) findings.push({ kind: 'hang', id: 'livelock', message: `no end after ${sv.get('step')} schedule points` });
     else if (abortReason === SchedAbortReason.stuck) findings.push({ kind: 'hang', id: 'sched-stuck', message: 'the baton protocol stalled (internal)' });
+    // An actor that failed before the schedule began aborted it: its error is the finding, the
+    // others' aborts are not.
     const aborted = abortReason !== 0;
+    const byAbort = (msg: string | undefined): boolean => aborted && (abortReason !== SchedAbortReason.failed || /schedule aborted/.test(msg ?? ''));
     settled.forEach((s, u) => {
       if (s.status === 'fulfilled') results.push(s.value);
-      else if (aborted) results.push({ counters: {}, checks: [], not_applicable: [], notes: [] });
+      else if (byAbort(String((s.reason as Error)?.message ?? s.reason))) results.push({ counters: {}, checks: [], not_applicable: [], notes: [] });
       else {
         results.push({ counters: {}, checks: [], not_applicable: [], notes: [] });
         findings.push({ kind: 'hang', id: 'user-failed', message: `user ${u}: ${String((s.reason as Error)?.message ?? s.reason)}`, actor: FIRST_USER + u });
       }
     });
     for (const [name, r] of [['irq', irqOut], ['todo', todoOut]] as const) {
-      if (!r.ok && !aborted) findings.push({ kind: 'hang', id: `${name}-failed`, message: `${name} worker: ${r.error?.message ?? 'failed'}` });
+      if (!r.ok && !byAbort(r.error?.message)) findings.push({ kind: 'hang', id: `${name}-failed`, message: `${name} worker: ${r.error?.message ?? 'failed'}` });
     }
 
     // The machine's and the driver's accounting.
