@@ -27,8 +27,8 @@ let v: SchedView | null = null;
 let me = -1;
 let onAllUsersDone: (() => void) | null = null;
 
-function abort(reason: number): never {
-  const s = v!;
+/** Record why the schedule ends (the first reason wins) and release every actor and main. */
+function release_all(s: SchedView, reason: number): void {
   if (s.get('abort') === 0) s.set('abort', reason);
   for (let k = 0; k < 16; k++) {
     s.set('baton', 1, k);
@@ -36,7 +36,11 @@ function abort(reason: number): never {
   }
   s.set('finished', 1);
   Atomics.notify(s.a, s.i('finished'));
-  throw new SchedAbort(s.get('abort'));
+}
+
+function abort(reason: number): never {
+  release_all(v!, reason);
+  throw new SchedAbort(v!.get('abort'));
 }
 
 const hashStep = (h: number, kind: number, obj: number): number => Math.imul(h ^ ((kind << 20) ^ (obj & 0xfffff)), 0x01000193) | 0;
@@ -262,14 +266,7 @@ export async function sched_start(g: SharedBuf, actors: number): Promise<boolean
 
 /** Main: abort a schedule from outside (an actor failed before it entered). */
 export function sched_cancel(g: SharedBuf, reason: number): void {
-  const s = new SchedView(g);
-  if (s.get('abort') === 0) s.set('abort', reason);
-  for (let k = 0; k < 16; k++) {
-    s.set('baton', 1, k);
-    Atomics.notify(s.a, s.i('baton', k));
-  }
-  s.set('finished', 1);
-  Atomics.notify(s.a, s.i('finished'));
+  release_all(new SchedView(g), reason);
 }
 
 /** Main: wait until every actor left the schedule, or it was aborted. */
