@@ -10,7 +10,7 @@ import { SCHED_LOG } from '../kernel/global.ts';
 import { H, type HookFn, register_hook } from '../kernel/hook.ts';
 import type { SharedBuf } from '../kernel/layout.ts';
 import { ActorSched, bits, SchedAbortName, SchedAbortReason, SchedView } from './state.ts';
-import { STRATEGIES } from './strategy.ts';
+import { STRATEGIES, type PickCtx } from './strategy.ts';
 
 /** Thrown in every actor when the schedule is aborted (deadlock, step bound, divergence). */
 export class SchedAbort extends Error {
@@ -46,45 +46,54 @@ function abort(reason: number): never {
 const hashStep = (h: number, kind: number, obj: number): number => Math.imul(h ^ ((kind << 20) ^ (obj & 0xfffff)), 0x01000193) | 0;
 
 /** Record a decision and choose; `kind`/`obj` name the schedule point. */
+// The pick context, reused: this runs at every schedule point.
+const ctx: PickCtx = { v: null as unknown as SchedView, step: 0, current: -1, mask: 0 };
+
 function decide(kind: number, obj: number, cur: number): number {
   const s = v!;
-  const step = s.add('step', 1) + 1;
-  if (step > s.get('max_steps')) abort(SchedAbortReason.step_bound);
-  const h = hashStep(s.get('kind_hash'), kind, obj);
-  s.set('kind_hash', h);
+  const a = s.a;
+  const w = s.w;
+  // Only the baton holder is here: plain accesses (see SchedView).
+  const step = ++a[w.step]!;
+  if (step > a[w.max_steps]!) abort(SchedAbortReason.step_bound);
+  const h = hashStep(a[w.kind_hash]!, kind, obj);
+  a[w.kind_hash] = h;
   if ((step & (step - 1)) === 0 && step >= 16) {
     const k = Math.log2(step) - 4;
     if (k < 24) {
-      s.set('checks', h, k);
-      s.set('ncheck', k + 1);
+      a[w.checks + k] = h;
+      a[w.ncheck] = k + 1;
     }
   }
-  const { mask } = s.enabled();
+  const mask = s.enabled();
   if (mask === 0) abort(SchedAbortReason.deadlock);
+  const n = a[w.ndec]!;
   // The step that ended here (since the previous decision) passed these marks: hardware
   // instructions and machine steps that touch no traced field. DPOR orders such steps.
-  const n0 = s.get('ndec');
-  if (n0 > 0 && n0 <= SCHED_LOG) s.set('dec_mark', s.get('step_mark'), n0 - 1);
-  s.set('step_mark', 0);
-  const strat = STRATEGIES[s.get('strategy')];
+  if (n > 0 && n <= SCHED_LOG) a[w.dec_mark + n - 1] = a[w.step_mark]!;
+  a[w.step_mark] = 0;
+  const strat = STRATEGIES[a[w.strategy]!];
   if (strat === undefined) abort(SchedAbortReason.failed);
-  const n = s.get('ndec');
-  let pick = strat.pick({ v: s, step, current: cur, mask });
+  ctx.v = s;
+  ctx.step = step;
+  ctx.current = cur;
+  ctx.mask = mask;
+  let pick = strat.pick(ctx);
   if ((mask & (1 << pick)) === 0) {
     // A forced choice that is not enabled: the run diverged from the recorded one.
-    if (n < s.get('nforced')) abort(SchedAbortReason.diverged);
+    if (n < a[w.nforced]!) abort(SchedAbortReason.diverged);
     pick = bits(mask)[0]!;
   }
   if (n < SCHED_LOG) {
-    s.set('dec', (mask << 16) | ((cur & 0xff) << 8) | pick, n);
-    s.set('dec_kind', ((kind & 0xff) << 24) | (obj & 0xffffff), n);
+    a[w.dec + n] = (mask << 16) | ((cur & 0xff) << 8) | pick;
+    a[w.dec_kind + n] = ((kind & 0xff) << 24) | (obj & 0xffffff);
     let timed = 0;
-    for (let a = 0, m = mask; m !== 0; a++, m >>>= 1) if ((m & 1) !== 0 && s.get('st', a) === ActorSched.blocked) timed |= 1 << a;
-    s.set('dec_timed', timed, n);
-    s.set('dec_mark', 0, n);
+    for (let k = 0, m = mask; m !== 0; k++, m >>>= 1) if ((m & 1) !== 0 && a[w.st + k] === ActorSched.blocked) timed |= 1 << k;
+    a[w.dec_timed + n] = timed;
+    a[w.dec_mark + n] = 0;
   }
-  s.set('ndec', n + 1);
-  if (cur >= 0 && pick !== cur && (mask & (1 << cur)) !== 0 && s.get('st', cur) === ActorSched.runnable) s.add('preemptions', 1);
+  a[w.ndec] = n + 1;
+  if (cur >= 0 && pick !== cur && (mask & (1 << cur)) !== 0 && a[w.st + cur] === ActorSched.runnable) a[w.preemptions]!++;
   return pick;
 }
 
@@ -124,7 +133,7 @@ function wait_baton(): void {
 /** A schedule point: the strategy may switch to another actor here. */
 function point(kind: number, obj: number): void {
   const s = v!;
-  if (s.get('abort') !== 0) throw new SchedAbort(s.get('abort'));
+  if (Atomics.load(s.a, s.w.abort) !== 0) throw new SchedAbort(s.get('abort'));
   const next = decide(kind, obj, me);
   if (next !== me) handoff(next, true);
 }
@@ -174,10 +183,11 @@ export function sched_attach(g: SharedBuf, allDone: () => void): () => void {
     // Marks are named points with no shared object: not worth a decision, but remembered for DPOR.
     if (kind !== H.mark) point(kind, obj);
     else {
-      const m = view.get('step_mark');
+      const i = view.w.step_mark;
+      const m = view.a[i];
       const k = (obj & 0xffffff) + 1;
-      if (m === 0) view.set('step_mark', k);
-      else if (m !== k) view.set('step_mark', -1);
+      if (m === 0) view.a[i] = k;
+      else if (m !== k) view.a[i] = -1;
     }
   };
   const off = register_hook(fn);
@@ -216,7 +226,7 @@ export function sched_exit(isUser: boolean): void {
     s.set('stop_sent', 1);
     onAllUsersDone?.();
   }
-  const { mask } = s.enabled();
+  const mask = s.enabled();
   if (mask === 0) {
     let alive = false;
     for (let k = 0; k < 16; k++) if (s.get('st', k) === ActorSched.blocked) alive = true;

@@ -16,9 +16,14 @@ export class SchedView {
   readonly a: Int32Array;
   readonly f: Float64Array;
   readonly b = GLOBAL.sched;
+  /** Absolute word index of every field: the hot paths index the array directly. */
+  readonly w: Readonly<Record<keyof typeof F, number>>;
+  /** enabled(): the earliest timed waiter, -1 none */
+  timeout = -1;
   constructor(readonly g: SharedBuf) {
     this.a = g.i32;
     this.f = new Float64Array(g.sab, 0, Math.floor(g.sab.byteLength / 8));
+    this.w = Object.fromEntries(Object.entries(F).map(([k, spec]) => [k, this.b + spec.off])) as Record<keyof typeof F, number>;
   }
   i(name: keyof typeof F, k = 0): number {
     return this.b + F[name].off + k;
@@ -55,19 +60,23 @@ export class SchedView {
   /**
    * Actors that may be picked now: runnable ones; blocked ones whose deadline has passed; and the
    * earliest timed wait, if it is a scheduled event (a device completing can happen any time) or
-   * if nothing else can run (time passes only when everyone waits).
+   * if nothing else can run (time passes only when everyone waits). Returns the mask; the timed
+   * waiter is left in `timeout`.
    */
-  enabled(): { mask: number; timeout: number } {
+  enabled(): number {
+    const a = this.a;
+    const w = this.w;
     let mask = 0;
     let tActor = -1;
     let tMin = Infinity;
     const now = this.vnow;
-    const hi = this.a[this.b + F.hi.off] || MAX_ACTORS;
+    const hi = a[w.hi] || MAX_ACTORS;
+    const dl = w.deadline >> 1;
     for (let k = 0; k < hi; k++) {
-      const st = this.a[this.i('st', k)];
+      const st = a[w.st + k];
       if (st === ActorSched.runnable) mask |= 1 << k;
       else if (st === ActorSched.blocked) {
-        const d = this.deadline(k);
+        const d = this.f[dl + k]!;
         if (d <= now) mask |= 1 << k;
         else if (d < tMin) {
           tMin = d;
@@ -75,8 +84,9 @@ export class SchedView {
         }
       }
     }
-    if (tActor >= 0 && (mask === 0 || this.a[this.i('tevent', tActor)] === 1)) mask |= 1 << tActor;
-    return { mask, timeout: tActor };
+    if (tActor >= 0 && (mask === 0 || a[w.tevent + tActor] === 1)) mask |= 1 << tActor;
+    this.timeout = tActor;
+    return mask;
   }
   /** Reset for a new schedule (main, with every actor parked). */
   reset(): void {

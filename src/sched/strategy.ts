@@ -20,8 +20,8 @@ export interface Strategy {
 
 /** The shared PRNG: one mulberry32 step on the state word (the baton holder is the only user). */
 export function rand(v: SchedView): number {
-  const s = (v.get('rng') + 0x6d2b79f5) | 0;
-  v.set('rng', s);
+  const s = (v.a[v.w.rng]! + 0x6d2b79f5) | 0;
+  v.a[v.w.rng] = s;
   let t = Math.imul(s ^ (s >>> 15), 1 | s);
   t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
   return ((t ^ (t >>> 14)) >>> 0) / 0x1_0000_0000;
@@ -56,15 +56,17 @@ const pct: Strategy = {
   id: StrategyId.pct,
   pick(c) {
     const v = c.v;
-    const d = v.get('depth');
+    const A = v.a;
+    const w = v.w;
+    const d = A[w.depth]!;
     for (let k = 0; k < d - 1; k++) {
-      if (v.get('cps', k) === c.step && c.current >= 0) v.set('prio', -(k + 1), c.current);
+      if (A[w.cps + k] === c.step && c.current >= 0) A[w.prio + c.current] = -(k + 1);
     }
     let best = -1;
     let bp = -Infinity;
     for (let a = 0, m = c.mask; m !== 0; a++, m >>>= 1) {
       if ((m & 1) === 0) continue;
-      const p = v.get('prio', a);
+      const p = A[w.prio + a]!;
       if (p > bp) {
         bp = p;
         best = a;
@@ -72,8 +74,8 @@ const pct: Strategy = {
     }
     // Fairness bound: an actor that polls without blocking (a spinning client thread) would
     // starve everyone below it forever; after FAIR consecutive picks it drops to the bottom.
-    const run = best === c.current ? v.get('fair_run') + 1 : 0;
-    v.set('fair_run', run);
+    const run = best === c.current ? A[w.fair_run]! + 1 : 0;
+    A[w.fair_run] = run;
     if (run >= FAIR && (c.mask & ~(1 << best)) !== 0) {
       v.set('prio', v.get('fair_low') - 1, best);
       v.set('fair_low', v.get('fair_low') - 1);
@@ -93,8 +95,8 @@ const prefix: Strategy = {
   id: StrategyId.prefix,
   pick(c) {
     const v = c.v;
-    const n = v.get('ndec');
-    if (n < v.get('nforced')) return v.get('forced', n);
+    const n = v.a[v.w.ndec]!;
+    if (n < v.a[v.w.nforced]!) return v.a[v.w.forced + n]!;
     if (c.current >= 0 && (c.mask & (1 << c.current)) !== 0) return c.current;
     return nth_bit(c.mask, 0);
   },
