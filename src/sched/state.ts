@@ -9,6 +9,8 @@ export const StrategyId = { random: 1, pct: 2, prefix: 3 } as const;
 export type StrategyName = 'random' | 'pct' | 'dfs' | 'replay';
 
 const F = SchedArea.fields;
+/** Absolute word index of every field in the global buffer. */
+const W = Object.fromEntries(Object.entries(F).map(([k, spec]) => [k, GLOBAL.sched + spec.off])) as Readonly<Record<keyof typeof F, number>>;
 const ATOMIC = new Set<keyof typeof F>(['arrived', 'start_at', 'abort', 'finished', 'baton', 'running']);
 
 /** Word indexes of the scheduler's fields in the global buffer, and typed access. */
@@ -17,13 +19,12 @@ export class SchedView {
   readonly f: Float64Array;
   readonly b = GLOBAL.sched;
   /** Absolute word index of every field: the hot paths index the array directly. */
-  readonly w: Readonly<Record<keyof typeof F, number>>;
+  readonly w = W;
   /** enabled(): the earliest timed waiter, -1 none */
   timeout = -1;
   constructor(readonly g: SharedBuf) {
     this.a = g.i32;
     this.f = new Float64Array(g.sab, 0, Math.floor(g.sab.byteLength / 8));
-    this.w = Object.fromEntries(Object.entries(F).map(([k, spec]) => [k, this.b + spec.off])) as Record<keyof typeof F, number>;
   }
   i(name: keyof typeof F, k = 0): number {
     return this.b + F[name].off + k;

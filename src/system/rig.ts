@@ -368,22 +368,34 @@ export class Rig {
 
 function sched_outcome(v: SchedView): SchedOutcome {
   const n = Math.min(v.get('ndec'), SCHED_LOG);
-  const decisions = [];
-  for (let k = 0; k < n; k++) {
-    const d = v.get('dec', k);
-    const kk = v.get('dec_kind', k);
-    decisions.push({ mask: d >>> 16, cur: (d >>> 8) & 0xff, pick: d & 0xff, kind: kk >>> 24, obj: kk & 0xffffff, timed: v.get('dec_timed', k), mark: v.get('dec_mark', k) });
-  }
+  // Copy the logs now (the next run overwrites them); build the objects only if someone asks
+  // (shrinking, DPOR, reports): a search by seed never does.
+  const w = v.w;
+  const dec = v.a.slice(w.dec, w.dec + n);
+  const kind = v.a.slice(w.dec_kind, w.dec_kind + n);
+  const timed = v.a.slice(w.dec_timed, w.dec_timed + n);
+  const mark = v.a.slice(w.dec_mark, w.dec_mark + n);
+  let decisions: Decision[] | null = null;
   const nc = v.get('ncheck');
-  return {
+  const out = {
     steps: v.get('step'),
     preemptions: v.get('preemptions'),
     abort: SchedAbortName[v.get('abort')] ?? 'unknown',
     kind_hash: v.get('kind_hash') >>> 0,
     checks: Array.from({ length: nc }, (_, k) => v.get('checks', k) >>> 0),
-    decisions,
     vnow: v.vnow,
   };
+  Object.defineProperty(out, 'decisions', {
+    enumerable: true,
+    get: (): Decision[] => {
+      decisions ??= Array.from(dec, (d, k) => {
+        const kk = kind[k]!;
+        return { mask: d >>> 16, cur: (d >>> 8) & 0xff, pick: d & 0xff, kind: kk >>> 24, obj: kk & 0xffffff, timed: timed[k]!, mark: mark[k]! };
+      });
+      return decisions;
+    },
+  });
+  return out as SchedOutcome;
 }
 
 function blocked_desc(v: SchedView): string {
