@@ -86,6 +86,23 @@ describe('race, replay, trace', () => {
     expect(j.traceEvents.filter((e) => e.ph === 'M').map((e) => e.args?.name)).toEqual(expect.arrayContaining(['irq (CPU1)', 'todo (CPU2)', 'user0 (CPU3)']));
   });
 
+  it('race --strategy dfs exhausts a small scenario under DPOR, and the lost update it finds replays', () => {
+    const d = tmp();
+    const file = join(d, 'dfs.json');
+    const scn = new URL('./fixtures/counter-scenario.ts', import.meta.url).pathname;
+    const r = run(['race', '--scenario', scn, '--users', '2', '--iterations', '1', '--strategy', 'dfs', '--bound', '8', '--seeds', '1', '--workers', '1', '--budget', '500', '--all', '--no-shrink', '--detectors', 'none', '--report', file, '--quiet']);
+    expect(r.status).toBe(1);
+    expect(r.stdout).toMatch(/exhausted after \d+ schedules: every backtrack choice DPOR found within 8 preemption\(s\) was run/);
+    const rep = JSON.parse(readFileSync(file, 'utf8')) as { stats: { schedules: number }; dfs: { exhausted: boolean[] }; findings: { id: string; replay: string }[] };
+    expect(rep.dfs.exhausted).toEqual([true]);
+    expect(rep.stats.schedules).toBeLessThan(60);
+    const lost = rep.findings.find((f) => f.id === 'T.lost-update');
+    expect(lost).toBeDefined();
+    const p = run(['replay', lost!.replay, '--quiet']);
+    expect(p.stdout).toMatch(/every step's kind as recorded/);
+    expect(p.stdout).toMatch(/T\.lost-update/);
+  });
+
   it('trace exports a free-mode run', () => {
     const d = tmp();
     const out = join(d, 't.json');

@@ -1,6 +1,6 @@
 // Load a scenario by id or slug, or from a user's own file (which exports `scenario` and `user`).
 import { resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { SCENARIOS, scenario_by_id_or_slug } from './index.ts';
 import type { Scenario } from './types.ts';
 
@@ -18,4 +18,9 @@ export async function load_scenario(arg: string): Promise<Scenario> {
   const m = (await import(url)) as { scenario?: Scenario; user?: unknown };
   if (m.scenario === undefined || typeof m.user !== 'function') throw new ScenarioError(`${arg} must export \`scenario\` (a Scenario) and \`user\` (its program)`);
   return { ...m.scenario, module: url };
+}
+
+/** How a replay token names a scenario: its id, or for a user's own file its absolute path. */
+export function scenario_ref(s: Scenario): string {
+  return SCENARIOS.includes(s) ? s.id : fileURLToPath(s.module);
 }

@@ -3,6 +3,7 @@
 import type { Finding } from '../report/report.ts';
 import type { Scenario } from '../scenarios/types.ts';
 import type { DetectorName, Rig, RunOutcome } from '../system/rig.ts';
+import { scenario_ref } from '../scenarios/load.ts';
 import { DporSearch } from './dpor.ts';
 import { bits } from './state.ts';
 import { encode_token, type ScheduleSpec } from './token.ts';
@@ -89,7 +90,7 @@ export function recorded(spec: ScheduleSpec, o: RunOutcome): ScheduleSpec {
 
 export async function search(rig: Rig, cfg: SearchConfig): Promise<SearchResult> {
   const t0 = performance.now();
-  const base = { v: cfg.variant, s: cfg.scenario.id, u: cfg.users, it: cfg.iterations, ...(cfg.hw !== undefined ? { hw: cfg.hw } : {}), ...(cfg.params !== undefined ? { p: cfg.params } : {}) };
+  const base = { v: cfg.variant, s: scenario_ref(cfg.scenario), u: cfg.users, it: cfg.iterations, ...(cfg.hw !== undefined ? { hw: cfg.hw } : {}), ...(cfg.params !== undefined ? { p: cfg.params } : {}) };
   const found = new Map<string, FoundFinding>();
   let first: SearchResult['first'];
   let exhausted = false;
