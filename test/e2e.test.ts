@@ -18,7 +18,10 @@ afterAll(() => rig.close());
 // run frees the cp and goes IDLE; the run the final queued again then finds the stale final in
 // the slot and CP_PENDING for the user's next start, and frees that start's cp (a kworker
 // preempted between the two runs gives the user the time).
-const KNOWN_MAINLINE = new Set(['I18', 'S2.no-ebusy', 'S2.no-pinned-after-close', 'I12', 'I3']);
+// I21 (pages unpinned more often than pinned): the same re-queued run, when the user closes after
+// reading the final, runs cp_free beside fsm_close's cp_free; both pass the cp->initialized check
+// and unpin the same pages.
+const KNOWN_MAINLINE = new Set(['I18', 'S2.no-ebusy', 'S2.no-pinned-after-close', 'I12', 'I3', 'I21']);
 
 describe('S2 end to end on mainline', () => {
   it('10 000 I/O cycles with 2 user workers: every final reaches the user, nothing stays pinned', async () => {
@@ -30,7 +33,9 @@ describe('S2 end to end on mainline', () => {
     expect(s['user.finals']).toBe(s['hw.start_final']);
     expect(s['hw.presented']).toBe(s['driver.irqs']);
     expect(s['cp.pinned_pages']).toBe(0);
-    expect(s['guest.pages_unpinned']).toBe(s['guest.pages_pinned']);
+    // every pinned page is unpinned; more only through the double cp_free (reported as I21)
+    if (out.report.findings.some((f) => f.id === 'I21')) expect(s['guest.pages_unpinned']).toBeGreaterThan(s['guest.pages_pinned']!);
+    else expect(s['guest.pages_unpinned']).toBe(s['guest.pages_pinned']);
     expect(s['guest.pages_pinned']).toBeGreaterThan(10_000);
     const unexpected = out.report.findings.filter((f) => !KNOWN_MAINLINE.has(f.id));
     expect(unexpected).toEqual([]);

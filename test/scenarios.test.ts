@@ -20,6 +20,9 @@ const SLOT_JUDGED =
 const REQUEUED_FREES =
   'I3: the final lands while io_todo runs for an intermediate, so that run frees the cp and goes IDLE; the run the final queued again ' +
   'finds the stale final and CP_PENDING for the next start, and frees the cp the channel now runs';
+const DOUBLE_FREE =
+  'I21: the io_todo run the final queued again calls cp_free beside fsm_close (the user closed after reading the final); both pass ' +
+  'the cp->initialized check and unpin the same pages';
 const CLOSE_BEFORE_TODO =
   'S2.no-pinned-after-close (I6): through the same slot, the user reads a final IRB and closes before the io_todo run that frees its channel program';
 const CLEAR_STEALS =
@@ -34,7 +37,7 @@ interface Plan {
 
 const PLAN: Record<string, Plan> = {
   S1: { iterations: 5 },
-  S2: { iterations: 200, races: { I18: SCHIB_READ, 'S2.no-ebusy': SLOT_JUDGED, 'S2.no-pinned-after-close': CLOSE_BEFORE_TODO, I12: SLOT_FINAL, I3: REQUEUED_FREES } },
+  S2: { iterations: 200, races: { I18: SCHIB_READ, 'S2.no-ebusy': SLOT_JUDGED, 'S2.no-pinned-after-close': CLOSE_BEFORE_TODO, I12: SLOT_FINAL, I3: REQUEUED_FREES, I21: DOUBLE_FREE } },
   S3: { iterations: 40 },
   S4: { iterations: 10, races: { I12: SLOT_FINAL } },
   S5: { iterations: 2 },
