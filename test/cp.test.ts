@@ -47,6 +47,8 @@ function rig(rules: Readonly<CpRules>): Rig {
   return { gm, cp, pinned: () => atomic_read(gm.pages_pinned_total, S), unpinned: () => atomic_read(gm.pages_unpinned_total, S) };
 }
 
+// WARN records of one text count repeats in place: count occurrences, not records.
+const i21_seen = (): number => read_warnings(g).records.filter((w) => w.msg.startsWith('I21:')).reduce((n, w) => n + w.count, 0);
 const orb = (cpa: number, flags = ORB_PFCH): Orb => ({ intparm: 0xdeadbeef, flags, cpa });
 const lay = (r: Rig, iova: number, ccws: Ccw[], chain = true): void => guest_write(r.gm, iova, ccw_chain(ccws, { chain }));
 const get = (r: Rig, f: keyof Rig['cp']['v']): number => (r.cp.v[f] as { get(site: string): number }).get(S);
@@ -310,8 +312,32 @@ describe('cp: version rules', () => {
       r.cp.v.pa_alloc_fail_iova.set(0x5000, S);
       expect(cp_init(r.cp, orb(0x1000))).toBe(0);
       expect(cp_prefetch(r.cp)).toBe(-ENOMEM);
+      const before = i21_seen();
       cp_free(r.cp);
       expect([r.pinned(), r.unpinned()]).toEqual([1, 1 + extra]);
+      // online: each page unpinned with no pin left is named where it happens
+      expect(i21_seen() - before).toBe(extra);
+      if (extra > 0) expect(read_warnings(g).records.some((w) => /^I21: the page at iova 0x0 is unpinned at cp_free with no pin left/.test(w.msg))).toBe(true);
     }
+  });
+
+  it('I21 online: two cp_free passes over one channel program (the flag check raced) unpin every page twice', () => {
+    const r = rig(CP_RULES_G);
+    lay_read(r);
+    expect(cp_init(r.cp, orb(0x1000))).toBe(0);
+    expect(cp_prefetch(r.cp)).toBe(0);
+    const before = i21_seen();
+    const pinned = r.pinned();
+    // Both callers passed `if (!cp->initialized) return;` before either cleared it: model the
+    // second pass by re-arming the flag the first one cleared, with the pins still recorded.
+    const saved = { n: get(r, 'nchains'), p: get(r, 'pinned_pages') };
+    cp_free(r.cp);
+    expect(i21_seen()).toBe(before);
+    r.cp.v.initialized.set(1, S);
+    r.cp.v.nchains.set(saved.n, S);
+    r.cp.v.pinned_pages.set(saved.p, S);
+    cp_free(r.cp);
+    expect(r.unpinned()).toBe(2 * pinned);
+    expect(i21_seen() - before).toBe(pinned);
   });
 });

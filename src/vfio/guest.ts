@@ -1,8 +1,13 @@
 // drivers/vfio/vfio_main.c + vfio_iommu_type1.c: vfio_dma_rw, vfio_pin_pages and vfio_unpin_pages
 // for an emulated-IOMMU device, over a small guest memory in shared memory.
 import {
+  H,
   READ_ONCE,
+  WARN,
+  Warn,
   atomic,
+  current,
+  hook,
   atomic_add_return,
   bind,
   bytes,
@@ -10,6 +15,7 @@ import {
   i32,
   type SharedBuf,
   type StructView,
+  words,
 } from '../kernel/index.ts';
 import { EFAULT, EINVAL } from '../uapi/errno.ts';
 
@@ -24,6 +30,7 @@ const spec = {
   fault_start: i32('fault injection: a DMA read touching [fault_start, fault_start + fault_len) fails with -EFAULT'),
   fault_len: i32('0 = no read fault'),
   pin_fail_iova: i32('fault injection: pinning the page that holds this iova fails with -EFAULT; 0 = off (iova 0 is never a data page)'),
+  pin_count: words(GUEST_MEM_SIZE / 4096, 'per page: pins not yet unpinned (type1 keeps a ref_count per pinned page); I21 fires on an unpin that finds none'),
   mem: bytes(GUEST_MEM_SIZE, 'guest memory: iova i is mem[i] (identity-mapped, all of it DMA-mapped)'),
 };
 
@@ -59,15 +66,33 @@ export function vfio_pin_pages(gm: GuestMemoryView, iova: number, npage: number,
   const bad = READ_ONCE(gm.pin_fail_iova, site);
   if (bad !== 0 && bad >= iova && bad < iova + npage * PAGE_SIZE) return -EFAULT;
   atomic_add_return(npage, gm.pages_pinned_total, site);
+  const pc = gm.pin_count;
+  for (let k = 0; k < npage; k++) {
+    const page = (iova >> PAGE_SHIFT) + k;
+    if (hook !== null) hook(H.write_once, pc.id + page, site, current.id, 4);
+    Atomics.add(pc.a, pc.i + page, 1);
+  }
   return npage;
 }
 
 /**
- * Unpin `npage` pages from `iova`. Only counted: the kernel trusts its caller here, so an
- * unpin of pages that were never pinned shows up as pages_unpinned_total > pages_pinned_total.
+ * Unpin `npage` pages from `iova`. The kernel trusts its caller here (type1 quietly ignores a
+ * page it holds no pin for); the detector does not: an unpin that finds no pin left is I21, named
+ * where it happens. The totals keep the run's accounting.
  */
-export function vfio_unpin_pages(gm: GuestMemoryView, _iova: number, npage: number, site: string): void {
-  if (npage > 0) atomic_add_return(npage, gm.pages_unpinned_total, site);
+export function vfio_unpin_pages(gm: GuestMemoryView, iova: number, npage: number, site: string): void {
+  if (npage <= 0) return;
+  atomic_add_return(npage, gm.pages_unpinned_total, site);
+  const pc = gm.pin_count;
+  for (let k = 0; k < npage; k++) {
+    const page = (iova >> PAGE_SHIFT) + k;
+    if (page < 0 || page >= GUEST_PAGES) continue;
+    if (hook !== null) hook(H.write_once, pc.id + page, site, current.id, 4);
+    if (Atomics.sub(pc.a, pc.i + page, 1) <= 0) {
+      Atomics.add(pc.a, pc.i + page, 1);
+      WARN(Warn.invariant, pc.id + page, `I21: the page at iova 0x${(page << PAGE_SHIFT).toString(16)} is unpinned at ${site} with no pin left (unpinned twice, or never pinned)`);
+    }
+  }
 }
 
 // User side (QEMU / the guest): lay out CCW chains, IDALs and data; read results back.
