@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Rig } from '../src/system/rig.ts';
 import { scenario as s12 } from '../src/scenarios/s12-clear-then-start.ts';
-import { check_replay, run_spec, search } from '../src/sched/search.ts';
+import { check_replay, run_spec, search, shrink } from '../src/sched/search.ts';
 import { decode_token, encode_token, type ScheduleSpec } from '../src/sched/token.ts';
 import { controlledHarness } from './contracts/controlled-harness.ts';
 import { scenario as throws } from './fixtures/throw-scenario.ts';
@@ -55,6 +55,20 @@ describe('controlled scheduling', () => {
     const r = await run_spec(rig, s12, forced, []);
     expect(r.sched!.kind_hash).toBe(o.sched!.kind_hash);
     expect(r.sched!.steps).toBe(o.sched!.steps);
+  });
+
+  it('shrinking a random schedule keeps a few choices over the default policy, and the result still fails, replayed', async () => {
+    const r = await search(rig, { variant: 'v5.3', scenario: s12, users: 1, iterations: 1, strategy: 'random', depth: 1, budget: 400, seed0: 1, bound: 1, detectors: ['invariants'], stopAtFirst: true, target: /^I2$/ });
+    expect(r.first).toBeDefined();
+    const before = r.first!.outcome.sched!.preemptions;
+    const s = await shrink(rig, s12, r.first!.spec, r.first!.outcome, 'I2', ['invariants']);
+    expect(s.spec.st).toBe('sparse');
+    expect(s.outcome.report.findings.map((f) => f.id)).toContain('I2');
+    expect(s.outcome.sched!.preemptions).toBeLessThan(before);
+    expect((s.spec.f ?? []).length / 2).toBeLessThan(before / 2);
+    const again = await run_spec(rig, s12, decode_token(encode_token(s.spec)) as ScheduleSpec, ['invariants']);
+    expect(again.report.findings.map((f) => f.id)).toContain('I2');
+    expect(check_replay(s.spec, again).ok).toBe(true);
   });
 
   it('bounded exhaustive search stays within its preemption bound and explores distinct schedules', async () => {

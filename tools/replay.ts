@@ -67,7 +67,8 @@ export async function shrink_and_show(token: string, target: string | undefined,
     const f = first.report.findings.find((x) => re === null || re.test(x.id));
     if (f === undefined) return { token, steps: first.sched?.steps ?? 0, preemptions: first.sched?.preemptions ?? 0, table: '(the token did not fail on replay)' };
     const s = await shrink(rig, scenario, spec, first, f.id, det);
-    const last = s.outcome.report.findings.find((x) => x.id === f.id);
+    // the finding's own interleaving (an accounting line of the same id has none)
+    const last = s.outcome.report.findings.find((x) => x.id === f.id && x.trace !== undefined) ?? s.outcome.report.findings.find((x) => x.id === f.id);
     const rows = last?.trace ?? s.outcome.trace.slice(-30).map(line);
     return { token: encode_token(s.spec), steps: s.outcome.sched?.steps ?? 0, preemptions: s.outcome.sched?.preemptions ?? 0, table: interleaving(rows).join('\n') };
   } finally {

@@ -6,6 +6,7 @@ import type { DetectorName, Rig, RunOutcome } from '../system/rig.ts';
 import { scenario_ref } from '../scenarios/load.ts';
 import { DporSearch } from './dpor.ts';
 import { bits } from './state.ts';
+import { default_pick } from './strategy.ts';
 import { encode_token, type ScheduleSpec } from './token.ts';
 
 export type SearchStrategy = 'random' | 'pct' | 'dfs';
@@ -183,31 +184,70 @@ export function check_replay(spec: ScheduleSpec, o: RunOutcome): ReplayCheck {
 }
 
 /**
- * Shrink a failing schedule: keep its choices up to a point and let the non-preemptive default
- * run the rest, cutting at the latest preemption that still reproduces the failure; then try to
- * drop earlier preemptions one by one. Returns the smallest failing spec found.
+ * Shrink a failing schedule. A schedule is the non-preemptive default plus the choices where the
+ * run departed from it (decision index, actor); delta debugging (ddmin) drops as many of those
+ * choices as it can while the same finding still appears. Dropping a choice never makes a run
+ * diverge (the sparse strategy skips a choice whose actor cannot run), so every candidate runs.
+ * Candidates run without the tracer; the result is run once more with the caller's detectors.
  */
-export async function shrink(rig: Rig, scenario: Scenario, spec: ScheduleSpec, o: RunOutcome, id: string, detectors: readonly DetectorName[], maxRuns = 60): Promise<{ spec: ScheduleSpec; outcome: RunOutcome; runs: number }> {
-  const fails = (x: RunOutcome): boolean => x.sched?.abort !== 'diverged' && x.report.findings.some((f) => f.id === id);
-  let best: { spec: ScheduleSpec; outcome: RunOutcome } = { spec: { ...spec, st: 'prefix', f: (o.sched?.decisions ?? []).map((d) => d.pick) }, outcome: o };
+export async function shrink(rig: Rig, scenario: Scenario, spec: ScheduleSpec, o: RunOutcome, id: string, detectors: readonly DetectorName[], maxRuns = 3000): Promise<{ spec: ScheduleSpec; outcome: RunOutcome; runs: number }> {
+  const quiet = detectors.filter((d) => d !== 'trace');
   let runs = 0;
-  const preemptions = (x: RunOutcome): number[] => (x.sched?.decisions ?? []).flatMap((d, i) => (d.cur !== 0xff && d.pick !== d.cur && (d.mask & (1 << d.cur)) !== 0 ? [i] : []));
-  // 1. Cut the tail: the shortest forced prefix that still fails.
-  for (const i of [...preemptions(best.outcome)].reverse()) {
-    if (runs >= maxRuns) break;
-    const cand: ScheduleSpec = { ...best.spec, f: (best.spec.f ?? []).slice(0, i) };
-    const r = await run_spec(rig, scenario, cand, detectors);
+  // a bound in wall time too: a long scenario makes every candidate slow
+  const until = performance.now() + 30_000;
+  const budget = (): boolean => runs < maxRuns && performance.now() < until;
+  const sparse = (pairs: readonly number[]): ScheduleSpec => {
+    const out: ScheduleSpec = { ...spec, st: 'sparse', f: [...pairs] };
+    delete out.n;
+    delete out.h;
+    delete out.c;
+    return out;
+  };
+  const fails = async (pairs: readonly number[]): Promise<boolean> => {
     runs++;
-    if (fails(r)) best = { spec: cand, outcome: r };
+    const r = await run_spec(rig, scenario, sparse(pairs), quiet);
+    return r.sched?.abort !== 'diverged' && r.report.findings.some((f) => f.id === id);
+  };
+  // The departures from the default policy, as (decision, actor) pairs.
+  let choices: [number, number][] = [];
+  for (const [k, d] of (o.sched?.decisions ?? []).entries()) if (d.pick !== default_pick(d.cur === 0xff ? -1 : d.cur, d.mask)) choices.push([k, d.pick]);
+  const flat = (cs: readonly [number, number][]): number[] => cs.flat();
+  if (await fails(flat(choices))) {
+    // ddmin over the choices: try to keep only one chunk, then to drop one chunk, at finer and finer grain.
+    let n = 2;
+    while (choices.length >= 2 && budget()) {
+      const size = Math.ceil(choices.length / n);
+      const chunks = Array.from({ length: Math.ceil(choices.length / size) }, (_, k) => choices.slice(k * size, (k + 1) * size));
+      let next: [number, number][] | null = null;
+      for (const c of chunks) {
+        if (!budget()) break;
+        if (await fails(flat(c))) {
+          next = c;
+          n = 2;
+          break;
+        }
+      }
+      if (next === null) {
+        for (let k = 0; k < chunks.length && budget(); k++) {
+          const rest = chunks.filter((_, j) => j !== k).flat();
+          if (await fails(flat(rest))) {
+            next = rest;
+            n = Math.max(n - 1, 2);
+            break;
+          }
+        }
+      }
+      if (next !== null) choices = next;
+      else if (n >= choices.length) break;
+      else n = Math.min(2 * n, choices.length);
+    }
+    if (choices.length === 1 && budget() && (await fails([]))) choices = [];
+  } else {
+    // Not reproducible from its departures alone (it should be): keep the full schedule.
+    const outcome = await run_spec(rig, scenario, spec, detectors);
+    return { spec: recorded(spec, outcome), outcome, runs: runs + 1 };
   }
-  // 2. Drop single preemptions inside the prefix: run the preempted actor on instead.
-  for (const i of preemptions(best.outcome).filter((i) => i < (best.spec.f?.length ?? 0))) {
-    if (runs >= maxRuns) break;
-    const d = best.outcome.sched!.decisions[i]!;
-    const cand: ScheduleSpec = { ...best.spec, f: [...(best.spec.f ?? []).slice(0, i), d.cur] };
-    const r = await run_spec(rig, scenario, cand, detectors);
-    runs++;
-    if (fails(r) && preemptions(r).length < preemptions(best.outcome).length) best = { spec: cand, outcome: r };
-  }
-  return { spec: recorded(best.spec, best.outcome), outcome: best.outcome, runs };
+  const best = sparse(flat(choices));
+  const outcome = await run_spec(rig, scenario, best, detectors);
+  return { spec: recorded(best, outcome), outcome, runs: runs + 1 };
 }

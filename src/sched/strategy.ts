@@ -97,12 +97,36 @@ const prefix: Strategy = {
     const v = c.v;
     const n = v.a[v.w.ndec]!;
     if (n < v.a[v.w.nforced]!) return v.a[v.w.forced + n]!;
-    if (c.current >= 0 && (c.mask & (1 << c.current)) !== 0) return c.current;
-    return nth_bit(c.mask, 0);
+    return default_pick(c.current, c.mask);
   },
 };
 
-export const STRATEGIES: Readonly<Record<number, Strategy>> = { [StrategyId.random]: random, [StrategyId.pct]: pct, [StrategyId.prefix]: prefix };
+/** Non-preemptive: keep the current actor if it can run, else the lowest enabled one. */
+export const default_pick = (current: number, mask: number): number => (current >= 0 && (mask & (1 << current)) !== 0 ? current : nth_bit(mask, 0));
+
+/**
+ * A few choices at named decisions, the non-preemptive default everywhere else: what a shrunk
+ * schedule is made of. A choice whose actor cannot run there is skipped, not a divergence, so
+ * dropping choices (shrinking) always gives a schedule that runs.
+ */
+const sparse: Strategy = {
+  id: StrategyId.sparse,
+  pick(c) {
+    const v = c.v;
+    const A = v.a;
+    const w = v.w;
+    const n = A[w.ndec]!;
+    const k = A[w.sp_next]!;
+    if (2 * k + 1 < A[w.nforced]! && A[w.forced + 2 * k] === n) {
+      A[w.sp_next] = k + 1;
+      const a = A[w.forced + 2 * k + 1]!;
+      if ((c.mask & (1 << a)) !== 0) return a;
+    }
+    return default_pick(c.current, c.mask);
+  },
+};
+
+export const STRATEGIES: Readonly<Record<number, Strategy>> = { [StrategyId.random]: random, [StrategyId.pct]: pct, [StrategyId.prefix]: prefix, [StrategyId.sparse]: sparse };
 
 /** Main, before a schedule: seed the shared state of the strategy. */
 export function init_strategy(v: SchedView, o: { strategy: number; seed: number; depth: number; expected: number; actors: number[]; forced?: readonly number[] }): void {

@@ -8,13 +8,13 @@ export interface ScheduleSpec {
   v: string;
   /** scenario id, or a file path for a user's own scenario */
   s: string;
-  st: 'random' | 'pct' | 'prefix';
+  st: 'random' | 'pct' | 'prefix' | 'sparse';
   seed: number;
   d?: number;
   e?: number;
   u: number;
   it: number;
-  /** forced choices (prefix strategy) */
+  /** forced choices (prefix strategy); sparse: decision index, actor pairs */
   f?: number[];
   /** recorded outcome, for replay checks */
   n?: number;

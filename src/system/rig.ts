@@ -60,7 +60,7 @@ export interface RunConfig {
 }
 
 export interface SchedConfig {
-  strategy: 'random' | 'pct' | 'prefix';
+  strategy: 'random' | 'pct' | 'prefix' | 'sparse';
   seed: number;
   depth?: number;
   /** PCT: steps over which change points are spread */
@@ -217,7 +217,7 @@ export class Rig {
       sv.set('users', cfg.users);
       sv.set('max_steps', c.max_steps ?? 200_000);
       const ids = [IRQ_ACTOR, TODO_ACTOR, ...Array.from({ length: cfg.users }, (_, u) => FIRST_USER + u)];
-      const sid = c.strategy === 'random' ? StrategyId.random : c.strategy === 'pct' ? StrategyId.pct : StrategyId.prefix;
+      const sid = StrategyId[c.strategy];
       sv.set('start_at', 2 + cfg.users);
       init_strategy(sv, { strategy: sid, seed: c.seed, depth: c.depth ?? 3, expected: c.expected ?? 2000, actors: ids, ...(c.forced !== undefined ? { forced: c.forced } : {}) });
     }
