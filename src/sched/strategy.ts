@@ -112,9 +112,7 @@ export const default_pick = (current: number, mask: number): number => (current 
 const sparse: Strategy = {
   id: StrategyId.sparse,
   pick(c) {
-    const v = c.v;
-    const A = v.a;
-    const w = v.w;
+    const { a: A, w } = c.v;
     const n = A[w.ndec]!;
     const k = A[w.sp_next]!;
     if (2 * k + 1 < A[w.nforced]! && A[w.forced + 2 * k] === n) {
