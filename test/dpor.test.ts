@@ -94,8 +94,21 @@ describe('bounded exhaustive search on real workers', () => {
     expect(r.found.map((f) => f.finding.id)).not.toContain('T.lost-update');
   });
 
-  it('v5.3 S12: DPOR within one preemption finds I2', async () => {
-    const r = await search(rig, { variant: 'v5.3', scenario: s12, users: 1, iterations: 1, strategy: 'dfs', depth: 1, budget: 600, seed0: 1, bound: 1, detectors: ['invariants'], stopAtFirst: true, target: /^I2$/ });
-    expect(r.first).toBeDefined();
+  // Delay bounding (one departure from the default scheduler) makes S12's space small enough to
+  // exhaust: the seeds' race needs exactly one.
+  const s12_delays = (variant: string, dpor: boolean) =>
+    search(rig, { variant, scenario: s12, users: 1, iterations: 1, strategy: 'dfs', depth: 1, budget: 2000, seed0: 1, bound: 1, bound_by: 'delays', dpor, detectors: ['invariants'], stopAtFirst: false });
+  const ids = (r: Awaited<ReturnType<typeof s12_delays>>): string[] => r.found.map((f) => f.finding.id).sort();
+
+  it('S12 within one delay: v5.3 reaches I2, v5.13 and mainline exhaust the space without it; DPOR sees what plain DFS sees in fewer schedules', async () => {
+    for (const v of ['v5.3', 'v5.13', 'mainline']) {
+      const reduced = await s12_delays(v, true);
+      const plain = await s12_delays(v, false);
+      expect(reduced.exhausted && plain.exhausted).toBe(true);
+      expect(ids(reduced)).toEqual(ids(plain));
+      expect(ids(reduced).includes('I2')).toBe(v === 'v5.3');
+      expect(ids(reduced)).toContain('S12.todo-frees-own-cp');
+      expect(reduced.schedules * 2).toBeLessThan(plain.schedules);
+    }
   });
 });

@@ -1,10 +1,11 @@
 // vfio-ccw-sim: one executable, one subcommand per tool.
 // Exit codes: 0 passed, 1 failure found, 2 bad usage, 3 internal error.
+import type { BoundBy } from '../src/sched/dpor.ts';
 import { Command, CommanderError, Option } from 'commander';
 import { format_variant_table, variants_json } from '../src/variants/registry.ts';
 import { ALL_DETECTORS, type DetectorName } from '../src/system/rig.ts';
 import { benchDetectors, benchIo, benchLockstat, benchPrimitives, benchSched, formatBench } from './bench.ts';
-import { nonNegativeNumber, oneOf, positiveInt, positiveNumber, probability, uint32, variantName } from './options.ts';
+import { nonNegativeNumber, oneOf, oneValue, positiveInt, positiveNumber, probability, uint32, variantName } from './options.ts';
 import { mixArg, scenarioArg } from './scenarios.ts';
 import { stress, type Io } from './stress.ts';
 import { lockstat } from './lockstat.ts';
@@ -104,7 +105,8 @@ function build(io: Io): Command {
     .addOption(new Option('--scenario <id>', 'scenario: S1…S12, its slug, or a .ts file').argParser(scenarioArg).default('S12'))
     .addOption(new Option('--strategy <list>', 'random, pct, dfs (bounded exhaustive); comma list for a portfolio').argParser(oneOf<SearchStrategy>('--strategy', ['random', 'pct', 'dfs'])).default(['pct']))
     .addOption(new Option('--depth <d>', 'PCT depth (bug depth it targets)').argParser(positiveInt('--depth', 16)).default(3))
-    .addOption(new Option('--bound <n>', 'dfs: preemption bound').argParser(positiveInt('--bound', 8)).default(2))
+    .addOption(new Option('--bound <n>', 'dfs: the bound (preemptions, or delays with --bound-by delays)').argParser(positiveInt('--bound', 8)).default(2))
+    .addOption(new Option('--bound-by <kind>', 'dfs: count preemptions, or delays (every departure from the default scheduler: small enough to exhaust long scenarios)').argParser(oneValue<BoundBy>('--bound-by', ['preemptions', 'delays'])).default('preemptions'))
     .option('--no-dpor', 'dfs: try every alternative within the bound (no partial-order reduction)')
     .addOption(new Option('--budget <n>', 'schedules to try at most (over the whole portfolio)').argParser(positiveInt('--budget')).default(1000))
     .addOption(new Option('--seeds <n>', 'independent seed streams per strategy and variant').argParser(positiveInt('--seeds', 1000)).default(2))
@@ -133,6 +135,7 @@ function build(io: Io): Command {
           seed: o.seed as number,
           bound: o.bound as number,
           dpor: o.dpor !== false,
+          bound_by: o.boundBy as BoundBy,
           workers: o.workers as number,
           detectors: o.detectors as DetectorName[],
           ...(o.target !== undefined ? { target: o.target as string } : {}),

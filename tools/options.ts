@@ -50,6 +50,14 @@ export function variantName(v: string): string {
 }
 
 /** A comma list out of a fixed set. */
+/** Exactly one of `allowed`. */
+export function oneValue<T extends string>(name: string, allowed: readonly T[]) {
+  return (v: string): T => {
+    if (!(allowed as readonly string[]).includes(v.trim())) throw new InvalidArgumentError(`${name}: unknown '${v}' (expected one of ${allowed.join(', ')})`);
+    return v.trim() as T;
+  };
+}
+
 export function oneOf<T extends string>(name: string, allowed: readonly T[]) {
   return (v: string): T[] => {
     const xs = v.split(',').map((s) => s.trim()).filter((s) => s.length > 0);

@@ -1,5 +1,6 @@
 // vfio-ccw-sim race: search schedules in controlled mode, a portfolio of (variant, strategy, seed
 // stream) jobs on piscina across cores; stop at the first failure, print its report and token.
+import type { BoundBy } from '../src/sched/dpor.ts';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import cliProgress from 'cli-progress';
@@ -23,6 +24,7 @@ export interface RaceOpts {
   seeds: number;
   seed: number;
   bound: number;
+  bound_by: BoundBy;
   dpor: boolean;
   workers: number;
   detectors: DetectorName[];
@@ -57,6 +59,7 @@ export async function race(o: RaceOpts, io: Io): Promise<number> {
           seed0: (o.seed + s * 1_000_003) >>> 0,
           bound: o.bound,
           dpor: o.dpor,
+          bound_by: o.bound_by,
           detectors: o.detectors,
           shared,
           stopAtFirst: !o.all,
@@ -97,7 +100,7 @@ export async function race(o: RaceOpts, io: Io): Promise<number> {
     seed: o.seed,
     duration_s: secs,
     strategies: o.strategies,
-    ...(o.strategies.includes('dfs') ? { dfs: { bound: o.bound, dpor: o.dpor, exhausted: results.filter((r) => r.strategy === 'dfs').map((r) => r.exhausted) } } : {}),
+    ...(o.strategies.includes('dfs') ? { dfs: { bound: o.bound, bound_by: o.bound_by, dpor: o.dpor, exhausted: results.filter((r) => r.strategy === 'dfs').map((r) => r.exhausted) } } : {}),
     ...(first !== undefined ? { replay: first.first!.token, first_failure: { variant: first.variant, strategy: first.strategy, findings: first.first!.report.findings } } : {}),
   };
   if (first !== undefined && o.shrink) {
@@ -122,7 +125,7 @@ export async function race(o: RaceOpts, io: Io): Promise<number> {
       }
     } else io.out('no failure found within the budget');
     for (const r of results.filter((x) => x.strategy === 'dfs' && x.exhausted)) {
-      io.out(`dfs (seed ${r.seed0}, ${r.variant}): exhausted after ${r.schedules} schedules: every ${o.dpor ? 'backtrack choice DPOR found' : 'alternative'} within ${o.bound} preemption(s) was run`);
+      io.out(`dfs (seed ${r.seed0}, ${r.variant}): exhausted after ${r.schedules} schedules: every ${o.dpor ? 'backtrack choice DPOR found' : 'alternative'} within ${o.bound} ${o.bound_by === 'delays' ? 'delay' : 'preemption'}(s) was run`);
     }
     if (findings.length > 0 && (o.target !== undefined || first === undefined)) {
       io.out('other findings seen (with a token each):');

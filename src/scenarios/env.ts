@@ -158,6 +158,14 @@ export class ScenarioEnv {
     }
   }
 
+  /**
+   * One pass of a polling loop (a client thread that reads regions until told to stop): where a
+   * controlled schedule's default lets the other actors run, as a CPU scheduler would.
+   */
+  relax(): void {
+    backend.relax(this.sys.sys.flags.id);
+  }
+
   /** Loops run while this is true. */
   more(i: number): boolean {
     return i < this.args.iterations && performance.timeOrigin + clock.now_ms() < this.args.deadline && this.flag(15) === 0;

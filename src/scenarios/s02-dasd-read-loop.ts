@@ -117,6 +117,7 @@ function monitor(env: ScenarioEnv): void {
     const rc = n % 2 === 0 && env.f.regions === 'io+async+schib+crw' ? env.client.read_schib() : env.client.read_io_region();
     env.count(typeof rc === 'number' && rc < 0 ? `read.err${rc}` : 'reads');
     n++;
+    env.relax();
   }
   env.add_flag(1, 1);
 }

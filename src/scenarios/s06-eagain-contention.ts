@@ -133,6 +133,7 @@ function holder(env: ScenarioEnv): void {
   const results: Record<string, number> = {};
   let n = 0;
   while (env.flag(F_DONE) === 0 && env.flag(15) === 0) {
+    env.relax();
     const k = n++ % 8;
     if (k === 0 && env.f.regions === 'io+async+schib+crw') env.count(env.client.read_crw().rc >= 0 ? 'crw_reads' : 'crw_read_errors');
     else if (k < 4 && env.f.regions === 'io+async+schib+crw') env.count(env.client.read_schib().rc >= 0 ? 'schib_reads' : 'schib_read_errors');

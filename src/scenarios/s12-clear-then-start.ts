@@ -44,6 +44,7 @@ function retry_eagain(env: ScenarioEnv, write: () => number): number {
     const rc = write();
     if (rc !== -EAGAIN || k >= 1_000_000) return rc;
     env.count('eagain_retries');
+    env.relax();
   }
 }
 

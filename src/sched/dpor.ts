@@ -6,6 +6,16 @@
 import { H } from '../kernel/hook.ts';
 import type { Decision } from '../system/rig.ts';
 import { MAX_ACTORS } from '../kernel/global.ts';
+import { default_pick, is_preemption } from './strategy.ts';
+
+/** What a bounded search counts: preemptions, or every departure from the default scheduler (delay bounding). */
+export type BoundBy = 'preemptions' | 'delays';
+
+/** What taking `alt` at decision `d` costs against the bound. */
+export function bound_cost(d: { cur: number; mask: number; kind: number }, alt: number, by: BoundBy): number {
+  if (by === 'delays') return alt !== default_pick(d.cur === 0xff ? -1 : d.cur, d.mask, d.kind) ? 1 : 0;
+  return is_preemption(d, alt) ? 1 : 0;
+}
 
 /** What one step does, as far as ordering goes. */
 export interface Op {
@@ -143,27 +153,30 @@ export function backtrack_sets(ds: readonly Decision[]): number[] {
 interface Node {
   mask: number;
   cur: number;
+  kind: number;
   pick: number;
-  /** preemptions before this decision */
+  /** bound spent before this decision */
   pre: number;
   backtrack: number;
   done: number;
 }
 
-const preempting = (n: { cur: number; mask: number }, alt: number): boolean => n.cur !== 0xff && alt !== n.cur && (n.mask & (1 << n.cur)) !== 0;
 
 /** The exploration tree along the current path: a backtrack and a done set per decision. */
 export class DporSearch {
   private nodes: Node[] = [];
-  constructor(private readonly bound: number) {}
+  constructor(
+    private readonly bound: number,
+    private readonly by: BoundBy = 'preemptions',
+  ) {}
 
   /** Take a finished run whose first `forced` decisions were the prefix asked for. */
   record(ds: readonly Decision[]): void {
     for (let k = this.nodes.length; k < ds.length; k++) {
       const d = ds[k]!;
       const prev = this.nodes[k - 1];
-      const pre = prev === undefined ? 0 : prev.pre + (preempting(prev, prev.pick) ? 1 : 0);
-      this.nodes.push({ mask: d.mask, cur: d.cur, pick: d.pick, pre, backtrack: 0, done: 1 << d.pick });
+      const pre = prev === undefined ? 0 : prev.pre + bound_cost(prev, prev.pick, this.by);
+      this.nodes.push({ mask: d.mask, cur: d.cur, kind: d.kind, pick: d.pick, pre, backtrack: 0, done: 1 << d.pick });
     }
     const b = backtrack_sets(ds);
     for (let k = 0; k < b.length && k < this.nodes.length; k++) this.nodes[k]!.backtrack |= b[k]!;
@@ -178,7 +191,7 @@ export class DporSearch {
         const alt = 31 - Math.clz32(cand & -cand);
         cand &= cand - 1;
         n.done |= 1 << alt;
-        if (n.pre + (preempting(n, alt) ? 1 : 0) > this.bound) continue;
+        if (n.pre + bound_cost(n, alt, this.by) > this.bound) continue;
         this.nodes.length = k + 1;
         n.pick = alt;
         return this.nodes.map((x) => x.pick);

@@ -1,5 +1,6 @@
 // One search job of a portfolio (seeds x strategies x variants), run in a piscina worker: its own
 // long-lived actor workers, a shared stop flag and progress counters.
+import type { BoundBy } from './dpor.ts';
 import { Rig } from '../system/rig.ts';
 import type { DetectorName } from '../system/rig.ts';
 import type { Finding, Report } from '../report/report.ts';
@@ -18,6 +19,8 @@ export interface JobArgs {
   bound: number;
   /** dfs: partial-order reduction (default on) */
   dpor?: boolean;
+  /** dfs: what the bound counts */
+  bound_by?: BoundBy;
   detectors: DetectorName[];
   target?: string;
   max_steps?: number;
@@ -56,6 +59,7 @@ export async function search_job(a: JobArgs): Promise<JobResult> {
       seed0: a.seed0,
       bound: a.bound,
       ...(a.dpor !== undefined ? { dpor: a.dpor } : {}),
+      ...(a.bound_by !== undefined ? { bound_by: a.bound_by } : {}),
       detectors: a.detectors,
       stopAtFirst: a.stopAtFirst,
       ...(a.hw !== undefined ? { hw: a.hw } : {}),

@@ -10,7 +10,7 @@ import { SCHED_LOG } from '../kernel/global.ts';
 import { H, type HookFn, register_hook } from '../kernel/hook.ts';
 import type { SharedBuf } from '../kernel/layout.ts';
 import { ActorSched, bits, SchedAbortName, SchedAbortReason, SchedView } from './state.ts';
-import { STRATEGIES, type PickCtx } from './strategy.ts';
+import { STRATEGIES, is_preemption, type PickCtx } from './strategy.ts';
 
 /** Thrown in every actor when the schedule is aborted (deadlock, step bound, divergence). */
 export class SchedAbort extends Error {
@@ -47,7 +47,7 @@ const hashStep = (h: number, kind: number, obj: number): number => Math.imul(h ^
 
 /** Record a decision and choose; `kind`/`obj` name the schedule point. */
 // The pick context, reused: this runs at every schedule point.
-const ctx: PickCtx = { v: null as unknown as SchedView, step: 0, current: -1, mask: 0 };
+const ctx: PickCtx = { v: null as unknown as SchedView, step: 0, current: -1, mask: 0, kind: 0 };
 
 function decide(kind: number, obj: number, cur: number): number {
   const s = v!;
@@ -78,6 +78,7 @@ function decide(kind: number, obj: number, cur: number): number {
   ctx.step = step;
   ctx.current = cur;
   ctx.mask = mask;
+  ctx.kind = kind;
   let pick = strat.pick(ctx);
   if ((mask & (1 << pick)) === 0) {
     // A forced choice that is not enabled: the run diverged from the recorded one.
@@ -93,7 +94,7 @@ function decide(kind: number, obj: number, cur: number): number {
     a[w.dec_mark + n] = 0;
   }
   a[w.ndec] = n + 1;
-  if (cur >= 0 && pick !== cur && (mask & (1 << cur)) !== 0 && a[w.st + cur] === ActorSched.runnable) a[w.preemptions]!++;
+  if (is_preemption({ cur, mask, kind }, pick) && a[w.st + cur] === ActorSched.runnable) a[w.preemptions]!++;
   return pick;
 }
 

@@ -4,7 +4,7 @@ import type { Finding } from '../report/report.ts';
 import type { Scenario } from '../scenarios/types.ts';
 import type { DetectorName, Rig, RunOutcome } from '../system/rig.ts';
 import { scenario_ref } from '../scenarios/load.ts';
-import { DporSearch } from './dpor.ts';
+import { DporSearch, bound_cost, type BoundBy } from './dpor.ts';
 import { bits } from './state.ts';
 import { default_pick } from './strategy.ts';
 import { encode_token, type ScheduleSpec } from './token.ts';
@@ -22,8 +22,9 @@ export interface SearchConfig {
   budget: number;
   /** first seed; schedule k uses seed0 + k */
   seed0: number;
-  /** DFS: preemption bound */
+  /** DFS: the bound, on preemptions (default) or on delays (departures from the default scheduler) */
   bound: number;
+  bound_by?: BoundBy;
   /** DFS: reduce with DPOR (default), or try every alternative within the bound */
   dpor?: boolean;
   hw?: Record<string, unknown>;
@@ -104,7 +105,7 @@ export async function search(rig: Rig, cfg: SearchConfig): Promise<SearchResult>
     expected = Math.max(16, cal.sched?.steps ?? 2000);
   }
   const dfsStack: number[][] = [[]];
-  const dpor = cfg.strategy === 'dfs' && cfg.dpor !== false ? new DporSearch(cfg.bound) : null;
+  const dpor = cfg.strategy === 'dfs' && cfg.dpor !== false ? new DporSearch(cfg.bound, cfg.bound_by) : null;
   for (let k = 0; k < cfg.budget; k++) {
     if (cfg.stopped?.() === true) break;
     let spec: ScheduleSpec;
@@ -128,7 +129,7 @@ export async function search(rig: Rig, cfg: SearchConfig): Promise<SearchResult>
     steps += out.sched?.steps ?? 0;
     cfg.observe?.(out, spec);
     if (dpor !== null) dpor.record(out.sched?.decisions ?? []);
-    else if (cfg.strategy === 'dfs') expand(dfsStack, out, spec.f ?? [], cfg.bound);
+    else if (cfg.strategy === 'dfs') expand(dfsStack, out, spec.f ?? [], cfg.bound, cfg.bound_by ?? 'preemptions');
     const rec = recorded(spec, out);
     for (const f of out.report.findings) {
       const key = `${f.kind}:${f.id}`;
@@ -144,22 +145,20 @@ export async function search(rig: Rig, cfg: SearchConfig): Promise<SearchResult>
   return { schedules, steps, elapsed_s: (performance.now() - t0) / 1000, found: [...found.values()], exhausted, ...(first !== undefined ? { first } : {}) };
 }
 
-/** Bounded exhaustive search: push every alternative at each decision past the prefix, within the preemption bound. */
-function expand(stack: number[][], out: RunOutcome, prefix: readonly number[], bound: number): void {
+/** Bounded exhaustive search: push every alternative at each decision past the prefix, within the bound. */
+function expand(stack: number[][], out: RunOutcome, prefix: readonly number[], bound: number, by: BoundBy): void {
   const ds = out.sched?.decisions ?? [];
   const picks = ds.map((d) => d.pick);
-  let pre = 0;
+  let spent = 0;
   for (let i = 0; i < ds.length; i++) {
     const d = ds[i]!;
-    const preempting = (alt: number): boolean => d.cur !== 0xff && alt !== d.cur && (d.mask & (1 << d.cur)) !== 0;
     if (i >= prefix.length) {
       for (const alt of bits(d.mask)) {
-        if (alt === d.pick) continue;
-        if (pre + (preempting(alt) ? 1 : 0) > bound) continue;
+        if (alt === d.pick || spent + bound_cost(d, alt, by) > bound) continue;
         stack.push([...picks.slice(0, i), alt]);
       }
     }
-    if (preempting(d.pick)) pre++;
+    spent += bound_cost(d, d.pick, by);
   }
 }
 
@@ -210,7 +209,7 @@ export async function shrink(rig: Rig, scenario: Scenario, spec: ScheduleSpec, o
   };
   // The departures from the default policy, as (decision, actor) pairs.
   let choices: [number, number][] = [];
-  for (const [k, d] of (o.sched?.decisions ?? []).entries()) if (d.pick !== default_pick(d.cur === 0xff ? -1 : d.cur, d.mask)) choices.push([k, d.pick]);
+  for (const [k, d] of (o.sched?.decisions ?? []).entries()) if (d.pick !== default_pick(d.cur === 0xff ? -1 : d.cur, d.mask, d.kind)) choices.push([k, d.pick]);
   const flat = (cs: readonly [number, number][]): number[] => cs.flat();
   if (await fails(flat(choices))) {
     // ddmin over the choices: try to keep only one chunk, then to drop one chunk, at finer and finer grain.

@@ -1,6 +1,7 @@
 // Scheduling strategies: small objects behind one interface (shuttle's style). Each pick runs
 // on whichever actor holds the baton; a strategy keeps its state in the shared SchedArea.
 import { mulberry32 } from '../hw/prng.ts';
+import { H } from '../kernel/hook.ts';
 import { StrategyId, type SchedView } from './state.ts';
 
 export interface PickCtx {
@@ -10,6 +11,8 @@ export interface PickCtx {
   current: number;
   /** enabled actors as a bit mask */
   mask: number;
+  /** the hook kind of the point (H.mark: a spin loop's relax, where the actor offers to yield) */
+  kind: number;
 }
 
 export interface Strategy {
@@ -97,12 +100,31 @@ const prefix: Strategy = {
     const v = c.v;
     const n = v.a[v.w.ndec]!;
     if (n < v.a[v.w.nforced]!) return v.a[v.w.forced + n]!;
-    return default_pick(c.current, c.mask);
+    return default_pick(c.current, c.mask, c.kind);
   },
 };
 
 /** Non-preemptive: keep the current actor if it can run, else the lowest enabled one. */
-export const default_pick = (current: number, mask: number): number => (current >= 0 && (mask & (1 << current)) !== 0 ? current : nth_bit(mask, 0));
+/**
+ * The non-preemptive default: keep the current actor while it can run; when it blocks, or yields
+ * at a relax point (a polling loop's cpu_relax), the next enabled actor in turn. Taking turns is
+ * what a fair CPU scheduler would eventually do: with "lowest first" one user that blocks and
+ * wakes again starves the other, and a poller never lets the actor it waits for run, and the
+ * schedule ends as a livelock no kernel would show.
+ */
+export function default_pick(current: number, mask: number, kind: number): number {
+  const can = current >= 0 && (mask & (1 << current)) !== 0;
+  if (can && kind !== H.mark) return current;
+  const from = current >= 0 ? current : -1;
+  for (let k = 1; k <= 32; k++) {
+    const a = (from + k) & 31;
+    if ((mask & (1 << a)) !== 0) return a;
+  }
+  return current;
+}
+
+/** A switch away from an actor that could go on: a preemption (a yield at a relax point is not). */
+export const is_preemption = (d: { cur: number; mask: number; kind: number }, pick: number): boolean => d.cur !== 0xff && d.cur >= 0 && pick !== d.cur && (d.mask & (1 << d.cur)) !== 0 && d.kind !== H.mark;
 
 /**
  * A few choices at named decisions, the non-preemptive default everywhere else: what a shrunk
@@ -120,7 +142,7 @@ const sparse: Strategy = {
       const a = A[w.forced + 2 * k + 1]!;
       if ((c.mask & (1 << a)) !== 0) return a;
     }
-    return default_pick(c.current, c.mask);
+    return default_pick(c.current, c.mask, c.kind);
   },
 };
 
