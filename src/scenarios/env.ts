@@ -112,6 +112,8 @@ export class ScenarioEnv {
 
   /** Scenario flag words shared by the users. */
   flag(i: number): number {
+    // A marked read every detector and the scheduler see (DPOR orders it with set_flag).
+    if (hook !== null) hook(H.read_once, this.sys.sys.flags.id + i, 'scenario_flag', current.id, 4);
     return Atomics.load(this.sys.sys.flags.a, this.sys.sys.flags.i + i);
   }
   set_flag(i: number, v: number): void {
