@@ -149,7 +149,7 @@ async function benchRing(rounds: number, n: number): Promise<number> {
 
 /** bench sched: baton handoff beside a raw ping-pong (same process); schedules/s for S12. */
 export async function benchSched(opts: { rounds: number; scale: number; variant: string }): Promise<BenchRow[]> {
-  const { SchedView, StrategyId } = await import('../src/sched/state.ts');
+  const { SchedView } = await import('../src/sched/state.ts');
   const { init_strategy } = await import('../src/sched/strategy.ts');
   const { sched_start, sched_wait } = await import('../src/sched/scheduler.ts');
   const SCHED = new URL('../src/bench/sched.ts', import.meta.url);
@@ -171,7 +171,7 @@ export async function benchSched(opts: { rounds: number; scale: number; variant:
       v.set('mode', 1);
       v.set('users', 2);
       v.set('max_steps', 10 * n);
-      init_strategy(v, { strategy: StrategyId.random, seed: r + 1, depth: 1, expected: n, actors: [1, 2] });
+      init_strategy(v, { strategy: 'random', seed: r + 1, depth: 1, expected: n, actors: [1, 2] });
       const t = performance.now();
       const runs = [1, 2].map((a) => pool.run(a, prog(SCHED, 'points'), { n }));
       await sched_start(g, 2);

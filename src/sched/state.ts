@@ -5,8 +5,6 @@ import type { SharedBuf } from '../kernel/layout.ts';
 export const ActorSched = { absent: 0, runnable: 1, blocked: 2, done: 3 } as const;
 export const SchedAbortReason = { none: 0, deadlock: 1, step_bound: 2, diverged: 3, stuck: 4, failed: 5 } as const;
 export const SchedAbortName: Record<number, string> = { 0: 'none', 1: 'deadlock', 2: 'step-bound', 3: 'diverged', 4: 'stuck', 5: 'failed' };
-export const StrategyId = { random: 1, pct: 2, prefix: 3, sparse: 4 } as const;
-export type StrategyName = 'random' | 'pct' | 'dfs' | 'replay';
 
 const F = SchedArea.fields;
 /** Absolute word index of every field in the global buffer. */

@@ -1,6 +1,7 @@
 // Replay tokens: a short string that names one schedule exactly. A seeded schedule needs only
 // (variant, scenario, strategy, seed, parameters); a shrunk or searched one carries its choices.
 // The kind hash and checkpoints let replay say where a run diverged.
+import type { StrategyName } from './strategy.ts';
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
 
 export interface ScheduleSpec {
@@ -8,7 +9,7 @@ export interface ScheduleSpec {
   v: string;
   /** scenario id, or a file path for a user's own scenario */
   s: string;
-  st: 'random' | 'pct' | 'prefix' | 'sparse';
+  st: StrategyName;
   seed: number;
   d?: number;
   e?: number;

@@ -16,8 +16,8 @@ import type { UserArgs, UserResult } from '../scenarios/env.ts';
 import { alloc_devices, bind_system, init_driver, init_system, SYS_INDEX, type SystemBufs } from './device.ts';
 import type { DetectArgs, IrqArgs } from './actors.ts';
 import { wq_stop, SCHED_LOG, MAX_EVENTFDS, eventfd_stats } from '../kernel/index.ts';
-import { ActorSched, SchedAbortName, SchedAbortReason, SchedView, StrategyId } from '../sched/state.ts';
-import { init_strategy } from '../sched/strategy.ts';
+import { ActorSched, SchedAbortName, SchedAbortReason, SchedView } from '../sched/state.ts';
+import { init_strategy, type StrategyName } from '../sched/strategy.ts';
 import { hang_report, watch, watchdog_buffers } from '../detect/watchdog.ts';
 import { variant_by_name, type VariantFeatures } from '../variants/registry.ts';
 
@@ -60,7 +60,7 @@ export interface RunConfig {
 }
 
 export interface SchedConfig {
-  strategy: 'random' | 'pct' | 'prefix' | 'sparse';
+  strategy: StrategyName;
   seed: number;
   depth?: number;
   /** PCT: steps over which change points are spread */
@@ -217,9 +217,8 @@ export class Rig {
       sv.set('users', cfg.users);
       sv.set('max_steps', c.max_steps ?? 200_000);
       const ids = [IRQ_ACTOR, TODO_ACTOR, ...Array.from({ length: cfg.users }, (_, u) => FIRST_USER + u)];
-      const sid = StrategyId[c.strategy];
       sv.set('start_at', 2 + cfg.users);
-      init_strategy(sv, { strategy: sid, seed: c.seed, depth: c.depth ?? 3, expected: c.expected ?? 2000, actors: ids, ...(c.forced !== undefined ? { forced: c.forced } : {}) });
+      init_strategy(sv, { strategy: c.strategy, seed: c.seed, depth: c.depth ?? 3, expected: c.expected ?? 2000, actors: ids, ...(c.forced !== undefined ? { forced: c.forced } : {}) });
     }
     const irqArgs: IrqArgs = { variant: cfg.variant, detect, seed: cfg.seed, hw, max_ms, sched };
     const irq = this.pool.run(IRQ_ACTOR, prog(ACTORS, 'irq_main'), irqArgs);

@@ -2,7 +2,7 @@
 // scheduler's random strategy; a deadlock or a stall fails the case.
 import { alloc_global, allocBuf, read_warnings, reset_global, ActorKind, GLOBAL, Workqueue } from '../../src/kernel/index.ts';
 import { ActorPool, prog, unwrap } from '../../src/runtime/pool.ts';
-import { SchedAbortName, SchedView, StrategyId } from '../../src/sched/state.ts';
+import { SchedAbortName, SchedView } from '../../src/sched/state.ts';
 import { init_strategy } from '../../src/sched/strategy.ts';
 import { sched_start, sched_wait } from '../../src/sched/scheduler.ts';
 import { AREA_INDEX, TestArea } from '../programs/area.ts';
@@ -29,7 +29,7 @@ export async function controlledHarness(seed: number): Promise<Harness & { close
     v.set('users', steps.length);
     v.set('max_steps', 5_000_000);
     const actors = [...(withExecutor ? [1] : []), ...steps.map((s) => s.actor)];
-    init_strategy(v, { strategy: StrategyId.random, seed: seed + schedules++, depth: 1, expected: 1000, actors });
+    init_strategy(v, { strategy: 'random', seed: seed + schedules++, depth: 1, expected: 1000, actors });
     // The end of an earlier run of this case stopped the workqueue: let the executor start again.
     if (withExecutor) Atomics.store(g.i32, GLOBAL.workqueue + Workqueue.fields.stop.off, 0);
     const ex = withExecutor ? pool.run(1, prog(CONTROLLED, 'controlled'), { fn: 'executor', args: null, user: false }) : null;
