@@ -67,10 +67,14 @@ export async function shrink_and_show(token: string, target: string | undefined,
     const f = first.report.findings.find((x) => re === null || re.test(x.id));
     if (f === undefined) return { token, steps: first.sched?.steps ?? 0, preemptions: first.sched?.preemptions ?? 0, table: '(the token did not fail on replay)' };
     const s = await shrink(rig, scenario, spec, first, f.id, det);
-    // the finding's own interleaving (an accounting line of the same id has none)
-    const last = s.outcome.report.findings.find((x) => x.id === f.id && x.trace !== undefined) ?? s.outcome.report.findings.find((x) => x.id === f.id);
-    const rows = last?.trace ?? s.outcome.trace.slice(-30).map(line);
-    return { token: encode_token(s.spec), steps: s.outcome.sched?.steps ?? 0, preemptions: s.outcome.sched?.preemptions ?? 0, table: interleaving(rows).join('\n') };
+    // The finding's own interleaving (an accounting line of the same id has none). A scenario
+    // check has none either: show the first detector finding of the same run, named.
+    const fs = s.outcome.report.findings;
+    const own = fs.find((x) => x.id === f.id && x.trace !== undefined);
+    const shown = own ?? fs.find((x) => x.trace !== undefined);
+    const rows = shown?.trace ?? s.outcome.trace.slice(-30).map(line);
+    const head = own === undefined && shown !== undefined ? [`(${f.id} has no trace of its own: the interleaving of ${shown.id}, in the same run)`] : [];
+    return { token: encode_token(s.spec), steps: s.outcome.sched?.steps ?? 0, preemptions: s.outcome.sched?.preemptions ?? 0, table: [...head, ...interleaving(rows)].join('\n') };
   } finally {
     await rig.close();
   }
