@@ -103,6 +103,15 @@ describe('race, replay, trace', () => {
     expect(p.stdout).toMatch(/T\.lost-update/);
   });
 
+  it('a shrunk scenario-check failure (mainline S12) shows the interleaving of the detector finding of the same run', () => {
+    const d = tmp();
+    const r = run(['race', '--variant', 'mainline', '--scenario', 'S12', '--target', '^S12.todo-frees-own-cp$', '--budget', '400', '--seeds', '1', '--workers', '1', '--detectors', 'invariants,trace', '--report', join(d, 'r.json'), '--quiet']);
+    expect(r.status).toBe(1);
+    const shrunk = r.stdout.slice(r.stdout.indexOf('shrunk to'));
+    expect(shrunk).toMatch(/S12\.todo-frees-own-cp has no trace of its own: the interleaving of I3, in the same run/);
+    expect(shrunk).toMatch(/CPU2 \(todo\)[\s\S]*write cp->initialized @cp_free[\s\S]*warn cp->initialized @I3/);
+  });
+
   it('trace exports a free-mode run', () => {
     const d = tmp();
     const out = join(d, 't.json');
