@@ -2,13 +2,37 @@
 // workers a search that explores fewer schedules than plain DFS and still reaches every outcome.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { H } from '../src/kernel/hook.ts';
-import { backtrack_sets, dependent, type Op } from '../src/sched/dpor.ts';
+import { backtrack_sets, bound_cost, dependent, type Op } from '../src/sched/dpor.ts';
+import { default_pick, is_preemption } from '../src/sched/strategy.ts';
 import { search } from '../src/sched/search.ts';
 import { Rig, type Decision } from '../src/system/rig.ts';
 import { scenario as counter } from './fixtures/counter-scenario.ts';
 import { scenario as s12 } from '../src/scenarios/s12-clear-then-start.ts';
 
 const op = (kind: number, obj: number, extra: Partial<Op> = {}): Op => ({ kind, obj, mark: 0, wild: false, ...extra });
+
+describe('the default scheduler and what a bound counts', () => {
+  it('keeps the running actor; when it blocks or polls, the next enabled one in turn', () => {
+    expect(default_pick(2, 0b11110, H.write)).toBe(2);
+    expect(default_pick(2, 0b11010, H.wait)).toBe(3); // 2 blocked: the next after it, not the lowest
+    expect(default_pick(4, 0b01110, H.wait)).toBe(1); // wraps around
+    expect(default_pick(2, 0b11110, H.mark)).toBe(3); // a relax point yields
+    expect(default_pick(2, 0b00100, H.mark)).toBe(2); // nobody else: keep going
+    expect(default_pick(-1, 0b11000, H.run)).toBe(3);
+  });
+
+  it('a yield at a relax point is no preemption; a delay is any departure from the default', () => {
+    const d = { cur: 2, mask: 0b11110, kind: H.write };
+    expect(is_preemption(d, 3)).toBe(true);
+    expect(is_preemption({ ...d, kind: H.mark }, 3)).toBe(false);
+    expect(bound_cost(d, 2, 'delays')).toBe(0);
+    expect(bound_cost(d, 3, 'delays')).toBe(1);
+    // 2 blocked: taking 3 is the default (no cost), taking 1 is a delay but no preemption
+    const blocked = { cur: 2, mask: 0b11010, kind: H.wait };
+    expect([bound_cost(blocked, 3, 'delays'), bound_cost(blocked, 1, 'delays')]).toEqual([0, 1]);
+    expect([bound_cost(blocked, 3, 'preemptions'), bound_cost(blocked, 1, 'preemptions')]).toEqual([0, 0]);
+  });
+});
 
 describe('dependence', () => {
   it('plain accesses conflict on one object unless both read; synchronisation and hardware steps are ordered', () => {
