@@ -26,6 +26,9 @@ describe('vfio-ccw-sim', () => {
     [['stress', '--seed', '-1'], /--seed/],
     [['stress', '--detectors', 'bogus'], /--detectors/],
     [['stress', '--delay-inject', '2'], /--delay-inject/],
+    [['stress', '--hw', 'p_pci=2'], /--hw/],
+    [['stress', '--hw', 'warp=9'], /--hw: unknown machine setting 'warp'/],
+    [['race', '--hw', 'start_latency_us=5:1'], /--hw/],
     [['stress', '--frobnicate'], /frobnicate/],
     [['bench', 'nothing'], /nothing/],
     [['bogus'], /bogus/],
@@ -55,6 +58,13 @@ describe('vfio-ccw-sim', () => {
     expect((o.stats as Record<string, number>).io_cycles).toBeGreaterThan(0);
     expect(r.status).toBe(o.result === 'pass' ? 0 : 1);
     expect(JSON.parse(readFileSync(join(d, 'r.json'), 'utf8'))).toMatchObject({ variant: 'mainline', scenario: 'S2' });
+  });
+
+  it('stress --hw overrides the machine: with p_pci=1 every start has its intermediate interrupt', () => {
+    const r = run(['stress', '--hw', 'p_pci=1', '--iterations', '40', '--json', '--detectors', 'none', '--report', join(tmp(), 'r.json')]);
+    const o = JSON.parse(r.stdout) as { stats: Record<string, number> };
+    expect(o.stats['hw.intermediate']).toBeGreaterThanOrEqual(o.stats['hw.starts']! - 1);
+    expect(o.stats['hw.starts']).toBeGreaterThanOrEqual(40);
   });
 
   it('stress text: stat lines, a summary, and SUCCESS or FAILURE last', () => {

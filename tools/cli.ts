@@ -1,11 +1,12 @@
 // vfio-ccw-sim: one executable, one subcommand per tool.
 // Exit codes: 0 passed, 1 failure found, 2 bad usage, 3 internal error.
+import type { HwConfig } from '../src/hw/config.ts';
 import type { BoundBy } from '../src/sched/dpor.ts';
 import { Command, CommanderError, Option } from 'commander';
 import { format_variant_table, variants_json } from '../src/variants/registry.ts';
 import { ALL_DETECTORS, type DetectorName } from '../src/system/rig.ts';
 import { benchDetectors, benchIo, benchLockstat, benchPrimitives, benchSched, formatBench } from './bench.ts';
-import { nonNegativeNumber, oneOf, oneValue, positiveInt, positiveNumber, probability, uint32, variantName } from './options.ts';
+import { hwOverrides, nonNegativeNumber, oneOf, oneValue, positiveInt, positiveNumber, probability, uint32, variantName } from './options.ts';
 import { mixArg, scenarioArg } from './scenarios.ts';
 import { stress, type Io } from './stress.ts';
 import { lockstat } from './lockstat.ts';
@@ -71,6 +72,7 @@ function build(io: Io): Command {
     .addOption(new Option('--stat-interval <s>', 'seconds between stat lines').argParser(positiveNumber('--stat-interval')).default(1))
     .addOption(new Option('--seed <n>', 'seed of the machine\'s and the users\' decisions').argParser(uint32('--seed')).default(1))
     .addOption(new Option('--delay-inject <p>', 'probability of a short seeded delay at each hook point (widens race windows)').argParser(probability('--delay-inject')))
+    .addOption(new Option('--hw <settings>', "machine overrides on top of the scenario's, e.g. p_pci=1,start_latency_us=0:20").argParser(hwOverrides('--hw')))
     .addOption(detectorsOption())
     .addOption(new Option('--report <file>', 'write the JSON report here').default('reports/stress.json'))
     .option('--json', 'print one JSON object instead of text')
@@ -88,6 +90,7 @@ function build(io: Io): Command {
           statInterval: o.statInterval as number,
           seed: o.seed as number,
           ...(o.delayInject !== undefined ? { delayInject: o.delayInject as number } : {}),
+          ...(o.hw !== undefined ? { hw: o.hw as Partial<HwConfig> } : {}),
           detectors: o.detectors as DetectorName[],
           json: o.json === true,
           report: o.report as string,
@@ -108,6 +111,7 @@ function build(io: Io): Command {
     .addOption(new Option('--bound <n>', 'dfs: the bound (preemptions, or delays with --bound-by delays)').argParser(positiveInt('--bound', 8)).default(2))
     .addOption(new Option('--bound-by <kind>', 'dfs: count preemptions, or delays (every departure from the default scheduler: small enough to exhaust long scenarios)').argParser(oneValue<BoundBy>('--bound-by', ['preemptions', 'delays'])).default('preemptions'))
     .option('--no-dpor', 'dfs: try every alternative within the bound (no partial-order reduction)')
+    .addOption(new Option('--hw <settings>', "machine overrides on top of the scenario's, e.g. p_pci=1,start_latency_us=0:20 (kept in every token)").argParser(hwOverrides('--hw')))
     .addOption(new Option('--budget <n>', 'schedules to try at most (over the whole portfolio)').argParser(positiveInt('--budget')).default(1000))
     .addOption(new Option('--seeds <n>', 'independent seed streams per strategy and variant').argParser(positiveInt('--seeds', 1000)).default(2))
     .addOption(new Option('--seed <n>', 'first seed').argParser(uint32('--seed')).default(1))
@@ -136,6 +140,7 @@ function build(io: Io): Command {
           bound: o.bound as number,
           dpor: o.dpor !== false,
           bound_by: o.boundBy as BoundBy,
+          ...(o.hw !== undefined ? { hw: o.hw as Partial<HwConfig> } : {}),
           workers: o.workers as number,
           detectors: o.detectors as DetectorName[],
           ...(o.target !== undefined ? { target: o.target as string } : {}),

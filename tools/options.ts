@@ -1,4 +1,5 @@
 // Typed option parsers shared by every subcommand: a bad value is one line naming the option.
+import { HW_CONFIG_DEFAULT, type HwConfig } from '../src/hw/config.ts';
 import { InvalidArgumentError } from 'commander';
 import { try_resolve_variant } from '../src/variants/registry.ts';
 
@@ -63,5 +64,42 @@ export function oneOf<T extends string>(name: string, allowed: readonly T[]) {
     const xs = v.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
     for (const x of xs) if (!(allowed as readonly string[]).includes(x)) throw new InvalidArgumentError(`${name}: unknown '${x}' (expected ${allowed.join(', ')} or none)`);
     return xs as T[];
+  };
+}
+
+/**
+ * Machine overrides, `key=value` pairs separated by commas: numbers (`p_pci=1`), µs ranges as
+ * `min:max` (`start_latency_us=0:20`), `halt=ignore`, `hung=true`. Keys and types are those of
+ * HwConfig; anything else is a usage error naming the option.
+ */
+export function hwOverrides(name: string) {
+  return (v: string): Partial<HwConfig> => {
+    const out: Record<string, unknown> = {};
+    for (const part of v.split(',').map((x) => x.trim()).filter((x) => x.length > 0)) {
+      const eq = part.indexOf('=');
+      const key = eq < 0 ? part : part.slice(0, eq);
+      const val = eq < 0 ? '' : part.slice(eq + 1);
+      if (!Object.hasOwn(HW_CONFIG_DEFAULT, key)) throw new InvalidArgumentError(`${name}: unknown machine setting '${key}' (expected one of ${Object.keys(HW_CONFIG_DEFAULT).join(', ')})`);
+      const def = (HW_CONFIG_DEFAULT as unknown as Record<string, unknown>)[key];
+      const bad = (): never => {
+        throw new InvalidArgumentError(`${name}: '${part}' is not a valid ${key}`);
+      };
+      if (Array.isArray(def) && key.endsWith('_us')) {
+        const m = /^(\d+(?:\.\d+)?):(\d+(?:\.\d+)?)$/.exec(val);
+        if (m === null || Number(m[1]) > Number(m[2])) bad();
+        out[key] = [Number(m![1]), Number(m![2])];
+      } else if (typeof def === 'number') {
+        const n = Number(val);
+        if (val === '' || !Number.isFinite(n) || n < 0 || (key.startsWith('p_') && n > 1)) bad();
+        out[key] = n;
+      } else if (typeof def === 'boolean') {
+        if (val !== 'true' && val !== 'false') bad();
+        out[key] = val === 'true';
+      } else if (key === 'halt' || key === 'clear') {
+        if (val !== 'answer' && val !== 'ignore') bad();
+        out[key] = val;
+      } else bad();
+    }
+    return out as Partial<HwConfig>;
   };
 }

@@ -1,5 +1,6 @@
 // vfio-ccw-sim race: search schedules in controlled mode, a portfolio of (variant, strategy, seed
 // stream) jobs on piscina across cores; stop at the first failure, print its report and token.
+import type { HwConfig } from '../src/hw/config.ts';
 import type { BoundBy } from '../src/sched/dpor.ts';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -26,6 +27,8 @@ export interface RaceOpts {
   bound: number;
   bound_by: BoundBy;
   dpor: boolean;
+  /** machine overrides on top of the scenario's (recorded in every token) */
+  hw?: Partial<HwConfig>;
   workers: number;
   detectors: DetectorName[];
   target?: string;
@@ -60,6 +63,7 @@ export async function race(o: RaceOpts, io: Io): Promise<number> {
           bound: o.bound,
           dpor: o.dpor,
           bound_by: o.bound_by,
+          ...(o.hw !== undefined ? { hw: o.hw as Record<string, unknown> } : {}),
           detectors: o.detectors,
           shared,
           stopAtFirst: !o.all,

@@ -1,5 +1,6 @@
 // vfio-ccw-sim stress: free-running parallel stress of the driver, locktorture style: periodic
 // stat lines, a report file, and SUCCESS or FAILURE at the end.
+import type { HwConfig } from '../src/hw/config.ts';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Rig, type DetectorName, type RunOutcome } from '../src/system/rig.ts';
@@ -19,6 +20,8 @@ export interface StressOpts {
   statInterval: number;
   seed: number;
   delayInject?: number;
+  /** machine overrides on top of the scenario's */
+  hw?: Partial<HwConfig>;
   detectors: DetectorName[];
   json: boolean;
   report: string;
@@ -74,6 +77,7 @@ export async function stress(o: StressOpts, io: Io): Promise<number> {
         iterations: o.iterations ?? sc.iterations,
         detectors: o.detectors,
         ...(o.delayInject !== undefined ? { delay: { p: o.delayInject, max_us: 50 } } : {}),
+        ...(o.hw !== undefined ? { hw: o.hw } : {}),
       });
       outcomes.push(out);
       k++;
