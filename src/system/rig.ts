@@ -232,9 +232,13 @@ export class Rig {
     // others waiting for the baton: abort the schedule then.
     if (sched) {
       const guard = (r: Promise<RunResult>): void => {
-        void r.then((x) => {
-          if (!x.ok && sv.get('arrived') < 2 + cfg.users) sched_cancel(this.g, SchedAbortReason.failed);
-        });
+        // (a rejection is the awaiting code's to report, not this guard's)
+        r.then(
+          (x) => {
+            if (!x.ok && sv.get('arrived') < 2 + cfg.users) sched_cancel(this.g, SchedAbortReason.failed);
+          },
+          () => undefined,
+        );
       };
       [irq, todo, ...userRuns].forEach(guard);
     }
