@@ -79,6 +79,13 @@ export class ScenarioEnv {
     return prog;
   }
 
+  /** Realize the device as QEMU does and check that it worked (`<id>.realize`). */
+  realize(id: string): ReturnType<VfioCcwClient['realize']> {
+    const r = this.client.realize();
+    this.check(`${id}.realize`, r.ok, r.error ?? 'realized');
+    return r;
+  }
+
   /** Post a command to the machine and wait (bounded) for its acknowledgement. */
   hw(cmd: HwCommand): number {
     return hw_cmd(this.p.sch.hw, cmd);

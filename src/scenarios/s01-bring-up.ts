@@ -298,8 +298,7 @@ export function user(ctx: ProgramCtx, args: UserArgs): UserResult {
     const extra = extra_regions(env.p).length;
 
     // 1-2. open and the region/IRQ discovery QEMU's realize does
-    const r = c.realize();
-    env.check('S1.realize', r.ok, r.error ?? 'realized');
+    const r = env.realize('S1');
     if (!r.ok) return;
     env.check('S1.open-idle', state(env) === 'IDLE', `state after open: ${state(env)}`);
     const flags = VFIO_DEVICE_FLAGS_CCW | VFIO_DEVICE_FLAGS_RESET;

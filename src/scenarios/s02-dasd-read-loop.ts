@@ -73,8 +73,7 @@ export function user(ctx: ProgramCtx, args: UserArgs): UserResult {
   return run_user(ctx, args, (env) => {
     if (env.user !== 0) return monitor(env);
     env.wait_hw_running();
-    const r = env.client.realize();
-    env.check('S2.realize', r.ok, r.error ?? 'realized');
+    const r = env.realize('S2');
     if (!r.ok) {
       env.set_flag(0, 1);
       return;

@@ -28,8 +28,7 @@ const STATE_CHANGE = DEV_STAT_ATTENTION | DEV_STAT_DEV_END | DEV_STAT_UNIT_EXCEP
 export function user(ctx: ProgramCtx, args: UserArgs): UserResult {
   return run_user(ctx, args, (env) => {
     env.wait_hw_running();
-    const r = env.client.realize();
-    env.check('S3.realize', r.ok, r.error ?? 'realized');
+    const r = env.realize('S3');
     if (!r.ok) return;
     const m0 = marks(env);
     let accepted = 0;

@@ -27,8 +27,7 @@ export function user(ctx: ProgramCtx, args: UserArgs): UserResult {
   return run_user(ctx, args, (env) => {
     env.wait_hw_running();
     const c = env.client;
-    const r = c.realize();
-    env.check('S4.realize', r.ok, r.error ?? 'realized');
+    const r = env.realize('S4');
     if (!r.ok) return;
     const timeout_ms = Number(args.params.timeout_ms ?? 20);
 

@@ -26,8 +26,7 @@ const PROGRAM = () => dasd_read({ blocks: 39 });
 export function user(ctx: ProgramCtx, args: UserArgs): UserResult {
   return run_user(ctx, args, (env) => {
     env.wait_hw_running();
-    const r = env.client.realize();
-    env.check('S5.realize', r.ok, r.error ?? 'realized');
+    const r = env.realize('S5');
     if (!r.ok) return;
     for (let i = 0; env.more(i); i++) {
       halt_active(env);

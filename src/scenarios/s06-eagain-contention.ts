@@ -42,8 +42,7 @@ export function user(ctx: ProgramCtx, args: UserArgs): UserResult {
 
 function writer(env: ScenarioEnv): void {
   const c = env.client;
-  const r = c.realize();
-  env.check('S6.realize', r.ok, r.error ?? 'realized');
+  const r = env.realize('S6');
   env.barrier();
   if (!r.ok) {
     env.set_flag(F_DONE, 1);

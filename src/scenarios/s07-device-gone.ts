@@ -41,8 +41,7 @@ export function user(ctx: ProgramCtx, args: UserArgs): UserResult {
 
 function guest(env: ScenarioEnv): void {
   const c = env.client;
-  const r = c.realize();
-  env.check('S7.realize', r.ok, r.error ?? 'realized');
+  const r = env.realize('S7');
   env.barrier();
   if (!r.ok) {
     env.set_flag(F_GONE, 1);

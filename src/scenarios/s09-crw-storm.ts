@@ -67,8 +67,7 @@ export function user(ctx: ProgramCtx, args: UserArgs): UserResult {
 
 function guest(env: ScenarioEnv): void {
   const c = env.client;
-  const r = c.realize();
-  env.check('S9.realize', r.ok, r.error ?? 'realized');
+  const r = env.realize('S9');
   env.barrier();
   if (!r.ok) return;
   const timeout_ms = Number(env.args.params.timeout_ms ?? 50);

@@ -25,8 +25,7 @@ export const scenario: Scenario = {
 export function user(ctx: ProgramCtx, args: UserArgs): UserResult {
   return run_user(ctx, args, (env) => {
     env.wait_hw_running();
-    const r = env.client.realize();
-    env.check('S10.realize', r.ok, r.error ?? 'realized');
+    const r = env.realize('S10');
     if (!r.ok) return;
     for (let i = 0; env.more(i); i++) part_a(env);
     part_b(env);

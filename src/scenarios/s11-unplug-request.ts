@@ -40,8 +40,7 @@ export function user(ctx: ProgramCtx, args: UserArgs): UserResult {
 
 function guest(env: ScenarioEnv): void {
   const c = env.client;
-  const r = c.realize();
-  env.check('S11.realize', r.ok, r.error ?? 'realized');
+  const r = env.realize('S11');
   env.barrier();
   if (!r.ok) {
     env.set_flag(F_REMOVE, 1);

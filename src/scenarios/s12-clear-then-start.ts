@@ -51,8 +51,7 @@ function retry_eagain(env: ScenarioEnv, write: () => number): number {
 export function user(ctx: ProgramCtx, args: UserArgs): UserResult {
   return run_user(ctx, args, (env) => {
     env.wait_hw_running();
-    const r = env.client.realize();
-    env.check('S12.realize', r.ok, r.error ?? 'realized');
+    const r = env.realize('S12');
     if (!r.ok) return;
     clear_in_progress(env);
     for (let i = 0; env.more(i); i++) attempt(env);
