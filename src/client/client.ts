@@ -512,18 +512,8 @@ export class VfioCcwClient {
     orb_write(dv, IO_ORB, orb);
     scsw_to_bytes(sch.scsw, region, IO_SCSW);
     const ret = this.write_full('io_write', region, this.regions.io.offset);
-    switch (ret) {
-      case 0:
-        if (io_latency_hook !== null) this.start_t = performance.now();
-        return 0;
-      case -EBUSY:
-        return 2;
-      case -ENODEV:
-      case -EACCES:
-        return 3;
-      default:
-        return this.unit_exception(sch);
-    }
+    if (ret === 0 && io_latency_hook !== null) this.start_t = performance.now();
+    return this.to_cc(ret, sch, true);
   }
 
   private handle_halt(sch: SubchDev): 0 | 1 | 2 | 3 {
@@ -533,18 +523,7 @@ export class VfioCcwClient {
       css_inject_io_interrupt(sch);
       return 0;
     }
-    const ret = this.write_cmd_full(VFIO_CCW_ASYNC_CMD_HSCH);
-    switch (ret) {
-      case 0:
-        return 0;
-      case -EBUSY:
-        return 2;
-      case -ENODEV:
-      case -EACCES:
-        return 3;
-      default:
-        return this.unit_exception(sch);
-    }
+    return this.to_cc(this.write_cmd_full(VFIO_CCW_ASYNC_CMD_HSCH), sch, true);
   }
 
   private handle_clear(sch: SubchDev): 0 | 1 | 2 | 3 {
@@ -553,17 +532,16 @@ export class VfioCcwClient {
       css_inject_io_interrupt(sch);
       return 0;
     }
-    const ret = this.write_cmd_full(VFIO_CCW_ASYNC_CMD_CSCH);
-    switch (ret) {
-      case 0:
-        return 0;
-      case -ENODEV:
-      case -EACCES:
-        return 3;
-      default:
-        // -EBUSY included: clear has no busy condition code.
-        return this.unit_exception(sch);
-    }
+    // clear has no busy condition code: -EBUSY is a unit exception there
+    return this.to_cc(this.write_cmd_full(VFIO_CCW_ASYNC_CMD_CSCH), sch, false);
+  }
+
+  /** QEMU's errno -> condition code for a region write: -EBUSY is cc 2 where the function has one. */
+  private to_cc(ret: number, sch: SubchDev, busy_cc: boolean): 0 | 1 | 2 | 3 {
+    if (ret === 0) return 0;
+    if (ret === -EBUSY && busy_cc) return 2;
+    if (ret === -ENODEV || ret === -EACCES) return 3;
+    return this.unit_exception(sch);
   }
 
   private unit_exception(sch: SubchDev): 0 {
