@@ -397,9 +397,8 @@ const F_V5_13: VariantFeatures = {
   mdev_driver: true,
 };
 
-const F_GUNTHORPE_2021: VariantFeatures = {
-  ...F_V5_13,
-  quiesce: 'F-flush_sch',
+/** The FSM that owns open and close (Gunthorpe's proposal, and the v6.0 rework that followed it). */
+const OPEN_CLOSE_FSM = {
   open_close_fsm_events: true,
   probe_enables_subchannel: false,
   mdev_create_sets_idle: false,
@@ -409,6 +408,12 @@ const F_GUNTHORPE_2021: VariantFeatures = {
   notoper_frees_cp: true,
   notoper_absorbing: true,
   reset: 'close+open',
+} as const satisfies Partial<VariantFeatures>;
+
+const F_GUNTHORPE_2021: VariantFeatures = {
+  ...F_V5_13,
+  ...OPEN_CLOSE_FSM,
+  quiesce: 'F-flush_sch',
   open_failure: 'state-under-lock',
   mdev_probe_checks_notoper: false,
 };
@@ -419,15 +424,7 @@ const F_V6_0: VariantFeatures = {
   cp_rules: 'G',
   cp_iova_pinned: 'range',
   quiesce: 'E',
-  open_close_fsm_events: true,
-  probe_enables_subchannel: false,
-  mdev_create_sets_idle: false,
-  mdev_remove: 'unregister',
-  release_frees_cp: false,
-  sch_event_rewrite: false,
-  notoper_frees_cp: true,
-  notoper_absorbing: true,
-  reset: 'close+open',
+  ...OPEN_CLOSE_FSM,
   dma_unmap: 'callback-range',
   uuid_log_by_reference: false,
 };
