@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Rig } from '../src/system/rig.ts';
 import { scenario as s12 } from '../src/scenarios/s12-clear-then-start.ts';
 import { check_replay, run_spec, search, shrink } from '../src/sched/search.ts';
-import { decode_token, encode_token, type ScheduleSpec } from '../src/sched/token.ts';
+import { decode_token, encode_token, source_version, type ScheduleSpec } from '../src/sched/token.ts';
 import { controlledHarness } from './contracts/controlled-harness.ts';
 import { scenario as throws } from './fixtures/throw-scenario.ts';
 
@@ -38,7 +38,7 @@ describe('controlled scheduling', () => {
     const rec: ScheduleSpec = { ...spec(5), n: o.sched!.steps, h: o.sched!.kind_hash, c: o.sched!.checks };
     const tok = encode_token(rec);
     expect(tok.length).toBeLessThan(200);
-    expect(decode_token(tok)).toEqual(rec);
+    expect(decode_token(tok)).toEqual({ ...rec, sv: source_version() });
     expect(check_replay(rec, await run_spec(rig, s12, rec, []))).toMatchObject({ ok: true });
     // a recording that does not match the run: replay says so, and where
     const wrong = { ...rec, h: (rec.h! + 1) >>> 0, c: rec.c!.map((x, k) => (k >= 2 ? x + 1 : x)) };

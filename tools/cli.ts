@@ -1,40 +1,51 @@
 // vfio-ccw-sim: one executable, one subcommand per tool.
-// Exit codes: 0 passed, 1 failure found, 2 bad usage, 3 internal error.
+// Exit codes (tools/errors.ts): 0 passed, 1 a finding, 2 bad usage or user file, 3 internal error,
+// 4 interrupted (the report is still written), 5 skipped (nothing applicable).
 import type { HwConfig } from '../src/hw/config.ts';
 import type { BoundBy } from '../src/sched/dpor.ts';
-import { Command, CommanderError, Option } from 'commander';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { format_variant_table, variants_json } from '../src/variants/registry.ts';
 import { ALL_DETECTORS, type DetectorName } from '../src/system/rig.ts';
-import { benchDetectors, benchIo, benchLockstat, benchPrimitives, benchSched, formatBench } from './bench.ts';
+import { SCENARIOS } from '../src/scenarios/index.ts';
+import { ScenarioError } from '../src/scenarios/load.ts';
+import { source_version } from '../src/sched/token.ts';
+import { benchDetectors, benchIo, benchLockstat, benchPrimitives, benchSched, formatBench, type BenchRow } from './bench.ts';
+import { header } from './schema.ts';
 import { hwOverrides, nonNegativeNumber, oneOf, oneValue, positiveInt, positiveNumber, probability, uint32, variantName } from './options.ts';
 import { mixArg, scenarioArg } from './scenarios.ts';
-import { stress, type Io } from './stress.ts';
+import { stress } from './stress.ts';
+import type { Io } from './io.ts';
 import { lockstat } from './lockstat.ts';
 import { DEFAULT_HOLD_SAMPLE, DEFAULT_WAIT_SAMPLE } from '../src/detect/lockstat.ts';
-import { UsageError } from './errors.ts';
+import { EXIT, EXIT_TEXT, UsageError } from './errors.ts';
+import { handle_signals, quiet_on_epipe, type Interrupt } from './signals.ts';
 import { race } from './race.ts';
 import { replay } from './replay.ts';
 import { trace_cmd } from './trace-cmd.ts';
 import type { SearchStrategy } from '../src/sched/search.ts';
 
-export const EXIT = { ok: 0, failure: 1, usage: 2, internal: 3 } as const;
+export { EXIT, UsageError };
 
-export { UsageError };
+/** The process' own streams and signals; `sig` is installed first thing, so a signal during start-up counts too. */
+function realIo(sig: Interrupt): Io {
+  return {
+    out: (s) => void process.stdout.write(s + '\n'),
+    err: (s) => void process.stderr.write(s + '\n'),
+    onInterrupt: (fn) => sig.on(fn),
+    interrupted: () => sig.stopped(),
+    onKill: (fn) => sig.on_kill(fn),
+  };
+}
 
-const realIo: Io = {
-  out: (s) => process.stdout.write(s + '\n'),
-  err: (s) => process.stderr.write(s + '\n'),
-  onInterrupt(fn) {
-    let n = 0;
-    const h = (): void => {
-      n++;
-      if (n === 1) fn();
-      else process.exit(130); // a second Ctrl-C: give up on the report
-    };
-    process.on('SIGINT', h);
-    return () => process.off('SIGINT', h);
-  },
-};
+/** --target: a regular expression, checked here so a bad one is a usage error. */
+function regexArg(v: string): string {
+  try {
+    new RegExp(v);
+  } catch (e) {
+    throw new InvalidArgumentError(`--target: not a regular expression: ${(e as Error).message.replace(/^Invalid regular expression: /, '')}`);
+  }
+  return v;
+}
 
 function detectorsOption(): Option {
   return new Option('--detectors <list>', `detectors to run, comma separated (${ALL_DETECTORS.join(', ')}); "none" for none`)
@@ -49,14 +60,18 @@ function build(io: Io): Command {
     .enablePositionalOptions()
     .showSuggestionAfterError(false)
     .configureOutput({ outputError: (s, write) => write(s.split('\n')[0] + '\n') })
+    .version(`vfio-ccw-sim ${source_version()}`, '-V, --version', 'print the version (package version + a hash of the sources, as replay tokens record it)')
     .option('--list-variants', 'print the driver variants (kernel versions) and exit')
-    .option('--json', 'with --list-variants: print them as JSON')
-    .action((o: { listVariants?: boolean; json?: boolean }) => {
-      if (o.listVariants !== true) {
+    .option('--list-scenarios', 'print the built-in scenarios and exit')
+    .option('--json', 'with --list-variants or --list-scenarios: print them as JSON')
+    .addHelpText('after', `\n${EXIT_TEXT}`)
+    .action((o: { listVariants?: boolean; listScenarios?: boolean; json?: boolean }) => {
+      if (o.listVariants === true) io.out(o.json === true ? JSON.stringify(variants_json(), null, 2) : format_variant_table());
+      else if (o.listScenarios === true) io.out(o.json === true ? JSON.stringify(scenarios_json(), null, 2) : format_scenarios());
+      else {
         program.outputHelp();
-        throw new UsageError('a subcommand is required (stress, bench; --help lists them)');
+        throw new UsageError(`a subcommand is required (${program.commands.map((c) => c.name()).join(', ')}; --help lists them)`);
       }
-      io.out(o.json === true ? JSON.stringify(variants_json(), null, 2) : format_variant_table());
     });
 
   program
@@ -66,7 +81,8 @@ function build(io: Io): Command {
     .addOption(new Option('--scenario <id>', 'scenario: S1…S12, its slug, or a .ts file exporting `scenario` and `user`').argParser(scenarioArg).default('S2'))
     .addOption(new Option('--mix <list>', 'run several scenarios in turn (comma list); overrides --scenario').argParser(mixArg))
     .addOption(new Option('--users <n>', 'user worker threads (default: the scenario\'s)').argParser(positiveInt('--users', 8)))
-    .addOption(new Option('--duration <s>', 'seconds to run').argParser(positiveNumber('--duration')).default(5))
+    .addOption(new Option('--duration <s>', 'seconds to run (the whole run ends within duration + grace)').argParser(positiveNumber('--duration')).default(5))
+    .addOption(new Option('--grace <s>', 'a run still going this long past --duration, with progress, is reported as a livelock and stopped').argParser(positiveNumber('--grace')).default(10))
     .addOption(new Option('--iterations <n>', 'stop each run after n I/O cycles instead of at the deadline').argParser(positiveInt('--iterations')))
     .addOption(new Option('--stutter <s>', 'restart the workload every s seconds (a fresh run each time, state reset)').argParser(positiveNumber('--stutter')))
     .addOption(new Option('--stat-interval <s>', 'seconds between stat lines').argParser(positiveNumber('--stat-interval')).default(1))
@@ -85,6 +101,7 @@ function build(io: Io): Command {
           ...(o.mix !== undefined ? { mix: o.mix as string[] } : {}),
           ...(o.users !== undefined ? { users: o.users as number } : {}),
           duration: o.duration as number,
+          grace: o.grace as number,
           ...(o.iterations !== undefined ? { iterations: o.iterations as number } : {}),
           ...(o.stutter !== undefined ? { stutter: o.stutter as number } : {}),
           statInterval: o.statInterval as number,
@@ -104,9 +121,9 @@ function build(io: Io): Command {
   program
     .command('race')
     .description('search schedules in controlled mode (a portfolio on piscina); stop at the first failure and print its report and replay token')
-    .addOption(new Option('--variant <list>', 'driver variant(s), comma separated (names or kernel releases)').argParser((v: string) => v.split(',').map((x) => variantName(x.trim()))).default(['mainline']))
+    .addOption(new Option('--variant <list>', 'driver variant(s), comma separated (names or kernel releases)').argParser((v: string) => v.split(',').map((x) => variantName(x.trim()))).default(['mainline'], 'mainline'))
     .addOption(new Option('--scenario <id>', 'scenario: S1…S12, its slug, or a .ts file').argParser(scenarioArg).default('S12'))
-    .addOption(new Option('--strategy <list>', 'random, pct, dfs (bounded exhaustive); comma list for a portfolio').argParser(oneOf<SearchStrategy>('--strategy', ['random', 'pct', 'dfs'])).default(['pct']))
+    .addOption(new Option('--strategy <list>', 'random, pct, dfs (bounded exhaustive); comma list for a portfolio').argParser(oneOf<SearchStrategy>('--strategy', ['random', 'pct', 'dfs'])).default(['pct'], 'pct'))
     .addOption(new Option('--depth <d>', 'PCT depth (bug depth it targets)').argParser(positiveInt('--depth', 16)).default(3))
     .addOption(new Option('--bound <n>', 'dfs: the bound (preemptions, or delays with --bound-by delays)').argParser(positiveInt('--bound', 8)).default(2))
     .addOption(new Option('--bound-by <kind>', 'dfs: count preemptions, or delays (every departure from the default scheduler: small enough to exhaust long scenarios)').argParser(oneValue<BoundBy>('--bound-by', ['preemptions', 'delays'])).default('preemptions'))
@@ -118,7 +135,7 @@ function build(io: Io): Command {
     .addOption(new Option('--workers <n>', 'parallel searches (piscina threads)').argParser(positiveInt('--workers', 16)).default(2))
     .addOption(new Option('--users <n>', 'user worker threads').argParser(positiveInt('--users', 8)).default(1))
     .addOption(new Option('--iterations <n>', 'I/O cycles per schedule (for looping scenarios)').argParser(positiveInt('--iterations')).default(2))
-    .addOption(new Option('--target <regex>', 'only findings whose id matches count as the failure (e.g. I2)'))
+    .addOption(new Option('--target <regex>', 'only findings whose id matches count as the failure (e.g. I2)').argParser(regexArg))
     .option('--all', 'run the whole budget instead of stopping at the first failure')
     .option('--no-shrink', 'do not shrink the failing schedule')
     .addOption(new Option('--detectors <list>', `detectors (${ALL_DETECTORS.join(', ')}); "none" for none`).argParser((v: string) => (v === 'none' ? [] : oneOf<DetectorName>('--detectors', ALL_DETECTORS)(v))).default(['invariants', 'trace'], 'invariants,trace'))
@@ -175,8 +192,13 @@ function build(io: Io): Command {
     .addOption(new Option('--iterations <n>', 'I/O cycles').argParser(positiveInt('--iterations')).default(20))
     .addOption(new Option('--seed <n>', 'seed').argParser(uint32('--seed')).default(1))
     .addOption(new Option('--out <file>', 'where to write the JSON').default('reports/trace.json'))
-    .action(async (token: string | undefined, o: Record<string, unknown>) => {
-      process.exitCode = await trace_cmd({ ...(token !== undefined ? { token } : {}), variant: o.variant as string, scenario: o.scenario as string, iterations: o.iterations as number, seed: o.seed as number, out: o.out as string }, io);
+    .option('--json', 'print one JSON object (the run report, the file written, events kept and dropped)')
+    .action(async (token: string | undefined, o: Record<string, unknown>, cmd: Command) => {
+      if (token !== undefined) {
+        const given = ['variant', 'scenario', 'iterations', 'seed'].filter((k) => cmd.getOptionValueSource(k) === 'cli');
+        if (given.length > 0) throw new UsageError(`trace: a token fixes the run; --${given[0]} cannot change it (drop it, or drop the token)`);
+      }
+      process.exitCode = await trace_cmd({ ...(token !== undefined ? { token } : {}), variant: o.variant as string, scenario: o.scenario as string, iterations: o.iterations as number, seed: o.seed as number, out: o.out as string, json: o.json === true }, io);
     });
 
   program
@@ -217,7 +239,7 @@ function build(io: Io): Command {
   program
     .command('bench')
     .description('measure the port beside a raw Atomics baseline run in the same process, as ratios')
-    .argument('<what>', 'primitives | io | sched | detectors | lockstat')
+    .argument('[what]', 'primitives | io | sched | detectors | lockstat', 'primitives')
     .addOption(new Option('--variant <name>', 'driver variant for bench io').argParser(variantName).default('mainline'))
     .addOption(new Option('--rounds <n>', 'rounds per measurement (the median is reported)').argParser(positiveInt('--rounds', 1000)).default(5))
     .addOption(new Option('--scale <x>', 'multiplies the iteration counts').argParser(positiveNumber('--scale')).default(1))
@@ -226,14 +248,50 @@ function build(io: Io): Command {
       const benches = { primitives: benchPrimitives, io: benchIo, sched: benchSched, detectors: benchDetectors, lockstat: benchLockstat } as const;
       if (!(what in benches)) throw new UsageError(`bench: unknown benchmark '${what}' (expected: ${Object.keys(benches).join(', ')})`);
       const rows = await benches[what as keyof typeof benches](o);
-      if (o.json === true) io.out(JSON.stringify({ bench: what, rows }));
+      if (o.json === true) io.out(JSON.stringify(bench_json(what, rows, o.rounds)));
       else io.out(formatBench(`bench ${what} (median of ${o.rounds} rounds; ratio = ours / raw)`, rows));
     });
+  for (const c of program.commands) c.addHelpText('after', `\n${EXIT_TEXT}`);
   return program;
 }
 
-export async function main(argv: string[], io: Io = realIo): Promise<number> {
+/** bench --json: the base report with the rows; no verdict (a missed target is `met: false` in its row). */
+function bench_json(what: string, rows: BenchRow[], rounds: number): Record<string, unknown> {
+  return { ...header('bench'), result: 'pass', findings: [], stats: {}, bench: what, rounds, rows };
+}
+
+function scenarios_json(): { id: string; slug: string; title: string; users: { min: number; default: number } }[] {
+  return SCENARIOS.map((s) => ({ id: s.id, slug: s.slug, title: s.title, users: { min: s.users.min, default: s.users.default } }));
+}
+
+function format_scenarios(): string {
+  const w = Math.max(...SCENARIOS.map((s) => s.slug.length));
+  return ['id   ' + 'slug'.padEnd(w) + '  what', ...SCENARIOS.map((s) => `${s.id.padEnd(5)}${s.slug.padEnd(w)}  ${s.title}`)].join('\n');
+}
+
+/**
+ * Run the command line. Without an `io`, the process' own: the signal handlers go in first, so a
+ * signal during start-up is seen by the command (it reports that nothing ran), and a closed
+ * stdout (`| head`) ends the process quietly.
+ */
+export async function main(argv: string[], io?: Io): Promise<number> {
+  let sig: Interrupt | null = null;
+  if (io === undefined) {
+    sig = handle_signals({ err: (s) => void process.stderr.write(s + '\n') });
+    quiet_on_epipe(process.stdout);
+    quiet_on_epipe(process.stderr);
+  }
+  try {
+    return await run(argv, io ?? realIo(sig!));
+  } finally {
+    sig?.dispose();
+  }
+}
+
+async function run(argv: string[], io: Io): Promise<number> {
   const program = build(io);
+  // `help <cmd>` is `<cmd> --help`
+  if (argv[0] === 'help') argv = argv.length > 1 ? [argv[1]!, '--help'] : ['--help'];
   const first = argv[0];
   if (first !== undefined && !first.startsWith('-') && !program.commands.some((c) => c.name() === first)) {
     io.err(`vfio-ccw-sim: unknown command '${first}' (expected ${program.commands.map((c) => c.name()).join(', ')})`);
@@ -247,11 +305,13 @@ export async function main(argv: string[], io: Io = realIo): Promise<number> {
       if (e.code === 'commander.helpDisplayed' || e.code === 'commander.help' || e.code === 'commander.version') return EXIT.ok;
       return EXIT.usage;
     }
-    if (e instanceof UsageError) {
-      io.err(`vfio-ccw-sim: ${e.message}`);
+    if (e instanceof UsageError || e instanceof ScenarioError) {
+      io.err(`vfio-ccw-sim: ${e.message.split('\n')[0]}`);
       return EXIT.usage;
     }
-    io.err(`vfio-ccw-sim: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+    // one line; the stack on request (it is for us, not for the user)
+    const msg = e instanceof Error ? e.message.split('\n')[0] : String(e);
+    io.err(`vfio-ccw-sim: internal error: ${msg}${process.env['VFIO_CCW_SIM_DEBUG'] === '1' ? `\n${(e as Error)?.stack ?? ''}` : ' (VFIO_CCW_SIM_DEBUG=1 shows the stack)'}`);
     return EXIT.internal;
   }
 }

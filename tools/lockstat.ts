@@ -39,7 +39,9 @@
 // Counts are exact. Times are sampled: min/max/avg are over the timed events, totals are avg × count.
 import { Rig, type RunOutcome } from '../src/system/rig.ts';
 import { summarize, type LatencySummary, type LockstatData, type LockstatRow, type LockstatSiteRow } from '../src/detect/lockstat.ts';
-import type { Report } from '../src/report/report.ts';
+import type { Finding, Report } from '../src/report/report.ts';
+import { EXIT } from './errors.ts';
+import { header } from './schema.ts';
 import { FAST_HW } from './bench.ts';
 import { load_scenario } from './scenarios.ts';
 import type { Io } from './stress.ts';
@@ -71,8 +73,11 @@ export interface Point {
 
 export interface LockstatJson {
   tool: 'lockstat';
+  version: string;
   schema: 1;
-  result: 'pass' | 'fail';
+  /** no verdict: 'pass' when the profile was taken, 'interrupted' when a signal cut it short */
+  result: 'pass' | 'interrupted';
+  interrupted_by?: string;
   variant: string;
   scenario: string;
   users: number;
@@ -89,19 +94,19 @@ export interface LockstatJson {
   contending_points: Point[];
   trylock: { failures: number; by_site: { class: string; site: string; failures: number }[]; eagain_retries: number; eagain_by_op: Record<string, number> };
   histograms: { lock_wait: Record<string, LatencySummary>; request_to_irb: LatencySummary };
-  findings: { kind: string; id: string; message: string }[];
+  findings: { kind: Finding['kind']; id: string; message: string }[];
+  stats: Record<string, number>;
   lost: { lock_events: number; histograms: number };
 }
 
 export async function lockstat(o: LockstatOpts, io: Io): Promise<number> {
   const sc = await load_scenario(o.scenario);
   const users = Math.max(sc.users.min, o.users ?? sc.users.default);
+  if (io.interrupted()) return EXIT.interrupted; // a signal during start-up: nothing ran, nothing to show
   const rig = await Rig.start(users, [sc.module]);
   const t0 = performance.now();
-  const off = io.onInterrupt(() => {
-    rig.request_stop();
-    io.err('vfio-ccw-sim: interrupted: stopping the workers, the statistics follow');
-  });
+  const offKill = io.onKill(() => void rig.close());
+  const off = io.onInterrupt(() => rig.request_stop());
   const tick = o.progress
     ? setInterval(() => {
         const s = rig.live_stats();
@@ -125,14 +130,20 @@ export async function lockstat(o: LockstatOpts, io: Io): Promise<number> {
   } finally {
     if (tick !== null) clearInterval(tick);
     off();
+    offKill();
     await rig.close();
   }
   const data = out.lockstat;
   if (data === undefined) throw new Error('lockstat: the run returned no statistics');
   const j = to_json(o, users, out.report, data, (performance.now() - t0) / 1000);
+  if (io.interrupted()) {
+    j.result = 'interrupted';
+    j.interrupted_by = 'signal';
+  }
   if (o.json) io.out(JSON.stringify(j));
   else io.out(format_lockstat(j));
-  return j.result === 'pass' ? 0 : 1;
+  // a profiler, not a test: only an interruption changes the exit code (stress gives the verdict)
+  return j.result === 'interrupted' ? EXIT.interrupted : EXIT.ok;
 }
 
 export function to_json(o: Pick<LockstatOpts, 'variant' | 'seed' | 'top'>, users: number, r: Report, d: LockstatData, secs: number): LockstatJson {
@@ -150,9 +161,9 @@ export function to_json(o: Pick<LockstatOpts, 'variant' | 'seed' | 'top'>, users
       .slice(0, o.top)
       .map((x) => point(x, key(x)));
   return {
-    tool: 'lockstat',
+    ...header('lockstat'),
     schema: 1,
-    result: r.result,
+    result: 'pass',
     variant: o.variant,
     scenario: r.scenario,
     users,
@@ -182,6 +193,7 @@ export function to_json(o: Pick<LockstatOpts, 'variant' | 'seed' | 'top'>, users
       request_to_irb: summarize(d.request_to_irb),
     },
     findings: r.findings.map((f) => ({ kind: f.kind, id: f.id, message: f.message })),
+    stats: r.stats,
     lost: { lock_events: d.dropped, histograms: d.hist_dropped },
   };
 }
@@ -259,9 +271,10 @@ export function format_lockstat(j: LockstatJson): string {
   lines.push(hist('request -> IRB', j.histograms.request_to_irb));
   if (j.lost.lock_events > 0 || j.lost.histograms > 0) lines.push(`lost: ${j.lost.lock_events} lock events beyond the tables, ${j.lost.histograms} histograms`);
   if (j.findings.length > 0) {
-    lines.push(`findings of the workload: ${j.findings.length}`);
+    // lockstat runs no detectors: these are the workload's own checks, for information; stress gives the verdict
+    lines.push(`the workload's own checks reported ${j.findings.length} (no verdict here: run stress with its detectors for one)`);
     for (const f of j.findings) lines.push(`  ${f.kind} ${f.id}: ${f.message}`);
   }
-  lines.push(j.result === 'pass' ? 'SUCCESS' : 'FAILURE');
+  if (j.result === 'interrupted') lines.push('INTERRUPTED (the statistics cover the run until the signal)');
   return lines.join('\n');
 }

@@ -2,15 +2,19 @@
 // stream) jobs on piscina across cores; stop at the first failure, print its report and token.
 import type { HwConfig } from '../src/hw/config.ts';
 import type { BoundBy } from '../src/sched/dpor.ts';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { writeFileSync } from 'node:fs';
 import cliProgress from 'cli-progress';
 import { Piscina } from 'piscina';
 import type { JobArgs, JobResult } from '../src/sched/job.ts';
 import type { SearchStrategy } from '../src/sched/search.ts';
-import type { DetectorName } from '../src/system/rig.ts';
+import { not_applicable, type DetectorName } from '../src/system/rig.ts';
+import { load_scenario } from '../src/scenarios/load.ts';
+import { exit_for } from './errors.ts';
+import { check_output_path } from './paths.ts';
+import { header, overall } from './schema.ts';
+import { RESULT_WORD } from './stress.ts';
 import { dedupe, type Report } from '../src/report/report.ts';
-import type { Io } from './stress.ts';
+import type { Io } from './io.ts';
 import { format_report_text } from './text.ts';
 import { shrink_and_show } from './replay.ts';
 
@@ -41,13 +45,20 @@ export interface RaceOpts {
 
 const ENTRY = new URL('../workers/search.mjs', import.meta.url).href;
 
+/** After a stop signal the search jobs get this long to return their results; then they are terminated. */
+export const STOP_BOUND_MS = 3000;
+
 export async function race(o: RaceOpts, io: Io): Promise<number> {
+  check_output_path('--report', o.report);
   const t0 = performance.now();
+  const scenario = await load_scenario(o.scenario);
+  const na = o.variants.map((v) => [v, not_applicable(scenario, v)] as const).filter(([, why]) => why !== null);
+  const variants = o.variants.filter((v) => !na.some(([x]) => x === v));
   const shared = new SharedArrayBuffer(16);
   const sh = new Int32Array(shared);
   const jobs: JobArgs[] = [];
-  const perJob = Math.max(1, Math.ceil(o.budget / (o.seeds * o.strategies.length * o.variants.length)));
-  for (const variant of o.variants)
+  const perJob = Math.max(1, Math.ceil(o.budget / (o.seeds * o.strategies.length * Math.max(1, variants.length))));
+  for (const variant of variants)
     for (const strategy of o.strategies)
       for (let s = 0; s < o.seeds; s++)
         jobs.push({
@@ -69,49 +80,69 @@ export async function race(o: RaceOpts, io: Io): Promise<number> {
           stopAtFirst: !o.all,
           ...(o.target !== undefined ? { target: o.target } : {}),
         });
-  const pool = new Piscina<JobArgs, JobResult>({ filename: ENTRY, maxThreads: o.workers, minThreads: Math.min(o.workers, jobs.length), idleTimeout: 1000 });
+  // a signal during start-up: no search starts, and the report says nothing ran
+  const run_jobs = io.interrupted() ? [] : jobs;
+  const pool = new Piscina<JobArgs, JobResult>({ filename: ENTRY, maxThreads: o.workers, minThreads: Math.min(o.workers, Math.max(1, run_jobs.length)), idleTimeout: 1000 });
+  const offKill = io.onKill(() => void pool.destroy());
+  // A stop signal: every job stops before its next schedule. A schedule that does not end in
+  // time (a long storm, a blocked shutdown) does not hold the report: past STOP_BOUND_MS the
+  // pool is terminated and the report has what the jobs returned by then.
+  let bound: (() => void) | null = null;
+  const bounded = new Promise<void>((res) => (bound = res));
   const off = io.onInterrupt(() => {
     Atomics.store(sh, 0, 1);
-    io.err('vfio-ccw-sim: interrupted: stopping the search, the report follows');
+    setTimeout(() => bound?.(), STOP_BOUND_MS).unref();
   });
   const showProgress = !o.quiet && process.stderr.isTTY === true;
-  if (!o.quiet) io.err(`race: ${jobs.length} search job(s) on ${o.workers} worker(s), budget ${o.budget} schedule(s)`);
-  const bar = showProgress ? new cliProgress.SingleBar({ stream: process.stderr, format: 'race [{bar}] {value}/{total} schedules, {failing} failing, {duration}s', hideCursor: true }, cliProgress.Presets.shades_classic) : null;
+  if (!o.quiet && run_jobs.length > 0) io.err(`race: ${jobs.length} search job(s) on ${o.workers} worker(s), budget ${o.budget} schedule(s)`);
+  const bar = showProgress && run_jobs.length > 0 ? new cliProgress.SingleBar({ stream: process.stderr, format: 'race [{bar}] {value}/{total} schedules, {failing} failing, {duration}s', hideCursor: true }, cliProgress.Presets.shades_classic) : null;
   bar?.start(jobs.length * perJob, 0, { failing: 0 });
   const tick = setInterval(() => bar?.update(Atomics.load(sh, 1), { failing: Atomics.load(sh, 2) }), 500);
   tick.unref();
-  let results: JobResult[];
+  // in job order, whatever order they end in (the first failure's tie-break stays deterministic)
+  const slots: (JobResult | undefined)[] = run_jobs.map(() => undefined);
+  let cut = false;
   try {
-    results = await Promise.all(jobs.map((j) => pool.run(j)));
+    const all = Promise.allSettled(run_jobs.map((j, k) => pool.run(j).then((r) => void (slots[k] = r))));
+    cut = await Promise.race([all.then(() => false), bounded.then(() => true)]);
+    const failed = cut ? [] : ((await all).filter((x) => x.status === 'rejected') as PromiseRejectedResult[]);
+    if (failed.length > 0) throw failed[0]!.reason;
   } finally {
     clearInterval(tick);
     bar?.stop();
     off();
+    offKill();
     await pool.destroy();
   }
+  const results = slots.filter((r): r is JobResult => r !== undefined);
+  const interrupted = io.interrupted();
   const secs = (performance.now() - t0) / 1000;
-  const schedules = results.reduce((n, r) => n + r.schedules, 0);
+  // a cut search's schedules were counted by the jobs as they ran
+  const schedules = cut ? Atomics.load(sh, 1) : results.reduce((n, r) => n + r.schedules, 0);
   const steps = results.reduce((n, r) => n + r.steps, 0);
   const first = results.filter((r) => r.first !== undefined).sort((a, b) => a.first!.schedule - b.first!.schedule)[0];
   const findings = dedupe(results.flatMap((r) => r.found.map((f) => ({ ...f.finding, replay: f.token }))));
+  const result = overall({ interrupted, findings: first !== undefined ? 1 : 0, ran: variants.length, skipped: na.length });
   const report: Report & Record<string, unknown> = {
-    result: first !== undefined ? 'fail' : 'pass',
+    ...header('race'),
+    result,
+    ...(interrupted ? { interrupted_by: 'signal' } : {}),
     variant: o.variants.join(','),
     scenario: o.scenario,
     mode: 'controlled',
     findings,
-    stats: { schedules, steps, schedules_per_s: schedules / secs, first_failure_schedule: first?.first?.schedule ?? -1 },
+    stats: { schedules, steps, schedules_per_s: secs > 0 ? schedules / secs : 0, first_failure_schedule: first?.first?.schedule ?? -1 },
     seed: o.seed,
     duration_s: secs,
+    ...(na.length > 0 ? { not_applicable: na.map(([v, why]) => `${scenario.id} on ${v}: ${why}`) } : {}),
     strategies: o.strategies,
     ...(o.strategies.includes('dfs') ? { dfs: { bound: o.bound, bound_by: o.bound_by, dpor: o.dpor, exhausted: results.filter((r) => r.strategy === 'dfs').map((r) => r.exhausted) } } : {}),
     ...(first !== undefined ? { replay: first.first!.token, first_failure: { variant: first.variant, strategy: first.strategy, findings: first.first!.report.findings } } : {}),
   };
-  if (first !== undefined && o.shrink) {
+  if (first !== undefined && o.shrink && !interrupted) {
     const sh2 = await shrink_and_show(first.first!.token, o.target, o.detectors);
     report.shrunk = { replay: sh2.token, steps: sh2.steps, preemptions: sh2.preemptions, table: sh2.table };
   }
-  mkdirSync(dirname(o.report), { recursive: true });
   writeFileSync(o.report, JSON.stringify(report, null, 2) + '\n');
   if (o.json) io.out(JSON.stringify(report));
   else {
@@ -127,7 +158,9 @@ export async function race(o: RaceOpts, io: Io): Promise<number> {
         io.out(s.table);
         io.out(`replay (shrunk): vfio-ccw-sim replay ${s.replay}`);
       }
-    } else io.out('no failure found within the budget');
+    } else if (result === 'interrupted') io.out(`interrupted after ${schedules} schedule(s)${cut ? ` (the search was cut after ${STOP_BOUND_MS / 1000} s: a schedule did not stop in time)` : ''}: no failure found so far, which is not a pass`);
+    else if (result === 'skipped') io.out(`not applicable: ${na.map(([v, why]) => `${v}: ${why}`).join('; ')}`);
+    else io.out('no failure found within the budget');
     for (const r of results.filter((x) => x.strategy === 'dfs' && x.exhausted)) {
       io.out(`dfs (seed ${r.seed0}, ${r.variant}): exhausted after ${r.schedules} schedules: every ${o.dpor ? 'backtrack choice DPOR found' : 'alternative'} within ${o.bound} ${o.bound_by === 'delays' ? 'delay' : 'preemption'}(s) was run`);
     }
@@ -136,7 +169,7 @@ export async function race(o: RaceOpts, io: Io): Promise<number> {
       for (const f of findings) io.out(`  ${f.kind} ${f.id}: ${f.message.slice(0, 140)}\n    replay ${(f as { replay?: string }).replay}`);
     }
     io.out(`report: ${o.report}`);
-    io.out(first !== undefined ? 'FAILURE' : 'SUCCESS');
+    io.out(RESULT_WORD[result]);
   }
-  return first !== undefined ? 1 : 0;
+  return exit_for(result);
 }

@@ -5,12 +5,15 @@ import { objName } from '../src/kernel/layout.ts';
 import { HookName } from '../src/kernel/hook.ts';
 import { load_scenario } from '../src/scenarios/load.ts';
 import { check_replay, run_spec, shrink } from '../src/sched/search.ts';
-import { decode_token, encode_token } from '../src/sched/token.ts';
+import { decode_token, encode_token, version_mismatch, type ScheduleSpec } from '../src/sched/token.ts';
 import { Rig, type DetectorName, type RunOutcome } from '../src/system/rig.ts';
 import type { TraceEvent } from '../src/trace/ring.ts';
-import type { Io } from './stress.ts';
+import type { Io } from './io.ts';
+import { RESULT_WORD } from './stress.ts';
 import { format_report_text, interleaving } from './text.ts';
-import { UsageError } from './errors.ts';
+import { EXIT, UsageError, exit_for } from './errors.ts';
+import { check_output_path } from './paths.ts';
+import { header } from './schema.ts';
 
 export interface ReplayOpts {
   token: string;
@@ -20,15 +23,27 @@ export interface ReplayOpts {
   quiet: boolean;
 }
 
+/** A token's schedule, or a usage error: damaged, or made on other sources than these. */
+export function token_spec(tool: string, token: string): ScheduleSpec {
+  const spec = decode_token(token);
+  if (typeof spec === 'string') throw new UsageError(`${tool}: ${spec}`);
+  const other = version_mismatch(spec);
+  if (other !== null) throw new UsageError(`${tool}: ${other}`);
+  return spec;
+}
+
 export async function replay(o: ReplayOpts, io: Io): Promise<number> {
-  const spec = decode_token(o.token);
-  if (typeof spec === 'string') throw new UsageError(`replay: ${spec}`);
+  if (o.traceOut !== undefined) check_output_path('--trace-out', o.traceOut);
+  const spec = token_spec('replay', o.token);
   const scenario = await load_scenario(spec.s);
+  if (io.interrupted()) return EXIT.interrupted;
   const rig = await Rig.start(spec.u, [scenario.module]);
+  const offKill = io.onKill(() => void rig.close());
   let out: RunOutcome;
   try {
     out = await run_spec(rig, scenario, spec, [...new Set<DetectorName>([...o.detectors, 'trace'])]);
   } finally {
+    offKill();
     await rig.close();
   }
   const chk = check_replay(spec, out);
@@ -36,7 +51,9 @@ export async function replay(o: ReplayOpts, io: Io): Promise<number> {
     const { export_chrome_trace } = await import('./trace-export.ts');
     writeFileSync(o.traceOut, JSON.stringify(export_chrome_trace(out.trace)));
   }
-  const report = { ...out.report, replay: { token: o.token, ok: chk.ok, message: chk.message, steps: out.sched?.steps ?? 0 } };
+  // one schedule is short: a signal during it still lets it finish, but the verdict is not earned
+  const result = io.interrupted() ? 'interrupted' : out.report.result;
+  const report = { ...header('replay'), ...out.report, result, replay: { token: o.token, ok: chk.ok, message: chk.message, steps: out.sched?.steps ?? 0 } };
   if (o.json) io.out(JSON.stringify(report));
   else {
     io.out(`replay: ${spec.v} ${spec.s} ${spec.st} seed ${spec.seed}: ${chk.message}`);
@@ -46,18 +63,18 @@ export async function replay(o: ReplayOpts, io: Io): Promise<number> {
     }
     if (out.report.findings.length > 0) io.out(format_report_text(out.report));
     if (o.traceOut !== undefined) io.out(`trace: ${o.traceOut}`);
-    io.out(out.report.result === 'pass' ? 'SUCCESS' : 'FAILURE');
+    io.out(RESULT_WORD[result]);
   }
-  if (!chk.ok) return 3;
-  return out.report.result === 'pass' ? 0 : 1;
+  // the same sources and a different run: a bug of ours (the scheduler is not deterministic)
+  if (!chk.ok) return EXIT.internal;
+  return exit_for(result);
 }
 
 export const line = (e: TraceEvent): string => `${e.seq} a${e.actor} ${HookName[e.kind]} ${objName(e.obj)} @${e.site}`;
 
 /** Shrink a failing token and render the result as a CPU0/CPU1 table of the events before the failure. */
 export async function shrink_and_show(token: string, target: string | undefined, detectors: readonly DetectorName[]): Promise<{ token: string; steps: number; preemptions: number; table: string }> {
-  const spec = decode_token(token);
-  if (typeof spec === 'string') throw new Error(spec);
+  const spec = token_spec('shrink', token);
   const scenario = await load_scenario(spec.s);
   const rig = await Rig.start(spec.u, [scenario.module]);
   try {

@@ -1,13 +1,16 @@
 // vfio-ccw-sim stress: free-running parallel stress of the driver, locktorture style: periodic
 // stat lines, a report file, and SUCCESS or FAILURE at the end.
 import type { HwConfig } from '../src/hw/config.ts';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
-import { Rig, type DetectorName, type RunOutcome } from '../src/system/rig.ts';
+import { writeFileSync } from 'node:fs';
+import { Rig, type DetectorName, type RunOutcome, type ScenarioFault } from '../src/system/rig.ts';
 import { dedupe, type Report } from '../src/report/report.ts';
+import { EXIT, exit_for } from './errors.ts';
+import { check_output_path } from './paths.ts';
+import { header, overall } from './schema.ts';
 import type { Scenario } from '../src/scenarios/types.ts';
 import { load_scenario } from './scenarios.ts';
 import { format_report_text } from './text.ts';
+import type { Io } from './io.ts';
 
 export interface StressOpts {
   variant: string;
@@ -15,6 +18,8 @@ export interface StressOpts {
   mix?: string[];
   users?: number;
   duration: number;
+  /** seconds past the duration after which a run still making progress is a livelock */
+  grace: number;
   iterations?: number;
   stutter?: number;
   statInterval: number;
@@ -28,30 +33,28 @@ export interface StressOpts {
   quiet: boolean;
 }
 
-export interface Io {
-  out(s: string): void;
-  err(s: string): void;
-  /** register a Ctrl-C handler; returns its removal */
-  onInterrupt(fn: () => void): () => void;
-}
+export type { Io } from './io.ts';
 
 export async function stress(o: StressOpts, io: Io): Promise<number> {
+  check_output_path('--report', o.report);
   const names = o.mix ?? [o.scenario];
   const scenarios: Scenario[] = [];
   for (const n of names) scenarios.push(await load_scenario(n));
   const users = o.users ?? Math.max(...scenarios.map((s) => s.users.default));
-  const rig = await Rig.start(users, scenarios.map((s) => s.module));
+  const outcomes: RunOutcome[] = [];
+  // a signal during start-up: the report says nothing ran
+  const rig = io.interrupted() ? null : await Rig.start(users, scenarios.map((s) => s.module));
+  // the duration counts from the workers' start
   const t0 = performance.now();
-  let stopped = false;
+  const offKill = io.onKill(() => void rig?.close());
+  let stopped = io.interrupted();
   const off = io.onInterrupt(() => {
     stopped = true;
-    rig.request_stop();
-    io.err('vfio-ccw-sim: interrupted: stopping the workers, the report follows');
+    rig?.request_stop();
   });
-  const outcomes: RunOutcome[] = [];
   let last = { t: t0, starts: 0 };
   const tick = setInterval(() => {
-    const s = rig.live_stats();
+    const s = rig?.live_stats() ?? null;
     if (s === null || o.quiet) return;
     const now = performance.now();
     const rate = ((s.starts - last.starts) * 1000) / Math.max(1, now - last.t);
@@ -63,7 +66,7 @@ export async function stress(o: StressOpts, io: Io): Promise<number> {
   try {
     const segment = o.stutter ?? o.duration;
     let k = 0;
-    while (!stopped && (performance.now() - t0) / 1000 < o.duration - 0.05) {
+    while (rig !== null && !stopped && (performance.now() - t0) / 1000 < o.duration - 0.05) {
       const sc = scenarios[k % scenarios.length]!;
       const left = o.duration - (performance.now() - t0) / 1000;
       const out = await rig.run({
@@ -72,6 +75,7 @@ export async function stress(o: StressOpts, io: Io): Promise<number> {
         users: Math.max(sc.users.min, Math.min(users, Math.max(sc.users.default, users))),
         seed: (o.seed + k) >>> 0,
         duration_s: Math.max(0.05, Math.min(segment, left)),
+        grace_ms: o.grace * 1000,
         // a scenario's iteration count can shape its workload (S9's storm): runs keep their own
         // and stress starts a new one (next seed) until the duration is up
         iterations: o.iterations ?? sc.iterations,
@@ -81,27 +85,41 @@ export async function stress(o: StressOpts, io: Io): Promise<number> {
       });
       outcomes.push(out);
       k++;
-      if (o.iterations !== undefined) break;
+      // a hang terminated the workers; nothing applicable now is nothing applicable later
+      if (o.iterations !== undefined || rig.dead || outcomes.every((x) => x.report.result === 'skipped')) break;
     }
   } finally {
     clearInterval(tick);
     off();
-    await rig.close();
+    offKill();
+    await rig?.close();
   }
-  const report = merge(o, outcomes, (performance.now() - t0) / 1000);
-  mkdirSync(dirname(o.report), { recursive: true });
+  const report = merge(o, outcomes, (performance.now() - t0) / 1000, stopped ? (io.interrupted() ? 'signal' : 'stopped') : null);
   writeFileSync(o.report, JSON.stringify(report, null, 2) + '\n');
+  const faults = report.scenario_errors ?? [];
   if (o.json) io.out(JSON.stringify(report));
   else {
     io.out(format_summary(report));
     if (report.findings.length > 0) io.out(format_report_text(report, outcomes));
+    for (const f of faults) io.out(`scenario error (user ${f.actor}) at ${f.where}: ${f.message}\n${f.stack}`);
     io.out(`report: ${o.report}`);
-    io.out(report.result === 'pass' ? 'SUCCESS' : 'FAILURE');
+    io.out(RESULT_WORD[report.result]);
   }
-  return report.result === 'pass' ? 0 : 1;
+  // the user's scenario is broken: a user-file error, not a verdict on the driver
+  if (faults.length > 0) {
+    io.err(`vfio-ccw-sim: ${faults[0]!.where}: the scenario threw during the run: ${faults[0]!.message.split('\n')[0]} (its stack is in ${o.report})`);
+    return EXIT.usage;
+  }
+  return exit_for(report.result);
 }
 
-function merge(o: StressOpts, outs: readonly RunOutcome[], secs: number): Report & { runs: number; scenarios: string[] } {
+/** The last line of a text report. */
+export const RESULT_WORD = { pass: 'SUCCESS', fail: 'FAILURE', interrupted: 'INTERRUPTED', skipped: 'SKIPPED' } as const;
+
+/** The stress report (tools/schema.ts StressReport checks it). */
+export type StressJson = Report & { tool: 'stress'; version: string; interrupted_by?: string; scenario_errors?: ScenarioFault[]; runs: number; scenarios: string[] };
+
+function merge(o: StressOpts, outs: readonly RunOutcome[], secs: number, interrupted: string | null): StressJson {
   const stats: Record<string, number> = {};
   for (const r of outs) for (const [k, v] of Object.entries(r.report.stats)) stats[k] = (stats[k] ?? 0) + v;
   stats['io_cycles'] = stats['user.cycles'] ?? 0;
@@ -112,16 +130,21 @@ function merge(o: StressOpts, outs: readonly RunOutcome[], secs: number): Report
   stats['irqs_delivered'] = stats['driver.io_signals'] ?? 0;
   const findings = dedupe(outs.flatMap((r) => r.report.findings));
   const na = [...new Set(outs.flatMap((r) => r.report.not_applicable ?? []))];
+  const faults = outs.flatMap((r) => r.scenario_errors ?? []);
+  const skipped = outs.filter((r) => r.report.result === 'skipped').length;
   return {
-    result: findings.length === 0 ? 'pass' : 'fail',
+    ...header('stress'),
+    result: overall({ interrupted: interrupted !== null, findings: findings.length, ran: outs.length - skipped, skipped }),
+    ...(interrupted !== null ? { interrupted_by: interrupted } : {}),
     variant: o.variant,
-    scenario: [...new Set(outs.map((r) => r.report.scenario))].join(','),
+    scenario: o.mix !== undefined ? o.mix.join(',') : o.scenario,
     mode: 'free',
     findings,
     stats,
     seed: o.seed,
     duration_s: secs,
     ...(na.length > 0 ? { not_applicable: na } : {}),
+    ...(faults.length > 0 ? { scenario_errors: faults } : {}),
     runs: outs.length,
     scenarios: [...new Set(outs.map((r) => r.report.scenario))],
   };

@@ -1,13 +1,14 @@
 // vfio-ccw-sim trace: run a scenario (or replay a token) with the tracer on and write the run as
 // Chrome trace-event JSON.
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { writeFileSync } from 'node:fs';
 import { load_scenario } from '../src/scenarios/load.ts';
 import { run_spec } from '../src/sched/search.ts';
-import { decode_token } from '../src/sched/token.ts';
 import { Rig } from '../src/system/rig.ts';
-import { UsageError } from './errors.ts';
-import type { Io } from './stress.ts';
+import { EXIT, exit_for } from './errors.ts';
+import type { Io } from './io.ts';
+import { check_output_path } from './paths.ts';
+import { token_spec } from './replay.ts';
+import { header } from './schema.ts';
 import { export_chrome_trace } from './trace-export.ts';
 
 export interface TraceOpts {
@@ -17,25 +18,38 @@ export interface TraceOpts {
   iterations: number;
   seed: number;
   out: string;
+  json: boolean;
 }
 
 export async function trace_cmd(o: TraceOpts, io: Io): Promise<number> {
-  const spec = o.token !== undefined ? decode_token(o.token) : null;
-  if (typeof spec === 'string') throw new UsageError(`trace: ${spec}`);
+  check_output_path('--out', o.out);
+  const spec = o.token !== undefined ? token_spec('trace', o.token) : null;
   const scenario = await load_scenario(spec?.s ?? o.scenario);
   const users = spec?.u ?? scenario.users.default;
+  if (io.interrupted()) return EXIT.interrupted;
   const rig = await Rig.start(users, [scenario.module]);
+  const offKill = io.onKill(() => void rig.close());
+  const offStop = io.onInterrupt(() => rig.request_stop());
   try {
     const out =
       spec !== null
         ? await run_spec(rig, scenario, spec, ['invariants', 'trace'])
         : await rig.run({ variant: o.variant, scenario, users, seed: o.seed, iterations: o.iterations, detectors: ['invariants', 'trace'] });
     const json = export_chrome_trace(out.trace);
-    mkdirSync(dirname(o.out), { recursive: true });
     writeFileSync(o.out, JSON.stringify(json));
-    io.out(`trace: ${out.trace.length} events, ${json.traceEvents.length} trace events, ${out.report.findings.length} finding(s) -> ${o.out}`);
-    return out.report.result === 'pass' ? 0 : 1;
+    // the rings keep the last events of each actor: say how many of the run's were overwritten
+    const total = out.trace.reduce((m, e) => Math.max(m, e.seq + 1), 0);
+    const dropped = Math.max(0, total - out.trace.length);
+    const result = io.interrupted() ? 'interrupted' : out.report.result;
+    if (o.json) io.out(JSON.stringify({ ...header('trace'), ...out.report, result, out: o.out, events: out.trace.length, dropped, trace_events: json.traceEvents.length }));
+    else {
+      io.out(`trace: ${out.trace.length} events, ${json.traceEvents.length} trace events, ${out.report.findings.length} finding(s) -> ${o.out}`);
+      if (dropped > 0) io.out(`trace: the rings wrapped: the file covers the last ${out.trace.length} of the run's ${total} events (${dropped} older ones dropped); fewer --iterations cover the whole run`);
+    }
+    return exit_for(result);
   } finally {
+    offStop();
+    offKill();
     await rig.close();
   }
 }

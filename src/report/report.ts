@@ -17,7 +17,7 @@ export interface Finding {
 }
 
 export interface Report {
-  result: 'pass' | 'fail';
+  result: 'pass' | 'fail' | 'interrupted' | 'skipped';
   variant: string;
   scenario: string;
   mode: 'free' | 'controlled';

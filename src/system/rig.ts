@@ -26,7 +26,13 @@ function variant_features(name: string): VariantFeatures {
   if (v === undefined) throw new Error(`no variant ${name}`);
   return v.features;
 }
+
+/** Why `scenario` cannot run on `variant` (every step not applicable), or null when it can. */
+export function not_applicable(scenario: Scenario, variant: string): string | null {
+  return scenario.requires?.(variant_features(variant)) ?? null;
+}
 import { sched_cancel } from '../sched/scheduler.ts';
+import { is_user_scenario, user_frame } from '../scenarios/load.ts';
 
 const ACTORS = new URL('./actors.ts', import.meta.url).href;
 export const IRQ_ACTOR = 1;
@@ -55,6 +61,8 @@ export interface RunConfig {
   sched?: SchedConfig;
   /** free mode: no progress for this long is a hang (ms) */
   hang_ms?: number;
+  /** free mode with a duration: still running this long past it, with progress, is a livelock (ms; default 60 000) */
+  grace_ms?: number;
   /** with the 'lockstat' detector: its sampling */
   lockstat?: LockstatOptions;
 }
@@ -101,6 +109,16 @@ export interface RunOutcome {
   warnings: WarnRecord[];
   /** with the 'lockstat' detector */
   lockstat?: LockstatData;
+  /** a user's own scenario file threw: its errors, kept apart from the driver's findings */
+  scenario_errors?: ScenarioFault[];
+}
+
+/** An error a user's scenario program threw (not the driver's): where in the user's file, and its stack. */
+export interface ScenarioFault {
+  actor: number;
+  where: string;
+  message: string;
+  stack: string;
 }
 
 export class Rig {
@@ -175,7 +193,7 @@ export class Rig {
     // A scenario that needs what this variant lacks is not run: every step is not applicable.
     const why = cfg.scenario.requires?.(variant_features(cfg.variant));
     if (why !== null && why !== undefined) {
-      const report: Report = { result: 'pass', variant: cfg.variant, scenario: cfg.scenario.id, mode: cfg.sched !== undefined ? 'controlled' : 'free', findings: [], stats: {}, seed: cfg.seed, duration_s: 0, not_applicable: [`${cfg.scenario.id}: ${why}`] };
+      const report: Report = { result: 'skipped', variant: cfg.variant, scenario: cfg.scenario.id, mode: cfg.sched !== undefined ? 'controlled' : 'free', findings: [], stats: {}, seed: cfg.seed, duration_s: 0, not_applicable: [`${cfg.scenario.id}: ${why}`] };
       return { report, results: [], trace: [], warnings: [] };
     }
     if (cfg.users > this.users) throw new Error(`rig has ${this.users} user workers, run asks for ${cfg.users}`);
@@ -247,7 +265,7 @@ export class Rig {
       const hang_ms = cfg.hang_ms ?? 20_000;
       // A run that goes on making progress long after its deadline is a livelock (a quiesce that
       // restarts for ever, a retry loop nobody breaks): report it like a hang.
-      const overrun_ms = cfg.duration_s !== undefined ? cfg.duration_s * 1000 + 60_000 : Infinity;
+      const overrun_ms = cfg.duration_s !== undefined ? cfg.duration_s * 1000 + (cfg.grace_ms ?? 60_000) : Infinity;
       const w = await watch(this.g, all, { bound_ms: hang_ms, every_ms: Math.min(250, hang_ms / 4), overrun_ms }, () => sys.css.get('loops'));
       if (w !== 'done') return this.hung(cfg, on.has('trace'), w === 'overrun' ? -1 : hang_ms, t0);
     }
@@ -269,10 +287,16 @@ export class Rig {
     // others' aborts are not.
     const aborted = abortReason !== 0;
     const byAbort = (msg: string | undefined): boolean => aborted && (abortReason !== SchedAbortReason.failed || /schedule aborted/.test(msg ?? ''));
+    const scenario_errors: ScenarioFault[] = [];
     settled.forEach((s, u) => {
       if (s.status === 'fulfilled') results.push(s.value);
       else if (byAbort(String((s.reason as Error)?.message ?? s.reason))) results.push({ counters: {}, checks: [], not_applicable: [], notes: [] });
-      else {
+      else if (is_user_scenario(cfg.scenario) && thrown_by_user(s.reason, cfg.scenario.module) !== null) {
+        // the user's own code threw: a bug in the scenario, not a finding about the driver
+        results.push({ counters: {}, checks: [], not_applicable: [], notes: [] });
+        const e = s.reason as Error;
+        scenario_errors.push({ actor: FIRST_USER + u, where: thrown_by_user(e, cfg.scenario.module)!, message: e.message, stack: String(e.stack ?? e.message) });
+      } else {
         results.push({ counters: {}, checks: [], not_applicable: [], notes: [] });
         findings.push({ kind: 'hang', id: 'user-failed', message: `user ${u}: ${String((s.reason as Error)?.message ?? s.reason)}`, actor: FIRST_USER + u });
       }
@@ -348,14 +372,14 @@ export class Rig {
       ...(not_applicable.length > 0 ? { not_applicable } : {}),
     };
     const lockstat = lockstatSab !== undefined ? read_lockstat(lockstatSab) : undefined;
-    return { report, results, trace, warnings, ...(sched ? { sched: sched_outcome(sv) } : {}), ...(lockstat !== undefined ? { lockstat } : {}) };
+    return { report, results, trace, warnings, ...(sched ? { sched: sched_outcome(sv) } : {}), ...(lockstat !== undefined ? { lockstat } : {}), ...(scenario_errors.length > 0 ? { scenario_errors } : {}) };
   }
 
   /** A hang: report it, then terminate the workers (they cannot be reused). */
   private async hung(cfg: RunConfig, traced: boolean, hang_ms: number, t0: number): Promise<RunOutcome> {
     const trace = traced ? read_trace(this.trace) : [];
     const findings = hang_report(this.g, trace, hang_ms);
-    if (hang_ms < 0) findings[0] = { ...findings[0]!, id: 'livelock', message: findings[0]!.message.replace(/^INFO: no progress for -1 ms\./, 'INFO: still running 60 s past the deadline, with progress (a livelock).') };
+    if (hang_ms < 0) findings[0] = { ...findings[0]!, id: 'livelock', message: findings[0]!.message.replace(/^INFO: no progress for -1 ms\./, `INFO: still running ${((cfg.grace_ms ?? 60_000) / 1000).toFixed(0)} s past the deadline, with progress (a livelock).`) };
     const warnings = read_warnings(this.g).records;
     for (const w of warnings) findings.push(warning_finding(w, trace));
     this.dead = true;
@@ -416,3 +440,10 @@ function warning_finding(w: WarnRecord, trace: readonly TraceEvent[]): Finding {
 }
 
 export { SYS_INDEX };
+
+/** The user's file and line when the first frame of the error's stack (below the messages) is in the user's scenario. */
+function thrown_by_user(reason: unknown, module: string): string | null {
+  const stack = String((reason as Error)?.stack ?? '');
+  const first = stack.split('\n').find((l) => /^\s+at /.test(l) && !l.includes('node:internal'));
+  return first === undefined ? null : user_frame(first, module);
+}

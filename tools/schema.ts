@@ -1,0 +1,170 @@
+// The --json objects of every command, written once as code that checks them (zod). One base
+// every object has; a run report (a run of the driver) extends it; each command extends that with
+// its own keys. Keys are only ever added, never renamed. Commands to come (check, fuzz) extend
+// RunReport the same way. `test/schema.test.ts` runs each command and parses its output here.
+import { z } from 'zod';
+import { FINDING_KINDS } from '../src/report/report.ts';
+import { source_version } from '../src/sched/token.ts';
+
+/** A finding. Other keys a detector adds later (a signature, …) are kept, not refused. */
+export const FindingSchema = z
+  .object({
+    kind: z.enum(FINDING_KINDS),
+    id: z.string(),
+    message: z.string(),
+    actor: z.number().int().optional(),
+    trace: z.array(z.string()).optional(),
+    count: z.number().int().positive().optional(),
+    replay: z.string().optional(),
+  })
+  .passthrough();
+
+export const RESULTS = ['pass', 'fail', 'interrupted', 'skipped'] as const;
+
+/** What every command's --json object has. */
+export const BaseReport = z.object({
+  /** the command that wrote it */
+  tool: z.string(),
+  /** package version + a hash of the sources (`vfio-ccw-sim --version`) */
+  version: z.string(),
+  /** pass (exit 0), fail (1), interrupted (4), skipped (5); bench and lockstat give no verdict: pass when the measurement completed */
+  result: z.enum(RESULTS),
+  findings: z.array(FindingSchema),
+  stats: z.record(z.number()),
+  duration_s: z.number().nonnegative().optional(),
+  /** the signal that stopped the run (result 'interrupted') */
+  interrupted_by: z.string().optional(),
+});
+
+/** An error a user's own scenario threw: kept apart from the driver's findings. */
+export const ScenarioFaultSchema = z.object({ actor: z.number().int(), where: z.string(), message: z.string(), stack: z.string() });
+
+/** A run (or runs) of the driver: src/report/report.ts's Report, plus the base. */
+export const RunReport = BaseReport.extend({
+  variant: z.string(),
+  scenario: z.string(),
+  mode: z.enum(['free', 'controlled']),
+  seed: z.number().int().nonnegative().optional(),
+  not_applicable: z.array(z.string()).optional(),
+  scenario_errors: z.array(ScenarioFaultSchema).optional(),
+});
+
+export const StressReport = RunReport.extend({
+  tool: z.literal('stress'),
+  runs: z.number().int().nonnegative(),
+  scenarios: z.array(z.string()),
+}).strict();
+
+const Shrunk = z.object({ replay: z.string(), steps: z.number().int(), preemptions: z.number().int(), table: z.string() }).strict();
+
+export const RaceReport = RunReport.extend({
+  tool: z.literal('race'),
+  strategies: z.array(z.enum(['random', 'pct', 'dfs'])),
+  dfs: z.object({ bound: z.number().int(), bound_by: z.enum(['preemptions', 'delays']), dpor: z.boolean(), exhausted: z.array(z.boolean()) }).strict().optional(),
+  replay: z.string().optional(),
+  first_failure: z.object({ variant: z.string(), strategy: z.string(), findings: z.array(FindingSchema) }).strict().optional(),
+  shrunk: Shrunk.optional(),
+}).strict();
+
+export const ReplayReport = RunReport.extend({
+  tool: z.literal('replay'),
+  replay: z.object({ token: z.string(), ok: z.boolean(), message: z.string(), steps: z.number().int() }).strict(),
+}).strict();
+
+export const TraceReport = RunReport.extend({
+  tool: z.literal('trace'),
+  out: z.string(),
+  /** trace-ring events written to the file, and those the rings overwrote before the end of the run */
+  events: z.number().int().nonnegative(),
+  dropped: z.number().int().nonnegative(),
+  trace_events: z.number().int().nonnegative(),
+}).strict();
+
+const Row = z.object({
+  class: z.string(),
+  con_bounces: z.number(),
+  contentions: z.number(),
+  waittime_min_us: z.number(),
+  waittime_max_us: z.number(),
+  waittime_total_us: z.number(),
+  waittime_avg_us: z.number(),
+  waittime_samples: z.number(),
+  acq_bounces: z.number(),
+  acquisitions: z.number(),
+  holdtime_min_us: z.number(),
+  holdtime_max_us: z.number(),
+  holdtime_total_us: z.number(),
+  holdtime_avg_us: z.number(),
+  holdtime_samples: z.number(),
+  trylock_failures: z.number(),
+  contending: z.number(),
+});
+const Point = z.object({ class: z.string(), site: z.string(), count: z.number(), waittime_avg_us: z.number() }).strict();
+const Summary = z.object({ count: z.number(), min_us: z.number(), mean_us: z.number(), p50_us: z.number(), p90_us: z.number(), p99_us: z.number(), p99_9_us: z.number(), max_us: z.number() }).strict();
+
+/** lockstat gives no verdict (result 'pass' when the profile was taken); `findings` are the workload's, for information. */
+export const LockstatReport = RunReport.extend({
+  tool: z.literal('lockstat'),
+  schema: z.literal(1),
+  users: z.number().int().positive(),
+  io_cycles: z.number(),
+  io_cycles_per_s: z.number(),
+  time_unit: z.literal('us'),
+  sampling: z.object({ hold_every: z.number(), wait_every: z.number(), note: z.string() }).strict(),
+  classes: z.array(Row.strict()),
+  sites: z.array(Row.extend({ site: z.string() }).strict()),
+  contention_points: z.array(Point),
+  contending_points: z.array(Point),
+  trylock: z
+    .object({
+      failures: z.number(),
+      by_site: z.array(z.object({ class: z.string(), site: z.string(), failures: z.number() }).strict()),
+      eagain_retries: z.number(),
+      eagain_by_op: z.record(z.number()),
+    })
+    .strict(),
+  histograms: z.object({ lock_wait: z.record(Summary), request_to_irb: Summary }).strict(),
+  lost: z.object({ lock_events: z.number(), histograms: z.number() }).strict(),
+}).strict();
+
+/** bench gives no verdict: result 'pass' when it measured; a missed target is `met: false` in its row. */
+export const BenchReport = BaseReport.extend({
+  tool: z.literal('bench'),
+  bench: z.enum(['primitives', 'io', 'sched', 'detectors', 'lockstat']),
+  rounds: z.number().int().positive(),
+  rows: z.array(
+    z
+      .object({
+        name: z.string(),
+        unit: z.string(),
+        ours: z.number(),
+        raw: z.number(),
+        ratio: z.number(),
+        better: z.enum(['lower', 'higher']),
+        target: z.string(),
+        met: z.boolean(),
+      })
+      .passthrough(),
+  ),
+}).strict();
+
+export const TOOL_SCHEMAS = { stress: StressReport, race: RaceReport, replay: ReplayReport, trace: TraceReport, lockstat: LockstatReport, bench: BenchReport } as const;
+export type ToolName = keyof typeof TOOL_SCHEMAS;
+
+export type BaseReportT = z.infer<typeof BaseReport>;
+export type RunReportT = z.infer<typeof RunReport>;
+export type StressReportT = z.infer<typeof StressReport>;
+export type RaceReportT = z.infer<typeof RaceReport>;
+export type LockstatReportT = z.infer<typeof LockstatReport>;
+export type BenchReportT = z.infer<typeof BenchReport>;
+
+/** The keys every command's object starts with. */
+export const header = <T extends string>(tool: T): { tool: T; version: string } => ({ tool, version: source_version() });
+
+/** The one result of several runs: a finding fails it; an interruption or nothing applicable decides otherwise; only a complete run with findings none passes. */
+export function overall(o: { interrupted: boolean; findings: number; ran: number; skipped: number }): (typeof RESULTS)[number] {
+  if (o.interrupted) return 'interrupted';
+  if (o.findings > 0) return 'fail';
+  if (o.ran === 0 && o.skipped > 0) return 'skipped';
+  return 'pass';
+}
