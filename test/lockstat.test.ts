@@ -95,13 +95,14 @@ const cli = (args: string[]) => spawnSync(process.execPath, [BIN, ...args], { en
 describe('vfio-ccw-sim lockstat', () => {
   it('--json: one object with the documented keys, per-class rows for io_mutex and sch->lock', () => {
     const r = cli(['lockstat', '--duration', '1', '--json']);
-    expect([0, 1], r.stderr).toContain(r.status);
+    expect(r.status, r.stderr).toBe(0);
     expect(r.stderr).toBe(''); // no progress unless stderr is a TTY
     const j = JSON.parse(r.stdout) as Record<string, unknown>;
     for (const k of ['tool', 'schema', 'result', 'variant', 'scenario', 'users', 'seed', 'mode', 'duration_s', 'io_cycles', 'io_cycles_per_s', 'time_unit', 'sampling', 'classes', 'sites', 'contention_points', 'contending_points', 'trylock', 'histograms', 'findings', 'lost']) {
       expect(j, k).toHaveProperty(k);
     }
-    expect(r.status).toBe(j.result === 'pass' ? 0 : 1);
+    // a profiler gives no verdict (issue 13): 'pass' means the profile was taken
+    expect(j.result).toBe('pass');
     expect(j).toMatchObject({ tool: 'lockstat', schema: 1, variant: 'mainline', scenario: 'S2', mode: 'free', time_unit: 'us' });
     const classes = j.classes as Record<string, unknown>[];
     const rowKeys = ['class', 'con_bounces', 'contentions', 'waittime_min_us', 'waittime_max_us', 'waittime_total_us', 'waittime_avg_us', 'waittime_samples', 'acq_bounces', 'acquisitions', 'holdtime_min_us', 'holdtime_max_us', 'holdtime_total_us', 'holdtime_avg_us', 'holdtime_samples', 'trylock_failures', 'contending'];
@@ -122,9 +123,9 @@ describe('vfio-ccw-sim lockstat', () => {
     expect(j.sampling).toMatchObject({ hold_every: 16, wait_every: 1 });
   });
 
-  it('text: lock_stat columns, contention points, -EAGAIN retries, histograms, SUCCESS or FAILURE last', () => {
+  it('text: lock_stat columns, contention points, -EAGAIN retries, histograms, and no verdict', () => {
     const r = cli(['lockstat', '--iterations', '50', '--sample', '2', '--quiet']);
-    expect([0, 1], r.stderr).toContain(r.status);
+    expect(r.status, r.stderr).toBe(0);
     for (const col of ['class name', 'con-bounces', 'contentions', 'waittime-min', 'waittime-max', 'waittime-total', 'waittime-avg', 'acq-bounces', 'acquisitions', 'holdtime-min', 'holdtime-max', 'holdtime-total', 'holdtime-avg']) expect(r.stdout).toContain(col);
     expect(r.stdout).toMatch(/times are sampled \(1 in 2 acquisitions/);
     expect(r.stdout).toMatch(/^ *private\.io_mutex:/m);
@@ -133,9 +134,8 @@ describe('vfio-ccw-sim lockstat', () => {
     expect(r.stdout).toMatch(/trylock failures: \d+/);
     expect(r.stdout).toMatch(/-EAGAIN retries \(client\): \d+/);
     expect(r.stdout).toMatch(/request -> IRB +n +\d+ +p50 +[\d.]+ +p90 +[\d.]+ +p99 +[\d.]+ +p99\.9 +[\d.]+/);
-    const last = r.stdout.trim().split('\n').at(-1);
-    expect(['SUCCESS', 'FAILURE']).toContain(last);
-    expect(r.status).toBe(last === 'SUCCESS' ? 0 : 1);
+    // lockstat runs no detectors, so it says neither SUCCESS nor FAILURE (stress gives the verdict)
+    expect(r.stdout).not.toMatch(/^(SUCCESS|FAILURE)$/m);
   });
 
   it('--help', () => {

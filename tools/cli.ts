@@ -3,6 +3,7 @@
 // 4 interrupted (the report is still written), 5 skipped (nothing applicable).
 import type { HwConfig } from '../src/hw/config.ts';
 import type { BoundBy } from '../src/sched/dpor.ts';
+import { writeFileSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { format_variant_table, variants_json } from '../src/variants/registry.ts';
 import { ALL_DETECTORS, type DetectorName } from '../src/system/rig.ts';
@@ -280,6 +281,9 @@ export async function main(argv: string[], io?: Io): Promise<number> {
     sig = handle_signals({ err: (s) => void process.stderr.write(s + '\n') });
     quiet_on_epipe(process.stdout);
     quiet_on_epipe(process.stderr);
+    // a handshake for tests and wrappers: from now on a signal is the command's to report
+    const ready = process.env['VFIO_CCW_SIM_READY_FILE'];
+    if (ready !== undefined && ready !== '') writeFileSync(ready, String(process.pid));
   }
   try {
     return await run(argv, io ?? realIo(sig!));
