@@ -1,8 +1,8 @@
 // Issue 13, row by row: each row of its table run as a child process, the way CI runs the tool.
 // Every test checks the exit code, that stderr is one line with no stack trace where the tool
 // complains, the report where one is promised, and that no process is left behind.
-import { spawn } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -278,9 +278,6 @@ describe('the command itself', () => {
   });
 
   it('npm run bench -- io runs', () => {
-    const d = tmp();
-    mkdirSync(d, { recursive: true });
-    const { spawnSync } = require('node:child_process') as typeof import('node:child_process');
     const r = spawnSync('npm', ['run', '--silent', 'bench', '--', 'io', '--rounds', '1', '--scale', '0.02', '--json'], { cwd: ROOT, encoding: 'utf8', timeout: 180_000 });
     expect(r.status, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ tool: 'bench', bench: 'io' });

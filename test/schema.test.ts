@@ -58,8 +58,7 @@ describe('--json objects share one schema', () => {
     expect(TOOL_SCHEMAS.stress.safeParse(base).success).toBe(true);
     expect(TOOL_SCHEMAS.stress.safeParse({ ...base, result: 'ok' }).success).toBe(false);
     expect(TOOL_SCHEMAS.stress.safeParse({ ...base, undocumented: 1 }).success).toBe(false);
-    const { version: _v, ...noVersion } = base;
-    expect(TOOL_SCHEMAS.stress.safeParse(noVersion).success).toBe(false);
+    expect(TOOL_SCHEMAS.stress.safeParse({ ...base, version: undefined }).success).toBe(false);
     expect(TOOL_SCHEMAS.stress.safeParse({ ...base, findings: [{ kind: 'rumour', id: 'x', message: 'y' }] }).success).toBe(false);
   });
 });
