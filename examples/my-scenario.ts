@@ -2,9 +2,9 @@
 // device for an unsolicited attention interrupt. Run it with any tool:
 //   npx vfio-ccw-sim stress --scenario ./examples/my-scenario.ts --duration 2
 //   npx vfio-ccw-sim race --scenario ./examples/my-scenario.ts --variant v5.3
-// (inside this repository the imports below point at ../src; a project that depends on the
-// package imports the same names from 'vfio-ccw-sim').
-import { guest, register_invariant, run_user, scsw, type ProgramCtx, type Scenario, type UserArgs, type UserResult } from '../src/index.ts';
+// The file runs as it is from any directory: the tools bundle it and point 'vfio-ccw-sim' at the
+// package that runs it.
+import { guest, register_invariant, run_user, scsw, type ProgramCtx, type Scenario, type UserArgs, type UserResult } from 'vfio-ccw-sim';
 
 export const scenario: Scenario = {
   id: 'my-attention',

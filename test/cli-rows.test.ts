@@ -106,7 +106,7 @@ describe('user files', () => {
     const d = tmp();
     if (pkg !== null) writeFileSync(join(d, 'package.json'), JSON.stringify(pkg));
     // the example file itself, with the import a user of the package writes
-    writeFileSync(join(d, name), readFileSync(EXAMPLE, 'utf8').replace(/from '\.\.\/src\/index\.ts'/, "from 'vfio-ccw-sim'"));
+    writeFileSync(join(d, name), readFileSync(EXAMPLE, 'utf8'));
     const r = cli(['stress', '--scenario', `./${name}`, '--iterations', '5', '--detectors', 'none', '--json', '--report', join(d, 'r.json')], { cwd: d });
     expect(r.status, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ scenario: 'my-attention', result: 'pass' });
