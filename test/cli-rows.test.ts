@@ -148,6 +148,8 @@ describe('user files', () => {
     expect(rep.findings.map((f) => f.id)).not.toContain('user-failed');
     expect(rep.scenario_errors[0]!.where).toBe(`${join(d, 'x.ts')}:${line}`);
     expect(rep.scenario_errors[0]!.stack).toMatch(/my bug/);
+    // the stack names the user's file and line, not the bundle's
+    expect(rep.scenario_errors[0]!.stack).toContain(`${join(d, 'x.ts')}:${line}:`);
     noLeftover(r.pid);
   });
 });

@@ -94,7 +94,7 @@ export async function stress(o: StressOpts, io: Io): Promise<number> {
     offKill();
     await rig?.close();
   }
-  const report = merge(o, outcomes, (performance.now() - t0) / 1000, stopped ? (io.interrupted() ? 'signal' : 'stopped') : null);
+  const report = merge(o, scenarios.map((x) => x.id), outcomes, (performance.now() - t0) / 1000, stopped ? (io.interrupted() ? 'signal' : 'stopped') : null);
   writeFileSync(o.report, JSON.stringify(report, null, 2) + '\n');
   const faults = report.scenario_errors ?? [];
   if (o.json) io.out(JSON.stringify(report));
@@ -119,7 +119,7 @@ export const RESULT_WORD = { pass: 'SUCCESS', fail: 'FAILURE', interrupted: 'INT
 /** The stress report (tools/schema.ts StressReport checks it). */
 export type StressJson = Report & { tool: 'stress'; version: string; interrupted_by?: string; scenario_errors?: ScenarioFault[]; runs: number; scenarios: string[] };
 
-function merge(o: StressOpts, outs: readonly RunOutcome[], secs: number, interrupted: string | null): StressJson {
+function merge(o: StressOpts, ids: readonly string[], outs: readonly RunOutcome[], secs: number, interrupted: string | null): StressJson {
   const stats: Record<string, number> = {};
   for (const r of outs) for (const [k, v] of Object.entries(r.report.stats)) stats[k] = (stats[k] ?? 0) + v;
   stats['io_cycles'] = stats['user.cycles'] ?? 0;
@@ -137,7 +137,7 @@ function merge(o: StressOpts, outs: readonly RunOutcome[], secs: number, interru
     result: overall({ interrupted: interrupted !== null, findings: findings.length, ran: outs.length - skipped, skipped }),
     ...(interrupted !== null ? { interrupted_by: interrupted } : {}),
     variant: o.variant,
-    scenario: o.mix !== undefined ? o.mix.join(',') : o.scenario,
+    scenario: [...new Set(ids)].join(','),
     mode: 'free',
     findings,
     stats,

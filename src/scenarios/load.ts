@@ -116,6 +116,20 @@ export function user_frame(stack: string | undefined, url: string): string | nul
   return null;
 }
 
+/** A stack from a worker, with the bundle's positions turned back into the user's file and line. */
+export function map_stack(stack: string, url: string): string {
+  const bundlePath = url.startsWith('file:') ? fileURLToPath(url) : url;
+  const map = findSourceMap(bundlePath);
+  if (map === undefined) return stack;
+  return stack.replace(/(?:file:\/\/)?(\/[^\s():]+\.mjs):(\d+):(\d+)/g, (all, p: string, l: string, c: string) => {
+    if (p !== bundlePath) return all;
+    const e = map.findEntry(Number(l) - 1, Number(c) - 1) as { originalSource?: string; originalLine?: number; originalColumn?: number };
+    if (e.originalSource === undefined || e.originalLine === undefined) return all;
+    const src = e.originalSource.startsWith('file:') ? fileURLToPath(e.originalSource) : resolve(dirname(bundlePath), e.originalSource);
+    return `${src}:${e.originalLine + 1}:${(e.originalColumn ?? 0) + 1}`;
+  });
+}
+
 /** Load a user's module (a scenario, an invariant or a variant file): any directory, .ts or .mts; errors name the file and line. */
 export async function load_user_module(arg: string): Promise<{ url: string; file: string; exports: Record<string, unknown> }> {
   const file = resolve(arg);

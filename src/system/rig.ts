@@ -32,7 +32,7 @@ export function not_applicable(scenario: Scenario, variant: string): string | nu
   return scenario.requires?.(variant_features(variant)) ?? null;
 }
 import { sched_cancel } from '../sched/scheduler.ts';
-import { is_user_scenario, user_frame } from '../scenarios/load.ts';
+import { is_user_scenario, map_stack, user_frame } from '../scenarios/load.ts';
 
 const ACTORS = new URL('./actors.ts', import.meta.url).href;
 export const IRQ_ACTOR = 1;
@@ -295,7 +295,7 @@ export class Rig {
         // the user's own code threw: a bug in the scenario, not a finding about the driver
         results.push({ counters: {}, checks: [], not_applicable: [], notes: [] });
         const e = s.reason as Error;
-        scenario_errors.push({ actor: FIRST_USER + u, where: thrown_by_user(e, cfg.scenario.module)!, message: e.message, stack: String(e.stack ?? e.message) });
+        scenario_errors.push({ actor: FIRST_USER + u, where: thrown_by_user(e, cfg.scenario.module)!, message: e.message.replace(/^\w*Error: /, ''), stack: map_stack(String(e.stack ?? e.message), cfg.scenario.module) });
       } else {
         results.push({ counters: {}, checks: [], not_applicable: [], notes: [] });
         findings.push({ kind: 'hang', id: 'user-failed', message: `user ${u}: ${String((s.reason as Error)?.message ?? s.reason)}`, actor: FIRST_USER + u });
