@@ -98,9 +98,8 @@ describe('user files', () => {
   };
 
   it.each([
-    ['a .ts file in a directory with no package.json', 'scenario.ts', null],
-    ['a .mts file', 'scenario.mts', null],
-    ['a .ts file in a CommonJS project', 'scenario.ts', { name: 'user-project', type: 'commonjs' }],
+    ['a .ts file in a directory with no package.json (CommonJS)', 'scenario.ts', null],
+    ['a .mts file in a CommonJS project', 'scenario.mts', { name: 'user-project', type: 'commonjs' }],
     ['a .ts file in a module project', 'scenario.ts', { name: 'user-project', type: 'module' }],
   ])('the example scenario runs outside the repository: %s', (_what, name, pkg) => {
     const d = tmp();
