@@ -77,6 +77,7 @@ function build(io: Io): Command {
     .addOption(new Option('--report <file>', 'write the JSON report here').default('reports/stress.json'))
     .option('--json', 'print one JSON object instead of text')
     .option('--quiet', 'no periodic stat lines')
+    .option('--verbose', 'interleavings also show harness steps (the scenario\'s own code) and machine marks')
     .action(async (o: Record<string, unknown>) => {
       const code = await stress(
         {
@@ -95,6 +96,7 @@ function build(io: Io): Command {
           json: o.json === true,
           report: o.report as string,
           quiet: o.quiet === true || o.json === true,
+          verbose: o.verbose === true,
         },
         io,
       );
@@ -125,6 +127,7 @@ function build(io: Io): Command {
     .addOption(new Option('--report <file>', 'write the JSON report here').default('reports/race.json'))
     .option('--json', 'print one JSON object')
     .option('--quiet', 'no progress on stderr')
+    .option('--verbose', 'interleavings also show harness steps (the scenario\'s own code) and machine marks')
     .action(async (o: Record<string, unknown>) => {
       process.exitCode = await race(
         {
@@ -149,6 +152,7 @@ function build(io: Io): Command {
           json: o.json === true,
           report: o.report as string,
           quiet: o.quiet === true || o.json === true,
+          verbose: o.verbose === true,
         },
         io,
       );
@@ -162,8 +166,9 @@ function build(io: Io): Command {
     .addOption(new Option('--trace-out <file>', 'also write the run as Chrome trace-event JSON (Perfetto)'))
     .option('--json', 'print one JSON object')
     .option('--quiet', 'no trace table')
+    .option('--verbose', 'interleavings also show harness steps (the scenario\'s own code) and machine marks')
     .action(async (token: string, o: Record<string, unknown>) => {
-      process.exitCode = await replay({ token, detectors: o.detectors as DetectorName[], json: o.json === true, quiet: o.quiet === true, ...(o.traceOut !== undefined ? { traceOut: o.traceOut as string } : {}) }, io);
+      process.exitCode = await replay({ token, detectors: o.detectors as DetectorName[], json: o.json === true, quiet: o.quiet === true, verbose: o.verbose === true, ...(o.traceOut !== undefined ? { traceOut: o.traceOut as string } : {}) }, io);
     });
 
   program

@@ -9,9 +9,9 @@ import { Piscina } from 'piscina';
 import type { JobArgs, JobResult } from '../src/sched/job.ts';
 import type { SearchStrategy } from '../src/sched/search.ts';
 import type { DetectorName } from '../src/system/rig.ts';
-import { dedupe, type Report } from '../src/report/report.ts';
+import type { Report } from '../src/report/report.ts';
+import { combine_findings, findings_json, format_report_text } from '../src/report/index.ts';
 import type { Io } from './stress.ts';
-import { format_report_text } from './text.ts';
 import { shrink_and_show } from './replay.ts';
 
 export interface RaceOpts {
@@ -37,6 +37,8 @@ export interface RaceOpts {
   json: boolean;
   report: string;
   quiet: boolean;
+  /** show harness steps and machine marks in interleavings */
+  verbose?: boolean;
 }
 
 const ENTRY = new URL('../workers/search.mjs', import.meta.url).href;
@@ -93,22 +95,22 @@ export async function race(o: RaceOpts, io: Io): Promise<number> {
   const schedules = results.reduce((n, r) => n + r.schedules, 0);
   const steps = results.reduce((n, r) => n + r.steps, 0);
   const first = results.filter((r) => r.first !== undefined).sort((a, b) => a.first!.schedule - b.first!.schedule)[0];
-  const findings = dedupe(results.flatMap((r) => r.found.map((f) => ({ ...f.finding, replay: f.token }))));
+  const findings = combine_findings(results.flatMap((r) => r.found.map((f) => ({ ...f.finding, replay: f.token, token: f.token }))));
   const report: Report & Record<string, unknown> = {
     result: first !== undefined ? 'fail' : 'pass',
     variant: o.variants.join(','),
     scenario: o.scenario,
     mode: 'controlled',
-    findings,
+    findings: findings_json(findings, { verbose: o.verbose === true }),
     stats: { schedules, steps, schedules_per_s: schedules / secs, first_failure_schedule: first?.first?.schedule ?? -1 },
     seed: o.seed,
     duration_s: secs,
     strategies: o.strategies,
     ...(o.strategies.includes('dfs') ? { dfs: { bound: o.bound, bound_by: o.bound_by, dpor: o.dpor, exhausted: results.filter((r) => r.strategy === 'dfs').map((r) => r.exhausted) } } : {}),
-    ...(first !== undefined ? { replay: first.first!.token, first_failure: { variant: first.variant, strategy: first.strategy, findings: first.first!.report.findings } } : {}),
+    ...(first !== undefined ? { replay: first.first!.token, first_failure: { variant: first.variant, strategy: first.strategy, findings: findings_json(first.first!.report.findings, { verbose: o.verbose === true }) } } : {}),
   };
   if (first !== undefined && o.shrink) {
-    const sh2 = await shrink_and_show(first.first!.token, o.target, o.detectors);
+    const sh2 = await shrink_and_show(first.first!.token, o.target, o.detectors, o.verbose === true);
     report.shrunk = { replay: sh2.token, steps: sh2.steps, preemptions: sh2.preemptions, table: sh2.table };
   }
   mkdirSync(dirname(o.report), { recursive: true });
@@ -119,7 +121,7 @@ export async function race(o: RaceOpts, io: Io): Promise<number> {
     if (first !== undefined) {
       const fr = first.first!.report;
       io.out(`first failure: schedule ${first.first!.schedule} of the ${first.strategy} stream seeded ${first.seed0} on ${first.variant}`);
-      io.out(format_report_text({ ...fr, findings: fr.findings.filter((f) => o.target === undefined || new RegExp(o.target).test(f.id)) }));
+      io.out(format_report_text({ findings: fr.findings.filter((f) => o.target === undefined || new RegExp(o.target).test(f.id)) }, { verbose: o.verbose === true }));
       io.out(`replay: vfio-ccw-sim replay ${first.first!.token}`);
       const s = report.shrunk as { replay: string; steps: number; preemptions: number; table: string } | undefined;
       if (s !== undefined) {
@@ -133,7 +135,7 @@ export async function race(o: RaceOpts, io: Io): Promise<number> {
     }
     if (findings.length > 0 && (o.target !== undefined || first === undefined)) {
       io.out('other findings seen (with a token each):');
-      for (const f of findings) io.out(`  ${f.kind} ${f.id}: ${f.message.slice(0, 140)}\n    replay ${(f as { replay?: string }).replay}`);
+      for (const f of findings) io.out(`  ${f.signature}${f.count !== undefined && f.count > 1 ? ` (x${f.count})` : ''}${f.cause !== f.signature ? ` [cause: ${f.cause}]` : ''}: ${f.message.slice(0, 140)}\n    replay ${f.token}`);
     }
     io.out(`report: ${o.report}`);
     io.out(first !== undefined ? 'FAILURE' : 'SUCCESS');

@@ -4,10 +4,10 @@ import type { HwConfig } from '../src/hw/config.ts';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Rig, type DetectorName, type RunOutcome } from '../src/system/rig.ts';
-import { dedupe, type Report } from '../src/report/report.ts';
+import type { Report } from '../src/report/report.ts';
+import { combine_findings, findings_json, format_report_text } from '../src/report/index.ts';
 import type { Scenario } from '../src/scenarios/types.ts';
 import { load_scenario } from './scenarios.ts';
-import { format_report_text } from './text.ts';
 
 export interface StressOpts {
   variant: string;
@@ -26,6 +26,8 @@ export interface StressOpts {
   json: boolean;
   report: string;
   quiet: boolean;
+  /** show harness steps and machine marks in interleavings */
+  verbose?: boolean;
 }
 
 export interface Io {
@@ -89,12 +91,13 @@ export async function stress(o: StressOpts, io: Io): Promise<number> {
     await rig.close();
   }
   const report = merge(o, outcomes, (performance.now() - t0) / 1000);
+  const json = { ...report, findings: findings_json(report.findings, { verbose: o.verbose === true }) };
   mkdirSync(dirname(o.report), { recursive: true });
-  writeFileSync(o.report, JSON.stringify(report, null, 2) + '\n');
-  if (o.json) io.out(JSON.stringify(report));
+  writeFileSync(o.report, JSON.stringify(json, null, 2) + '\n');
+  if (o.json) io.out(JSON.stringify(json));
   else {
     io.out(format_summary(report));
-    if (report.findings.length > 0) io.out(format_report_text(report, outcomes));
+    if (report.findings.length > 0) io.out(format_report_text(report, { verbose: o.verbose === true }));
     io.out(`report: ${o.report}`);
     io.out(report.result === 'pass' ? 'SUCCESS' : 'FAILURE');
   }
@@ -110,7 +113,7 @@ function merge(o: StressOpts, outs: readonly RunOutcome[], secs: number): Report
   stats['irqs_raised'] = stats['hw.presented'] ?? 0;
   stats['irqs_handled'] = stats['driver.irqs'] ?? 0;
   stats['irqs_delivered'] = stats['driver.io_signals'] ?? 0;
-  const findings = dedupe(outs.flatMap((r) => r.report.findings));
+  const findings = combine_findings(outs.flatMap((r) => r.report.findings));
   const na = [...new Set(outs.flatMap((r) => r.report.not_applicable ?? []))];
   return {
     result: findings.length === 0 ? 'pass' : 'fail',
