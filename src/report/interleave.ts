@@ -248,17 +248,30 @@ export function explainer(trace: readonly TraceEvent[], o: ExplainOptions): Expl
   };
 }
 
-/** Consecutive rows of one CPU in one function as one `function()` line. */
+/**
+ * The function-level form: consecutive rows of one CPU in one function are one `function()` line,
+ * and a CPU's uninterrupted stretch names each function once, where it first enters it (so a loop
+ * over helpers reads as its helpers, not as their alternation). A stretch that ends in a
+ * preemption ends with the function it was preempted in, marked.
+ */
 export function function_level(steps: readonly TraceStep[], verbose = false): FunctionStep[] {
   const out: FunctionStep[] = [];
+  let stretch = new Set<string>();
+  let cpu = -1;
   for (const s of steps) {
     if (s.harness === true && (!verbose || s.what.startsWith('WARN '))) continue;
-    const last = out[out.length - 1];
-    if (last !== undefined && last.cpu === s.cpu && last.function === s.function && last.preempted === undefined) {
-      if (s.preempted === true) last.preempted = true;
-      continue;
+    if (s.cpu !== cpu) {
+      cpu = s.cpu;
+      stretch = new Set();
     }
-    out.push({ cpu: s.cpu, actor: s.actor, function: s.function, ...(s.preempted === true ? { preempted: true as const } : {}) });
+    const last = out[out.length - 1];
+    if (!stretch.has(s.function)) {
+      stretch.add(s.function);
+      out.push({ cpu: s.cpu, actor: s.actor, function: s.function });
+    } else if (s.preempted === true && !(last?.cpu === s.cpu && last.function === s.function)) {
+      out.push({ cpu: s.cpu, actor: s.actor, function: s.function });
+    }
+    if (s.preempted === true) out[out.length - 1]!.preempted = true;
   }
   return out;
 }
@@ -290,10 +303,29 @@ export function format_function_level(fl: readonly FunctionStep[], indent = '   
   return columns(fl.map((f) => ({ cpu: f.cpu, actor: f.actor, text: `${f.function}()${f.preempted === true ? PREEMPTED : ''}` })), indent);
 }
 
-/** The detailed rows: sequence number, then `function: what` in its CPU's column. */
-export function format_steps(steps: readonly TraceStep[], verbose = false, indent = '    '): string[] {
+const KEEP = 8;
+
+/**
+ * The detailed rows: sequence number, then `function: what` in its CPU's column. A CPU's
+ * uninterrupted stretch longer than 3 * KEEP rows shows its first and last KEEP rows (every switch
+ * between CPUs stays in view); `full` shows all.
+ */
+export function format_steps(steps: readonly TraceStep[], verbose = false, indent = '    ', full = false): string[] {
   const shown = steps.filter((s) => verbose || s.harness !== true || s.what.startsWith('WARN '));
-  return columns(shown.map((s) => ({ cpu: s.cpu, actor: s.actor, lead: String(s.seq), text: `${s.function}: ${s.what}${s.preempted === true ? PREEMPTED : ''}` })), indent);
+  const cells: { cpu: number; actor: string; text: string; lead?: string }[] = [];
+  for (let i = 0; i < shown.length; ) {
+    let j = i;
+    while (j < shown.length && shown[j]!.cpu === shown[i]!.cpu) j++;
+    const run = shown.slice(i, j);
+    const cell = (s: TraceStep): { cpu: number; actor: string; text: string; lead: string } => ({ cpu: s.cpu, actor: s.actor, lead: String(s.seq), text: `${s.function}: ${s.what}${s.preempted === true ? PREEMPTED : ''}` });
+    if (full || run.length <= 3 * KEEP) cells.push(...run.map(cell));
+    else {
+      const r0 = run[0]!;
+      cells.push(...run.slice(0, KEEP).map(cell), { cpu: r0.cpu, actor: r0.actor, lead: '', text: `… ${run.length - 2 * KEEP} more rows of ${r0.actor} …` }, ...run.slice(-KEEP).map(cell));
+    }
+    i = j;
+  }
+  return columns(cells, indent);
 }
 
 /** Rows as one-line strings (the finding's `trace`, kept for readers of the older key). */
