@@ -135,7 +135,7 @@ export async function race(o: RaceOpts, io: Io): Promise<number> {
     }
     if (findings.length > 0 && (o.target !== undefined || first === undefined)) {
       io.out('other findings seen (with a token each):');
-      for (const f of findings) io.out(`  ${f.signature}${f.count !== undefined && f.count > 1 ? ` (x${f.count})` : ''}${f.cause !== f.signature ? ` [cause: ${f.cause}]` : ''}: ${f.message.slice(0, 140)}\n    replay ${f.token}`);
+      for (const f of findings) io.out(`  ${f.signature}${f.count !== undefined && f.count > 1 ? ` (x${f.count})` : ''}${f.cause !== f.signature ? ` [cause: ${f.cause}]` : ''}: ${f.message}\n    replay ${f.token}`);
     }
     io.out(`report: ${o.report}`);
     io.out(first !== undefined ? 'FAILURE' : 'SUCCESS');
