@@ -42,7 +42,7 @@ export async function replay(o: ReplayOpts, io: Io): Promise<number> {
     io.out(`replay: ${spec.v} ${spec.s} ${spec.st} seed ${spec.seed}: ${chk.message}`);
     if (!o.quiet) {
       io.out('trace (one column per CPU):');
-      io.out(format_steps(trace_steps(out.trace.slice(-200), { obj: objName, controlled: true, ...fsm_of(spec.v) }), o.verbose === true).join('\n'));
+      io.out(format_steps(trace_steps(out.trace.slice(-200), { obj: objName, controlled: true, ...fsm_of(spec.v) }), o.verbose === true, '    ', true).join('\n'));
     }
     if (out.report.findings.length > 0) io.out(format_report_text(out.report, { verbose: o.verbose === true }));
     if (o.traceOut !== undefined) io.out(`trace: ${o.traceOut}`);
