@@ -210,3 +210,20 @@ describe('the interleaving of a finding', () => {
     expect(text.split(`${long}()`)).toHaveLength(3);
   });
 });
+
+describe('a long window', () => {
+  it('keeps its start, both accesses and the end, and says how many events it left out', () => {
+    const ev: TraceEvent[] = [];
+    const at = (actor: number, kind: HookKind, site: string, o: number): void => {
+      ev.push({ t: ev.length, seq: ev.length, kind, actor, site, obj: o, arg: 4 });
+    };
+    at(3, H.write, 'first_writer', 99);
+    for (let k = 0; k < 1500; k++) at(3, H.read, 'a_long_loop', 98);
+    at(2, H.read, 'second_reader', 99);
+    const steps = explainer(ev, { obj: (id) => `obj${id}`, controlled: false }).race('obj99', { actor: 3, function: 'first_writer', op: 'write' }, { actor: 2, function: 'second_reader', op: 'read' });
+    expect(steps.length).toBeLessThan(320);
+    expect(steps.filter((s) => s.gap !== undefined).reduce((n, s) => n + s.gap!, 0) + steps.filter((s) => s.gap === undefined).length).toBe(ev.length);
+    expect(function_level(steps).map((f) => f.function)).toEqual(['first_writer', 'a_long_loop', 'second_reader']);
+    expect(format_steps(steps).join('\n')).toMatch(/… \d+ events left out …/);
+  });
+});

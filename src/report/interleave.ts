@@ -20,6 +20,8 @@ export interface TraceStep {
   harness?: true;
   /** controlled mode: the scheduler switched this CPU away here while it could still run */
   preempted?: true;
+  /** not an event: this many events of a long window left out here (cpu is -1) */
+  gap?: number;
 }
 
 /** One line of the function-level interleaving. */
@@ -50,7 +52,10 @@ const STOPS = new Set<HookKind>([H.contended, H.wait, H.run_end, H.irq_exit, H.t
 
 const HORIZON = 4000;
 const MAX_DEPTH = 2;
-const TAIL = 400;
+const TAIL = 200;
+/** a window longer than this keeps its start, the rows around its seeds and the end before the anchor */
+const MAX_ROWS = 300;
+const AROUND = 20;
 
 class Trace {
   /** per actor, the indices of its events in order */
@@ -79,7 +84,7 @@ class Trace {
    */
   frame_start(i: number): number {
     let s = i;
-    for (let n = 0; n < 2000 && !BEGINS.has(this.ev[s]!.kind); n++) {
+    for (let n = 0; n < 500 && !BEGINS.has(this.ev[s]!.kind); n++) {
       const p = this.step(s, -1);
       if (p < 0) break;
       const e = this.ev[p]!;
@@ -177,9 +182,34 @@ export interface ExplainOptions {
   controlled: boolean;
 }
 
-/** The rows of trace[lo..hi], named, with harness steps and preemptions flagged. */
-function rows(t: Trace, lo: number, hi: number, o: ExplainOptions): TraceStep[] {
+/** The parts of a long window that are shown: its start, its seeds, and the end before the anchor. */
+function parts(lo: number, hi: number, anchor: number, seeds: readonly number[]): [number, number][] {
+  if (hi - lo + 1 <= MAX_ROWS) return [[lo, hi]];
+  const end = Math.min(hi, anchor + AROUND);
+  const rs: [number, number][] = [[lo, lo + AROUND], ...seeds.map((k): [number, number] => [Math.max(lo, k - AROUND), Math.min(hi, k + AROUND)]), [Math.max(lo, end - (MAX_ROWS - 4 * AROUND)), end]];
+  rs.sort((x, y) => x[0] - y[0]);
+  const out: [number, number][] = [];
+  for (const r of rs) {
+    const last = out[out.length - 1];
+    if (last !== undefined && r[0] <= last[1] + 1) last[1] = Math.max(last[1], r[1]);
+    else out.push([r[0], r[1]]);
+  }
+  return out;
+}
+
+/** The rows of the window's parts, named, with harness steps and preemptions flagged, gaps noted. */
+function rows(t: Trace, lo: number, hi: number, o: ExplainOptions, anchor = hi, seeds: readonly number[] = []): TraceStep[] {
   const out: TraceStep[] = [];
+  let prev = -1;
+  for (const [a, b] of parts(lo, hi, anchor, seeds)) {
+    if (prev >= 0 && a > prev + 1) out.push({ seq: t.ev[prev + 1]!.seq, cpu: -1, actor: '', function: '', what: `… ${a - prev - 1} events left out …`, harness: true, gap: a - prev - 1 });
+    rows_of(t, a, b, o, out);
+    prev = b;
+  }
+  return out;
+}
+
+function rows_of(t: Trace, lo: number, hi: number, o: ExplainOptions, out: TraceStep[]): void {
   for (let i = lo; i <= hi; i++) {
     const e = t.ev[i]!;
     // a warning's site is its message: it belongs to the function the CPU was in
@@ -194,7 +224,6 @@ function rows(t: Trace, lo: number, hi: number, o: ExplainOptions): TraceStep[] 
     }
     out.push(r);
   }
-  return out;
 }
 
 export interface AccessRef {
@@ -224,7 +253,7 @@ export function explainer(trace: readonly TraceEvent[], o: ExplainOptions): Expl
       if (anchor < 0) return [];
       const tr = get();
       const [lo, hi] = window(tr, anchor, [anchor]);
-      return rows(tr, lo, hi, o);
+      return rows(tr, lo, hi, o, anchor, [anchor]);
     },
     race(field, first, second) {
       const names = new Map<number, boolean>();
@@ -243,7 +272,7 @@ export function explainer(trace: readonly TraceEvent[], o: ExplainOptions): Expl
       if (a < 0 || b < 0) return [];
       const tr = get();
       const [lo, hi] = window(tr, b, [a, b]);
-      return rows(tr, lo, hi, o);
+      return rows(tr, lo, hi, o, b, [a, b]);
     },
   };
 }
@@ -259,7 +288,7 @@ export function function_level(steps: readonly TraceStep[], verbose = false): Fu
   let stretch = new Set<string>();
   let cpu = -1;
   for (const s of steps) {
-    if (s.harness === true && (!verbose || s.what.startsWith('WARN '))) continue;
+    if (s.gap !== undefined || (s.harness === true && (!verbose || s.what.startsWith('WARN ')))) continue;
     if (s.cpu !== cpu) {
       cpu = s.cpu;
       stretch = new Set();
@@ -284,14 +313,15 @@ const PREEMPTED = '  <- preempted';
 /** Lay out cells in CPU columns, in the order the CPUs first appear; nothing is cut. */
 function columns(cells: readonly { cpu: number; actor: string; text: string; lead?: string }[], indent: string): string[] {
   const cpus: { cpu: number; actor: string }[] = [];
-  for (const c of cells) if (!cpus.some((x) => x.cpu === c.cpu)) cpus.push({ cpu: c.cpu, actor: c.actor });
+  for (const c of cells) if (c.cpu >= 0 && !cpus.some((x) => x.cpu === c.cpu)) cpus.push({ cpu: c.cpu, actor: c.actor });
   const head = (c: { cpu: number; actor: string }): string => `CPU${c.cpu} (${c.actor})`;
   const width = cpus.map((c) => Math.max(head(c).length, ...cells.filter((x) => x.cpu === c.cpu).map((x) => x.text.length)) + 4);
   const lead = Math.max(0, ...cells.map((c) => c.lead?.length ?? 0));
   const pad = lead > 0 ? lead + 2 : 0;
   const out = [`${indent}${' '.repeat(pad)}${cpus.map((c, k) => head(c).padEnd(width[k]!)).join('').trimEnd()}`];
   for (const c of cells) {
-    const k = cpus.findIndex((x) => x.cpu === c.cpu);
+    // a note (cpu -1) stands at the left, across the columns
+    const k = Math.max(0, cpus.findIndex((x) => x.cpu === c.cpu));
     const before = width.slice(0, k).reduce((n, w) => n + w, 0);
     out.push(`${indent}${(c.lead ?? '').padStart(lead)}${pad > 0 ? '  ' : ''}${' '.repeat(before)}${c.text}`);
   }
@@ -311,7 +341,7 @@ const KEEP = 8;
  * between CPUs stays in view); `full` shows all.
  */
 export function format_steps(steps: readonly TraceStep[], verbose = false, indent = '    ', full = false): string[] {
-  const shown = steps.filter((s) => verbose || s.harness !== true || s.what.startsWith('WARN '));
+  const shown = steps.filter((s) => verbose || s.harness !== true || s.gap !== undefined || s.what.startsWith('WARN '));
   const cells: { cpu: number; actor: string; text: string; lead?: string }[] = [];
   for (let i = 0; i < shown.length; ) {
     let j = i;
