@@ -41,7 +41,7 @@ describe('signatures across seeds', () => {
 });
 
 describe('race --variant v5.3 --scenario S12 --target I2', () => {
-  it('prints the seed commit message\'s steps in CPU columns, names whole; no signature twice in the JSON', () => {
+  it('prints the clear, its interrupt, the start, its helper and the work item in CPU columns, names whole; no signature twice in the JSON', () => {
     const d = tmp();
     const file = join(d, 'race.json');
     const p = run(['race', '--variant', 'v5.3', '--scenario', 'S12', '--target', 'I2', '--quiet', '--no-shrink', '--report', file]);
