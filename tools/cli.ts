@@ -94,6 +94,7 @@ function build(io: Io): Command {
     .addOption(new Option('--report <file>', 'write the JSON report here').default('reports/stress.json'))
     .option('--json', 'print one JSON object instead of text')
     .option('--quiet', 'no periodic stat lines')
+    .option('--verbose', 'interleavings also show harness steps (the scenario\'s own code) and machine marks')
     .action(async (o: Record<string, unknown>) => {
       const code = await stress(
         {
@@ -113,6 +114,7 @@ function build(io: Io): Command {
           json: o.json === true,
           report: o.report as string,
           quiet: o.quiet === true || o.json === true,
+          verbose: o.verbose === true,
         },
         io,
       );
@@ -143,6 +145,7 @@ function build(io: Io): Command {
     .addOption(new Option('--report <file>', 'write the JSON report here').default('reports/race.json'))
     .option('--json', 'print one JSON object')
     .option('--quiet', 'no progress on stderr')
+    .option('--verbose', 'interleavings also show harness steps (the scenario\'s own code) and machine marks')
     .action(async (o: Record<string, unknown>) => {
       process.exitCode = await race(
         {
@@ -167,6 +170,7 @@ function build(io: Io): Command {
           json: o.json === true,
           report: o.report as string,
           quiet: o.quiet === true || o.json === true,
+          verbose: o.verbose === true,
         },
         io,
       );
@@ -180,8 +184,9 @@ function build(io: Io): Command {
     .addOption(new Option('--trace-out <file>', 'also write the run as Chrome trace-event JSON (Perfetto)'))
     .option('--json', 'print one JSON object')
     .option('--quiet', 'no trace table')
+    .option('--verbose', 'interleavings also show harness steps (the scenario\'s own code) and machine marks')
     .action(async (token: string, o: Record<string, unknown>) => {
-      process.exitCode = await replay({ token, detectors: o.detectors as DetectorName[], json: o.json === true, quiet: o.quiet === true, ...(o.traceOut !== undefined ? { traceOut: o.traceOut as string } : {}) }, io);
+      process.exitCode = await replay({ token, detectors: o.detectors as DetectorName[], json: o.json === true, quiet: o.quiet === true, verbose: o.verbose === true, ...(o.traceOut !== undefined ? { traceOut: o.traceOut as string } : {}) }, io);
     });
 
   program

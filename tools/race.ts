@@ -13,9 +13,9 @@ import { exit_for } from './errors.ts';
 import { check_output_path } from './paths.ts';
 import { header, overall } from './schema.ts';
 import { RESULT_WORD } from './stress.ts';
-import { dedupe, type Report } from '../src/report/report.ts';
+import type { Report } from '../src/report/report.ts';
+import { combine_findings, findings_json, format_report_text } from '../src/report/index.ts';
 import type { Io } from './io.ts';
-import { format_report_text } from './text.ts';
 import { shrink_and_show } from './replay.ts';
 
 export interface RaceOpts {
@@ -41,6 +41,8 @@ export interface RaceOpts {
   json: boolean;
   report: string;
   quiet: boolean;
+  /** show harness steps and machine marks in interleavings */
+  verbose?: boolean;
 }
 
 const ENTRY = new URL('../workers/search.mjs', import.meta.url).href;
@@ -121,7 +123,7 @@ export async function race(o: RaceOpts, io: Io): Promise<number> {
   const schedules = cut ? Atomics.load(sh, 1) : results.reduce((n, r) => n + r.schedules, 0);
   const steps = results.reduce((n, r) => n + r.steps, 0);
   const first = results.filter((r) => r.first !== undefined).sort((a, b) => a.first!.schedule - b.first!.schedule)[0];
-  const findings = dedupe(results.flatMap((r) => r.found.map((f) => ({ ...f.finding, replay: f.token }))));
+  const findings = combine_findings(results.flatMap((r) => r.found.map((f) => ({ ...f.finding, replay: f.token, token: f.token }))));
   const result = overall({ interrupted, findings: first !== undefined ? 1 : 0, ran: variants.length, skipped: na.length });
   const report: Report & Record<string, unknown> = {
     ...header('race'),
@@ -130,17 +132,17 @@ export async function race(o: RaceOpts, io: Io): Promise<number> {
     variant: o.variants.join(','),
     scenario: o.scenario,
     mode: 'controlled',
-    findings,
+    findings: findings_json(findings, { verbose: o.verbose === true }),
     stats: { schedules, steps, schedules_per_s: secs > 0 ? schedules / secs : 0, first_failure_schedule: first?.first?.schedule ?? -1 },
     seed: o.seed,
     duration_s: secs,
     ...(na.length > 0 ? { not_applicable: na.map(([v, why]) => `${scenario.id} on ${v}: ${why}`) } : {}),
     strategies: o.strategies,
     ...(o.strategies.includes('dfs') ? { dfs: { bound: o.bound, bound_by: o.bound_by, dpor: o.dpor, exhausted: results.filter((r) => r.strategy === 'dfs').map((r) => r.exhausted) } } : {}),
-    ...(first !== undefined ? { replay: first.first!.token, first_failure: { variant: first.variant, strategy: first.strategy, findings: first.first!.report.findings } } : {}),
+    ...(first !== undefined ? { replay: first.first!.token, first_failure: { variant: first.variant, strategy: first.strategy, findings: findings_json(first.first!.report.findings, { verbose: o.verbose === true }) } } : {}),
   };
   if (first !== undefined && o.shrink && !interrupted) {
-    const sh2 = await shrink_and_show(first.first!.token, o.target, o.detectors);
+    const sh2 = await shrink_and_show(first.first!.token, o.target, o.detectors, o.verbose === true);
     report.shrunk = { replay: sh2.token, steps: sh2.steps, preemptions: sh2.preemptions, table: sh2.table };
   }
   writeFileSync(o.report, JSON.stringify(report, null, 2) + '\n');
@@ -150,7 +152,7 @@ export async function race(o: RaceOpts, io: Io): Promise<number> {
     if (first !== undefined) {
       const fr = first.first!.report;
       io.out(`first failure: schedule ${first.first!.schedule} of the ${first.strategy} stream seeded ${first.seed0} on ${first.variant}`);
-      io.out(format_report_text({ ...fr, findings: fr.findings.filter((f) => o.target === undefined || new RegExp(o.target).test(f.id)) }));
+      io.out(format_report_text({ findings: fr.findings.filter((f) => o.target === undefined || new RegExp(o.target).test(f.id)) }, { verbose: o.verbose === true }));
       io.out(`replay: vfio-ccw-sim replay ${first.first!.token}`);
       const s = report.shrunk as { replay: string; steps: number; preemptions: number; table: string } | undefined;
       if (s !== undefined) {
@@ -166,7 +168,7 @@ export async function race(o: RaceOpts, io: Io): Promise<number> {
     }
     if (findings.length > 0 && (o.target !== undefined || first === undefined)) {
       io.out('other findings seen (with a token each):');
-      for (const f of findings) io.out(`  ${f.kind} ${f.id}: ${f.message.slice(0, 140)}\n    replay ${(f as { replay?: string }).replay}`);
+      for (const f of findings) io.out(`  ${f.signature}${f.count !== undefined && f.count > 1 ? ` (x${f.count})` : ''}${f.cause !== f.signature ? ` [cause: ${f.cause}]` : ''}: ${f.message}\n    replay ${f.token}`);
     }
     io.out(`report: ${o.report}`);
     io.out(RESULT_WORD[result]);

@@ -2,15 +2,13 @@
 // the recorded run, and print its report with the full trace interleaving.
 import { writeFileSync } from 'node:fs';
 import { objName } from '../src/kernel/layout.ts';
-import { HookName } from '../src/kernel/hook.ts';
 import { load_scenario } from '../src/scenarios/load.ts';
 import { check_replay, run_spec, shrink } from '../src/sched/search.ts';
 import { decode_token, encode_token, version_mismatch, type ScheduleSpec } from '../src/sched/token.ts';
 import { Rig, type DetectorName, type RunOutcome } from '../src/system/rig.ts';
-import type { TraceEvent } from '../src/trace/ring.ts';
 import type { Io } from './io.ts';
 import { RESULT_WORD } from './stress.ts';
-import { format_report_text, interleaving } from './text.ts';
+import { findings_json, format_finding, format_report_text, format_steps, fsm_names, trace_steps } from '../src/report/index.ts';
 import { EXIT, UsageError, exit_for } from './errors.ts';
 import { check_output_path } from './paths.ts';
 import { header } from './schema.ts';
@@ -21,6 +19,8 @@ export interface ReplayOpts {
   json: boolean;
   traceOut?: string;
   quiet: boolean;
+  /** show harness steps and machine marks */
+  verbose?: boolean;
 }
 
 /** A token's schedule, or a usage error: damaged, or made on other sources than these. */
@@ -53,15 +53,15 @@ export async function replay(o: ReplayOpts, io: Io): Promise<number> {
   }
   // one schedule is short: a signal during it still lets it finish, but the verdict is not earned
   const result = io.interrupted() ? 'interrupted' : out.report.result;
-  const report = { ...header('replay'), ...out.report, result, replay: { token: o.token, ok: chk.ok, message: chk.message, steps: out.sched?.steps ?? 0 } };
+  const report = { ...header('replay'), ...out.report, result, findings: findings_json(out.report.findings, { verbose: o.verbose === true }), replay: { token: o.token, ok: chk.ok, message: chk.message, steps: out.sched?.steps ?? 0 } };
   if (o.json) io.out(JSON.stringify(report));
   else {
     io.out(`replay: ${spec.v} ${spec.s} ${spec.st} seed ${spec.seed}: ${chk.message}`);
     if (!o.quiet) {
       io.out('trace (one column per CPU):');
-      io.out(interleaving(out.trace.slice(-200).map((e) => line(e))).join('\n'));
+      io.out(format_steps(trace_steps(out.trace.slice(-200), { obj: objName, controlled: true, ...fsm_of(spec.v) }), o.verbose === true, '    ', true).join('\n'));
     }
-    if (out.report.findings.length > 0) io.out(format_report_text(out.report));
+    if (out.report.findings.length > 0) io.out(format_report_text(out.report, { verbose: o.verbose === true }));
     if (o.traceOut !== undefined) io.out(`trace: ${o.traceOut}`);
     io.out(RESULT_WORD[result]);
   }
@@ -70,10 +70,13 @@ export async function replay(o: ReplayOpts, io: Io): Promise<number> {
   return exit_for(result);
 }
 
-export const line = (e: TraceEvent): string => `${e.seq} a${e.actor} ${HookName[e.kind]} ${objName(e.obj)} @${e.site}`;
+const fsm_of = (variant: string): { fsm?: NonNullable<ReturnType<typeof fsm_names>> } => {
+  const n = fsm_names(variant);
+  return n !== undefined ? { fsm: n } : {};
+};
 
-/** Shrink a failing token and render the result as a CPU0/CPU1 table of the events before the failure. */
-export async function shrink_and_show(token: string, target: string | undefined, detectors: readonly DetectorName[]): Promise<{ token: string; steps: number; preemptions: number; table: string }> {
+/** Shrink a failing token and render the finding of the shrunk run: its interleaving in CPU columns and the rows under it. */
+export async function shrink_and_show(token: string, target: string | undefined, detectors: readonly DetectorName[], verbose = false): Promise<{ token: string; steps: number; preemptions: number; table: string }> {
   const spec = token_spec('shrink', token);
   const scenario = await load_scenario(spec.s);
   const rig = await Rig.start(spec.u, [scenario.module]);
@@ -87,11 +90,12 @@ export async function shrink_and_show(token: string, target: string | undefined,
     // The finding's own interleaving (an accounting line of the same id has none). A scenario
     // check has none either: show the first detector finding of the same run, named.
     const fs = s.outcome.report.findings;
-    const own = fs.find((x) => x.id === f.id && x.trace !== undefined);
-    const shown = own ?? fs.find((x) => x.trace !== undefined);
-    const rows = shown?.trace ?? s.outcome.trace.slice(-30).map(line);
-    const head = own === undefined && shown !== undefined ? [`(${f.id} has no trace of its own: the interleaving of ${shown.id}, in the same run)`] : [];
-    return { token: encode_token(s.spec), steps: s.outcome.sched?.steps ?? 0, preemptions: s.outcome.sched?.preemptions ?? 0, table: [...head, ...interleaving(rows)].join('\n') };
+    const has = (x: (typeof fs)[number]): boolean => x.steps !== undefined && x.steps.length > 0;
+    const own = fs.find((x) => x.id === f.id && has(x));
+    const shown = own ?? fs.find(has);
+    const head = own === undefined && shown !== undefined ? [`(${f.id} has no interleaving of its own: that of ${shown.id}, in the same run)`] : [];
+    const body = shown !== undefined ? format_finding(shown, { verbose }) : ['(no trace)'];
+    return { token: encode_token(s.spec), steps: s.outcome.sched?.steps ?? 0, preemptions: s.outcome.sched?.preemptions ?? 0, table: [...head, ...body].join('\n') };
   } finally {
     await rig.close();
   }

@@ -3,13 +3,13 @@
 import type { HwConfig } from '../src/hw/config.ts';
 import { writeFileSync } from 'node:fs';
 import { Rig, type DetectorName, type RunOutcome, type ScenarioFault } from '../src/system/rig.ts';
-import { dedupe, type Report } from '../src/report/report.ts';
+import type { Report } from '../src/report/report.ts';
+import { combine_findings, findings_json, format_report_text } from '../src/report/index.ts';
 import { EXIT, exit_for } from './errors.ts';
 import { check_output_path } from './paths.ts';
 import { header, overall } from './schema.ts';
 import type { Scenario } from '../src/scenarios/types.ts';
 import { load_scenario } from './scenarios.ts';
-import { format_report_text } from './text.ts';
 import type { Io } from './io.ts';
 
 export interface StressOpts {
@@ -31,6 +31,8 @@ export interface StressOpts {
   json: boolean;
   report: string;
   quiet: boolean;
+  /** show harness steps and machine marks in interleavings */
+  verbose?: boolean;
 }
 
 export type { Io } from './io.ts';
@@ -95,12 +97,13 @@ export async function stress(o: StressOpts, io: Io): Promise<number> {
     await rig?.close();
   }
   const report = merge(o, scenarios.map((x) => x.id), outcomes, (performance.now() - t0) / 1000, stopped ? (io.interrupted() ? 'signal' : 'stopped') : null);
-  writeFileSync(o.report, JSON.stringify(report, null, 2) + '\n');
+  const json = { ...report, findings: findings_json(report.findings, { verbose: o.verbose === true }) };
+  writeFileSync(o.report, JSON.stringify(json, null, 2) + '\n');
   const faults = report.scenario_errors ?? [];
-  if (o.json) io.out(JSON.stringify(report));
+  if (o.json) io.out(JSON.stringify(json));
   else {
     io.out(format_summary(report));
-    if (report.findings.length > 0) io.out(format_report_text(report, outcomes));
+    if (report.findings.length > 0) io.out(format_report_text(report, { verbose: o.verbose === true }));
     for (const f of faults) io.out(`scenario error (user ${f.actor}) at ${f.where}: ${f.message}\n${f.stack}`);
     io.out(`report: ${o.report}`);
     io.out(RESULT_WORD[report.result]);
@@ -128,7 +131,7 @@ function merge(o: StressOpts, ids: readonly string[], outs: readonly RunOutcome[
   stats['irqs_raised'] = stats['hw.presented'] ?? 0;
   stats['irqs_handled'] = stats['driver.irqs'] ?? 0;
   stats['irqs_delivered'] = stats['driver.io_signals'] ?? 0;
-  const findings = dedupe(outs.flatMap((r) => r.report.findings));
+  const findings = combine_findings(outs.flatMap((r) => r.report.findings));
   const na = [...new Set(outs.flatMap((r) => r.report.not_applicable ?? []))];
   const faults = outs.flatMap((r) => r.scenario_errors ?? []);
   const skipped = outs.filter((r) => r.report.result === 'skipped').length;

@@ -132,7 +132,7 @@ export async function search(rig: Rig, cfg: SearchConfig): Promise<SearchResult>
     else if (cfg.strategy === 'dfs') expand(dfsStack, out, spec.f ?? [], cfg.bound, cfg.bound_by ?? 'preemptions');
     const rec = recorded(spec, out);
     for (const f of out.report.findings) {
-      const key = `${f.kind}:${f.id}`;
+      const key = f.signature ?? `${f.kind}:${f.id}`;
       if (!found.has(key)) found.set(key, { finding: f, token: encode_token(rec), schedule: k });
     }
     if (first === undefined && failing(out, cfg.target).length > 0) {

@@ -9,8 +9,12 @@ import type { HwConfig } from '../hw/config.ts';
 import { alloc_lockdep, lockdep_report } from '../detect/lockdep.ts';
 import { alloc_race, race_losses, race_report, race_stats } from '../detect/race.ts';
 import { alloc_lockstat, read_lockstat, type LockstatData, type LockstatOptions } from '../detect/lockstat.ts';
-import { alloc_trace, read_trace, reset_trace, type TraceBuf, type TraceEvent, format_event } from '../trace/ring.ts';
-import { dedupe, type Finding, type Report } from '../report/report.ts';
+import { alloc_trace, read_trace, reset_trace, type TraceBuf, type TraceEvent } from '../trace/ring.ts';
+import type { Finding, Report } from '../report/report.ts';
+import { merge_findings, with_signatures } from '../report/signature.ts';
+import { link_causes } from '../report/cause.ts';
+import { explainer, function_level, interleaving_json, steps_as_lines, type Explainer, type TraceStep } from '../report/interleave.ts';
+import { fsm_names } from '../report/events.ts';
 import type { Scenario } from '../scenarios/types.ts';
 import type { UserArgs, UserResult } from '../scenarios/env.ts';
 import { alloc_devices, bind_system, init_driver, init_system, SYS_INDEX, type SystemBufs } from './device.ts';
@@ -344,8 +348,9 @@ export class Rig {
 
     // Detector findings.
     const trace = on.has('trace') ? read_trace(this.trace) : [];
+    const ex = explainer(trace, { obj: objName, controlled: sched, ...optional_fsm(cfg.variant) });
     const warnings = read_warnings(this.g).records;
-    for (const w of warnings) findings.push(warning_finding(w, trace));
+    for (const w of warnings) findings.push(warning_finding(w, ex));
     if (on.has('lockdep')) {
       const classes = [...new Set([...namedObjects('mutex'), ...namedObjects('spinlock'), ...namedObjects('completion')].map((o) => o.cls))];
       const withComp = classes.concat(namedObjects('completion').map((o) => `completion:${o.cls}`));
@@ -353,7 +358,10 @@ export class Rig {
     }
     if (raceSab !== undefined) {
       for (const r of race_report(raceSab)) {
-        findings.push({ kind: 'data-race', id: r.id === 'data-race' ? r.field : `data-race-marked:${r.field}`, message: r.message, actor: r.second.actor, count: r.count });
+        const first = { actor: r.first.actor, function: r.first.site, op: r.first.op, marked: r.first.marked };
+        const second = { actor: r.second.actor, function: r.second.site, op: r.second.op, marked: r.second.marked };
+        const f: Finding = { kind: 'data-race', id: r.id === 'data-race' ? r.field : `data-race-marked:${r.field}`, message: r.message, actor: r.second.actor, count: r.count, race: { field: r.field, first, second } };
+        findings.push(with_window(f, ex.race(r.field, first, second)));
       }
       const rs = race_stats(raceSab);
       stats['race.accesses'] = rs.accesses;
@@ -365,7 +373,7 @@ export class Rig {
       variant: cfg.variant,
       scenario: cfg.scenario.id,
       mode: sched ? 'controlled' : 'free',
-      findings: dedupe(findings),
+      findings: report_findings(findings, cfg),
       stats,
       seed: cfg.seed,
       duration_s: (performance.now() - t0) / 1000,
@@ -379,12 +387,13 @@ export class Rig {
   private async hung(cfg: RunConfig, traced: boolean, hang_ms: number, t0: number): Promise<RunOutcome> {
     const trace = traced ? read_trace(this.trace) : [];
     const findings = hang_report(this.g, trace, hang_ms);
+    const ex = explainer(trace, { obj: objName, controlled: false, ...optional_fsm(cfg.variant) });
     if (hang_ms < 0) findings[0] = { ...findings[0]!, id: 'livelock', message: findings[0]!.message.replace(/^INFO: no progress for -1 ms\./, `INFO: still running ${((cfg.grace_ms ?? 60_000) / 1000).toFixed(0)} s past the deadline, with progress (a livelock).`) };
     const warnings = read_warnings(this.g).records;
-    for (const w of warnings) findings.push(warning_finding(w, trace));
+    for (const w of warnings) findings.push(warning_finding(w, ex));
     this.dead = true;
     await this.pool.close();
-    const report: Report = { result: 'fail', variant: cfg.variant, scenario: cfg.scenario.id, mode: 'free', findings: dedupe(findings), stats: {}, seed: cfg.seed, duration_s: (performance.now() - t0) / 1000 };
+    const report: Report = { result: 'fail', variant: cfg.variant, scenario: cfg.scenario.id, mode: 'free', findings: report_findings(findings, cfg), stats: {}, seed: cfg.seed, duration_s: (performance.now() - t0) / 1000 };
     return { report, results: [], trace, warnings };
   }
 
@@ -431,12 +440,27 @@ function blocked_desc(v: SchedView): string {
   return out.join('; ');
 }
 
-/** A recorded WARN/BUG/invariant as a finding, with the trace window that led to it. */
-function warning_finding(w: WarnRecord, trace: readonly TraceEvent[]): Finding {
+/** A recorded WARN/BUG/invariant as a finding, with the window of the trace that led to it. */
+function warning_finding(w: WarnRecord, ex: Explainer): Finding {
   const kind = w.code === Warn.invariant ? 'invariant' : 'lockdep';
   const id = w.code === Warn.invariant ? (w.msg.split(':')[0] ?? 'I?') : w.name;
-  const window = w.seq >= 0 ? trace.filter((e) => e.seq <= w.seq).slice(-24).map((e) => format_event(e, objName)) : [];
-  return { kind, id, message: w.msg, actor: w.actor, count: w.count, ...(window.length > 0 ? { trace: window } : {}) };
+  return with_window({ kind, id, message: w.msg, actor: w.actor, count: w.count }, w.seq >= 0 ? ex.warning(w.seq) : []);
+}
+
+function with_window(f: Finding, steps: TraceStep[]): Finding {
+  if (steps.length === 0) return f;
+  return { ...f, trace: steps_as_lines(steps), steps, interleaving: interleaving_json(function_level(steps)) };
+}
+
+const optional_fsm = (variant: string): { fsm?: NonNullable<ReturnType<typeof fsm_names>> } => {
+  const n = fsm_names(variant);
+  return n !== undefined ? { fsm: n } : {};
+};
+
+/** One entry per signature, where it was seen, and the causes linked. */
+function report_findings(fs: readonly Finding[], cfg: RunConfig): Finding[] {
+  const seen = [{ scenario: cfg.scenario.id, variant: cfg.variant }];
+  return link_causes(merge_findings(with_signatures(fs.map((f) => ({ ...f, seen })))));
 }
 
 export { SYS_INDEX };
