@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { SCENARIOS, scenario_by_id_or_slug } from './index.ts';
 import type { Scenario } from './types.ts';
+import { import_user } from '../runtime/user-module.ts';
 
 export const looks_like_file = (s: string): boolean => s.endsWith('.ts') || s.endsWith('.js') || s.endsWith('.mjs') || s.startsWith('.') || s.startsWith('/');
 
@@ -15,7 +16,7 @@ export async function load_scenario(arg: string): Promise<Scenario> {
     return s;
   }
   const url = pathToFileURL(resolve(arg)).href;
-  const m = (await import(url)) as { scenario?: Scenario; user?: unknown };
+  const m = (await import_user(url)) as { scenario?: Scenario; user?: unknown };
   if (m.scenario === undefined || typeof m.user !== 'function') throw new ScenarioError(`${arg} must export \`scenario\` (a Scenario) and \`user\` (its program)`);
   return { ...m.scenario, module: url };
 }
