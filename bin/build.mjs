@@ -5,7 +5,7 @@
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { transform } from 'esbuild';
+import { build, transform } from 'esbuild';
 import { DIST, ROOT, TREES, source_hash } from './dist.mjs';
 
 const root = fileURLToPath(ROOT);
@@ -16,18 +16,57 @@ const hash = source_hash();
 // Relative string literals naming a .ts module: import specifiers and new URL('./x.ts', import.meta.url).
 const REL_TS = /(["'`])(\.{1,2}\/[^"'`\n]*?)\.ts\1/g;
 
+// Bare imports of third-party packages: each bundled once into vendor/ (one file instead of the
+// tens of small CommonJS files some load, paid again by every worker thread). Not piscina (it
+// starts its own worker by file name) nor tsx (the fallback's compiler).
+const BARE = /(import\s*(?:([\w$]+)|\*\s*as\s+([\w$]+)|\{([^}]*)\})\s*from\s*)"([^".][^"]*)"/g;
+const KEEP = (spec) => spec.startsWith('node:') || spec === 'piscina' || spec.startsWith('tsx');
+// CommonJS code in an ES module bundle still calls require() for Node's built-ins.
+const REQUIRE = "import { createRequire as __vfio_ccw_sim_require } from 'node:module'; const require = __vfio_ccw_sim_require(import.meta.url);";
+/** specifier -> names imported from it ('default' for a default import) */
+const vendor = new Map();
+const vendorFile = (spec) => `vendor/${spec.replace(/[^\w.-]+/g, '_')}.mjs`;
+
+function collect(code) {
+  for (const m of code.matchAll(BARE)) {
+    const [, , def, ns, named, spec] = m;
+    if (KEEP(spec)) continue;
+    const names = vendor.get(spec) ?? new Set();
+    vendor.set(spec, names);
+    if (def !== undefined) names.add('default');
+    if (named !== undefined) for (const part of named.split(',')) if (part.trim()) names.add(part.trim().split(/\s+as\s+/)[0]);
+    if (ns !== undefined) for (const u of code.matchAll(new RegExp(`\\b${ns.replace('$', '\\$')}\\.([\\w$]+)`, 'g'))) names.add(u[1]);
+  }
+}
+
 rmSync(tmp, { recursive: true, force: true });
 let n = 0;
+const outputs = [];
 for (const tree of TREES) {
   for (const f of readdirSync(join(root, tree), { recursive: true }).map(String).sort()) {
     if (!f.endsWith('.ts')) continue;
     const src = readFileSync(join(root, tree, f), 'utf8');
     const r = await transform(src, { loader: 'ts', format: 'esm', target: 'node20', sourcefile: `${tree}/${f}`, tsconfigRaw: { compilerOptions: { verbatimModuleSyntax: true } } });
-    const dest = join(tmp, tree, f.replace(/\.ts$/, '.js'));
-    mkdirSync(dirname(dest), { recursive: true });
-    writeFileSync(dest, r.code.replace(REL_TS, '$1$2.js$1'));
+    const code = r.code.replace(REL_TS, '$1$2.js$1');
+    collect(code);
+    outputs.push([join(tree, f.replace(/\.ts$/, '.js')), code]);
     n++;
   }
+}
+for (const [spec, names] of vendor) {
+  const stub = join(root, `.vendor-stub-${process.pid}.mjs`);
+  writeFileSync(stub, `export { ${[...names].join(', ')} } from '${spec}';\n`);
+  try {
+    await build({ entryPoints: [stub], bundle: true, format: 'esm', platform: 'node', target: 'node20', outfile: join(tmp, vendorFile(spec)), logLevel: 'error', banner: { js: REQUIRE } });
+  } finally {
+    rmSync(stub, { force: true });
+  }
+}
+for (const [rel, code] of outputs) {
+  const dest = join(tmp, rel);
+  const up = '../'.repeat(rel.split('/').length - 1);
+  mkdirSync(dirname(dest), { recursive: true });
+  writeFileSync(dest, code.replace(BARE, (all, head, _d, _n, _s, spec) => (KEEP(spec) ? all : `${head}"${up}${vendorFile(spec)}"`)));
 }
 // The worker entries of the built tree go straight to compiled code (its stamp was checked by
 // the thread that started them); the ones in workers/ are for the sources.

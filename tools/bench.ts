@@ -285,3 +285,39 @@ export async function benchLockstat(opts: { rounds: number; scale: number; varia
   }
   return rows;
 }
+
+/**
+ * bench startup: a 1-schedule race and a 1-second stress as whole processes (the built code when
+ * it is fresh, and the sources through tsx for comparison) beside a bare Node process starting
+ * as many empty .mjs workers and staying up as long as the run's work. Alternated, same run.
+ */
+export async function benchStartup(opts: { rounds: number; scale: number }): Promise<BenchRow[]> {
+  const { bare_dir, bin_path, time_process } = await import('../src/bench/startup.ts');
+  const { ROOT } = await import('../src/runtime/root.ts');
+  const { fresh } = (await import(new URL('bin/dist.mjs', ROOT).href)) as { fresh: () => boolean };
+  const { scenario } = await import('../src/scenarios/s02-dasd-read-loop.ts');
+  const dir = bare_dir();
+  const rep = `${dir}/report.json`;
+  const work_ms = Math.round(1000 * opts.scale);
+  const cases = [
+    // race: one piscina thread running one search job with irq, todo and one user
+    { name: '1-schedule race', args: ['race', '--budget', '1', '--seeds', '1', '--workers', '1', '--no-shrink', '--quiet', '--report', rep], workers: 4, work_ms: 0 },
+    { name: `${work_ms / 1000}-second stress`, args: ['stress', '--duration', String(work_ms / 1000), '--quiet', '--report', rep], workers: 2 + scenario.users.default, work_ms },
+  ];
+  const built = fresh();
+  const rows: BenchRow[] = [];
+  for (const c of cases) {
+    const bare: number[] = [];
+    const ours: number[] = [];
+    const src: number[] = [];
+    for (let r = 0; r < opts.rounds; r++) {
+      bare.push(await time_process([`${dir}/bare.mjs`, String(c.workers), String(c.work_ms)], {}, [0]));
+      ours.push(await time_process([bin_path(), ...c.args], {}, [0, 1], rep));
+      src.push(await time_process([bin_path(), ...c.args], { VFIO_CCW_SIM_BUILD: 'sources' }, [0, 1], rep));
+    }
+    const b = median(bare);
+    rows.push(row(`${c.name}, ${built ? 'built' : 'sources (no fresh build)'} vs bare (${c.workers} workers)`, 'ms', median(ours), b, 'lower', 3));
+    rows.push(row(`${c.name}, sources through tsx vs bare`, 'ms', median(src), b, 'lower', null));
+  }
+  return rows;
+}

@@ -5,7 +5,7 @@ import type { BoundBy } from '../src/sched/dpor.ts';
 import { Command, CommanderError, Option } from 'commander';
 import { format_variant_table, variants_json } from '../src/variants/registry.ts';
 import { ALL_DETECTORS, type DetectorName } from '../src/system/rig.ts';
-import { benchDetectors, benchIo, benchLockstat, benchPrimitives, benchSched, formatBench } from './bench.ts';
+import { benchDetectors, benchIo, benchLockstat, benchPrimitives, benchSched, benchStartup, formatBench } from './bench.ts';
 import { hwOverrides, nonNegativeNumber, oneOf, oneValue, positiveInt, positiveNumber, probability, uint32, variantName } from './options.ts';
 import { mixArg, scenarioArg } from './scenarios.ts';
 import { stress, type Io } from './stress.ts';
@@ -217,13 +217,13 @@ function build(io: Io): Command {
   program
     .command('bench')
     .description('measure the port beside a raw Atomics baseline run in the same process, as ratios')
-    .argument('<what>', 'primitives | io | sched | detectors | lockstat')
+    .argument('<what>', 'primitives | io | sched | detectors | lockstat | startup')
     .addOption(new Option('--variant <name>', 'driver variant for bench io').argParser(variantName).default('mainline'))
     .addOption(new Option('--rounds <n>', 'rounds per measurement (the median is reported)').argParser(positiveInt('--rounds', 1000)).default(5))
     .addOption(new Option('--scale <x>', 'multiplies the iteration counts').argParser(positiveNumber('--scale')).default(1))
     .option('--json', 'print one JSON object')
     .action(async (what: string, o: { rounds: number; scale: number; json?: boolean; variant: string }) => {
-      const benches = { primitives: benchPrimitives, io: benchIo, sched: benchSched, detectors: benchDetectors, lockstat: benchLockstat } as const;
+      const benches = { primitives: benchPrimitives, io: benchIo, sched: benchSched, detectors: benchDetectors, lockstat: benchLockstat, startup: benchStartup } as const;
       if (!(what in benches)) throw new UsageError(`bench: unknown benchmark '${what}' (expected: ${Object.keys(benches).join(', ')})`);
       const rows = await benches[what as keyof typeof benches](o);
       if (o.json === true) io.out(JSON.stringify({ bench: what, rows }));

@@ -3,16 +3,15 @@
 // sources it imports to their built copies (bin/ts-hooks.mjs). Run from the sources, the entry
 // (or vitest) already compiles .ts.
 import { register } from 'node:module';
+import { IN_DIST, ROOT } from './root.ts';
 
-const HERE = import.meta.url;
-const IN_DIST = /\/dist\/src\/runtime\/user-module\.js$/.test(HERE);
 let hooked = false;
 
 async function hook(): Promise<void> {
   if (hooked || !IN_DIST) return;
   hooked = true;
-  const dist = new URL('../../', HERE).href;
-  const root = new URL('../', dist).href;
+  const root = ROOT.href;
+  const dist = new URL('dist/', ROOT).href;
   // tsx first: hooks registered later run first, so the redirect sees every specifier before it.
   const tsx = (await import('tsx/esm/api')) as { register: () => unknown };
   tsx.register();
