@@ -15,6 +15,8 @@ import { UsageError } from './errors.ts';
 import { race } from './race.ts';
 import { replay } from './replay.ts';
 import { trace_cmd } from './trace-cmd.ts';
+import { parse_shard, type Shard } from './shard.ts';
+import { merge } from './merge.ts';
 import type { SearchStrategy } from '../src/sched/search.ts';
 
 export const EXIT = { ok: 0, failure: 1, usage: 2, internal: 3 } as const;
@@ -116,6 +118,7 @@ function build(io: Io): Command {
     .addOption(new Option('--seeds <n>', 'independent seed streams per strategy and variant').argParser(positiveInt('--seeds', 1000)).default(2))
     .addOption(new Option('--seed <n>', 'first seed').argParser(uint32('--seed')).default(1))
     .addOption(new Option('--workers <n>', 'parallel searches (piscina threads)').argParser(positiveInt('--workers', 16)).default(2))
+    .addOption(new Option('--shard <i/N>', 'run shard i of N of the jobs (seed streams x strategies x variants); "auto" reads JOB_COMPLETION_INDEX and VFIO_CCW_SIM_SHARDS (or auto/N)').argParser((v: string) => parse_shard(v)))
     .addOption(new Option('--users <n>', 'user worker threads').argParser(positiveInt('--users', 8)).default(1))
     .addOption(new Option('--iterations <n>', 'I/O cycles per schedule (for looping scenarios)').argParser(positiveInt('--iterations')).default(2))
     .addOption(new Option('--target <regex>', 'only findings whose id matches count as the failure (e.g. I2)'))
@@ -142,6 +145,7 @@ function build(io: Io): Command {
           bound_by: o.boundBy as BoundBy,
           ...(o.hw !== undefined ? { hw: o.hw as Partial<HwConfig> } : {}),
           workers: o.workers as number,
+          ...(o.shard !== undefined ? { shard: o.shard as Shard } : {}),
           detectors: o.detectors as DetectorName[],
           ...(o.target !== undefined ? { target: o.target as string } : {}),
           all: o.all === true,
@@ -152,6 +156,16 @@ function build(io: Io): Command {
         },
         io,
       );
+    });
+
+  program
+    .command('merge')
+    .description("combine the reports of a campaign's shards (race --shard i/N) into one: findings merged by signature, budgets and counts summed")
+    .argument('<reports...>', 'the shard reports (JSON), every shard 1..N once')
+    .addOption(new Option('--out <file>', 'write the merged report here').default('reports/merged.json'))
+    .option('--json', 'print one JSON object')
+    .action((reports: string[], o: { out: string; json?: boolean }) => {
+      process.exitCode = merge({ reports, out: o.out, json: o.json === true }, io);
     });
 
   program

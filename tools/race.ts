@@ -13,6 +13,7 @@ import { dedupe, type Report } from '../src/report/report.ts';
 import type { Io } from './stress.ts';
 import { format_report_text } from './text.ts';
 import { shrink_and_show } from './replay.ts';
+import { shard_jobs, type Shard } from './shard.ts';
 
 export interface RaceOpts {
   variants: string[];
@@ -30,6 +31,8 @@ export interface RaceOpts {
   /** machine overrides on top of the scenario's (recorded in every token) */
   hw?: Partial<HwConfig>;
   workers: number;
+  /** run only this share of the jobs (seed streams x strategies x variants) */
+  shard?: Shard;
   detectors: DetectorName[];
   target?: string;
   all: boolean;
@@ -45,12 +48,12 @@ export async function race(o: RaceOpts, io: Io): Promise<number> {
   const t0 = performance.now();
   const shared = new SharedArrayBuffer(16);
   const sh = new Int32Array(shared);
-  const jobs: JobArgs[] = [];
+  const all: JobArgs[] = [];
   const perJob = Math.max(1, Math.ceil(o.budget / (o.seeds * o.strategies.length * o.variants.length)));
   for (const variant of o.variants)
     for (const strategy of o.strategies)
       for (let s = 0; s < o.seeds; s++)
-        jobs.push({
+        all.push({
           variant,
           scenario: o.scenario,
           users: o.users,
@@ -69,13 +72,16 @@ export async function race(o: RaceOpts, io: Io): Promise<number> {
           stopAtFirst: !o.all,
           ...(o.target !== undefined ? { target: o.target } : {}),
         });
-  const pool = new Piscina<JobArgs, JobResult>({ filename: ENTRY, maxThreads: o.workers, minThreads: Math.min(o.workers, jobs.length), idleTimeout: 1000 });
+  const jobs = shard_jobs(all, o.shard);
+  const budget = jobs.length * perJob;
+  const pool = new Piscina<JobArgs, JobResult>({ filename: ENTRY, maxThreads: o.workers, minThreads: Math.max(1, Math.min(o.workers, jobs.length)), idleTimeout: 1000 });
   const off = io.onInterrupt(() => {
     Atomics.store(sh, 0, 1);
     io.err('vfio-ccw-sim: interrupted: stopping the search, the report follows');
   });
   const showProgress = !o.quiet && process.stderr.isTTY === true;
-  if (!o.quiet) io.err(`race: ${jobs.length} search job(s) on ${o.workers} worker(s), budget ${o.budget} schedule(s)`);
+  const of = o.shard !== undefined ? ` (shard ${o.shard.index}/${o.shard.total}: ${jobs.length} of ${all.length} jobs)` : '';
+  if (!o.quiet) io.err(`race: ${jobs.length} search job(s) on ${o.workers} worker(s), budget ${budget} schedule(s)${of}`);
   const bar = showProgress ? new cliProgress.SingleBar({ stream: process.stderr, format: 'race [{bar}] {value}/{total} schedules, {failing} failing, {duration}s', hideCursor: true }, cliProgress.Presets.shades_classic) : null;
   bar?.start(jobs.length * perJob, 0, { failing: 0 });
   const tick = setInterval(() => bar?.update(Atomics.load(sh, 1), { failing: Atomics.load(sh, 2) }), 500);
@@ -104,6 +110,9 @@ export async function race(o: RaceOpts, io: Io): Promise<number> {
     seed: o.seed,
     duration_s: secs,
     strategies: o.strategies,
+    budget,
+    jobs: jobs.length,
+    ...(o.shard !== undefined ? { shard: { index: o.shard.index, total: o.shard.total, jobs_total: all.length } } : {}),
     ...(o.strategies.includes('dfs') ? { dfs: { bound: o.bound, bound_by: o.bound_by, dpor: o.dpor, exhausted: results.filter((r) => r.strategy === 'dfs').map((r) => r.exhausted) } } : {}),
     ...(first !== undefined ? { replay: first.first!.token, first_failure: { variant: first.variant, strategy: first.strategy, findings: first.first!.report.findings } } : {}),
   };
@@ -115,7 +124,7 @@ export async function race(o: RaceOpts, io: Io): Promise<number> {
   writeFileSync(o.report, JSON.stringify(report, null, 2) + '\n');
   if (o.json) io.out(JSON.stringify(report));
   else {
-    io.out(`race: ${o.variants.join(',')} ${o.scenario} ${o.strategies.join(',')}: ${schedules} schedules in ${secs.toFixed(1)}s (${(schedules / secs).toFixed(0)}/s, ${steps} steps)`);
+    io.out(`race: ${o.variants.join(',')} ${o.scenario} ${o.strategies.join(',')}${of}: ${schedules} schedules in ${secs.toFixed(1)}s (${(schedules / secs).toFixed(0)}/s, ${steps} steps)`);
     if (first !== undefined) {
       const fr = first.first!.report;
       io.out(`first failure: schedule ${first.first!.schedule} of the ${first.strategy} stream seeded ${first.seed0} on ${first.variant}`);
