@@ -106,7 +106,7 @@ export async function race(o: RaceOpts, io: Io): Promise<number> {
     scenario: o.scenario,
     mode: 'controlled',
     findings,
-    stats: { schedules, steps, schedules_per_s: schedules / secs, first_failure_schedule: first?.first?.schedule ?? -1 },
+    stats: { schedules, steps, schedules_per_s: schedules / secs, first_failure_schedule: first?.first?.schedule ?? -1, actor_threads_started: results.reduce((n, r) => n + r.threads_started, 0) },
     seed: o.seed,
     duration_s: secs,
     strategies: o.strategies,
