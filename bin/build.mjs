@@ -3,6 +3,7 @@
 // module keeps its own import.meta.url), relative '.ts' specifiers and URLs renamed to '.js'.
 // dist/STAMP, written last, names the sources it was built from (see dist.mjs).
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build, transform } from 'esbuild';
@@ -53,11 +54,27 @@ for (const tree of TREES) {
     n++;
   }
 }
+// Loaded on first call, where every name imported is a function: hdr-histogram-js (a 300 KB
+// module with a wasm image) is used only by lock statistics, and every worker thread imports it.
+const LAZY = new Set(['hdr-histogram-js']);
+const requireHere = createRequire(join(root, 'package.json'));
+
 for (const [spec, names] of vendor) {
   const stub = join(root, `.vendor-stub-${process.pid}.mjs`);
-  writeFileSync(stub, `export { ${[...names].join(', ')} } from '${spec}';\n`);
+  const out = join(tmp, vendorFile(spec));
+  const lazy = LAZY.has(spec) && !names.has('default') && [...names].every((k) => typeof requireHere(spec)[k] === 'function');
   try {
-    await build({ entryPoints: [stub], bundle: true, format: 'esm', platform: 'node', target: 'node20', outfile: join(tmp, vendorFile(spec)), logLevel: 'error', banner: { js: REQUIRE } });
+    if (lazy) {
+      // the package as one CommonJS file, required by a stub of functions on their first call
+      writeFileSync(stub, `module.exports = require('${spec}');\n`);
+      await build({ entryPoints: [stub], bundle: true, format: 'cjs', platform: 'node', target: 'node20', outfile: out.replace(/\.mjs$/, '.cjs'), logLevel: 'error' });
+      const base = out.replace(/\.mjs$/, '.cjs').split('/').pop();
+      const fns = [...names].map((k) => `export function ${k}(...a) {\n  return load().${k}(...a);\n}`).join('\n');
+      writeFileSync(out, `import { createRequire } from 'node:module';\nconst require = createRequire(import.meta.url);\nlet m = null;\nconst load = () => (m ??= require('./${base}'));\n${fns}\n`);
+    } else {
+      writeFileSync(stub, `export { ${[...names].join(', ')} } from '${spec}';\n`);
+      await build({ entryPoints: [stub], bundle: true, format: 'esm', platform: 'node', target: 'node20', outfile: out, logLevel: 'error', banner: { js: REQUIRE } });
+    }
   } finally {
     rmSync(stub, { force: true });
   }

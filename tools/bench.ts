@@ -338,8 +338,8 @@ export async function benchStartup(opts: { rounds: number; scale: number }): Pro
   const rep = `${dir}/report.json`;
   const work_ms = Math.round(1000 * opts.scale);
   const cases = [
-    // race: one piscina thread running one search job with irq, todo and one user
-    { name: '1-schedule race', args: ['race', '--budget', '1', '--seeds', '1', '--workers', '1', '--no-shrink', '--quiet', '--report', rep], workers: 4, work_ms: 0 },
+    // race: one search job on main's thread (--workers 1) with irq, todo and one user
+    { name: '1-schedule race', args: ['race', '--budget', '1', '--seeds', '1', '--workers', '1', '--no-shrink', '--quiet', '--report', rep], workers: 3, work_ms: 0 },
     { name: `${work_ms / 1000}-second stress`, args: ['stress', '--duration', String(work_ms / 1000), '--quiet', '--report', rep], workers: 2 + scenario.users.default, work_ms },
   ];
   const built = fresh();

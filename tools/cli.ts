@@ -117,7 +117,7 @@ function build(io: Io): Command {
     .addOption(new Option('--budget <n>', 'schedules to try at most (over the whole portfolio)').argParser(positiveInt('--budget')).default(1000))
     .addOption(new Option('--seeds <n>', 'independent seed streams per strategy and variant').argParser(positiveInt('--seeds', 1000)).default(2))
     .addOption(new Option('--seed <n>', 'first seed').argParser(uint32('--seed')).default(1))
-    .addOption(new Option('--workers <n>', 'parallel searches (piscina threads)').argParser(positiveInt('--workers', 16)).default(2))
+    .addOption(new Option('--workers <n>', 'parallel searches (piscina threads; 1 runs the search on the main thread)').argParser(positiveInt('--workers', 16)).default(2))
     .addOption(new Option('--shard <i/N>', 'run shard i of N of the jobs (seed streams x strategies x variants); "auto" reads JOB_COMPLETION_INDEX and VFIO_CCW_SIM_SHARDS (or auto/N)').argParser((v: string) => parse_shard(v)))
     .addOption(new Option('--users <n>', 'user worker threads').argParser(positiveInt('--users', 8)).default(1))
     .addOption(new Option('--iterations <n>', 'I/O cycles per schedule (for looping scenarios)').argParser(positiveInt('--iterations')).default(2))

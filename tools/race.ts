@@ -74,7 +74,8 @@ export async function race(o: RaceOpts, io: Io): Promise<number> {
         });
   const jobs = shard_jobs(all, o.shard);
   const budget = jobs.length * perJob;
-  const pool = new Piscina<JobArgs, JobResult>({ filename: ENTRY, maxThreads: o.workers, minThreads: Math.max(1, Math.min(o.workers, jobs.length)), idleTimeout: 1000 });
+  // One search thread: main's own, jobs one after another (no piscina thread to start).
+  const pool = o.workers > 1 ? new Piscina<JobArgs, JobResult>({ filename: ENTRY, maxThreads: o.workers, minThreads: Math.max(1, Math.min(o.workers, jobs.length)), idleTimeout: 1000 }) : null;
   const off = io.onInterrupt(() => {
     Atomics.store(sh, 0, 1);
     io.err('vfio-ccw-sim: interrupted: stopping the search, the report follows');
@@ -88,12 +89,21 @@ export async function race(o: RaceOpts, io: Io): Promise<number> {
   tick.unref();
   let results: JobResult[];
   try {
-    results = await Promise.all(jobs.map((j) => pool.run(j)));
+    if (pool !== null) results = await Promise.all(jobs.map((j) => pool.run(j)));
+    else {
+      const { search_job, release_rig } = await import('../src/sched/job.ts');
+      results = [];
+      try {
+        for (const j of jobs) results.push(await search_job(j));
+      } finally {
+        await release_rig();
+      }
+    }
   } finally {
     clearInterval(tick);
     bar?.stop();
     off();
-    await pool.destroy();
+    await pool?.destroy();
   }
   const secs = (performance.now() - t0) / 1000;
   const schedules = results.reduce((n, r) => n + r.schedules, 0);

@@ -63,6 +63,13 @@ async function rig_for(users: number, module: string): Promise<{ rig: Rig; start
   return { rig: kept, started: kept.pool.actors.length };
 }
 
+/** Close the kept rig (a search on main's thread; a piscina thread's goes with the thread). */
+export async function release_rig(): Promise<void> {
+  const r = kept;
+  kept = null;
+  await r?.close();
+}
+
 export async function search_job(a: JobArgs): Promise<JobResult> {
   const sh = new Int32Array(a.shared);
   const scenario = await load_scenario(a.scenario);
