@@ -11,10 +11,16 @@ export const DIST = new URL('dist/', ROOT);
 export const TREES = ['src', 'tools'];
 const ENV = 'VFIO_CCW_SIM_BUILD';
 
-/** Hash of the sources the build compiles, in a fixed order, and of the build script itself. */
+/** Hash of the sources the build compiles, in a fixed order, of the build script and of the lock file. */
 export function source_hash() {
   const h = createHash('sha256');
   h.update(readFileSync(new URL('bin/build.mjs', ROOT)));
+  // the third-party packages bundled into dist/vendor
+  try {
+    h.update(readFileSync(new URL('package-lock.json', ROOT)));
+  } catch {
+    // an installed package has no lock file; its dependencies change only with a reinstall, which rebuilds
+  }
   for (const tree of TREES) {
     const dir = fileURLToPath(new URL(`${tree}/`, ROOT));
     for (const f of readdirSync(dir, { recursive: true }).map(String).sort()) {
