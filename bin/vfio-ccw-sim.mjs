@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// Entry of the vfio-ccw-sim command: let Node 20 load the TypeScript sources, then run the CLI.
-import { register } from 'tsx/esm/api';
-register();
-const { main } = await import('../tools/cli.ts');
+// Entry of the vfio-ccw-sim command: the CLI built at install if it matches the sources, else the
+// TypeScript sources through tsx (bin/dist.mjs decides), then run it.
+import { load } from './dist.mjs';
+const { main } = await load('tools/cli.ts');
 process.exitCode = await main(process.argv.slice(2));

@@ -10,7 +10,7 @@ import { ALL_DETECTORS, type DetectorName } from '../src/system/rig.ts';
 import { SCENARIOS } from '../src/scenarios/index.ts';
 import { ScenarioError } from '../src/scenarios/load.ts';
 import { source_version } from '../src/sched/token.ts';
-import { benchDetectors, benchIo, benchLockstat, benchPrimitives, benchSched, formatBench, type BenchRow } from './bench.ts';
+import { benchDetectors, benchIo, benchLockstat, benchPrimitives, benchSched, benchStartup, formatBench, type BenchRow } from './bench.ts';
 import { header } from './schema.ts';
 import { hwOverrides, nonNegativeNumber, oneOf, oneValue, positiveInt, positiveNumber, probability, uint32, variantName } from './options.ts';
 import { mixArg, scenarioArg } from './scenarios.ts';
@@ -23,6 +23,8 @@ import { handle_signals, quiet_on_epipe, type Interrupt } from './signals.ts';
 import { race } from './race.ts';
 import { replay } from './replay.ts';
 import { trace_cmd } from './trace-cmd.ts';
+import { parse_shard, type Shard } from './shard.ts';
+import { merge } from './merge.ts';
 import type { SearchStrategy } from '../src/sched/search.ts';
 
 export { EXIT, UsageError };
@@ -135,7 +137,8 @@ function build(io: Io): Command {
     .addOption(new Option('--budget <n>', 'schedules to try at most (over the whole portfolio)').argParser(positiveInt('--budget')).default(1000))
     .addOption(new Option('--seeds <n>', 'independent seed streams per strategy and variant').argParser(positiveInt('--seeds', 1000)).default(2))
     .addOption(new Option('--seed <n>', 'first seed').argParser(uint32('--seed')).default(1))
-    .addOption(new Option('--workers <n>', 'parallel searches (piscina threads)').argParser(positiveInt('--workers', 16)).default(2))
+    .addOption(new Option('--workers <n>', 'parallel searches (piscina threads; 1 runs the search on the main thread)').argParser(positiveInt('--workers', 16)).default(2))
+    .addOption(new Option('--shard <i/N>', 'run shard i of N of the jobs (seed streams x strategies x variants); "auto" reads JOB_COMPLETION_INDEX and VFIO_CCW_SIM_SHARDS (or auto/N)').argParser((v: string) => parse_shard(v)))
     .addOption(new Option('--users <n>', 'user worker threads').argParser(positiveInt('--users', 8)).default(1))
     .addOption(new Option('--iterations <n>', 'I/O cycles per schedule (for looping scenarios)').argParser(positiveInt('--iterations')).default(2))
     .addOption(new Option('--target <regex>', 'only findings whose id matches count as the failure (e.g. I2)').argParser(regexArg))
@@ -163,6 +166,7 @@ function build(io: Io): Command {
           bound_by: o.boundBy as BoundBy,
           ...(o.hw !== undefined ? { hw: o.hw as Partial<HwConfig> } : {}),
           workers: o.workers as number,
+          ...(o.shard !== undefined ? { shard: o.shard as Shard } : {}),
           detectors: o.detectors as DetectorName[],
           ...(o.target !== undefined ? { target: o.target as string } : {}),
           all: o.all === true,
@@ -174,6 +178,16 @@ function build(io: Io): Command {
         },
         io,
       );
+    });
+
+  program
+    .command('merge')
+    .description("combine the reports of a campaign's shards (race --shard i/N) into one: findings merged by signature, budgets and counts summed")
+    .argument('<reports...>', 'the shard reports (JSON), every shard 1..N once')
+    .addOption(new Option('--out <file>', 'write the merged report here').default('reports/merged.json'))
+    .option('--json', 'print one JSON object')
+    .action((reports: string[], o: { out: string; json?: boolean }) => {
+      process.exitCode = merge({ reports, out: o.out, json: o.json === true }, io);
     });
 
   program
@@ -245,13 +259,13 @@ function build(io: Io): Command {
   program
     .command('bench')
     .description('measure the port beside a raw Atomics baseline run in the same process, as ratios')
-    .argument('[what]', 'primitives | io | sched | detectors | lockstat', 'primitives')
+    .argument('[what]', 'primitives | io | sched | detectors | lockstat | startup', 'primitives')
     .addOption(new Option('--variant <name>', 'driver variant for bench io').argParser(variantName).default('mainline'))
     .addOption(new Option('--rounds <n>', 'rounds per measurement (the median is reported)').argParser(positiveInt('--rounds', 1000)).default(5))
     .addOption(new Option('--scale <x>', 'multiplies the iteration counts').argParser(positiveNumber('--scale')).default(1))
     .option('--json', 'print one JSON object')
     .action(async (what: string, o: { rounds: number; scale: number; json?: boolean; variant: string }) => {
-      const benches = { primitives: benchPrimitives, io: benchIo, sched: benchSched, detectors: benchDetectors, lockstat: benchLockstat } as const;
+      const benches = { primitives: benchPrimitives, io: benchIo, sched: benchSched, detectors: benchDetectors, lockstat: benchLockstat, startup: benchStartup } as const;
       if (!(what in benches)) throw new UsageError(`bench: unknown benchmark '${what}' (expected: ${Object.keys(benches).join(', ')})`);
       const rows = await benches[what as keyof typeof benches](o);
       if (o.json === true) io.out(JSON.stringify(bench_json(what, rows, o.rounds)));

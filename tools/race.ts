@@ -17,6 +17,7 @@ import type { Report } from '../src/report/report.ts';
 import { combine_findings, findings_json, format_report_text } from '../src/report/index.ts';
 import type { Io } from './io.ts';
 import { shrink_and_show } from './replay.ts';
+import { shard_jobs, type Shard } from './shard.ts';
 
 export interface RaceOpts {
   variants: string[];
@@ -34,6 +35,8 @@ export interface RaceOpts {
   /** machine overrides on top of the scenario's (recorded in every token) */
   hw?: Partial<HwConfig>;
   workers: number;
+  /** run only this share of the jobs (seed streams x strategies x variants) */
+  shard?: Shard;
   detectors: DetectorName[];
   target?: string;
   all: boolean;
@@ -58,12 +61,12 @@ export async function race(o: RaceOpts, io: Io): Promise<number> {
   const variants = o.variants.filter((v) => !na.some(([x]) => x === v));
   const shared = new SharedArrayBuffer(16);
   const sh = new Int32Array(shared);
-  const jobs: JobArgs[] = [];
+  const all: JobArgs[] = [];
   const perJob = Math.max(1, Math.ceil(o.budget / (o.seeds * o.strategies.length * Math.max(1, variants.length))));
   for (const variant of variants)
     for (const strategy of o.strategies)
       for (let s = 0; s < o.seeds; s++)
-        jobs.push({
+        all.push({
           variant,
           scenario: o.scenario,
           users: o.users,
@@ -82,10 +85,13 @@ export async function race(o: RaceOpts, io: Io): Promise<number> {
           stopAtFirst: !o.all,
           ...(o.target !== undefined ? { target: o.target } : {}),
         });
+  const jobs = shard_jobs(all, o.shard);
+  const budget = jobs.length * perJob;
   // a signal during start-up: no search starts, and the report says nothing ran
   const run_jobs = io.interrupted() ? [] : jobs;
-  const pool = new Piscina<JobArgs, JobResult>({ filename: ENTRY, maxThreads: o.workers, minThreads: Math.min(o.workers, Math.max(1, run_jobs.length)), idleTimeout: 1000 });
-  const offKill = io.onKill(() => void pool.destroy());
+  // One search thread: main's own, jobs one after another (no piscina thread to start).
+  const pool = o.workers > 1 ? new Piscina<JobArgs, JobResult>({ filename: ENTRY, maxThreads: o.workers, minThreads: Math.max(1, Math.min(o.workers, run_jobs.length)), idleTimeout: 1000 }) : null;
+  const offKill = io.onKill(() => void pool?.destroy());
   // A stop signal: every job stops before its next schedule. A schedule that does not end in
   // time (a long storm, a blocked shutdown) does not hold the report: past STOP_BOUND_MS the
   // pool is terminated and the report has what the jobs returned by then.
@@ -96,7 +102,8 @@ export async function race(o: RaceOpts, io: Io): Promise<number> {
     setTimeout(() => bound?.(), STOP_BOUND_MS).unref();
   });
   const showProgress = !o.quiet && process.stderr.isTTY === true;
-  if (!o.quiet && run_jobs.length > 0) io.err(`race: ${jobs.length} search job(s) on ${o.workers} worker(s), budget ${o.budget} schedule(s)`);
+  const of = o.shard !== undefined ? ` (shard ${o.shard.index}/${o.shard.total}: ${jobs.length} of ${all.length} jobs)` : '';
+  if (!o.quiet && run_jobs.length > 0) io.err(`race: ${jobs.length} search job(s) on ${o.workers} worker(s), budget ${budget} schedule(s)${of}`);
   const bar = showProgress && run_jobs.length > 0 ? new cliProgress.SingleBar({ stream: process.stderr, format: 'race [{bar}] {value}/{total} schedules, {failing} failing, {duration}s', hideCursor: true }, cliProgress.Presets.shades_classic) : null;
   bar?.start(jobs.length * perJob, 0, { failing: 0 });
   const tick = setInterval(() => bar?.update(Atomics.load(sh, 1), { failing: Atomics.load(sh, 2) }), 500);
@@ -105,16 +112,30 @@ export async function race(o: RaceOpts, io: Io): Promise<number> {
   const slots: (JobResult | undefined)[] = run_jobs.map(() => undefined);
   let cut = false;
   try {
-    const all = Promise.allSettled(run_jobs.map((j, k) => pool.run(j).then((r) => void (slots[k] = r))));
-    cut = await Promise.race([all.then(() => false), bounded.then(() => true)]);
-    const failed = cut ? [] : ((await all).filter((x) => x.status === 'rejected') as PromiseRejectedResult[]);
+    let done: Promise<unknown>;
+    if (pool !== null) done = Promise.allSettled(run_jobs.map((j, k) => pool.run(j).then((r) => void (slots[k] = r))));
+    else {
+      const { search_job, release_rig } = await import('../src/sched/job.ts');
+      done = (async () => {
+        try {
+          for (const [k, j] of run_jobs.entries()) slots[k] = await search_job(j);
+        } finally {
+          await release_rig();
+        }
+      })().then(
+        () => [],
+        (e: unknown) => [{ status: 'rejected', reason: e }],
+      );
+    }
+    cut = await Promise.race([done.then(() => false), bounded.then(() => true)]);
+    const failed = cut ? [] : ((await done) as PromiseSettledResult<unknown>[]).filter((x): x is PromiseRejectedResult => x.status === 'rejected');
     if (failed.length > 0) throw failed[0]!.reason;
   } finally {
     clearInterval(tick);
     bar?.stop();
     off();
     offKill();
-    await pool.destroy();
+    await pool?.destroy();
   }
   const results = slots.filter((r): r is JobResult => r !== undefined);
   const interrupted = io.interrupted();
@@ -133,11 +154,14 @@ export async function race(o: RaceOpts, io: Io): Promise<number> {
     scenario: o.scenario,
     mode: 'controlled',
     findings: findings_json(findings, { verbose: o.verbose === true }),
-    stats: { schedules, steps, schedules_per_s: secs > 0 ? schedules / secs : 0, first_failure_schedule: first?.first?.schedule ?? -1 },
+    stats: { schedules, steps, schedules_per_s: secs > 0 ? schedules / secs : 0, first_failure_schedule: first?.first?.schedule ?? -1, actor_threads_started: results.reduce((n, r) => n + r.threads_started, 0) },
     seed: o.seed,
     duration_s: secs,
     ...(na.length > 0 ? { not_applicable: na.map(([v, why]) => `${scenario.id} on ${v}: ${why}`) } : {}),
     strategies: o.strategies,
+    budget,
+    jobs: jobs.length,
+    ...(o.shard !== undefined ? { shard: { index: o.shard.index, total: o.shard.total, jobs_total: all.length } } : {}),
     ...(o.strategies.includes('dfs') ? { dfs: { bound: o.bound, bound_by: o.bound_by, dpor: o.dpor, exhausted: results.filter((r) => r.strategy === 'dfs').map((r) => r.exhausted) } } : {}),
     ...(first !== undefined ? { replay: first.first!.token, first_failure: { variant: first.variant, strategy: first.strategy, findings: findings_json(first.first!.report.findings, { verbose: o.verbose === true }) } } : {}),
   };
@@ -148,7 +172,7 @@ export async function race(o: RaceOpts, io: Io): Promise<number> {
   writeFileSync(o.report, JSON.stringify(report, null, 2) + '\n');
   if (o.json) io.out(JSON.stringify(report));
   else {
-    io.out(`race: ${o.variants.join(',')} ${o.scenario} ${o.strategies.join(',')}: ${schedules} schedules in ${secs.toFixed(1)}s (${(schedules / secs).toFixed(0)}/s, ${steps} steps)`);
+    io.out(`race: ${o.variants.join(',')} ${o.scenario} ${o.strategies.join(',')}${of}: ${schedules} schedules in ${secs.toFixed(1)}s (${(schedules / secs).toFixed(0)}/s, ${steps} steps)`);
     if (first !== undefined) {
       const fr = first.first!.report;
       io.out(`first failure: schedule ${first.first!.schedule} of the ${first.strategy} stream seeded ${first.seed0} on ${first.variant}`);

@@ -1,4 +1,3 @@
-// Thin entry: let Node 20 load the TypeScript sources, then run the actor body.
-import { register } from 'tsx/esm/api';
-register();
-await import('../src/runtime/actor-worker.ts');
+// Thin entry of an actor worker started from the sources: the built body if it matches them, else the sources through tsx.
+import { load } from '../bin/dist.mjs';
+await load('src/runtime/actor-worker.ts');

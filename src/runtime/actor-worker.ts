@@ -2,6 +2,7 @@
 import { parentPort } from 'node:worker_threads';
 import * as Comlink from 'comlink';
 import { nodeEndpoint } from './comlink-node.ts';
+import { import_user } from './user-module.ts';
 import { set_current } from '../kernel/current.ts';
 import { wrapBuf, type SharedBuf } from '../kernel/layout.ts';
 import type { ActorApi, ActorInit, ProgramRef, RunResult } from './control.ts';
@@ -13,7 +14,7 @@ const modules = new Map<string, Record<string, unknown>>();
 async function load(url: string): Promise<Record<string, unknown>> {
   let m = modules.get(url);
   if (m === undefined) {
-    m = (await import(url)) as Record<string, unknown>;
+    m = await import_user(url);
     modules.set(url, m);
   }
   return m;

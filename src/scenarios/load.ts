@@ -15,13 +15,16 @@ import { dirname, isAbsolute, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { SCENARIOS, scenario_by_id_or_slug } from './index.ts';
 import type { Scenario } from './types.ts';
+import { import_user } from '../runtime/user-module.ts';
+import { ROOT } from '../runtime/root.ts';
 
 export const looks_like_file = (s: string): boolean => /\.(?:[cm]?ts|[cm]?js)$/.test(s) || s.startsWith('.') || s.startsWith('/');
 
 /** A user file that cannot be used: the message is one line naming the file (and line where known). */
 export class ScenarioError extends Error {}
 
-const PKG_ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
+// the package's root from the sources or from dist/ alike
+const PKG_ROOT = resolve(fileURLToPath(ROOT));
 const PKG_INDEX = resolve(PKG_ROOT, 'src/index.ts');
 const inside_pkg = (p: string): boolean => {
   const r = relative(PKG_ROOT, p);
@@ -142,7 +145,7 @@ export async function load_user_module(arg: string): Promise<{ url: string; file
   // the bundle carries an inline source map: stacks then name the user's lines
   process.setSourceMapsEnabled(true);
   try {
-    return { url, file, exports: (await import(url)) as Record<string, unknown> };
+    return { url, file, exports: await import_user(url) };
   } catch (e) {
     const err = e instanceof Error ? e : new Error(String(e));
     throw new ScenarioError(`${user_frame(err.stack, url) ?? file}: threw while loading: ${err.message.split('\n')[0]}`);

@@ -39,14 +39,41 @@ export interface JobResult {
   elapsed_s: number;
   /** dfs: the whole bounded space was explored */
   exhausted: boolean;
+  /** actor worker threads this job had to start (0 when it reused its thread's rig) */
+  threads_started: number;
   first?: { token: string; report: Report; schedule: number; trace: string[] };
   found: { finding: Finding; token: string; schedule: number }[];
+}
+
+// The rig of this piscina thread, kept across its jobs: a change of variant, strategy, seed or
+// scenario reuses its actor workers (shared memory is reset between runs); only a job with more
+// users than it has starts a new one.
+let kept: Rig | null = null;
+
+async function rig_for(users: number, module: string): Promise<{ rig: Rig; started: number }> {
+  if (kept !== null && !kept.dead && kept.users >= users) {
+    // a graph per job, as with a rig of its own
+    kept.reset_lockdep();
+    return { rig: kept, started: 0 };
+  }
+  const old = kept;
+  kept = null;
+  await old?.close();
+  kept = await Rig.start(users, [module]);
+  return { rig: kept, started: kept.pool.actors.length };
+}
+
+/** Close the kept rig (a search on main's thread; a piscina thread's goes with the thread). */
+export async function release_rig(): Promise<void> {
+  const r = kept;
+  kept = null;
+  await r?.close();
 }
 
 export async function search_job(a: JobArgs): Promise<JobResult> {
   const sh = new Int32Array(a.shared);
   const scenario = await load_scenario(a.scenario);
-  const rig = await Rig.start(a.users, [scenario.module]);
+  const { rig, started } = await rig_for(a.users, scenario.module);
   try {
     const r = await search(rig, {
       variant: a.variant,
@@ -82,10 +109,14 @@ export async function search_job(a: JobArgs): Promise<JobResult> {
       steps: r.steps,
       elapsed_s: r.elapsed_s,
       exhausted: r.exhausted,
+      threads_started: started,
       found: r.found,
       ...(r.first !== undefined ? { first: { token: r.first.token, report: r.first.outcome.report, schedule: r.first.schedule, trace: [] } } : {}),
     };
-  } finally {
+  } catch (e) {
+    // a job that failed leaves no rig behind in an unknown state
+    if (kept === rig) kept = null;
     await rig.close();
+    throw e;
   }
 }

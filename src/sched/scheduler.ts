@@ -3,6 +3,7 @@
 // Atomics.wait/notify). Blocking primitives block through this backend: the actor is marked
 // blocked on the exact word it waits for, and only runnable actors are picked. Time is virtual:
 // a timed wait's deadline is a choice the strategy can take when it is the earliest one.
+import { availableParallelism, loadavg } from 'node:os';
 import { set_backend, type WaitBackend } from '../kernel/backend.ts';
 import { set_clock } from '../kernel/clock.ts';
 import { current } from '../kernel/current.ts';
@@ -115,14 +116,28 @@ function handoff(next: number, wait: boolean): void {
   if (wait) wait_baton();
 }
 
-/** Loads to spin before sleeping: only one actor runs at a time, so a spinning waiter steals little. */
-const SPIN = 2000;
+/**
+ * Loads to spin before sleeping. Only one actor runs at a time, so a waiter spinning on a core of
+ * its own catches a baton that comes straight back without a futex wake. With fewer idle cores
+ * than actors the spinners share cores with the baton holder and only delay it: on a loaded
+ * 2-core machine spinning halved S12's schedules/s (bench sched). Decided at each attach from
+ * the cores and the load average; VFIO_CCW_SIM_SPIN=n fixes it (0: never spin).
+ */
+const SPIN_LOADS = 2000;
+const SPIN_FIXED = process.env.VFIO_CCW_SIM_SPIN;
+let spin = SPIN_LOADS;
+
+function spin_for(actors: number): number {
+  if (SPIN_FIXED !== undefined && /^\d+$/.test(SPIN_FIXED)) return Number(SPIN_FIXED);
+  const idle = availableParallelism() - loadavg()[0]!;
+  return idle >= actors + 1 ? SPIN_LOADS : 0;
+}
 
 function wait_baton(): void {
   const s = v!;
   const i = s.i('baton', me);
   // The baton often comes straight back (a ping-pong between two actors): catch it without a futex wake.
-  for (let k = 0; k < SPIN && Atomics.load(s.a, i) === 0; k++);
+  for (let k = 0; k < spin && Atomics.load(s.a, i) === 0; k++);
   const end = performance.now() + STUCK_MS;
   while (Atomics.load(s.a, i) === 0) {
     if (Atomics.wait(s.a, i, 0, STUCK_MS) === 'timed-out' && performance.now() >= end) abort(SchedAbortReason.stuck);
@@ -176,6 +191,7 @@ const controlled: WaitBackend = {
 export function sched_attach(g: SharedBuf, allDone: () => void): () => void {
   v = new SchedView(g);
   me = current.id;
+  spin = spin_for(Math.max(2, Atomics.load(v.a, v.i('start_at'))));
   onAllUsersDone = allDone;
   set_backend(controlled);
   const view = v;
