@@ -5,7 +5,8 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { finding_key } from '../tools/finding-key.ts';
+import { signature_of } from '../src/report/signature.ts';
+import { TOOL_SCHEMAS } from '../tools/schema.ts';
 import { parse_shard, shard_jobs } from '../tools/shard.ts';
 import type { Finding } from '../src/report/report.ts';
 
@@ -30,7 +31,7 @@ interface Rep {
   shard?: { index: number; total: number };
 }
 const load = (f: string): Rep => JSON.parse(readFileSync(f, 'utf8')) as Rep;
-const keys = (r: Rep): string[] => [...new Set(r.findings.map(finding_key))].sort();
+const keys = (r: Rep): string[] => [...new Set(r.findings.map((f) => f.signature ?? signature_of(f)))].sort();
 
 describe('--shard and merge', () => {
   it('parses i/N and auto (JOB_COMPLETION_INDEX is 0-based); a bad value names the option', () => {
@@ -71,6 +72,8 @@ describe('--shard and merge', () => {
     expect(merged.stats.schedules).toBe(a.stats.schedules);
     expect(merged.budget).toBe(a.budget);
     expect(merged.result).toBe('fail');
+    // the merged report is a report like the others: one schema checks it
+    expect(TOOL_SCHEMAS.merge.safeParse(merged).success).toBe(true);
     expect([1, 2, 3].map((i) => load(join(dir, `s${i}.json`)).shard)).toEqual([1, 2, 3].map((index) => ({ index, total: 3, jobs_total: 9 })));
     // a report from another campaign is refused
     writeFileSync(join(dir, 'other.json'), JSON.stringify({ ...load(join(dir, 's2.json')), seed: 99 }));

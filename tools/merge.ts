@@ -1,5 +1,5 @@
 // vfio-ccw-sim merge REPORT…: the reports of one campaign's shards (race --shard i/N) as one
-// report. Findings merge by signature (finding_key) with their counts summed; budgets, jobs,
+// report. Findings merge by signature (merge_findings) with their counts summed; budgets, jobs,
 // schedules and steps are summed; the result fails if any shard failed. Every shard 1..N must be
 // there exactly once, from the same campaign, or the merge refuses (exit 2): a campaign with a
 // shard missing has not passed.
@@ -7,7 +7,9 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Finding } from '../src/report/report.ts';
 import { UsageError } from './errors.ts';
-import { finding_key } from './finding-key.ts';
+import { merge_findings } from '../src/report/signature.ts';
+import { header } from './schema.ts';
+import { check_output_path } from './paths.ts';
 import type { Io } from './stress.ts';
 
 export interface MergeOpts {
@@ -67,28 +69,21 @@ export function merge_reports(files: string[]): Record<string, unknown> {
   const missing = Array.from({ length: total }, (_, k) => k + 1).filter((i) => !seen.has(i));
   if (missing.length > 0) throw new UsageError(`merge: shard(s) ${missing.join(', ')} of ${total} missing`);
   const byIndex = [...rs].sort((a, b) => (a.shard?.index ?? 1) - (b.shard?.index ?? 1));
-  const findings = new Map<string, Finding & { replay?: string }>();
-  for (const r of byIndex) {
-    for (const f of r.findings) {
-      const k = finding_key(f);
-      const had = findings.get(k);
-      if (had === undefined) findings.set(k, { ...f, count: f.count ?? 1 });
-      else had.count = (had.count ?? 1) + (f.count ?? 1);
-    }
-  }
+  const findings = merge_findings(byIndex.flatMap((r) => r.findings));
   const sum = (g: (r: ShardReport) => number | undefined): number => rs.reduce((n, r) => n + (g(r) ?? 0), 0);
   const failed = byIndex.find((r) => r.result === 'fail');
-  const interrupted = rs.some((r) => r.interrupted === true);
+  const interrupted = rs.some((r) => r.result === 'interrupted' || r.interrupted === true);
   const wall = Math.max(...rs.map((r) => r.duration_s));
   const schedules = sum((r) => r.stats.schedules);
   return {
+    ...header('merge'),
     result: failed !== undefined ? 'fail' : interrupted ? 'interrupted' : 'pass',
     variant: first.variant,
     scenario: first.scenario,
     mode: first.mode,
     seed: first.seed,
     ...(first.strategies !== undefined ? { strategies: first.strategies } : {}),
-    findings: [...findings.values()],
+    findings,
     stats: { schedules, steps: sum((r) => r.stats.steps), schedules_per_s: schedules / Math.max(1e-9, wall) },
     budget: sum((r) => r.budget),
     jobs: sum((r) => r.jobs),
@@ -102,6 +97,7 @@ export function merge_reports(files: string[]): Record<string, unknown> {
 }
 
 export function merge(o: MergeOpts, io: Io): number {
+  check_output_path('--out', o.out);
   const m = merge_reports(o.reports);
   mkdirSync(dirname(o.out), { recursive: true });
   writeFileSync(o.out, JSON.stringify(m, null, 2) + '\n');
@@ -109,7 +105,7 @@ export function merge(o: MergeOpts, io: Io): number {
   else {
     const st = m.stats as { schedules: number; steps: number };
     io.out(`merge: ${o.reports.length} shard report(s) of ${m.variant} ${m.scenario}: ${st.schedules} schedules, ${st.steps} steps, budget ${m.budget as number}`);
-    for (const f of m.findings as Finding[]) io.out(`  ${finding_key(f)} x${f.count ?? 1}: ${f.message.slice(0, 120)}`);
+    for (const f of m.findings as Finding[]) io.out(`  ${f.signature} x${f.count ?? 1}: ${f.message.slice(0, 120)}`);
     if (m.replay !== undefined) io.out(`replay: vfio-ccw-sim replay ${m.replay as string}`);
     io.out(`report: ${o.out}`);
     io.out(m.result === 'fail' ? 'FAILURE' : m.result === 'pass' ? 'SUCCESS' : 'INTERRUPTED');

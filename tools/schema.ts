@@ -64,6 +64,23 @@ export const RaceReport = RunReport.extend({
   replay: z.string().optional(),
   first_failure: z.object({ variant: z.string(), strategy: z.string(), findings: z.array(FindingSchema) }).strict().optional(),
   shrunk: Shrunk.optional(),
+  /** schedules this run may try (its share of --budget), and its search jobs */
+  budget: z.number().int().nonnegative(),
+  jobs: z.number().int().nonnegative(),
+  shard: z.object({ index: z.number().int().positive(), total: z.number().int().positive(), jobs_total: z.number().int().nonnegative() }).strict().optional(),
+}).strict();
+
+/** merge: the shards' race reports as one campaign */
+export const MergeReport = RunReport.extend({
+  tool: z.literal('merge'),
+  strategies: z.array(z.enum(['random', 'pct', 'dfs'])).optional(),
+  budget: z.number().int().nonnegative(),
+  jobs: z.number().int().nonnegative(),
+  shards: z.number().int().positive(),
+  shard_seconds: z.number().nonnegative(),
+  interrupted: z.boolean().optional(),
+  replay: z.string().optional(),
+  first_failure_shard: z.number().int().positive().optional(),
 }).strict();
 
 export const ReplayReport = RunReport.extend({
@@ -148,7 +165,7 @@ export const BenchReport = BaseReport.extend({
   ),
 }).strict();
 
-export const TOOL_SCHEMAS = { stress: StressReport, race: RaceReport, replay: ReplayReport, trace: TraceReport, lockstat: LockstatReport, bench: BenchReport } as const;
+export const TOOL_SCHEMAS = { stress: StressReport, race: RaceReport, replay: ReplayReport, trace: TraceReport, lockstat: LockstatReport, bench: BenchReport, merge: MergeReport } as const;
 export type ToolName = keyof typeof TOOL_SCHEMAS;
 
 export type BaseReportT = z.infer<typeof BaseReport>;

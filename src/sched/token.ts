@@ -7,6 +7,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
+import { ROOT as PKG_ROOT } from '../runtime/root.ts';
 
 export interface ScheduleSpec {
   /** variant name */
@@ -50,7 +51,8 @@ function unrle(xs: readonly number[]): number[] {
   return out;
 }
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+// the package's root, from the sources or from dist/
+const ROOT = fileURLToPath(PKG_ROOT);
 let version: string | undefined;
 
 /**
