@@ -4,7 +4,6 @@ import {
   objId, reinit_completion, spin_lock_irq, spin_lock_irqsave, spin_unlock_irq, spin_unlock_irqrestore, wait_for_completion, wait_for_completion_timeout, HZ,
   lockdep_assert_held, queue_work, WARN, Warn,
 } from '../kernel/index.ts';
-import type { IoTodoRule } from '../variants/registry.ts';
 import { EAGAIN, EBUSY, EIO, ENODEV } from '../uapi/errno.ts';
 import { scsw_is_final, scsw_is_solicited, scsw_read } from '../uapi/scsw.ts';
 import { IO_IRB } from '../uapi/vfio_ccw.ts';
@@ -38,43 +37,31 @@ export function vfio_ccw_sch_irq(p: VfioCcwPrivate | null, sch: Subch): void {
   }
   atomic_inc(p.v.irqs, 'vfio_ccw_sch_irq');
   // A moves the state change out of IRQ context: INTERRUPT runs from io_todo [inferred from patch 1].
-  if (p.drv.f.io_todo === 'A') irb_to_slot(p, 'vfio_ccw_sch_irq');
+  if (p.drv.f.io_todo.in_fsm_irq) irb_to_slot(p, 'vfio_ccw_sch_irq');
   else vfio_ccw_fsm_event(p, p.drv.E.INTERRUPT);
 }
 
 /**
- * What io_todo does with a solicited interrupt and when it resets IDLE, per version (§4.4, §5.4,
- * §6.4, §7.2, §9.1). Neighbouring rows are the patches between them: B3 "only free cp on final
- * interrupt"; C53 M-C4 (IDLE before the signal) and M-C5 (free only in CP_PENDING); D
- * "Serialize FSM IDLE state with I/O completion" (IDLE only if this run freed the cp); E "Fix
- * FSM state if mdev probe fails" (no mdev check).
+ * io_work: process the IRB in the single slot (§10.4), with the variant's own function if it
+ * replaces it. A fires INTERRUPT, whose fsm_irq runs the steps.
  */
-export const IO_TODO_RULES: Readonly<Record<IoTodoRule, {
-  /** a solicited interrupt frees the cp: always, if final, or if final while CP_PENDING */
-  readonly free: 'solicited' | 'final' | 'final+cp_pending';
-  /** state = IDLE afterwards: if an mdev exists, if also final, if also this run freed the cp, if this run freed it; A: fsm_irq returns IDLE */
-  readonly idle: 'mdev' | 'mdev+final' | 'mdev+freed' | 'freed' | 'returned';
-  readonly idle_before_signal: boolean;
-}>> = {
-  A: { free: 'solicited', idle: 'returned', idle_before_signal: false },
-  'B-unconditional': { free: 'solicited', idle: 'mdev', idle_before_signal: false },
-  'B3-final': { free: 'final', idle: 'mdev+final', idle_before_signal: false },
-  C52: { free: 'final', idle: 'mdev+final', idle_before_signal: false },
-  C53: { free: 'final+cp_pending', idle: 'mdev+final', idle_before_signal: true },
-  D: { free: 'final+cp_pending', idle: 'mdev+freed', idle_before_signal: true },
-  E: { free: 'final+cp_pending', idle: 'freed', idle_before_signal: true },
-};
-
-/** io_work: process the IRB in the single slot (§10.4). A fires INTERRUPT, whose fsm_irq runs the steps. */
 export function vfio_ccw_sch_io_todo(p: VfioCcwPrivate): void {
-  if (p.drv.f.io_todo === 'A') vfio_ccw_fsm_event(p, p.drv.E.INTERRUPT);
+  p.drv.code.vfio_ccw_sch_io_todo(p);
+}
+
+/** The shared io_todo: the steps under the variant's rule, or A's INTERRUPT event. */
+export function io_todo_by_rule(p: VfioCcwPrivate): void {
+  if (p.drv.f.io_todo.in_fsm_irq) vfio_ccw_fsm_event(p, p.drv.E.INTERRUPT);
   else io_todo_steps(p);
 }
 
-/** The steps of io_todo under the variant's rule (IO_TODO_RULES). */
+/**
+ * The steps of io_todo under the variant's rule (features.io_todo, stated in each variant file;
+ * §4.4, §5.4, §6.4, §7.2, §9.1).
+ */
 export function io_todo_steps(p: VfioCcwPrivate): void {
   const F = 'vfio_ccw_sch_io_todo';
-  const rule = IO_TODO_RULES[p.drv.f.io_todo];
+  const rule = p.drv.f.io_todo;
   let cp_is_finished = false;
   const irb = p.v.irb;
   // Each field is read from the slot when the kernel reads it: fsm_irq may overwrite the slot

@@ -16,7 +16,7 @@ import {
   sch_shadow_actl_or, sch_shadow_actl_set,
 } from '../cio/css.ts';
 import { cp_free, cp_get_orb, cp_init, cp_prefetch } from './cp.ts';
-import { flush_sch, io_todo_steps, vfio_ccw_sch_quiesce } from './drv.ts';
+import { flush_sch, io_todo_by_rule, io_todo_steps, vfio_ccw_sch_quiesce } from './drv.ts';
 import type { VfioCcwPrivate } from './private.ts';
 import type { ActionName } from './fsm_tables.ts';
 import { make_driver, type Driver } from './variant.ts';
@@ -405,7 +405,7 @@ export function driver_for(name: string): Driver {
   if (d === undefined) {
     const v = variant_by_name(name);
     if (v === undefined) throw new Error(`no variant ${name}`);
-    d = make_driver(v, ACTIONS, { A: ACTIONS_A });
+    d = make_driver(v, ACTIONS, { A: ACTIONS_A }, { vfio_ccw_sch_io_todo: io_todo_by_rule });
     drivers.set(name, d);
   }
   return d;
