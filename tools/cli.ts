@@ -3,10 +3,10 @@
 import type { HwConfig } from '../src/hw/config.ts';
 import type { BoundBy } from '../src/sched/dpor.ts';
 import { Command, CommanderError, Option } from 'commander';
-import { format_variant_table, variants_json } from '../src/variants/registry.ts';
+import { format_variant_table, variants_json } from '../src/variants/index.ts';
 import { ALL_DETECTORS, type DetectorName } from '../src/system/rig.ts';
 import { benchDetectors, benchIo, benchLockstat, benchPrimitives, benchSched, formatBench } from './bench.ts';
-import { hwOverrides, nonNegativeNumber, oneOf, oneValue, positiveInt, positiveNumber, probability, uint32, variantName } from './options.ts';
+import { hwOverrides, nonNegativeNumber, oneOf, oneValue, positiveInt, positiveNumber, probability, uint32, variantName, load_variant_options } from './options.ts';
 import { mixArg, scenarioArg } from './scenarios.ts';
 import { stress, type Io } from './stress.ts';
 import { lockstat } from './lockstat.ts';
@@ -49,6 +49,7 @@ function build(io: Io): Command {
     .enablePositionalOptions()
     .showSuggestionAfterError(false)
     .configureOutput({ outputError: (s, write) => write(s.split('\n')[0] + '\n') })
+    .hook('preAction', async (_program, action) => load_variant_options(action))
     .option('--list-variants', 'print the driver variants (kernel versions) and exit')
     .option('--json', 'with --list-variants: print them as JSON')
     .action((o: { listVariants?: boolean; json?: boolean }) => {

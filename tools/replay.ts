@@ -11,6 +11,7 @@ import type { TraceEvent } from '../src/trace/ring.ts';
 import type { Io } from './stress.ts';
 import { format_report_text, interleaving } from './text.ts';
 import { UsageError } from './errors.ts';
+import { load_token_variant } from './options.ts';
 
 export interface ReplayOpts {
   token: string;
@@ -23,6 +24,7 @@ export interface ReplayOpts {
 export async function replay(o: ReplayOpts, io: Io): Promise<number> {
   const spec = decode_token(o.token);
   if (typeof spec === 'string') throw new UsageError(`replay: ${spec}`);
+  await load_token_variant(spec, 'replay', io.err);
   const scenario = await load_scenario(spec.s);
   const rig = await Rig.start(spec.u, [scenario.module]);
   let out: RunOutcome;

@@ -7,6 +7,7 @@ import { run_spec } from '../src/sched/search.ts';
 import { decode_token } from '../src/sched/token.ts';
 import { Rig } from '../src/system/rig.ts';
 import { UsageError } from './errors.ts';
+import { load_token_variant } from './options.ts';
 import type { Io } from './stress.ts';
 import { export_chrome_trace } from './trace-export.ts';
 
@@ -22,6 +23,7 @@ export interface TraceOpts {
 export async function trace_cmd(o: TraceOpts, io: Io): Promise<number> {
   const spec = o.token !== undefined ? decode_token(o.token) : null;
   if (typeof spec === 'string') throw new UsageError(`trace: ${spec}`);
+  if (spec !== null) await load_token_variant(spec, 'trace', io.err);
   const scenario = await load_scenario(spec?.s ?? o.scenario);
   const users = spec?.u ?? scenario.users.default;
   const rig = await Rig.start(users, [scenario.module]);

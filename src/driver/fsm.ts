@@ -20,7 +20,7 @@ import { flush_sch, io_todo_by_rule, io_todo_steps, vfio_ccw_sch_quiesce } from 
 import type { VfioCcwPrivate } from './private.ts';
 import type { ActionName } from './fsm_tables.ts';
 import { make_driver, type Driver } from './variant.ts';
-import { variant_by_name } from '../variants/registry.ts';
+import { variant_by_name } from '../variants/index.ts';
 
 export type FsmFunc = (p: VfioCcwPrivate, event: number) => void;
 
@@ -399,12 +399,12 @@ export const ACTIONS: Readonly<Partial<Record<ActionName, FsmFunc>>> = {
 
 const drivers = new Map<string, Driver>();
 
-/** The driver of a variant (by registry name), built once per thread. */
+/** The driver of a variant (by registry name, or a user file's path), built once per thread. */
 export function driver_for(name: string): Driver {
+  const v = variant_by_name(name);
+  if (v === undefined) throw new Error(`no variant ${name}`);
   let d = drivers.get(name);
-  if (d === undefined) {
-    const v = variant_by_name(name);
-    if (v === undefined) throw new Error(`no variant ${name}`);
+  if (d === undefined || d.variant !== v) {
     d = make_driver(v, ACTIONS, { A: ACTIONS_A }, { vfio_ccw_sch_io_todo: io_todo_by_rule });
     drivers.set(name, d);
   }

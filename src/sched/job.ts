@@ -5,6 +5,7 @@ import { Rig } from '../system/rig.ts';
 import type { DetectorName } from '../system/rig.ts';
 import type { Finding, Report } from '../report/report.ts';
 import { load_scenario } from '../scenarios/load.ts';
+import { load_variant } from '../variants/load.ts';
 import { search, type SearchStrategy } from './search.ts';
 
 export interface JobArgs {
@@ -46,6 +47,7 @@ export interface JobResult {
 export async function search_job(a: JobArgs): Promise<JobResult> {
   const sh = new Int32Array(a.shared);
   const scenario = await load_scenario(a.scenario);
+  await load_variant(a.variant, { check: false }); // a user's file: main type-checked it
   const rig = await Rig.start(a.users, [scenario.module]);
   try {
     const r = await search(rig, {

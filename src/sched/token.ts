@@ -5,8 +5,10 @@ import type { StrategyName } from './strategy.ts';
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
 
 export interface ScheduleSpec {
-  /** variant name */
+  /** variant name, or a file path for a user's own variant */
   v: string;
+  /** a user's variant file: sha256 of its content when the token was made */
+  vh?: string;
   /** scenario id, or a file path for a user's own scenario */
   s: string;
   st: StrategyName;
