@@ -2,10 +2,7 @@
 // developer reads a patch series. Built-in variants (src/variants/<name>.ts) and a user's patch
 // file are written the same way.
 import type { FsmLabel } from '../driver/fsm_tables.ts';
-import {
-  VARIANT_NAMES,
-  type CommitRef, type CpRules, type DriverCode, type IoTodoRule, type KernelRange, type MailRef, type SpecLabel, type Variant, type VariantFeatures, type VariantName,
-} from './types.ts';
+import type { CommitRef, CpRules, DriverCode, IoTodoRule, KernelRange, MailRef, SpecLabel, Variant, VariantFeatures, VariantName } from './types.ts';
 
 /** Features as a change states them: rule objects name only the fields that changed. */
 export type FeatureChanges = Omit<Partial<VariantFeatures>, 'io_todo' | 'cp_rules'> & {
@@ -36,8 +33,9 @@ export type RootVariant = Omit<Variant, 'base' | 'based_on' | 'code'>;
 
 const BUILT_IN = new Map<string, Variant>();
 
+/** The first variant made under a name is the one `derive(name, …)` builds on (a built-in file loads before any user file). */
 function remember(v: Variant): Variant {
-  if ((VARIANT_NAMES as readonly string[]).includes(v.name) && !BUILT_IN.has(v.name)) BUILT_IN.set(v.name, v);
+  if (!BUILT_IN.has(v.name)) BUILT_IN.set(v.name, v);
   return v;
 }
 
@@ -56,7 +54,7 @@ export function root(v: RootVariant): Variant {
  */
 export function derive(base: VariantName | string | Variant, changes: VariantChanges): Variant {
   const b = typeof base === 'string' ? BUILT_IN.get(base) : base;
-  if (b === undefined) throw new Error(`derive: unknown base variant '${String(base)}' (expected one of ${VARIANT_NAMES.join(', ')})`);
+  if (b === undefined) throw new Error(`derive: unknown base variant '${String(base)}' (expected one of ${[...BUILT_IN.keys()].filter((n) => !n.includes('+')).join(', ')})`);
   const f = changes.features ?? {};
   const features: VariantFeatures = {
     ...b.features,

@@ -1,24 +1,35 @@
 // The variant registry: every kernel version of spec/driver.md, one file each (src/variants/<name>.ts,
-// each its predecessor plus its changes), in the order of DESIGN.md's variant table; and the users'
-// own variant files once loaded (load.ts). Lookup by name or by kernel release.
+// each its predecessor plus its changes), and the users' own variant files once loaded (load.ts).
+// Lookup by name or by kernel release. The files are found by listing this directory, so a new
+// version is one new file: it comes after the DESIGN.md table's order (VARIANT_NAMES).
+import { readdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { VARIANT_NAMES, type KernelRange, type Variant } from './types.ts';
-import morel_2018 from './morel-2018.ts';
-import v4_12 from './v4.12.ts';
-import v4_18 from './v4.18.ts';
-import v5_0 from './v5.0.ts';
-import v5_2 from './v5.2.ts';
-import v5_3 from './v5.3.ts';
-import v5_13 from './v5.13.ts';
-import gunthorpe_2021 from './gunthorpe-2021.ts';
-import v6_0 from './v6.0.ts';
-import v6_1 from './v6.1.ts';
-import v6_2 from './v6.2.ts';
-import mainline from './mainline.ts';
 
 export * from './types.ts';
 export { derive, root, type FeatureChanges, type VariantChanges } from './derive.ts';
 
-export const VARIANTS: readonly Variant[] = [morel_2018, v4_12, v4_18, v5_0, v5_2, v5_3, v5_13, gunthorpe_2021, v6_0, v6_1, v6_2, mainline];
+/** The files of this directory that are not variants. */
+const MACHINERY = new Set(['derive.ts', 'entry.ts', 'index.ts', 'load.ts', 'refs.ts', 'registry.ts', 'types.ts']);
+
+async function load_built_ins(): Promise<Variant[]> {
+  const here = new URL('.', import.meta.url);
+  const files = readdirSync(fileURLToPath(here)).filter((f) => f.endsWith('.ts') && !MACHINERY.has(f)).sort();
+  const out: Variant[] = [];
+  for (const f of files) {
+    const m = (await import(new URL(f, here).href)) as { default?: Variant };
+    if (m.default === undefined || `${m.default.name}.ts` !== f) throw new Error(`src/variants/${f}: must default-export the variant named '${f.slice(0, -3)}'`);
+    out.push(m.default);
+  }
+  const rank = (v: Variant): number => {
+    const i = (VARIANT_NAMES as readonly string[]).indexOf(v.name);
+    return i < 0 ? VARIANT_NAMES.length : i;
+  };
+  return out.sort((a, b) => rank(a) - rank(b));
+}
+
+/** Every built-in variant: DESIGN.md's table order, then any newer file by name. */
+export const VARIANTS: readonly Variant[] = await load_built_ins();
 
 // ---------------------------------------------------------------------------------------------
 // Lookup
@@ -81,7 +92,7 @@ export function format_range(k: KernelRange | null): string {
   return k.from === k.to ? k.from : `${k.from}-${k.to}`;
 }
 
-const VALID = `valid: ${VARIANT_NAMES.join(', ')}, or a kernel release v4.12 or later (e.g. v5.15.3)`;
+const VALID = `valid: ${VARIANTS.map((v) => v.name).join(', ')}, or a kernel release v4.12 or later (e.g. v5.15.3)`;
 
 export type ResolveResult = { readonly ok: true; readonly variant: Variant } | { readonly ok: false; readonly error: string };
 
