@@ -14,6 +14,7 @@ import {
 import { cp_free, cp_update_scsw } from './cp.ts';
 import { VFIO_CCW_ISC, completion_at, irb_to_slot, vfio_ccw_fsm_event } from './fsm.ts';
 import { CRW_QUEUE, type VfioCcwPrivate } from './private.ts';
+import type { VariantFeatures } from '../variants/types.ts';
 
 /** Signal an eventfd whose fd + 1 is stored in a trigger field (0 = NULL). */
 export function signal_trigger(p: VfioCcwPrivate, fdp1: number, site: string): boolean {
@@ -182,26 +183,41 @@ function quiesce_loop_b(p: VfioCcwPrivate): number {
   return ret;
 }
 
-/**
- * vfio_ccw_sch_quiesce. v6.0+ (E, and F's flush_sch): the loop alone, called by fsm_close with
- * sch->lock held; no state write. Before (B §5.6, C §6.5): takes sch->lock itself, disables
- * first, loops only if the disable is busy, and leaves NOT_OPER whatever happened.
- */
+/** vfio_ccw_sch_quiesce: the variant's form (or its own replacement), picked when the driver is built. */
 export function vfio_ccw_sch_quiesce(p: VfioCcwPrivate): number {
+  return p.drv.code.vfio_ccw_sch_quiesce(p);
+}
+
+/**
+ * vfio_ccw_sch_quiesce before v6.0 (B §5.6, C §6.5): takes sch->lock itself, disables first,
+ * runs `loop` only if the disable is busy, and leaves NOT_OPER whatever happened.
+ */
+function sch_quiesce_locked(p: VfioCcwPrivate, loop: (p: VfioCcwPrivate) => number): number {
   const F = 'vfio_ccw_sch_quiesce';
-  const q = p.drv.f.quiesce;
-  if (q === 'E' || q === 'F-flush_sch') return quiesce_loop(p);
   const sch = p.sch;
   spin_lock_irq(sch.v.lock, F);
   let ret = 0;
   if (sch.hw_enabled()) {
     ret = cio_disable_subchannel(sch);
-    if (ret === -EBUSY) ret = q === 'B' ? quiesce_loop_b(p) : quiesce_loop(p);
+    if (ret === -EBUSY) ret = loop(p);
   }
   p.v.state.set(p.drv.S.NOT_OPER, F);
   spin_unlock_irq(sch.v.lock, F);
   return ret;
 }
+
+/**
+ * The forms of vfio_ccw_sch_quiesce by `features.quiesce`. v6.0+ (E) and F's flush_sch: the loop
+ * alone, called by fsm_close with sch->lock held, no state write. B (v4.12 … v5.1) and C (v5.2 …
+ * v5.19; A keeps C's shape [inferred]): sch_quiesce_locked around their own loop.
+ */
+export const SCH_QUIESCE: Readonly<Record<VariantFeatures['quiesce'], (p: VfioCcwPrivate) => number>> = {
+  'A-states': (p) => sch_quiesce_locked(p, quiesce_loop),
+  B: (p) => sch_quiesce_locked(p, quiesce_loop_b),
+  C: (p) => sch_quiesce_locked(p, quiesce_loop),
+  'F-flush_sch': quiesce_loop,
+  E: quiesce_loop,
+};
 
 /**
  * A: reset and remove fire OFFLINE and, if the device went QUIESCING, wait until the INTERRUPT

@@ -165,6 +165,10 @@ export interface VariantFeatures {
 export interface DriverCode {
   /** io_work's handler (drivers/s390/cio/vfio_ccw_drv.c): the IRB slot to the I/O region, free, IDLE, signal */
   readonly vfio_ccw_sch_io_todo: (p: VfioCcwPrivate) => void;
+  /** the ssch path of fsm_io_request (vfio_ccw_fsm.c): 0 or -errno; the forms differ in sch->lock */
+  readonly fsm_io_helper: (p: VfioCcwPrivate) => number;
+  /** vfio_ccw_sch_quiesce (vfio_ccw_drv.c): cancel/halt/clear until the disable takes; 0 or -errno */
+  readonly vfio_ccw_sch_quiesce: (p: VfioCcwPrivate) => number;
 }
 
 export interface Variant {
