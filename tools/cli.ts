@@ -63,7 +63,7 @@ function build(io: Io): Command {
   program
     .command('stress')
     .description('free-running parallel stress of the driver (locktorture style): stat lines, a report file, SUCCESS or FAILURE')
-    .addOption(new Option('--variant <name>', 'driver variant, or a kernel release inside its range (e.g. v6.8)').argParser(variantName).default('mainline'))
+    .addOption(new Option('--variant <name>', 'driver variant, a kernel release inside its range (e.g. v6.8), or a variant file (./my-change.ts)').argParser(variantName).default('mainline'))
     .addOption(new Option('--scenario <id>', 'scenario: S1…S12, its slug, or a .ts file exporting `scenario` and `user`').argParser(scenarioArg).default('S2'))
     .addOption(new Option('--mix <list>', 'run several scenarios in turn (comma list); overrides --scenario').argParser(mixArg))
     .addOption(new Option('--users <n>', 'user worker threads (default: the scenario\'s)').argParser(positiveInt('--users', 8)))
@@ -105,7 +105,7 @@ function build(io: Io): Command {
   program
     .command('race')
     .description('search schedules in controlled mode (a portfolio on piscina); stop at the first failure and print its report and replay token')
-    .addOption(new Option('--variant <list>', 'driver variant(s), comma separated (names or kernel releases)').argParser((v: string) => v.split(',').map((x) => variantName(x.trim()))).default(['mainline']))
+    .addOption(new Option('--variant <list>', 'driver variant(s), comma separated (names, kernel releases or variant files)').argParser((v: string) => v.split(',').map((x) => variantName(x.trim()))).default(['mainline']))
     .addOption(new Option('--scenario <id>', 'scenario: S1…S12, its slug, or a .ts file').argParser(scenarioArg).default('S12'))
     .addOption(new Option('--strategy <list>', 'random, pct, dfs (bounded exhaustive); comma list for a portfolio').argParser(oneOf<SearchStrategy>('--strategy', ['random', 'pct', 'dfs'])).default(['pct']))
     .addOption(new Option('--depth <d>', 'PCT depth (bug depth it targets)').argParser(positiveInt('--depth', 16)).default(3))
@@ -171,7 +171,7 @@ function build(io: Io): Command {
     .command('trace')
     .description('export a run as Chrome trace-event JSON that Perfetto and chrome://tracing open')
     .argument('[token]', 'a replay token; without one, a free-mode run of --scenario')
-    .addOption(new Option('--variant <name>', 'driver variant').argParser(variantName).default('mainline'))
+    .addOption(new Option('--variant <name>', 'driver variant, or a variant file').argParser(variantName).default('mainline'))
     .addOption(new Option('--scenario <id>', 'scenario').argParser(scenarioArg).default('S2'))
     .addOption(new Option('--iterations <n>', 'I/O cycles').argParser(positiveInt('--iterations')).default(20))
     .addOption(new Option('--seed <n>', 'seed').argParser(uint32('--seed')).default(1))
@@ -183,7 +183,7 @@ function build(io: Io): Command {
   program
     .command('lockstat')
     .description("lock statistics of a free-mode run (lock_stat's columns per lock class and call site, contention points, trylock failures and -EAGAIN retries, latency histograms)")
-    .addOption(new Option('--variant <name>', 'driver variant, or a kernel release inside its range (e.g. v6.8)').argParser(variantName).default('mainline'))
+    .addOption(new Option('--variant <name>', 'driver variant, a kernel release inside its range (e.g. v6.8), or a variant file (./my-change.ts)').argParser(variantName).default('mainline'))
     .addOption(new Option('--scenario <id>', 'scenario: S1…S12, its slug, or a .ts file exporting `scenario` and `user`').argParser(scenarioArg).default('S2'))
     .addOption(new Option('--users <n>', "user worker threads (default: the scenario's)").argParser(positiveInt('--users', 8)))
     .addOption(new Option('--duration <s>', 'seconds to run').argParser(positiveNumber('--duration')).default(5))
