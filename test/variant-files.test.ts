@@ -4,7 +4,9 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { VARIANTS, VARIANT_NAMES, derive, variant_by_name } from '../src/variants/index.ts';
+import { VARIANTS, VARIANT_NAMES, derive, register_user_variant, variant_by_name } from '../src/variants/index.ts';
+import { FSM_IO_HELPERS, driver_for } from '../src/driver/fsm.ts';
+import { SCH_QUIESCE, io_todo_by_rule } from '../src/driver/drv.ts';
 import { encode_token } from '../src/sched/token.ts';
 import { variant_file_hash } from '../src/variants/load.ts';
 
@@ -58,6 +60,23 @@ describe('the built-in variants are files', () => {
     expect(v.features).toEqual({ ...b.features, io_todo: { ...b.features.io_todo, idle: 'mdev+freed' } });
     expect(b.features.io_todo.idle).toBe('mdev+final'); // the base is untouched
     expect(() => derive('v9.9', {})).toThrow(/unknown base variant 'v9\.9'/);
+  });
+
+  it('the driver picks each function once: the form of the version, or the variant\'s own', () => {
+    for (const v of VARIANTS) {
+      const d = driver_for(v.name);
+      expect(d.code.fsm_io_helper).toBe(FSM_IO_HELPERS[v.features.io_helper]);
+      expect(d.code.vfio_ccw_sch_quiesce).toBe(SCH_QUIESCE[v.features.quiesce]);
+      expect(d.code.vfio_ccw_sch_io_todo).toBe(io_todo_by_rule);
+    }
+    const mine = (): number => 0;
+    const v = derive('v5.3', { code: { fsm_io_helper: mine } });
+    register_user_variant({ ...v, name: '/nowhere/mine.ts' });
+    const d = driver_for('/nowhere/mine.ts');
+    expect(d.code.fsm_io_helper).toBe(mine);
+    expect(d.code.vfio_ccw_sch_quiesce).toBe(SCH_QUIESCE.C);
+    // and a variant derived from it inherits the replacement
+    expect(derive(v, {}).code.fsm_io_helper).toBe(mine);
   });
 });
 
