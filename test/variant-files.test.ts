@@ -2,6 +2,7 @@
 // is the same kind of file, run with every tool through `--variant ./file.ts` (child processes).
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { VARIANTS, VARIANT_NAMES, derive, register_user_variant, variant_by_name } from '../src/variants/index.ts';
@@ -13,8 +14,10 @@ import { variant_file_hash } from '../src/variants/load.ts';
 const ROOT = new URL('..', import.meta.url).pathname;
 const BIN = join(ROOT, 'bin/vfio-ccw-sim.mjs');
 const run = (args: string[]) => spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 400_000, cwd: ROOT });
-// user files live next to the project so that they import its sources by a relative path
-const dir = mkdtempSync(join(ROOT, 'test/.variant-files-'));
+// users' files outside the project: an ES module directory, importing the sources by absolute path
+const dir = mkdtempSync(join(tmpdir(), 'vfio-ccw-variant-'));
+writeFileSync(join(dir, 'package.json'), '{ "type": "module" }\n');
+const API = JSON.stringify(join(ROOT, 'src/index.ts'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const file = (name: string, text: string): string => {
   const p = join(dir, name);
@@ -104,8 +107,8 @@ describe('--variant ./file.ts (child processes)', () => {
   });
 
   it.each([
-    ['a type error', 'bad-type.ts', "import { derive } from '../../src/index.ts';\nexport default derive('v5.3', { features: { io_todo: { idle: 'sometimes' } } });\n", /bad-type\.ts does not type-check: line 2: .*sometimes/],
-    ['an unknown base', 'bad-base.ts', "import { derive } from '../../src/index.ts';\nexport default derive('v9.9', {});\n", /bad-base\.ts does not load: derive: unknown base variant 'v9\.9'/],
+    ['a type error', 'bad-type.ts', `import { derive } from ${API};\n` + "export default derive('v5.3', { features: { io_todo: { idle: 'sometimes' } } });\n", /bad-type\.ts does not type-check: line 2: .*sometimes/],
+    ['an unknown base', 'bad-base.ts', `import { derive } from ${API};\n` + "export default derive('v9.9', {});\n", /bad-base\.ts does not load: derive: unknown base variant 'v9\.9'/],
     ['no variant exported', 'bad-export.ts', 'export const x = 1;\n', /bad-export\.ts must default-export a variant/],
   ])('a variant file with %s: exit 2, one line naming the file', (_what, name, text, re) => {
     const p = file(name, text);
@@ -121,7 +124,7 @@ describe('--variant ./file.ts (child processes)', () => {
   });
 
   it('replaying a token after its variant file changed says so in one line', () => {
-    const p = file('changing.ts', "import { derive } from '../../src/index.ts';\nexport default derive('v6.2', { description: 'no change' });\n");
+    const p = file('changing.ts', `import { derive } from ${API};\n` + "export default derive('v6.2', { description: 'no change' });\n");
     const token = encode_token({ v: p, vh: variant_file_hash(p), s: 'S1', st: 'random', seed: 1, u: 1, it: 1 });
     const same = run(['replay', '--quiet', token]);
     expect(same.stderr).not.toMatch(/changed since/);
