@@ -5,14 +5,14 @@ import type { HwConfig } from '../src/hw/config.ts';
 import type { BoundBy } from '../src/sched/dpor.ts';
 import { writeFileSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { format_variant_table, variants_json } from '../src/variants/registry.ts';
+import { format_variant_table, variants_json } from '../src/variants/index.ts';
 import { ALL_DETECTORS, type DetectorName } from '../src/system/rig.ts';
 import { SCENARIOS } from '../src/scenarios/index.ts';
 import { ScenarioError } from '../src/scenarios/load.ts';
 import { source_version } from '../src/sched/token.ts';
 import { benchDetectors, benchIo, benchLockstat, benchPrimitives, benchSched, benchStartup, formatBench, type BenchRow } from './bench.ts';
 import { header } from './schema.ts';
-import { hwOverrides, nonNegativeNumber, oneOf, oneValue, positiveInt, positiveNumber, probability, uint32, variantName } from './options.ts';
+import { hwOverrides, nonNegativeNumber, oneOf, oneValue, positiveInt, positiveNumber, probability, uint32, variantName, load_variant_options } from './options.ts';
 import { mixArg, scenarioArg } from './scenarios.ts';
 import { stress } from './stress.ts';
 import type { Io } from './io.ts';
@@ -64,6 +64,7 @@ function build(io: Io): Command {
     .showSuggestionAfterError(false)
     .configureOutput({ outputError: (s, write) => write(s.split('\n')[0] + '\n') })
     .version(`vfio-ccw-sim ${source_version()}`, '-V, --version', 'print the version (package version + a hash of the sources, as replay tokens record it)')
+    .hook('preAction', async (_program, action) => load_variant_options(action))
     .option('--list-variants', 'print the driver variants (kernel versions) and exit')
     .option('--list-scenarios', 'print the built-in scenarios and exit')
     .option('--json', 'with --list-variants or --list-scenarios: print them as JSON')
@@ -80,7 +81,7 @@ function build(io: Io): Command {
   program
     .command('stress')
     .description('free-running parallel stress of the driver (locktorture style): stat lines, a report file, SUCCESS or FAILURE')
-    .addOption(new Option('--variant <name>', 'driver variant, or a kernel release inside its range (e.g. v6.8)').argParser(variantName).default('mainline'))
+    .addOption(new Option('--variant <name>', 'driver variant, a kernel release inside its range (e.g. v6.8), or a variant file (./my-change.ts)').argParser(variantName).default('mainline'))
     .addOption(new Option('--scenario <id>', 'scenario: S1…S12, its slug, or a .ts file exporting `scenario` and `user`').argParser(scenarioArg).default('S2'))
     .addOption(new Option('--mix <list>', 'run several scenarios in turn (comma list); overrides --scenario').argParser(mixArg))
     .addOption(new Option('--users <n>', 'user worker threads (default: the scenario\'s)').argParser(positiveInt('--users', 8)))
@@ -126,7 +127,7 @@ function build(io: Io): Command {
   program
     .command('race')
     .description('search schedules in controlled mode (a portfolio on piscina); stop at the first failure and print its report and replay token')
-    .addOption(new Option('--variant <list>', 'driver variant(s), comma separated (names or kernel releases)').argParser((v: string) => v.split(',').map((x) => variantName(x.trim()))).default(['mainline'], 'mainline'))
+    .addOption(new Option('--variant <list>', 'driver variant(s), comma separated (names, kernel releases or variant files)').argParser((v: string) => v.split(',').map((x) => variantName(x.trim()))).default(['mainline'], 'mainline'))
     .addOption(new Option('--scenario <id>', 'scenario: S1…S12, its slug, or a .ts file').argParser(scenarioArg).default('S12'))
     .addOption(new Option('--strategy <list>', 'random, pct, dfs (bounded exhaustive); comma list for a portfolio').argParser(oneOf<SearchStrategy>('--strategy', ['random', 'pct', 'dfs'])).default(['pct'], 'pct'))
     .addOption(new Option('--depth <d>', 'PCT depth (bug depth it targets)').argParser(positiveInt('--depth', 16)).default(3))
@@ -207,7 +208,7 @@ function build(io: Io): Command {
     .command('trace')
     .description('export a run as Chrome trace-event JSON that Perfetto and chrome://tracing open')
     .argument('[token]', 'a replay token; without one, a free-mode run of --scenario')
-    .addOption(new Option('--variant <name>', 'driver variant').argParser(variantName).default('mainline'))
+    .addOption(new Option('--variant <name>', 'driver variant, or a variant file').argParser(variantName).default('mainline'))
     .addOption(new Option('--scenario <id>', 'scenario').argParser(scenarioArg).default('S2'))
     .addOption(new Option('--iterations <n>', 'I/O cycles').argParser(positiveInt('--iterations')).default(20))
     .addOption(new Option('--seed <n>', 'seed').argParser(uint32('--seed')).default(1))
@@ -224,7 +225,7 @@ function build(io: Io): Command {
   program
     .command('lockstat')
     .description("lock statistics of a free-mode run (lock_stat's columns per lock class and call site, contention points, trylock failures and -EAGAIN retries, latency histograms)")
-    .addOption(new Option('--variant <name>', 'driver variant, or a kernel release inside its range (e.g. v6.8)').argParser(variantName).default('mainline'))
+    .addOption(new Option('--variant <name>', 'driver variant, a kernel release inside its range (e.g. v6.8), or a variant file (./my-change.ts)').argParser(variantName).default('mainline'))
     .addOption(new Option('--scenario <id>', 'scenario: S1…S12, its slug, or a .ts file exporting `scenario` and `user`').argParser(scenarioArg).default('S2'))
     .addOption(new Option('--users <n>', "user worker threads (default: the scenario's)").argParser(positiveInt('--users', 8)))
     .addOption(new Option('--duration <s>', 'seconds to run').argParser(positiveNumber('--duration')).default(5))

@@ -1,7 +1,11 @@
 // Typed option parsers shared by every subcommand: a bad value is one line naming the option.
 import { HW_CONFIG_DEFAULT, type HwConfig } from '../src/hw/config.ts';
 import { InvalidArgumentError } from 'commander';
-import { try_resolve_variant } from '../src/variants/registry.ts';
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { try_resolve_variant } from '../src/variants/index.ts';
+import { VariantFileError, load_variant_file, looks_like_variant_file } from '../src/variants/load.ts';
+import { UsageError } from './errors.ts';
 
 export function positiveNumber(name: string) {
   return (v: string): number => {
@@ -43,8 +47,15 @@ export function probability(name: string) {
   };
 }
 
-/** --variant: a name or any kernel release inside a variant's range. */
+/**
+ * --variant: a name, any kernel release inside a variant's range, or a user's variant file (here
+ * only checked to exist; the CLI loads it before the command runs, see load_variant_options).
+ */
 export function variantName(v: string): string {
+  if (looks_like_variant_file(v)) {
+    if (!existsSync(resolve(v))) throw new InvalidArgumentError(`no variant file '${v}'`);
+    return v;
+  }
   const r = try_resolve_variant(v);
   if (!r.ok) throw new InvalidArgumentError(r.error);
   return r.variant.name;
@@ -102,4 +113,39 @@ export function hwOverrides(name: string) {
     }
     return out as Partial<HwConfig>;
   };
+}
+
+/**
+ * Load the users' variant files a command names (--variant, one or a list) and put their absolute
+ * paths, the names runs use, in place. A file that does not load or type-check is a usage error.
+ */
+export async function load_variant_options(cmd: { getOptionValue(k: string): unknown; setOptionValue(k: string, v: unknown): unknown }): Promise<void> {
+  const v = cmd.getOptionValue('variant');
+  const one = async (x: string): Promise<string> => {
+    if (!looks_like_variant_file(x)) return x;
+    try {
+      return (await load_variant_file(x)).name;
+    } catch (e) {
+      if (e instanceof VariantFileError) throw new UsageError(e.message);
+      throw e;
+    }
+  };
+  if (typeof v === 'string') cmd.setOptionValue('variant', await one(v));
+  else if (Array.isArray(v)) cmd.setOptionValue('variant', await Promise.all(v.map((x) => one(String(x)))));
+}
+
+/**
+ * A token's variant: a user's file is loaded again (a usage error if it no longer loads), and a
+ * file whose content changed since the token was made is said in one line on stderr.
+ */
+export async function load_token_variant(spec: { v: string; vh?: string }, cmd: string, warn: (s: string) => void): Promise<void> {
+  if (!looks_like_variant_file(spec.v)) return;
+  let hash: string | undefined;
+  try {
+    hash = (await load_variant_file(spec.v)).hash;
+  } catch (e) {
+    if (e instanceof VariantFileError) throw new UsageError(`${cmd}: ${e.message}`);
+    throw e;
+  }
+  if (spec.vh !== undefined && hash !== spec.vh) warn(`${cmd}: variant file ${spec.v} changed since the token was made (sha256 ${spec.vh.slice(0, 12)}… now ${String(hash).slice(0, 12)}…); the schedule may not replay`);
 }

@@ -12,6 +12,7 @@ import { findings_json, format_finding, format_report_text, format_steps, fsm_na
 import { EXIT, UsageError, exit_for } from './errors.ts';
 import { check_output_path } from './paths.ts';
 import { header } from './schema.ts';
+import { load_token_variant } from './options.ts';
 
 export interface ReplayOpts {
   token: string;
@@ -35,6 +36,7 @@ export function token_spec(tool: string, token: string): ScheduleSpec {
 export async function replay(o: ReplayOpts, io: Io): Promise<number> {
   if (o.traceOut !== undefined) check_output_path('--trace-out', o.traceOut);
   const spec = token_spec('replay', o.token);
+  await load_token_variant(spec, 'replay', io.err);
   const scenario = await load_scenario(spec.s);
   if (io.interrupted()) return EXIT.interrupted;
   const rig = await Rig.start(spec.u, [scenario.module]);

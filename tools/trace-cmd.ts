@@ -9,6 +9,7 @@ import type { Io } from './io.ts';
 import { check_output_path } from './paths.ts';
 import { token_spec } from './replay.ts';
 import { header } from './schema.ts';
+import { load_token_variant } from './options.ts';
 import { export_chrome_trace } from './trace-export.ts';
 
 export interface TraceOpts {
@@ -24,6 +25,7 @@ export interface TraceOpts {
 export async function trace_cmd(o: TraceOpts, io: Io): Promise<number> {
   check_output_path('--out', o.out);
   const spec = o.token !== undefined ? token_spec('trace', o.token) : null;
+  if (spec !== null) await load_token_variant(spec, 'trace', io.err);
   const scenario = await load_scenario(spec?.s ?? o.scenario);
   const users = spec?.u ?? scenario.users.default;
   if (io.interrupted()) return EXIT.interrupted;

@@ -4,7 +4,6 @@ import {
   objId, reinit_completion, spin_lock_irq, spin_lock_irqsave, spin_unlock_irq, spin_unlock_irqrestore, wait_for_completion, wait_for_completion_timeout, HZ,
   lockdep_assert_held, queue_work, WARN, Warn,
 } from '../kernel/index.ts';
-import type { IoTodoRule } from '../variants/registry.ts';
 import { EAGAIN, EBUSY, EIO, ENODEV } from '../uapi/errno.ts';
 import { scsw_is_final, scsw_is_solicited, scsw_read } from '../uapi/scsw.ts';
 import { IO_IRB } from '../uapi/vfio_ccw.ts';
@@ -15,6 +14,7 @@ import {
 import { cp_free, cp_update_scsw } from './cp.ts';
 import { VFIO_CCW_ISC, completion_at, irb_to_slot, vfio_ccw_fsm_event } from './fsm.ts';
 import { CRW_QUEUE, type VfioCcwPrivate } from './private.ts';
+import type { VariantFeatures } from '../variants/types.ts';
 
 /** Signal an eventfd whose fd + 1 is stored in a trigger field (0 = NULL). */
 export function signal_trigger(p: VfioCcwPrivate, fdp1: number, site: string): boolean {
@@ -38,43 +38,31 @@ export function vfio_ccw_sch_irq(p: VfioCcwPrivate | null, sch: Subch): void {
   }
   atomic_inc(p.v.irqs, 'vfio_ccw_sch_irq');
   // A moves the state change out of IRQ context: INTERRUPT runs from io_todo [inferred from patch 1].
-  if (p.drv.f.io_todo === 'A') irb_to_slot(p, 'vfio_ccw_sch_irq');
+  if (p.drv.f.io_todo.in_fsm_irq) irb_to_slot(p, 'vfio_ccw_sch_irq');
   else vfio_ccw_fsm_event(p, p.drv.E.INTERRUPT);
 }
 
 /**
- * What io_todo does with a solicited interrupt and when it resets IDLE, per version (§4.4, §5.4,
- * §6.4, §7.2, §9.1). Neighbouring rows are the patches between them: B3 "only free cp on final
- * interrupt"; C53 M-C4 (IDLE before the signal) and M-C5 (free only in CP_PENDING); D
- * "Serialize FSM IDLE state with I/O completion" (IDLE only if this run freed the cp); E "Fix
- * FSM state if mdev probe fails" (no mdev check).
+ * io_work: process the IRB in the single slot (§10.4), with the variant's own function if it
+ * replaces it. A fires INTERRUPT, whose fsm_irq runs the steps.
  */
-export const IO_TODO_RULES: Readonly<Record<IoTodoRule, {
-  /** a solicited interrupt frees the cp: always, if final, or if final while CP_PENDING */
-  readonly free: 'solicited' | 'final' | 'final+cp_pending';
-  /** state = IDLE afterwards: if an mdev exists, if also final, if also this run freed the cp, if this run freed it; A: fsm_irq returns IDLE */
-  readonly idle: 'mdev' | 'mdev+final' | 'mdev+freed' | 'freed' | 'returned';
-  readonly idle_before_signal: boolean;
-}>> = {
-  A: { free: 'solicited', idle: 'returned', idle_before_signal: false },
-  'B-unconditional': { free: 'solicited', idle: 'mdev', idle_before_signal: false },
-  'B3-final': { free: 'final', idle: 'mdev+final', idle_before_signal: false },
-  C52: { free: 'final', idle: 'mdev+final', idle_before_signal: false },
-  C53: { free: 'final+cp_pending', idle: 'mdev+final', idle_before_signal: true },
-  D: { free: 'final+cp_pending', idle: 'mdev+freed', idle_before_signal: true },
-  E: { free: 'final+cp_pending', idle: 'freed', idle_before_signal: true },
-};
-
-/** io_work: process the IRB in the single slot (§10.4). A fires INTERRUPT, whose fsm_irq runs the steps. */
 export function vfio_ccw_sch_io_todo(p: VfioCcwPrivate): void {
-  if (p.drv.f.io_todo === 'A') vfio_ccw_fsm_event(p, p.drv.E.INTERRUPT);
+  p.drv.code.vfio_ccw_sch_io_todo(p);
+}
+
+/** The shared io_todo: the steps under the variant's rule, or A's INTERRUPT event. */
+export function io_todo_by_rule(p: VfioCcwPrivate): void {
+  if (p.drv.f.io_todo.in_fsm_irq) vfio_ccw_fsm_event(p, p.drv.E.INTERRUPT);
   else io_todo_steps(p);
 }
 
-/** The steps of io_todo under the variant's rule (IO_TODO_RULES). */
+/**
+ * The steps of io_todo under the variant's rule (features.io_todo, stated in each variant file;
+ * §4.4, §5.4, §6.4, §7.2, §9.1).
+ */
 export function io_todo_steps(p: VfioCcwPrivate): void {
   const F = 'vfio_ccw_sch_io_todo';
-  const rule = IO_TODO_RULES[p.drv.f.io_todo];
+  const rule = p.drv.f.io_todo;
   let cp_is_finished = false;
   const irb = p.v.irb;
   // Each field is read from the slot when the kernel reads it: fsm_irq may overwrite the slot
@@ -195,26 +183,41 @@ function quiesce_loop_b(p: VfioCcwPrivate): number {
   return ret;
 }
 
-/**
- * vfio_ccw_sch_quiesce. v6.0+ (E, and F's flush_sch): the loop alone, called by fsm_close with
- * sch->lock held; no state write. Before (B §5.6, C §6.5): takes sch->lock itself, disables
- * first, loops only if the disable is busy, and leaves NOT_OPER whatever happened.
- */
+/** vfio_ccw_sch_quiesce: the variant's form (or its own replacement), picked when the driver is built. */
 export function vfio_ccw_sch_quiesce(p: VfioCcwPrivate): number {
+  return p.drv.code.vfio_ccw_sch_quiesce(p);
+}
+
+/**
+ * vfio_ccw_sch_quiesce before v6.0 (B §5.6, C §6.5): takes sch->lock itself, disables first,
+ * runs `loop` only if the disable is busy, and leaves NOT_OPER whatever happened.
+ */
+function sch_quiesce_locked(p: VfioCcwPrivate, loop: (p: VfioCcwPrivate) => number): number {
   const F = 'vfio_ccw_sch_quiesce';
-  const q = p.drv.f.quiesce;
-  if (q === 'E' || q === 'F-flush_sch') return quiesce_loop(p);
   const sch = p.sch;
   spin_lock_irq(sch.v.lock, F);
   let ret = 0;
   if (sch.hw_enabled()) {
     ret = cio_disable_subchannel(sch);
-    if (ret === -EBUSY) ret = q === 'B' ? quiesce_loop_b(p) : quiesce_loop(p);
+    if (ret === -EBUSY) ret = loop(p);
   }
   p.v.state.set(p.drv.S.NOT_OPER, F);
   spin_unlock_irq(sch.v.lock, F);
   return ret;
 }
+
+/**
+ * The forms of vfio_ccw_sch_quiesce by `features.quiesce`. v6.0+ (E) and F's flush_sch: the loop
+ * alone, called by fsm_close with sch->lock held, no state write. B (v4.12 … v5.1) and C (v5.2 …
+ * v5.19; A keeps C's shape [inferred]): sch_quiesce_locked around their own loop.
+ */
+export const SCH_QUIESCE: Readonly<Record<VariantFeatures['quiesce'], (p: VfioCcwPrivate) => number>> = {
+  'A-states': (p) => sch_quiesce_locked(p, quiesce_loop),
+  B: (p) => sch_quiesce_locked(p, quiesce_loop_b),
+  C: (p) => sch_quiesce_locked(p, quiesce_loop),
+  'F-flush_sch': quiesce_loop,
+  E: quiesce_loop,
+};
 
 /**
  * A: reset and remove fire OFFLINE and, if the device went QUIESCING, wait until the INTERRUPT

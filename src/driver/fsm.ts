@@ -16,11 +16,11 @@ import {
   sch_shadow_actl_or, sch_shadow_actl_set,
 } from '../cio/css.ts';
 import { cp_free, cp_get_orb, cp_init, cp_prefetch } from './cp.ts';
-import { flush_sch, io_todo_steps, vfio_ccw_sch_quiesce } from './drv.ts';
+import { SCH_QUIESCE, flush_sch, io_todo_by_rule, io_todo_steps, vfio_ccw_sch_quiesce } from './drv.ts';
 import type { VfioCcwPrivate } from './private.ts';
 import type { ActionName } from './fsm_tables.ts';
 import { make_driver, type Driver } from './variant.ts';
-import { variant_by_name } from '../variants/registry.ts';
+import { variant_by_name, type VariantFeatures } from '../variants/index.ts';
 
 export type FsmFunc = (p: VfioCcwPrivate, event: number) => void;
 
@@ -81,51 +81,77 @@ export const fsm_disabled_irq: FsmFunc = (p) => {
 };
 
 /**
- * The ssch path (§5.3.2, §6.3, §4.4). Returns 0 or -errno. Where the state and the lock go is
- * per version: B1 sets BUSY under sch->lock and issues ssch outside it; B2/B3 set BUSY and issue
- * ssch in one locked section, whatever ssch answers; C+ set CP_PENDING only on cc 0; A takes no
- * lock at all and leaves the state to its caller.
+ * ssch of the cp's ORB and the mapping of its condition code, the part of fsm_io_helper every
+ * version shares (§5.3.2, §6.3, §4.4). Returns 0 or -errno; `pending`: CP_PENDING on cc 0 (C+).
  */
-export function fsm_io_helper(p: VfioCcwPrivate): number {
-  const F = 'fsm_io_helper';
+function io_helper_ssch(p: VfioCcwPrivate, F: string, pending: boolean): number {
   const sch = p.sch;
-  const mode = p.drv.f.io_helper;
-  if (mode === 'B1-unlocked-ssch') {
-    const fl = spin_lock_irqsave(sch.v.lock, F);
-    set_state(p, p.drv.S.BUSY, F);
-    spin_unlock_irqrestore(sch.v.lock, fl, F);
-  }
-  const locked = mode === 'B2-locked' || mode === 'C-locked';
-  const flags = locked ? spin_lock_irqsave(sch.v.lock, F) : false;
-  if (mode === 'B2-locked') set_state(p, p.drv.S.BUSY, F);
-  let ret: number;
   const orb = cp_get_orb(p.cp, sch.v.schid.get(F), sch.v.lpm.get(F));
-  if (orb === null) ret = -EIO;
-  else {
-    const cc = ssch(sch, orb);
-    switch (cc) {
-      case 0:
-        sch_shadow_actl_or(sch, SCSW_ACTL_START_PEND, F);
-        if (mode === 'C-locked') set_state(p, p.drv.S.CP_PENDING, F);
-        ret = 0;
-        break;
-      case 1:
-      case 2:
-        ret = -EBUSY;
-        break;
-      case 3: {
-        const lpm = orb_lpm(orb.flags);
-        sch.v.lpm.set(lpm !== 0 ? sch.v.lpm.get(F) & ~lpm : 0, F);
-        if (cio_update_schib(sch) !== 0) ret = -ENODEV;
-        else ret = sch.v.lpm.get(F) !== 0 ? -EACCES : -ENODEV;
-        break;
-      }
-      default:
-        ret = cc;
+  if (orb === null) return -EIO;
+  const cc = ssch(sch, orb);
+  switch (cc) {
+    case 0:
+      sch_shadow_actl_or(sch, SCSW_ACTL_START_PEND, F);
+      if (pending) set_state(p, p.drv.S.CP_PENDING, F);
+      return 0;
+    case 1:
+    case 2:
+      return -EBUSY;
+    case 3: {
+      const lpm = orb_lpm(orb.flags);
+      sch.v.lpm.set(lpm !== 0 ? sch.v.lpm.get(F) & ~lpm : 0, F);
+      if (cio_update_schib(sch) !== 0) return -ENODEV;
+      return sch.v.lpm.get(F) !== 0 ? -EACCES : -ENODEV;
     }
+    default:
+      return cc;
   }
-  if (locked) spin_unlock_irqrestore(sch.v.lock, flags, F);
+}
+
+/** A: no sch->lock at all; the caller leaves the state (§4.4). */
+function fsm_io_helper_a(p: VfioCcwPrivate): number {
+  return io_helper_ssch(p, 'fsm_io_helper', false);
+}
+
+/** v4.12 (B1): BUSY under sch->lock, then ssch and the actl update outside it (§5.3.2). */
+function fsm_io_helper_b1(p: VfioCcwPrivate): number {
+  const F = 'fsm_io_helper';
+  const flags = spin_lock_irqsave(p.sch.v.lock, F);
+  set_state(p, p.drv.S.BUSY, F);
+  spin_unlock_irqrestore(p.sch.v.lock, flags, F);
+  return io_helper_ssch(p, F, false);
+}
+
+/** v4.18 … v5.1 (B2/B3): BUSY, ORB, ssch and the cc mapping in one sch->lock section; BUSY even if ssch fails. */
+function fsm_io_helper_b2(p: VfioCcwPrivate): number {
+  const F = 'fsm_io_helper';
+  const flags = spin_lock_irqsave(p.sch.v.lock, F);
+  set_state(p, p.drv.S.BUSY, F);
+  const ret = io_helper_ssch(p, F, false);
+  spin_unlock_irqrestore(p.sch.v.lock, flags, F);
   return ret;
+}
+
+/** v5.2+ (C): one sch->lock section; a NULL ORB is -EIO; CP_PENDING only on cc 0 (§6.3). */
+function fsm_io_helper_c(p: VfioCcwPrivate): number {
+  const F = 'fsm_io_helper';
+  const flags = spin_lock_irqsave(p.sch.v.lock, F);
+  const ret = io_helper_ssch(p, F, true);
+  spin_unlock_irqrestore(p.sch.v.lock, flags, F);
+  return ret;
+}
+
+/** The forms of fsm_io_helper by `features.io_helper`: the driver picks one when it is built. */
+export const FSM_IO_HELPERS: Readonly<Record<VariantFeatures['io_helper'], (p: VfioCcwPrivate) => number>> = {
+  'A-unlocked': fsm_io_helper_a,
+  'B1-unlocked-ssch': fsm_io_helper_b1,
+  'B2-locked': fsm_io_helper_b2,
+  'C-locked': fsm_io_helper_c,
+};
+
+/** The ssch path: the variant's form of fsm_io_helper (or its own replacement). */
+export function fsm_io_helper(p: VfioCcwPrivate): number {
+  return p.drv.code.fsm_io_helper(p);
 }
 
 function fsm_do_halt(p: VfioCcwPrivate): number {
@@ -399,13 +425,17 @@ export const ACTIONS: Readonly<Partial<Record<ActionName, FsmFunc>>> = {
 
 const drivers = new Map<string, Driver>();
 
-/** The driver of a variant (by registry name), built once per thread. */
+/** The driver of a variant (by registry name, or a user file's path), built once per thread. */
 export function driver_for(name: string): Driver {
+  const v = variant_by_name(name);
+  if (v === undefined) throw new Error(`no variant ${name}`);
   let d = drivers.get(name);
-  if (d === undefined) {
-    const v = variant_by_name(name);
-    if (v === undefined) throw new Error(`no variant ${name}`);
-    d = make_driver(v, ACTIONS, { A: ACTIONS_A });
+  if (d === undefined || d.variant !== v) {
+    d = make_driver(v, ACTIONS, { A: ACTIONS_A }, {
+      vfio_ccw_sch_io_todo: io_todo_by_rule,
+      fsm_io_helper: FSM_IO_HELPERS[v.features.io_helper],
+      vfio_ccw_sch_quiesce: SCH_QUIESCE[v.features.quiesce],
+    });
     drivers.set(name, d);
   }
   return d;

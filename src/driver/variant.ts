@@ -1,7 +1,7 @@
 // The driver at one kernel version: its state/event numbering, jump table (functions) and the
 // per-version rules the handlers switch on. Built from the variant registry, which is data.
 import { FSM_TABLES, type ActionName, type FsmLabel, type FsmShape } from './fsm_tables.ts';
-import type { Variant, VariantFeatures } from '../variants/registry.ts';
+import type { DriverCode, Variant, VariantFeatures } from '../variants/types.ts';
 import type { FsmFunc } from './fsm.ts';
 
 /** Every state name any version uses; a version that lacks one maps it to -1. */
@@ -28,6 +28,8 @@ export interface Driver {
   /** jumptable[state][event] */
   readonly jumptable: readonly (readonly FsmFunc[])[];
   readonly f: DriverFeatures;
+  /** functions picked once for this variant: its own replacement, else the shared one */
+  readonly code: DriverCode;
 }
 
 /** Per FSM label, actions that differ from the shared ones under the same name (A's return the next state). */
@@ -42,9 +44,10 @@ function numbering<N extends string>(all: readonly N[], have: readonly string[])
 /**
  * Build a variant's driver: the table's action names resolved to functions, from `overrides`
  * for the variant's FSM label first (a version whose action differs under the same name), then
- * from the shared `actions`.
+ * from the shared `actions`. Driver functions the variant replaces are taken from it, the rest
+ * from `shared`.
  */
-export function make_driver(v: Variant, actions: Readonly<Partial<Record<ActionName, FsmFunc>>>, overrides: ActionOverrides = {}): Driver {
+export function make_driver(v: Variant, actions: Readonly<Partial<Record<ActionName, FsmFunc>>>, overrides: ActionOverrides, shared: DriverCode): Driver {
   const shape = FSM_TABLES[v.fsm] as FsmShape;
   const S = numbering(STATE_NAMES, shape.states);
   const E = numbering(EVENT_NAMES, shape.events);
@@ -64,5 +67,5 @@ export function make_driver(v: Variant, actions: Readonly<Partial<Record<ActionN
     EV_NOT_OPER: E.NOT_OPER >= 0 ? E.NOT_OPER : E.BROKEN,
     EV_IO_REQ: E.IO_REQ >= 0 ? E.IO_REQ : E.SSCH_REQ,
   };
-  return { name: v.name, variant: v, shape, S, E, R, jumptable, f: v.features };
+  return { name: v.name, variant: v, shape, S, E, R, jumptable, f: v.features, code: { ...shared, ...v.code } };
 }

@@ -58,7 +58,7 @@ export class ScenarioEnv {
     if (p === undefined) throw new Error('no device');
     this.p = p;
     // Kernels that reject an ORB without prefetch (v4.12 … ≈v5.6) were run with QEMU's force-orb-pfch=on.
-    this.client = new VfioCcwClient(bind_ops(p), ctx.g, { force_orb_pfch: p.drv.f.cp_pfch === 'reject' });
+    this.client = new VfioCcwClient(bind_ops(p), ctx.g, { force_orb_pfch: p.drv.f.cp_rules.reject_no_pfch });
     const gm = this.sys.guests[0]!;
     this.mem = { write: (iova, bytes) => guest_write(gm, iova, bytes, 'guest') };
     this.rng = new Rng(args.seed ^ (args.user * 0x9e3779b1));

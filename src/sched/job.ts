@@ -5,6 +5,7 @@ import { Rig } from '../system/rig.ts';
 import type { DetectorName } from '../system/rig.ts';
 import type { Finding, Report } from '../report/report.ts';
 import { load_scenario } from '../scenarios/load.ts';
+import { load_variant, user_variant_modules } from '../variants/load.ts';
 import { search, type SearchStrategy } from './search.ts';
 
 export interface JobArgs {
@@ -50,8 +51,12 @@ export interface JobResult {
 // users than it has starts a new one.
 let kept: Rig | null = null;
 
+let kept_mods = new Set<string>();
+
 async function rig_for(users: number, module: string): Promise<{ rig: Rig; started: number }> {
-  if (kept !== null && !kept.dead && kept.users >= users) {
+  // the actors preload the scenario's module and every user variant file loaded so far
+  const mods = [module, ...user_variant_modules()];
+  if (kept !== null && !kept.dead && kept.users >= users && mods.every((m) => kept_mods.has(m))) {
     // a graph per job, as with a rig of its own
     kept.reset_lockdep();
     return { rig: kept, started: 0 };
@@ -60,6 +65,7 @@ async function rig_for(users: number, module: string): Promise<{ rig: Rig; start
   kept = null;
   await old?.close();
   kept = await Rig.start(users, [module]);
+  kept_mods = new Set(mods);
   return { rig: kept, started: kept.pool.actors.length };
 }
 
@@ -73,6 +79,7 @@ export async function release_rig(): Promise<void> {
 export async function search_job(a: JobArgs): Promise<JobResult> {
   const sh = new Int32Array(a.shared);
   const scenario = await load_scenario(a.scenario);
+  await load_variant(a.variant, { check: false }); // a user's file: main type-checked it
   const { rig, started } = await rig_for(a.users, scenario.module);
   try {
     const r = await search(rig, {

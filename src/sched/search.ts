@@ -4,6 +4,7 @@ import type { Finding } from '../report/report.ts';
 import type { Scenario } from '../scenarios/types.ts';
 import type { DetectorName, Rig, RunOutcome } from '../system/rig.ts';
 import { scenario_ref } from '../scenarios/load.ts';
+import { variant_by_name } from '../variants/index.ts';
 import { DporSearch, bound_cost, type BoundBy } from './dpor.ts';
 import { bits } from './state.ts';
 import { default_pick } from './strategy.ts';
@@ -92,7 +93,9 @@ export function recorded(spec: ScheduleSpec, o: RunOutcome): ScheduleSpec {
 
 export async function search(rig: Rig, cfg: SearchConfig): Promise<SearchResult> {
   const t0 = performance.now();
-  const base = { v: cfg.variant, s: scenario_ref(cfg.scenario), u: cfg.users, it: cfg.iterations, ...(cfg.hw !== undefined ? { hw: cfg.hw } : {}), ...(cfg.params !== undefined ? { p: cfg.params } : {}) };
+  // a user's variant file: the token also records the hash of the file's content
+  const vh = variant_by_name(cfg.variant)?.hash;
+  const base = { v: cfg.variant, ...(vh !== undefined ? { vh } : {}), s: scenario_ref(cfg.scenario), u: cfg.users, it: cfg.iterations, ...(cfg.hw !== undefined ? { hw: cfg.hw } : {}), ...(cfg.params !== undefined ? { p: cfg.params } : {}) };
   const found = new Map<string, FoundFinding>();
   let first: SearchResult['first'];
   let exhausted = false;

@@ -10,8 +10,10 @@ import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import { ROOT as PKG_ROOT } from '../runtime/root.ts';
 
 export interface ScheduleSpec {
-  /** variant name */
+  /** variant name, or a file path for a user's own variant */
   v: string;
+  /** a user's variant file: sha256 of its content when the token was made */
+  vh?: string;
   /** scenario id, or a file path for a user's own scenario */
   s: string;
   st: StrategyName;

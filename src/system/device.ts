@@ -3,13 +3,12 @@
 import { INIT_WORK, allocBuf, atomic, bind, create_singlethread_workqueue, defineStruct, nameRegion, words, type SharedBuf, type WorkStruct, type WorkqueueStruct } from '../kernel/index.ts';
 import { HwCss, HwSubchannel, bind_hw_css, hw_css_reset, hw_name_region, hw_reset, type HwCssView, type HwInit } from '../hw/layout.ts';
 import { Subchannel, bind_subchannel, css_init_subchannel } from '../cio/css.ts';
-import { ChannelProgram, CP_RULES_B, CP_RULES_C52, CP_RULES_C53, CP_RULES_D, CP_RULES_G, bind_cp, type CpRules } from '../driver/cp.ts';
+import { ChannelProgram, bind_cp } from '../driver/cp.ts';
 import { GuestMemory, bind_guest, type GuestMemoryView } from '../vfio/guest.ts';
 import { VfioCcwPrivate as PrivateStruct, type VfioCcwPrivate } from '../driver/private.ts';
 import { driver_for } from '../driver/fsm.ts';
 import { vfio_ccw_sch_probe } from '../driver/drv.ts';
 import { vfio_ccw_mdev_probe, vfio_ccw_private_init } from '../driver/ops.ts';
-import type { CpRules as CpRulesKey } from '../variants/registry.ts';
 
 /** Buffer indexes: 0 global, 1 the system area (css-wide machine words, scenario words), 2.. devices. */
 export const SYS_INDEX = 1;
@@ -34,8 +33,6 @@ export const DEVICE_WORDS = GUEST + GuestMemory.words;
 
 export const WORK_IO_TODO = 1;
 export const WORK_CRW_TODO = 2;
-
-const CP_RULES: Readonly<Record<CpRulesKey, Readonly<CpRules>>> = { B: CP_RULES_B, C52: CP_RULES_C52, C53: CP_RULES_C53, D: CP_RULES_D, G: CP_RULES_G };
 
 /** Names for reports: done in every thread (the layouts are code, the names are per thread). */
 export function name_system(devices: number): void {
@@ -89,9 +86,6 @@ export function bind_system(g: SharedBuf, bufs: ReadonlyMap<number, SharedBuf> |
   const sysb = get(SYS_INDEX);
   const css = bind_hw_css(sysb, SYS_CSS);
   const drv = driver_for(variant);
-  // The line's cp rules, with the pfch rule of the release the variant models (the relaxation
-  // came ≈v5.7 [not verified], inside the v5.3 … v5.12 line: v5.3 models v5.12, §2.5).
-  const cp_rules: CpRules = { ...CP_RULES[drv.f.cp_rules], reject_no_pfch: drv.f.cp_pfch === 'reject' };
   const works = new Map<number, WorkStruct>();
   const wq = create_singlethread_workqueue(g, 'vfio-ccw', (id) => works.get(id));
   const devs: VfioCcwPrivate[] = [];
@@ -100,7 +94,7 @@ export function bind_system(g: SharedBuf, bufs: ReadonlyMap<number, SharedBuf> |
     const buf = get(dev_index(d));
     const gm = bind_guest(buf, GUEST);
     const v = bind(PrivateStruct, buf, PRIV);
-    const p: VfioCcwPrivate = { dev: d, buf, g, v, sch: bind_subchannel(buf, SCH, HW, d, css), cp: bind_cp(buf, CP, gm, cp_rules), drv, wq };
+    const p: VfioCcwPrivate = { dev: d, buf, g, v, sch: bind_subchannel(buf, SCH, HW, d, css), cp: bind_cp(buf, CP, gm, drv.f.cp_rules), drv, wq };
     works.set(v.io_work.id, v.io_work);
     works.set(v.crw_work.id, v.crw_work);
     devs.push(p);

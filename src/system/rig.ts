@@ -23,7 +23,8 @@ import { wq_stop, SCHED_LOG, MAX_EVENTFDS, eventfd_stats } from '../kernel/index
 import { ActorSched, SchedAbortName, SchedAbortReason, SchedView } from '../sched/state.ts';
 import { init_strategy, type StrategyName } from '../sched/strategy.ts';
 import { hang_report, watch, watchdog_buffers } from '../detect/watchdog.ts';
-import { variant_by_name, type VariantFeatures } from '../variants/registry.ts';
+import { variant_by_name, type VariantFeatures } from '../variants/index.ts';
+import { user_variant_modules } from '../variants/load.ts';
 
 function variant_features(name: string): VariantFeatures {
   const v = variant_by_name(name);
@@ -144,7 +145,8 @@ export class Rig {
       { id: TODO_ACTOR, kind: ActorKind.todo, name: 'todo' },
       ...Array.from({ length: users }, (_, u) => ({ id: FIRST_USER + u, kind: ActorKind.user, name: `user${u}` })),
     ];
-    const pool = await ActorPool.start(specs, g, [bufs.sys, ...bufs.devs], [ACTORS, ...modules]);
+    // the users' variant files this thread loaded: every worker builds its driver from the same file
+    const pool = await ActorPool.start(specs, g, [bufs.sys, ...bufs.devs], [ACTORS, ...user_variant_modules(), ...modules]);
     watchdog_buffers([g, bufs.sys, ...bufs.devs]);
     return new Rig(pool, bufs, users, alloc_trace(), alloc_lockdep().sab);
   }
