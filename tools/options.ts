@@ -119,7 +119,7 @@ export function hwOverrides(name: string) {
  * Load the users' variant files a command names (--variant, one or a list) and put their absolute
  * paths, the names runs use, in place. A file that does not load or type-check is a usage error.
  */
-export async function load_variant_options(cmd: { getOptionValue(k: string): unknown; setOptionValue(k: string, v: unknown): unknown }): Promise<void> {
+export async function load_variant_options(cmd: { getOptionValue(k: string): unknown; getOptionValueSource(k: string): string | undefined; setOptionValueWithSource(k: string, v: unknown, source: string): unknown }): Promise<void> {
   const v = cmd.getOptionValue('variant');
   const one = async (x: string): Promise<string> => {
     if (!looks_like_variant_file(x)) return x;
@@ -130,8 +130,10 @@ export async function load_variant_options(cmd: { getOptionValue(k: string): unk
       throw e;
     }
   };
-  if (typeof v === 'string') cmd.setOptionValue('variant', await one(v));
-  else if (Array.isArray(v)) cmd.setOptionValue('variant', await Promise.all(v.map((x) => one(String(x)))));
+  // keep where the value came from: a command may refuse an option the user gave (trace with a token)
+  const set = (x: unknown): unknown => cmd.setOptionValueWithSource('variant', x, cmd.getOptionValueSource('variant') ?? 'default');
+  if (typeof v === 'string') set(await one(v));
+  else if (Array.isArray(v)) set(await Promise.all(v.map((x) => one(String(x)))));
 }
 
 /**

@@ -66,7 +66,10 @@ export async function load_variant_file(arg: string, opts: { check: boolean } = 
     // bundled like a scenario file: it loads from any directory, and its errors name file and line
     m = (await load_user_module(path)).exports as typeof m;
   } catch (e) {
-    throw new VariantFileError(`variant file ${arg} does not load: ${(e instanceof Error ? e.message : String(e)).split('\n')[0]}`);
+    // the loader names "<file>:<line>: …"; say it once, as this file's line
+    const msg = (e instanceof Error ? e.message : String(e)).split('\n')[0]!;
+    const at = /^(.*?):(\d+): (?:threw while loading: )?(.*)$/.exec(msg);
+    throw new VariantFileError(at !== null && at[1] === path ? `variant file ${arg} does not load: ${at[3]} (line ${at[2]})` : `variant file ${arg} does not load: ${msg}`);
   }
   const v = m.default ?? m.variant;
   if (!is_variant(v)) throw new VariantFileError(`variant file ${arg} must default-export a variant made with derive('<base>', { … })`);
