@@ -472,7 +472,7 @@ export const VARIANTS: readonly Variant[] = [
       'IRQ path: the css irq callback only copies the IRB into the slot and queues io_work; io_todo fires INTERRUPT; the IRQ does not complete private->completion, fsm_quiescing_done does [inferred from patch 1 and §4.4].',
       'probe: NOT_OPER (kzalloc), INIT (fsm_init: ISC, STANDBY) fired before sch->lock is taken since the dispatcher sleeps, then the B enable; mdev create fires ONLINE instead of writing IDLE, so an mdev created again after OFFLINE disabled the subchannel gets it enabled [inferred].',
       'reset answers 0 if ONLINE reached IDLE, else -EIO (no answer in the material); the QUIESCING wait has no timeout ("block ... until", §4.4); css shutdown goes offline the same way [inferred].',
-      'fsm_disabled_irq runs from the work item with no sch->lock: the snapshot names no lock for it, so lockdep reports the unlocked disable.',
+      'fsm_disabled_irq runs from the work item with no sch->lock: the snapshot names no lock for it; cio.c asserts none, so the unlocked disable shows only as the unlocked schib write (I18, race detector).',
       'fsm_quiescing returns the raw cio_cancel_halt_clear result, as the snapshot does (its BOXED row is kept too): 0 reads as NOT_OPER, -ENODEV/-EIO leave a state outside the table and the next event BUGs.',
     ],
     fsm: 'A',
@@ -503,7 +503,8 @@ export const VARIANTS: readonly Variant[] = [
     inferred: [
       'Range end ≈v4.17: "process ssch with interrupts disabled" is dated 2018 and its commit message was not read (§17).',
       'sch_event returns 0 when unregistered or a todo is pending (read in v4.12).',
-      'vfio_ccw_mdev_reset enables the subchannel without sch->lock (through v5.19): §1.2 does not list the reset among the lock\'s takers; lockdep and I18 report it.',
+      'vfio_ccw_mdev_reset enables the subchannel without sch->lock (through v5.19): §1.2 does not list the reset among the lock\'s takers; cio.c asserts no lock, so I18 and the race detector report the unlocked schib write (no lockdep warning).',
+      'cp_update_scsw: §12.2 says it rewrites cpa only when it points inside a chain; the C (v4.12 … v6.3) stores scsw->cmd.cpa after the walk in every case, so io_todo writes the IRB slot whenever the cp is walked. The C is followed.',
     ],
     fsm: 'B1',
     features: F_V4_12,
@@ -739,6 +740,7 @@ export const VARIANTS: readonly Variant[] = [
     inferred: [
       'Read from a 2025 mirror whose comments were altered; the code was cross-checked (§0.1, §17).',
       'Changes seen only in a machine transliteration of a newer tree (io_mutex across cp_free in io_todo, crw_lock, notoper_work) are not modelled (§17).',
+      'cp_update_scsw: §10.4 says "otherwise leave it" (cpa outside every chain); the C stores scsw->cmd.cpa back whenever the cp is initialised, a plain write to the IRB slot. The C is followed.',
     ],
     fsm: 'E',
     features: F_V6_2,
