@@ -3,7 +3,7 @@
 // store, the quiesce loop's one on-stack completion, the debug log's lock) fires where the C
 // allows it and stays quiet where it does not. Variants come from the registry.
 import { afterEach, describe, expect, it } from 'vitest';
-import { H, complete, current, register_hook, set_might_sleep_mode, spin_owner, type HookFn } from '../src/kernel/index.ts';
+import { H, complete, current, set_might_sleep_mode, spin_owner } from '../src/kernel/index.ts';
 import { cio_disable_subchannel, cio_enable_subchannel } from '../src/cio/index.ts';
 import { vfio_ccw_sch_event, vfio_ccw_sch_io_todo } from '../src/driver/drv.ts';
 import { completion_at, vfio_ccw_fsm_event } from '../src/driver/fsm.ts';
@@ -14,7 +14,7 @@ import { IO_REGION_SIZE } from '../src/uapi/vfio_ccw.ts';
 import { irb_make } from '../src/uapi/irb.ts';
 import { SCSW_FCTL_START_FUNC, SCSW_STCTL_PRIM_STATUS, SCSW_STCTL_SEC_STATUS, SCSW_STCTL_STATUS_PEND, scsw_word0 } from '../src/uapi/scsw.ts';
 import { VARIANTS } from '../src/variants/registry.ts';
-import { OFF_IO, end_rig, g_rig, io_region, writes_without_sch_lock, type GRig } from './helpers/g_rig.ts';
+import { OFF_IO, end_rig, g_rig, io_region, hooked, writes_without_sch_lock, type GRig } from './helpers/g_rig.ts';
 
 const T = 'test';
 const NAMES = VARIANTS.map((v) => v.name);
@@ -24,14 +24,6 @@ afterEach(() => {
   end_rig();
 });
 
-function hooked<R>(fn: HookFn, body: () => R): R {
-  const off = register_hook(fn);
-  try {
-    return body();
-  } finally {
-    off();
-  }
-}
 
 /** A start through the I/O region: accepted, pages pinned, the machine has the function. */
 function start(r: GRig): void {

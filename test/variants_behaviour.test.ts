@@ -18,8 +18,8 @@ import {
 } from '../src/driver/ops.ts';
 import type { StateName } from '../src/driver/variant.ts';
 import {
-  H, KernelBug, atomic_read, complete, completion_done, eventfd_create, eventfd_stats, register_hook, set_might_sleep_mode, spin_is_locked, spin_lock_irq,
-  spin_unlock_irq, work_pending, type HookFn,
+  H, KernelBug, atomic_read, complete, completion_done, eventfd_create, eventfd_stats, set_might_sleep_mode, spin_is_locked, spin_lock_irq,
+  spin_unlock_irq, work_pending,
 } from '../src/kernel/index.ts';
 import { CHP_ONLINE, SCH_TODO_UNREG, css_register_driver, css_unregister_driver, do_cio_interrupt } from '../src/cio/index.ts';
 import { HwInstr, HwIrq, hw_lock, hw_unlock } from '../src/hw/layout.ts';
@@ -41,7 +41,7 @@ import {
 } from '../src/uapi/vfio_ccw.ts';
 import { VARIANTS, VARIANT_NAMES, variant_by_name } from '../src/variants/registry.ts';
 import { scenario as s2 } from '../src/scenarios/s02-dasd-read-loop.ts';
-import { OFF_IO, end_rig, g_rig, io_region, with_io_mutex_held_elsewhere, writes_without_sch_lock, type GRig } from './helpers/g_rig.ts';
+import { OFF_IO, end_rig, g_rig, io_region, with_io_mutex_held_elsewhere, hooked, writes_without_sch_lock, type GRig } from './helpers/g_rig.ts';
 import { ORDER, SPEC } from './helpers/spec_tables.ts';
 
 // No test may leave a kernel warning it did not take and check.
@@ -80,15 +80,6 @@ function hw_idle(r: GRig): void {
 function force_cc(r: GRig, i: number, cc: number, n = 1): void {
   r.p.sch.hw.set_at('force_cc', i, cc);
   r.p.sch.hw.set_at('force_n', i, n);
-}
-/** Install a hook for the body only. */
-function hooked<R>(fn: HookFn, body: () => R): R {
-  const off = register_hook(fn);
-  try {
-    return body();
-  } finally {
-    off();
-  }
 }
 /** Take the warnings of the rig and return their "name: message" lines. */
 const warnings = (r: GRig): string[] => r.take_warnings();

@@ -5,7 +5,7 @@
 // driver function itself. Every rig has its own global buffer, so workqueue, eventfds and
 // warnings start empty.
 import { expect } from 'vitest';
-import { ActorKind, H, alloc_global, mutex_trylock, mutex_unlock, read_warnings, register_hook, set_current, spin_is_locked, type SharedBuf } from '../../src/kernel/index.ts';
+import { ActorKind, H, alloc_global, mutex_trylock, mutex_unlock, read_warnings, register_hook, set_current, spin_is_locked, type HookFn, type SharedBuf } from '../../src/kernel/index.ts';
 import type { HwInit } from '../../src/hw/layout.ts';
 import { alloc_devices, bind_system, init_driver, init_system, type System } from '../../src/system/device.ts';
 import { vfio_ccw_mdev_ioctl, vfio_ccw_mdev_read, vfio_ccw_mdev_write, vfio_device_open } from '../../src/driver/ops.ts';
@@ -109,15 +109,20 @@ export function g_rig(opts: { open?: boolean; hw?: Partial<HwInit>; variant?: st
  */
 export function writes_without_sch_lock(r: GRig, obj: number, body: () => void): string[] {
   const sites: string[] = [];
-  const off = register_hook((k, o, site) => {
+  hooked((k, o, site) => {
     if (k === H.write && o === obj && !spin_is_locked(r.p.sch.v.lock)) sites.push(site);
-  });
+  }, body);
+  return sites;
+}
+
+/** Install a hook for the body only. */
+export function hooked<R>(fn: HookFn, body: () => R): R {
+  const off = register_hook(fn);
   try {
-    body();
+    return body();
   } finally {
     off();
   }
-  return sites;
 }
 
 /** The 124-byte I/O region a user writes: ORB, SCSW word 0 (fctl), and ret_code. */
