@@ -2,7 +2,7 @@
 import {
   GLOBAL, ActorSlot, atomic_inc, current, eventfd_ctx_fdget, eventfd_signal, flush_workqueue, init_completion, mutex_lock, mutex_unlock,
   objId, reinit_completion, spin_lock_irq, spin_lock_irqsave, spin_unlock_irq, spin_unlock_irqrestore, wait_for_completion, wait_for_completion_timeout, HZ,
-  lockdep_assert_held, queue_work, WARN, Warn,
+  queue_work, WARN, Warn,
 } from '../kernel/index.ts';
 import { EAGAIN, EBUSY, EIO, ENODEV } from '../uapi/errno.ts';
 import { scsw_is_final, scsw_is_solicited, scsw_read } from '../uapi/scsw.ts';
@@ -70,11 +70,10 @@ export function io_todo_steps(p: VfioCcwPrivate): void {
   const is_final = scsw_is_final(irb.get_u32(0, F));
   const S = p.drv.S;
   if (scsw_is_solicited(irb.get_u32(0, F))) {
-    // cp_update_scsw(&private->cp, &irb->scsw) rewrites only scsw.cpa, in place.
+    // cp_update_scsw(&private->cp, &irb->scsw) rewrites only scsw.cpa, in place, and stores it
+    // even when it is unchanged: a plain write to the IRB slot fsm_irq may be filling (R2).
     const scsw = scsw_read(new DataView(irb.read(0, 12, F).buffer), 0);
-    const cpa = scsw.cpa;
-    cp_update_scsw(p.cp, scsw);
-    if (scsw.cpa !== cpa) irb.set_u32(4, scsw.cpa, F);
+    if (cp_update_scsw(p.cp, scsw)) irb.set_u32(4, scsw.cpa, 'cp_update_scsw');
     const free =
       rule.free === 'solicited' || (is_final && (rule.free === 'final' || p.v.state.get(F) === S.CP_PENDING));
     if (free) {
@@ -119,19 +118,21 @@ function i11(p: VfioCcwPrivate, passes: number): void {
 /**
  * The quiesce loop of C (§6.5 step 2), F (flush_sch, §8.4) and E (§9.1): sch->lock held on entry
  * and on return, dropped while waiting. iretry is set once; -EIO ("could not quiesce") leaves.
+ * The completion is DECLARE_COMPLETION_ONSTACK'd once per call, before the loop (v5.2 … v6.3
+ * vfio_ccw_sch_quiesce, F's flush_sch): a complete() no wait consumed (a second interrupt of
+ * one pass) carries over, and the next pass's wait returns at once. The kernel asserts no lock.
  */
 function quiesce_loop(p: VfioCcwPrivate): number {
   const F = 'vfio_ccw_sch_quiesce';
   const sch = p.sch;
-  lockdep_assert_held(sch.v.lock, F);
   const cid = stack_completion(p);
   const c = completion_at(p, cid);
+  init_completion(c);
   const iretry = { v: 255 };
   let ret: number;
   p.v.quiesce_halts.set(0, F);
   let passes = 0;
   do {
-    init_completion(c);
     ret = cio_cancel_halt_clear(sch, iretry);
     i11(p, ++passes);
     if (ret === -EIO) break; // "could not quiesce"
@@ -143,7 +144,6 @@ function quiesce_loop(p: VfioCcwPrivate): number {
     spin_lock_irq(sch.v.lock, F);
     ret = cio_disable_subchannel(sch);
   } while (ret === -EBUSY);
-  reinit_completion(c);
   return ret;
 }
 
@@ -153,17 +153,18 @@ export const flush_sch = quiesce_loop;
 /**
  * The v4.12 … v5.1 loop (§5.6), sch->lock held: iretry = 255 again on every outer pass (so a
  * subchannel that never quiesces loops for ever, M-B3), and flush_workqueue with sch->lock held
- * (M-B2). Both flaws are kept.
+ * (M-B2). Both flaws are kept. As in v4.12's vfio_ccw_sch_quiesce, the on-stack completion is
+ * declared once for all passes, so a surplus complete() carries over.
  */
 function quiesce_loop_b(p: VfioCcwPrivate): number {
   const F = 'vfio_ccw_sch_quiesce';
   const sch = p.sch;
   const cid = stack_completion(p);
   const c = completion_at(p, cid);
+  init_completion(c);
   let ret: number;
   let passes = 0;
   do {
-    init_completion(c);
     const iretry = { v: 255 };
     ret = cio_cancel_halt_clear(sch, iretry);
     i11(p, ++passes);
@@ -179,7 +180,6 @@ function quiesce_loop_b(p: VfioCcwPrivate): number {
     }
     ret = cio_disable_subchannel(sch);
   } while (ret === -EBUSY);
-  reinit_completion(c);
   return ret;
 }
 

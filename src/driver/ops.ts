@@ -419,12 +419,13 @@ export function vfio_ccw_mdev_remove(p: VfioCcwPrivate): void {
   const F = 'vfio_ccw_mdev_remove';
   const f = p.drv.f;
   const S = p.drv.S;
-  const st = p.v.state.get(F);
-  const active = st !== S.NOT_OPER && st !== S.STANDBY;
+  // Only the v4.12 … v5.19 remove tests private->state (twice, as the C's two comparisons do);
+  // v6.0's and later's, and A's, never read it here.
+  const active = (): boolean => p.v.state.get(F) !== S.NOT_OPER && p.v.state.get(F) !== S.STANDBY;
   if (f.mdev_remove === 'A-offline') vfio_ccw_fsm_offline_wait(p);
-  else if (f.mdev_remove === 'B-reset' && active && vfio_ccw_mdev_reset(p) === 0) p.v.state.set(S.STANDBY, F);
+  else if (f.mdev_remove === 'B-reset' && active() && vfio_ccw_mdev_reset(p) === 0) p.v.state.set(S.STANDBY, F);
   else if (f.mdev_remove === 'C-quiesce+cp_free') {
-    if (active && vfio_ccw_sch_quiesce(p) === 0) p.v.state.set(S.STANDBY, F);
+    if (active() && vfio_ccw_sch_quiesce(p) === 0) p.v.state.set(S.STANDBY, F);
     cp_free(p.cp);
   }
   // private->mdev = NULL, or (v6.2+) the parent's drvdata cleared without sch->lock.

@@ -1,5 +1,5 @@
 // drivers/s390/cio/vfio_ccw_private.h: struct vfio_ccw_private, laid out in the device's shared buffer.
-import { atomic, bytes, completion, defineStruct, i32, mutex, work, words } from '../kernel/index.ts';
+import { atomic, bytes, completion, defineStruct, i32, mutex, spinlock, work, words } from '../kernel/index.ts';
 import { CMD_REGION_SIZE, CRW_REGION_SIZE, IO_REGION_SIZE, SCHIB_AREA_SIZE } from '../uapi/vfio_ccw.ts';
 
 export const CRW_QUEUE = 64;
@@ -54,8 +54,9 @@ export const VfioCcwPrivate = defineStruct('private', {
   o_io_req_running: atomic('IO_REQ handlers running (I2 holds only when none is)'),
   o_irb_final_unread: atomic('the IRB slot holds a final IRB io_todo has not copied yet (I12)'),
   o_todo_freed: atomic('the running io_todo freed a cp (I13)'),
-  log_count: i32(),
-  log: words(LOG_RECORDS * 2, 'debug log records: kind, value-or-reference'),
+  dbf_lock: spinlock('the s390dbf debug_info lock debug_sprintf_event takes around a record (the driver has one debug_info; one device per run, so one lock)'),
+  log_count: i32('records written (dbf_lock)'),
+  log: words(LOG_RECORDS * 2, 'debug log records: kind, value-or-reference (dbf_lock)'),
 });
 
 export type PrivateLayout = typeof VfioCcwPrivate;
