@@ -54,6 +54,8 @@ export const VfioCcwPrivate = defineStruct('private', {
   o_io_req_running: atomic('IO_REQ handlers running (I2 holds only when none is)'),
   o_irb_final_unread: atomic('the IRB slot holds a final IRB io_todo has not copied yet (I12)'),
   o_todo_freed: atomic('the running io_todo freed a cp (I13)'),
+  o_io_req_actor: atomic('actor + 1 running the IO_REQ handler, the cp owner while it translates (I4); 0 none'),
+  o_region_writer: atomic('actor + 1 whose region write is not yet consumed by its IO_REQ (I1 before io_mutex); 0 none'),
   log_count: i32(),
   log: words(LOG_RECORDS * 2, 'debug log records: kind, value-or-reference'),
 });
