@@ -42,7 +42,7 @@ export function vfio_ccw_crw_region_read(p: VfioCcwPrivate, buf: UserPtr, count:
   const ret = copy_to_user(buf, p.v.crw_region.read(pos, count, F)) === 0 ? count : -EFAULT;
   p.v.crw_region.set_u32(0, 0, F);
   mutex_unlock(p.v.io_mutex, F);
-  if (p.v.crw_head.get(F) !== p.v.crw_tail.get(F)) signal_trigger(p, p.v.crw_trigger.get(F), F);
+  if (p.v.crw_head.get(F) !== p.v.crw_tail.get(F)) signal_trigger(p, p.v.crw_trigger, F);
   return ret;
 }
 

@@ -13,7 +13,7 @@ import {
   VFIO_REGION_INFO_FLAG_CAPS, VFIO_REGION_INFO_FLAG_READ, VFIO_REGION_INFO_FLAG_WRITE, VFIO_REGION_SUBTYPE_CCW_ASYNC_CMD, VFIO_REGION_SUBTYPE_CCW_CRW,
   VFIO_REGION_SUBTYPE_CCW_SCHIB, VFIO_REGION_TYPE_CCW,
 } from '../uapi/vfio_ccw.ts';
-import { eventfd_ctx_fdget } from '../kernel/index.ts';
+import { eventfd_ctx_deref, eventfd_ctx_fdget, eventfd_ctx_ptr, eventfd_ctx_put } from '../kernel/index.ts';
 import { cio_enable_subchannel } from '../cio/css.ts';
 import { vfio_ccw_async_region_read, vfio_ccw_async_region_write } from './async.ts';
 import { vfio_ccw_crw_region_read, vfio_ccw_crw_region_write, vfio_ccw_schib_region_read, vfio_ccw_schib_region_write } from './chp.ts';
@@ -208,12 +208,12 @@ function set_irqs(p: VfioCcwPrivate, arg: UserPtr): number {
   if (slot === null) return -EINVAL;
   switch (type) {
     case VFIO_IRQ_SET_DATA_NONE:
-      signal_trigger(p, slot.get(F), F);
+      signal_trigger(p, slot, F);
       return 0;
     case VFIO_IRQ_SET_DATA_BOOL: {
       const b = copy_from_user(arg, 1, IRQ_SET_MINSZ);
       if (b === null) return -EFAULT;
-      if (b[0] !== 0) signal_trigger(p, slot.get(F), F);
+      if (b[0] !== 0) signal_trigger(p, slot, F);
       return 0;
     }
     default: {
@@ -221,14 +221,18 @@ function set_irqs(p: VfioCcwPrivate, arg: UserPtr): number {
       const w = copy_from_user(arg, 4, IRQ_SET_MINSZ);
       if (w === null) return -EFAULT;
       const fd = be(w).getInt32(0);
+      // No lock (R5): the old context is put before the new pointer is stored, and a signaller
+      // that loaded the old pointer has no reference of its own (v6.8 vfio_ccw_mdev_set_irqs).
       if (fd === -1) {
-        slot.set(0, F); // eventfd_ctx_put of the old context, no lock (R5)
+        if (slot.get(F) !== 0) eventfd_ctx_put(eventfd_ctx_deref(p.g, slot.get(F)), F);
+        slot.set(0, F);
         return 0;
       }
       if (fd < -1) return -EINVAL;
       const ctx = eventfd_ctx_fdget(p.g, fd);
       if (typeof ctx === 'number') return ctx;
-      slot.set(fd + 1, F);
+      if (slot.get(F) !== 0) eventfd_ctx_put(eventfd_ctx_deref(p.g, slot.get(F)), F);
+      slot.set(eventfd_ctx_ptr(ctx), F);
       return 0;
     }
   }
@@ -380,7 +384,7 @@ export function vfio_ccw_mdev_request(p: VfioCcwPrivate, _count: number): void {
   // The kernel only logs on every 10th call (count % 10 == 0); it signals every time.
   const F = 'vfio_ccw_mdev_request';
   if (p.drv.f.irqs < 3) return;
-  signal_trigger(p, p.v.req_trigger.get(F), F);
+  signal_trigger(p, p.v.req_trigger, F);
 }
 
 // ---- mdev probe / remove, and the vfio_device's references ----

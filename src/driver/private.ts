@@ -29,7 +29,7 @@ export const VfioCcwPrivate = defineStruct('private', {
   crw_head: i32(),
   crw_tail: i32(),
   crw_ring: words(CRW_QUEUE, 'queued CRW words'),
-  io_trigger: i32('eventfd fd + 1, 0 = NULL'),
+  io_trigger: i32('struct eventfd_ctx * (eventfd_ctx_ptr: its generation and fd), 0 = NULL'),
   crw_trigger: i32(),
   req_trigger: i32(),
   io_work: work(),

@@ -1,5 +1,5 @@
 // The global shared buffer: what spans devices (actors, the workqueue, eventfds, warnings).
-import { allocBuf, atomic, bytes, completion, defineStruct, i32, nameRegion, spinlock, words, type SharedBuf, type StructLayout, type FieldSpec } from './layout.ts';
+import { allocBuf, kref, atomic, bytes, completion, defineStruct, i32, nameRegion, spinlock, words, type SharedBuf, type StructLayout, type FieldSpec } from './layout.ts';
 
 export const MAX_ACTORS = 16;
 export const WQ_RING = 256;
@@ -38,6 +38,7 @@ export const EventfdSlot = defineStruct('eventfd', {
   waiters: atomic(),
   signals: atomic('signals ever (accounting)'),
   reads: atomic('successful reads ever (accounting)'),
+  ctx: kref('the eventfd_ctx: the open file holds one reference, each eventfd_ctx_fdget another'),
 });
 
 export const WarnEntry = defineStruct('warn', {

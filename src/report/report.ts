@@ -1,6 +1,6 @@
 // The run report: one JSON object per run, stable keys. Tools extend it; they never rename keys.
 
-export const FINDING_KINDS = ['invariant', 'data-race', 'lockdep', 'hang', 'accounting'] as const;
+export const FINDING_KINDS = ['invariant', 'data-race', 'lockdep', 'hang', 'accounting', 'use-after-free'] as const;
 export type FindingKind = (typeof FINDING_KINDS)[number];
 
 export interface Finding {

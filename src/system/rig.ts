@@ -409,8 +409,9 @@ function blocked_desc(v: SchedView): string {
 
 /** A recorded WARN/BUG/invariant as a finding, with the trace window that led to it. */
 function warning_finding(w: WarnRecord, trace: readonly TraceEvent[]): Finding {
-  const kind = w.code === Warn.invariant ? 'invariant' : 'lockdep';
-  const id = w.code === Warn.invariant ? (w.msg.split(':')[0] ?? 'I?') : w.name;
+  const uaf = w.code === Warn.use_after_free;
+  const kind = w.code === Warn.invariant ? 'invariant' : uaf ? 'use-after-free' : 'lockdep';
+  const id = w.code === Warn.invariant ? (w.msg.split(':')[0] ?? 'I?') : uaf ? (w.msg.includes('NULL pointer') ? 'null-ptr-deref' : 'use-after-free') : w.name;
   const window = w.seq >= 0 ? trace.filter((e) => e.seq <= w.seq).slice(-24).map((e) => format_event(e, objName)) : [];
   return { kind, id, message: w.msg, actor: w.actor, count: w.count, ...(window.length > 0 ? { trace: window } : {}) };
 }
