@@ -3,6 +3,8 @@
 // of CPU 1 where the kernel allows them (the hook runs before the access it announces).
 import { afterEach, describe, expect, it } from 'vitest';
 import { vfio_ccw_sch_io_todo } from '../src/driver/drv.ts';
+import { vfio_ccw_mdev_remove, vfio_device_release } from '../src/driver/ops.ts';
+import { start_lifetimes } from '../src/detect/lifetime.ts';
 import {
   ActorKind, H, Kref, Warn, alloc_global, eventfd_close, eventfd_create, eventfd_ctx_fdget, eventfd_ctx_put, eventfd_stats, kref_get, kref_init,
   kref_put, obj_use, read_warnings, register_hook, set_current, type Lifetime,
@@ -143,5 +145,39 @@ describe('eventfd contexts: SET_IRQS puts the old context; signallers hold no re
     expect(typeof c).toBe('object');
     if (typeof c !== 'number') eventfd_ctx_put(c, T);
     expect(r.take_warnings()).toEqual([]);
+  });
+});
+
+describe('v6.2+: private is per mdev and freed at .release; a late io_work uses it', () => {
+  it.each([
+    ['mainline', 1],
+    ['v6.2', 1],
+    ['v6.1', 0],
+  ])('%s: an interrupt queued io_work; close and mdev remove run first; then io_work -> %i use-after-free', (variant, n) => {
+    const r = g_rig({ variant });
+    const off = start_lifetimes([r.p]);
+    try {
+      expect(r.write(OFF_IO, io_region())).toBe(IO_REGION_SIZE);
+      // CPU 1 (IRQ): the final interrupt; fsm_irq left the IRB in the slot and queued io_work.
+      r.p.sch.hw.set('fctl', 0);
+      r.p.sch.hw.set('actl', 0);
+      r.p.sch.hw.set('start_open', 0);
+      r.p.v.irb.write(0, irb_make({ w0: FINAL, cpa: 0, dstat: 0x0c, cstat: 0, count: 0 }), T);
+      // CPU 2 (QEMU, then the admin): close the device fd, remove the mdev.
+      vfio_device_release(r.p);
+      vfio_ccw_mdev_remove(r.p);
+      // CPU 3 (the workqueue): io_work runs now.
+      set_current(r.g, OTHER_ACTOR, ActorKind.todo, 'todo');
+      try {
+        vfio_ccw_sch_io_todo(r.p);
+      } finally {
+        set_current(r.g, TEST_ACTOR, ActorKind.test, 't');
+      }
+    } finally {
+      off();
+    }
+    const w = r.take_warnings().filter((x) => x.startsWith('use_after_free'));
+    expect(w).toHaveLength(n);
+    if (n === 1) expect(w[0]).toMatch(/^use_after_free: BUG: KASAN: use-after-free in vfio_ccw_sch_io_todo: access to private->irb freed at vfio_ccw_mdev_release_dev by actor 0$/);
   });
 });

@@ -13,7 +13,7 @@ import {
   VFIO_REGION_INFO_FLAG_CAPS, VFIO_REGION_INFO_FLAG_READ, VFIO_REGION_INFO_FLAG_WRITE, VFIO_REGION_SUBTYPE_CCW_ASYNC_CMD, VFIO_REGION_SUBTYPE_CCW_CRW,
   VFIO_REGION_SUBTYPE_CCW_SCHIB, VFIO_REGION_TYPE_CCW,
 } from '../uapi/vfio_ccw.ts';
-import { eventfd_ctx_deref, eventfd_ctx_fdget, eventfd_ctx_ptr, eventfd_ctx_put } from '../kernel/index.ts';
+import { Kref, eventfd_ctx_deref, eventfd_ctx_fdget, eventfd_ctx_ptr, eventfd_ctx_put, kref_gen, kref_init, obj_free } from '../kernel/index.ts';
 import { cio_enable_subchannel } from '../cio/css.ts';
 import { vfio_ccw_async_region_read, vfio_ccw_async_region_write } from './async.ts';
 import { vfio_ccw_crw_region_read, vfio_ccw_crw_region_write, vfio_ccw_schib_region_read, vfio_ccw_schib_region_write } from './chp.ts';
@@ -397,6 +397,7 @@ export function vfio_ccw_mdev_probe(p: VfioCcwPrivate): number {
   if (p.v.parent_registered.get(F) === 0) return -ENODEV;
   if (f.parent_split) {
     // v6.2+: a fresh private per mdev (vfio_alloc_device + .init), state STANDBY.
+    kref_init(private_ref(p));
     vfio_ccw_private_init(p, p.drv.S.STANDBY);
     atomic_set(p.v.vdev_refs, 1, F);
     p.v.mdev.set(1, F);
@@ -450,6 +451,20 @@ export function vfio_put_device(p: VfioCcwPrivate): void {
   // v6.1 .release: memset the embedded vdev (its references are already 0), complete release_comp.
   // v6.2's frees the buffers and the core frees private: the parent no longer points at it.
   if (p.drv.f.release_completion) complete(p.v.release_comp, F);
+  if (p.drv.f.parent_split) vfio_ccw_mdev_release_dev(p);
+}
+
+/** The private of one mdev as an object with a lifetime (v6.2+; before, it lives as long as the subchannel). */
+export const private_ref = (p: VfioCcwPrivate): Kref => new Kref(p.v.life.a, p.v.life.i, p.v.life.id);
+
+/**
+ * v6.2+ .release (v6.2 vfio_ccw_ops.c): free the CRWs and regions, and the vfio core kfree()s
+ * private. No work item is cancelled: an io_work or an interrupt that still holds the pointer
+ * runs on freed memory (src/detect/lifetime.ts sees its accesses).
+ */
+function vfio_ccw_mdev_release_dev(p: VfioCcwPrivate): void {
+  const ref = private_ref(p);
+  obj_free({ ref, what: 'vfio_ccw_private' }, kref_gen(ref), 'vfio_ccw_mdev_release_dev');
 }
 
 /** Fresh private state (kzalloc + the .init op): main at set-up, mdev probe in v6.2+. */

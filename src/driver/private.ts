@@ -1,5 +1,5 @@
 // drivers/s390/cio/vfio_ccw_private.h: struct vfio_ccw_private, laid out in the device's shared buffer.
-import { atomic, bytes, completion, defineStruct, i32, mutex, work, words } from '../kernel/index.ts';
+import { atomic, bytes, completion, defineStruct, i32, kref, mutex, work, words } from '../kernel/index.ts';
 import { CMD_REGION_SIZE, CRW_REGION_SIZE, IO_REGION_SIZE, SCHIB_AREA_SIZE } from '../uapi/vfio_ccw.ts';
 
 export const CRW_QUEUE = 64;
@@ -56,6 +56,7 @@ export const VfioCcwPrivate = defineStruct('private', {
   o_todo_freed: atomic('the running io_todo freed a cp (I13)'),
   o_io_req_actor: atomic('actor + 1 running the IO_REQ handler, the cp owner while it translates (I4); 0 none'),
   o_region_writer: atomic('actor + 1 whose region write is not yet consumed by its IO_REQ (I1 before io_mutex); 0 none'),
+  life: kref('v6.2+: this mdev\'s private, born at mdev probe (vfio_alloc_device), freed when the last vfio_device reference runs .release'),
   log_count: i32(),
   log: words(LOG_RECORDS * 2, 'debug log records: kind, value-or-reference'),
 });
