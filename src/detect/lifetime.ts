@@ -3,7 +3,7 @@
 // channel program included, and reports one made after the free as a use-after-free naming
 // the field, the using site and the freeing site (src/kernel/lifetime.ts). Before v6.2 private
 // lives as long as the subchannel and nothing is checked.
-import { H, type HookFn, Kref, kref_gen, kref_read, obj_use, objName, register_hook } from '../kernel/index.ts';
+import { H, type HookFn, type Kref, kref_gen, kref_read, obj_use, objName, register_hook } from '../kernel/index.ts';
 import { ChannelProgram } from '../driver/cp.ts';
 import { private_ref } from '../driver/ops.ts';
 import { VfioCcwPrivate as PrivateLayout, type VfioCcwPrivate } from '../driver/private.ts';
