@@ -2,12 +2,14 @@
 // schedule is played on the test's own thread: CPU 2's steps run from a hook at the exact point
 // of CPU 1 where the kernel allows them (the hook runs before the access it announces).
 import { afterEach, describe, expect, it } from 'vitest';
-import { vfio_ccw_sch_io_todo } from '../src/driver/drv.ts';
+import { CHP_ONLINE } from '../src/cio/index.ts';
+import { crw_count } from '../src/driver/crw.ts';
+import { vfio_ccw_chp_event, vfio_ccw_sch_io_todo } from '../src/driver/drv.ts';
 import { vfio_ccw_mdev_remove, vfio_device_release } from '../src/driver/ops.ts';
 import { start_lifetimes } from '../src/detect/lifetime.ts';
 import {
   ActorKind, H, Kref, Warn, alloc_global, eventfd_close, eventfd_create, eventfd_ctx_fdget, eventfd_ctx_put, eventfd_stats, kref_get, kref_init,
-  kref_put, obj_use, read_warnings, register_hook, set_current, type Lifetime,
+  kref_put, obj_use, read_warnings, register_hook, set_current, spin_lock_irq, spin_unlock_irq, type Lifetime,
 } from '../src/kernel/index.ts';
 import { irb_make } from '../src/uapi/irb.ts';
 import { SCSW_FCTL_START_FUNC, SCSW_STCTL_PRIM_STATUS, SCSW_STCTL_SEC_STATUS, SCSW_STCTL_STATUS_PEND, scsw_word0 } from '../src/uapi/scsw.ts';
@@ -179,5 +181,55 @@ describe('v6.2+: private is per mdev and freed at .release; a late io_work uses 
     const w = r.take_warnings().filter((x) => x.startsWith('use_after_free'));
     expect(w).toHaveLength(n);
     if (n === 1) expect(w[0]).toMatch(/^use_after_free: BUG: KASAN: use-after-free in vfio_ccw_sch_io_todo: access to private->irb freed at vfio_ccw_mdev_release_dev by actor 0$/);
+  });
+});
+
+describe('CRW entries: kzalloc under sch->lock, list_del with no lock, kfree after the copy', () => {
+  const OFF_CRW = 0xc00;
+  function queued(variant: string, n: number): GRig {
+    const r = g_rig({ variant });
+    for (let k = 0; k < n; k++) {
+      spin_lock_irq(r.p.sch.v.lock, T);
+      expect(vfio_ccw_chp_event(r.p, r.p.sch, { chpid: 0x40 + k, mask: 0x80 }, CHP_ONLINE)).toBe(0);
+      spin_unlock_irq(r.p.sch.v.lock, T);
+    }
+    expect(crw_count(r.p)).toBe(n);
+    return r;
+  }
+  const read_as = (r: GRig, who: number): number => {
+    set_current(r.g, who, ActorKind.user, 'reader');
+    try {
+      return r.read(OFF_CRW, 4);
+    } finally {
+      set_current(r.g, TEST_ACTOR, ActorKind.test, 't');
+    }
+  };
+
+  it('two readers one after the other take one CRW each and free them: quiet', () => {
+    const r = queued('mainline', 2);
+    expect([read_as(r, TEST_ACTOR), read_as(r, OTHER_ACTOR), crw_count(r.p)]).toEqual([4, 4, 0]);
+    expect(r.take_warnings()).toEqual([]);
+  });
+
+  it('CPU 1 has loaded the first entry; CPU 2 reads the region whole (list_del, copy, kfree); CPU 1 follows the freed entry', () => {
+    const r = queued('mainline', 2);
+    const first = r.p.v.crw_first.id;
+    let loads = 0;
+    let done = false;
+    const off = register_hook((k, o, s) => {
+      // CPU 1's second access in the list code is its load of the entry's next pointer: CPU 2 runs first.
+      if (done || s !== 'vfio_ccw_crw_region_read' || k !== H.read || (o !== first && loads === 0)) return;
+      if (++loads < 2) return;
+      done = true;
+      read_as(r, OTHER_ACTOR);
+    });
+    try {
+      read_as(r, TEST_ACTOR);
+    } finally {
+      off();
+    }
+    expect(done).toBe(true);
+    const w = r.take_warnings();
+    expect(w[0]).toMatch(/^use_after_free: BUG: KASAN: use-after-free in vfio_ccw_crw_region_read: list_del of vfio_ccw_crw freed at vfio_ccw_crw_region_read by actor 5$/);
   });
 });

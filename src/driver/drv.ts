@@ -14,7 +14,8 @@ import {
 } from '../cio/css.ts';
 import { cp_free, cp_update_scsw } from './cp.ts';
 import { VFIO_CCW_ISC, completion_at, irb_to_slot, vfio_ccw_fsm_event } from './fsm.ts';
-import { CRW_QUEUE, type VfioCcwPrivate } from './private.ts';
+import { crw_list_empty, crw_queue } from './crw.ts';
+import type { VfioCcwPrivate } from './private.ts';
 
 /**
  * `if (private->x_trigger) eventfd_signal(private->x_trigger, 1);` (every version, v6.8 read):
@@ -120,7 +121,7 @@ export function io_todo_steps(p: VfioCcwPrivate): void {
 /** crw_work (v5.8+): tell the user that CRWs are queued. */
 export function vfio_ccw_crw_todo(p: VfioCcwPrivate): void {
   const F = 'vfio_ccw_crw_todo';
-  if (p.v.crw_head.get(F) !== p.v.crw_tail.get(F)) signal_trigger(p, p.v.crw_trigger, F);
+  if (!crw_list_empty(p, F)) signal_trigger(p, p.v.crw_trigger, F);
 }
 
 /** The actor's on-stack completion (struct completion c on the kernel stack). */
@@ -241,11 +242,8 @@ export function vfio_ccw_fsm_offline_wait(p: VfioCcwPrivate): void {
 /** Queue a CRW for the user (chp_event, under sch->lock). Allocation failure drops it. */
 function vfio_ccw_queue_crw(p: VfioCcwPrivate, rsc: number, erc: number, rsid: number): void {
   const F = 'vfio_ccw_queue_crw';
-  const tail = p.v.crw_tail.get(F);
-  if (tail - p.v.crw_head.get(F) >= CRW_QUEUE) return; // kzalloc(GFP_ATOMIC) failed: dropped silently
   const crw = ((rsc & 0xf) << 24) | ((erc & 0x3f) << 16) | (rsid & 0xffff);
-  p.v.crw_ring.a[p.v.crw_ring.i + (tail % CRW_QUEUE)] = crw;
-  p.v.crw_tail.set(tail + 1, F);
+  if (!crw_queue(p, crw, F)) return; // kzalloc(GFP_ATOMIC) failed: dropped silently
   queue_work(p.wq, p.v.crw_work, F);
 }
 

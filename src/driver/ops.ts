@@ -16,6 +16,7 @@ import {
 import { Kref, eventfd_ctx_deref, eventfd_ctx_fdget, eventfd_ctx_ptr, eventfd_ctx_put, kref_gen, kref_init, obj_free } from '../kernel/index.ts';
 import { cio_enable_subchannel } from '../cio/css.ts';
 import { vfio_ccw_async_region_read, vfio_ccw_async_region_write } from './async.ts';
+import { crw_free_all } from './crw.ts';
 import { vfio_ccw_crw_region_read, vfio_ccw_crw_region_write, vfio_ccw_schib_region_read, vfio_ccw_schib_region_write } from './chp.ts';
 import { cp_free, cp_iova_pinned } from './cp.ts';
 import { signal_trigger, vfio_ccw_fsm_offline_wait, vfio_ccw_sch_quiesce } from './drv.ts';
@@ -463,15 +464,17 @@ export const private_ref = (p: VfioCcwPrivate): Kref => new Kref(p.v.life.a, p.v
  * runs on freed memory (src/detect/lifetime.ts sees its accesses).
  */
 function vfio_ccw_mdev_release_dev(p: VfioCcwPrivate): void {
+  const F = 'vfio_ccw_mdev_release_dev';
+  crw_free_all(p, F);
   const ref = private_ref(p);
-  obj_free({ ref, what: 'vfio_ccw_private' }, kref_gen(ref), 'vfio_ccw_mdev_release_dev');
+  obj_free({ ref, what: 'vfio_ccw_private' }, kref_gen(ref), F);
 }
 
 /** Fresh private state (kzalloc + the .init op): main at set-up, mdev probe in v6.2+. */
 export function vfio_ccw_private_init(p: VfioCcwPrivate, state: number): void {
   const F = 'vfio_ccw_private_init';
   p.v.state.set(state, F);
-  for (const f of [p.v.completion, p.v.num_regions, p.v.region_sets, p.v.crw_head, p.v.crw_tail, p.v.io_trigger, p.v.crw_trigger, p.v.req_trigger, p.v.open_count, p.v.notifier_registered]) f.set(0, F);
+  for (const f of [p.v.completion, p.v.num_regions, p.v.region_sets, p.v.crw_first, p.v.crw_last, p.v.io_trigger, p.v.crw_trigger, p.v.req_trigger, p.v.open_count, p.v.notifier_registered]) f.set(0, F);
   p.v.io_region.fill(0, F);
   p.v.cmd_region.fill(0, F);
 }

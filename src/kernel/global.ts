@@ -5,7 +5,7 @@ export const MAX_ACTORS = 16;
 export const WQ_RING = 256;
 export const MAX_EVENTFDS = 32;
 export const WARN_RING = 64;
-export const WARN_MSG_BYTES = 120;
+export const WARN_MSG_BYTES = 192; // a use-after-free names two sites
 
 /** Per-actor mirror of the thread-local context, so the watchdog can tell who holds and waits on what. */
 export const ActorSlot = defineStruct('actor', {
