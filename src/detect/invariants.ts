@@ -205,13 +205,13 @@ export function start_invariants(devs: readonly VfioCcwPrivate[]): () => void {
     on.set(p.v.notifier_registered.id, [p, onOnce]);
     on.set(p.v.region_sets.id, [p, onOnce]);
 
-    // I13: io_trigger signalled for a completed START (this io_todo run freed its cp) before the
-    // run set IDLE. Checked on the run's own order: by the time the signal is counted another
-    // actor may already have left IDLE again, which the invariant allows.
+    // I13: io_trigger signalled for a completed START (this io_todo run freed its cp) while the
+    // state is not IDLE. A run that set IDLE before its signal keeps it: by the time the signal is
+    // counted another actor may already have left IDLE again, which the invariant allows.
     const onSignal: Check = (q, kind, site) => {
       if (kind === H.write_once && site === 'vfio_ccw_sch_io_todo') {
         // io_signals (atomic_inc) is bumped right after the signal.
-        if (Atomics.exchange(q.v.o_todo_freed.a, q.v.o_todo_freed.i, 0) !== 0 && !todo_set_idle) {
+        if (Atomics.exchange(q.v.o_todo_freed.a, q.v.o_todo_freed.i, 0) !== 0 && !todo_set_idle && st(q) !== q.drv.S.IDLE) {
           fire(q, 'I13', q.v.io_trigger.id, `io_trigger signalled for a completed start before io_todo set IDLE (state ${name_of(q, st(q))})`);
         }
       }
