@@ -12,6 +12,7 @@ import {
   ACTIONS_A, completion_at, driver_for, fsm_async_error, fsm_async_request, fsm_async_retry, fsm_broken, fsm_close, fsm_disabled_irq, fsm_io_busy,
   fsm_io_error, fsm_io_request, fsm_io_retry, fsm_irq, fsm_nop, fsm_notoper, fsm_open, vfio_ccw_fsm_event, type FsmFunc,
 } from '../src/driver/fsm.ts';
+import { crw_count } from '../src/driver/crw.ts';
 import { vfio_ccw_chp_event, vfio_ccw_sch_event, vfio_ccw_sch_io_todo, vfio_ccw_sch_irq } from '../src/driver/drv.ts';
 import {
   vfio_ccw_mdev_probe, vfio_ccw_mdev_remove, vfio_ccw_mdev_reset, vfio_device_get, vfio_device_open, vfio_device_release, vfio_put_device,
@@ -675,7 +676,7 @@ describe('channel-path events and the client', () => {
       spin_lock_irq(r.p.sch.v.lock, T);
       expect(vfio_ccw_chp_event(r.p, r.p.sch, { chpid: 0x40, mask: 0x80 }, CHP_ONLINE)).toBe(0);
       spin_unlock_irq(r.p.sch.v.lock, T);
-      expect([name, r.p.v.crw_tail.get(T) - r.p.v.crw_head.get(T)]).toEqual([name, crws]);
+      expect([name, crw_count(r.p)]).toEqual([name, crws]);
     }
   });
 

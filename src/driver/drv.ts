@@ -1,6 +1,6 @@
 // drivers/s390/cio/vfio_ccw_drv.c: the IRQ entry, io_todo / crw_todo, quiesce, css callbacks.
 import {
-  GLOBAL, ActorSlot, atomic_inc, current, eventfd_ctx_fdget, eventfd_signal, flush_workqueue, init_completion, mutex_lock, mutex_unlock,
+  GLOBAL, ActorSlot, atomic_inc, current, eventfd_ctx_deref, eventfd_signal, obj_alive, objName, type Field, flush_workqueue, init_completion, mutex_lock, mutex_unlock,
   objId, reinit_completion, spin_lock_irq, spin_lock_irqsave, spin_unlock_irq, spin_unlock_irqrestore, wait_for_completion, wait_for_completion_timeout, HZ,
   queue_work, WARN, Warn,
 } from '../kernel/index.ts';
@@ -13,20 +13,27 @@ import {
 } from '../cio/css.ts';
 import { cp_free, cp_update_scsw } from './cp.ts';
 import { VFIO_CCW_ISC, completion_at, irb_to_slot, vfio_ccw_fsm_event } from './fsm.ts';
-import { CRW_QUEUE, type VfioCcwPrivate } from './private.ts';
+import { crw_list_empty, crw_queue } from './crw.ts';
+import type { VfioCcwPrivate } from './private.ts';
 import type { VariantFeatures } from '../variants/types.ts';
 
-/** Signal an eventfd whose fd + 1 is stored in a trigger field (0 = NULL). */
-export function signal_trigger(p: VfioCcwPrivate, fdp1: number, site: string): boolean {
-  if (fdp1 === 0) return false;
-  const ctx = eventfd_ctx_fdget(p.g, fdp1 - 1);
-  // The kernel holds a reference; a closed fd here means the context went away under us (I23).
-  if (typeof ctx === 'number') {
-    WARN(Warn.eventfd, p.v.io_trigger.id, `I23: ${site} signals an eventfd context that was released`);
+/**
+ * `if (private->x_trigger) eventfd_signal(private->x_trigger, 1);` (every version, v6.8 read):
+ * the pointer is named twice, so it is loaded twice, with no lock and no reference of the
+ * signaller's. SET_IRQS may put the context between the loads or before the signal (I23): a
+ * signal on a freed context is a use-after-free (lifetime.ts), a NULL second load an Oops.
+ */
+export function signal_trigger(p: VfioCcwPrivate, trigger: Field, site: string): boolean {
+  if (trigger.get(site) === 0) return false;
+  const ptr = trigger.get(site);
+  if (ptr === 0) {
+    WARN(Warn.use_after_free, trigger.id, `BUG: kernel NULL pointer dereference in ${site}: ${objName(trigger.id)} reloaded as NULL after its check`);
     return false;
   }
-  eventfd_signal(ctx, site);
-  return true;
+  const ctx = eventfd_ctx_deref(p.g, ptr);
+  const alive = obj_alive(ctx.ref, ctx.gen);
+  eventfd_signal(ctx, site); // on a freed context: reported, nothing counted
+  return alive;
 }
 
 /** The css .irq callback: runs in IRQ context with sch->lock held by do_cio_interrupt. */
@@ -94,14 +101,14 @@ export function io_todo_steps(p: VfioCcwPrivate): void {
     : rule.idle === 'mdev' ? mdev()
     : false;
   if (to_idle && rule.idle_before_signal) p.v.state.set(S.IDLE, F);
-  if (signal_trigger(p, p.v.io_trigger.get(F), F)) atomic_inc(p.v.io_signals, F);
+  if (signal_trigger(p, p.v.io_trigger, F)) atomic_inc(p.v.io_signals, F);
   if (to_idle && !rule.idle_before_signal) p.v.state.set(S.IDLE, F);
 }
 
 /** crw_work (v5.8+): tell the user that CRWs are queued. */
 export function vfio_ccw_crw_todo(p: VfioCcwPrivate): void {
   const F = 'vfio_ccw_crw_todo';
-  if (p.v.crw_head.get(F) !== p.v.crw_tail.get(F)) signal_trigger(p, p.v.crw_trigger.get(F), F);
+  if (!crw_list_empty(p, F)) signal_trigger(p, p.v.crw_trigger, F);
 }
 
 /** The actor's on-stack completion (struct completion c on the kernel stack). */
@@ -238,11 +245,8 @@ export function vfio_ccw_fsm_offline_wait(p: VfioCcwPrivate): void {
 /** Queue a CRW for the user (chp_event, under sch->lock). Allocation failure drops it. */
 function vfio_ccw_queue_crw(p: VfioCcwPrivate, rsc: number, erc: number, rsid: number): void {
   const F = 'vfio_ccw_queue_crw';
-  const tail = p.v.crw_tail.get(F);
-  if (tail - p.v.crw_head.get(F) >= CRW_QUEUE) return; // kzalloc(GFP_ATOMIC) failed: dropped silently
   const crw = ((rsc & 0xf) << 24) | ((erc & 0x3f) << 16) | (rsid & 0xffff);
-  p.v.crw_ring.a[p.v.crw_ring.i + (tail % CRW_QUEUE)] = crw;
-  p.v.crw_tail.set(tail + 1, F);
+  if (!crw_queue(p, crw, F)) return; // kzalloc(GFP_ATOMIC) failed: dropped silently
   queue_work(p.wq, p.v.crw_work, F);
 }
 

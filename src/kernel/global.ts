@@ -1,11 +1,11 @@
 // The global shared buffer: what spans devices (actors, the workqueue, eventfds, warnings).
-import { allocBuf, atomic, bytes, completion, defineStruct, i32, nameRegion, spinlock, words, type SharedBuf, type StructLayout, type FieldSpec } from './layout.ts';
+import { allocBuf, kref, atomic, bytes, completion, defineStruct, i32, nameRegion, spinlock, words, type SharedBuf, type StructLayout, type FieldSpec } from './layout.ts';
 
 export const MAX_ACTORS = 16;
 export const WQ_RING = 256;
 export const MAX_EVENTFDS = 32;
 export const WARN_RING = 64;
-export const WARN_MSG_BYTES = 120;
+export const WARN_MSG_BYTES = 192; // a use-after-free names two sites
 
 /** Per-actor mirror of the thread-local context, so the watchdog can tell who holds and waits on what. */
 export const ActorSlot = defineStruct('actor', {
@@ -38,6 +38,7 @@ export const EventfdSlot = defineStruct('eventfd', {
   waiters: atomic(),
   signals: atomic('signals ever (accounting)'),
   reads: atomic('successful reads ever (accounting)'),
+  ctx: kref('the eventfd_ctx: the open file holds one reference, each eventfd_ctx_fdget another'),
 });
 
 export const WarnEntry = defineStruct('warn', {
