@@ -11,16 +11,14 @@ function vfio_ccw_sch_io_todo(p: VfioCcwPrivate): void {
   const is_final = scsw.scsw_is_final(irb.get_u32(0, F));
   if (scsw.scsw_is_solicited(irb.get_u32(0, F))) {
     const s = scsw.scsw_read(new DataView(irb.read(0, 12, F).buffer), 0);
-    const cpa = s.cpa;
-    cp.cp_update_scsw(p.cp, s);
-    if (s.cpa !== cpa) irb.set_u32(4, s.cpa, F);
+    if (cp.cp_update_scsw(p.cp, s)) irb.set_u32(4, s.cpa, 'cp_update_scsw');
     if (is_final && p.v.state.get(F) === p.drv.S.CP_PENDING) cp.cp_free(p.cp);
   }
   // was: mutex_lock(&private->io_mutex); memcpy(...); mutex_unlock(&private->io_mutex);
   p.v.io_region.copy_from(irb, F, 96, uapi.IO_IRB, 0);
   kernel.atomic_inc(p.v.irbs_to_region, F);
   if (p.v.mdev.get(F) !== 0 && is_final) p.v.state.set(p.drv.S.IDLE, F);
-  if (drv.signal_trigger(p, p.v.io_trigger.get(F), F)) kernel.atomic_inc(p.v.io_signals, F);
+  if (drv.signal_trigger(p, p.v.io_trigger, F)) kernel.atomic_inc(p.v.io_signals, F);
 }
 
 export default derive('v5.3', {

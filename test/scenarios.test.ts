@@ -28,6 +28,9 @@ const CLOSE_BEFORE_TODO =
 const CLEAR_STEALS =
   'S12.todo-frees-own-cp: {CSCH} in IDLE, clear IRQ queues io_work, the user writes ssch (CP_PENDING) before io_todo runs; io_todo takes the clear IRB ' +
   '(solicited, final) for the new start, frees its cp and sets IDLE while the channel runs it';
+const NOTOPER_UNPINS =
+  'sleep_in_atomic: the device goes away with pages pinned; vfio_ccw_sch_event fires NOT_OPER holding sch->lock (spin_lock_irqsave), and ' +
+  "fsm_notoper's cp_free (v6.0+) unpins through vfio_unpin_pages, which takes type1's iommu->lock mutex (vfio_ccw_drv.c, vfio_ccw_fsm.c, v6.3)";
 
 interface Plan {
   iterations: number;
@@ -42,7 +45,7 @@ const PLAN: Record<string, Plan> = {
   S4: { iterations: 10, races: { I12: SLOT_FINAL } },
   S5: { iterations: 2 },
   S6: { iterations: 100, races: { I18: SCHIB_READ } },
-  S7: { iterations: 1 },
+  S7: { iterations: 1, races: { sleep_in_atomic: NOTOPER_UNPINS } },
   S8: { iterations: 1 },
   S9: { iterations: 100, params: { gap_ms: 0.2 }, races: { I12: SLOT_FINAL, I3: REQUEUED_FREES } },
   S10: { iterations: 10, races: { I12: SLOT_FINAL } },

@@ -12,14 +12,15 @@ import {
   ACTIONS_A, completion_at, driver_for, fsm_async_error, fsm_async_request, fsm_async_retry, fsm_broken, fsm_close, fsm_disabled_irq, fsm_io_busy,
   fsm_io_error, fsm_io_request, fsm_io_retry, fsm_irq, fsm_nop, fsm_notoper, fsm_open, vfio_ccw_fsm_event, type FsmFunc,
 } from '../src/driver/fsm.ts';
+import { crw_count } from '../src/driver/crw.ts';
 import { vfio_ccw_chp_event, vfio_ccw_sch_event, vfio_ccw_sch_io_todo, vfio_ccw_sch_irq } from '../src/driver/drv.ts';
 import {
   vfio_ccw_mdev_probe, vfio_ccw_mdev_remove, vfio_ccw_mdev_reset, vfio_device_get, vfio_device_open, vfio_device_release, vfio_put_device,
 } from '../src/driver/ops.ts';
 import type { StateName } from '../src/driver/variant.ts';
 import {
-  H, KernelBug, atomic_read, complete, completion_done, eventfd_create, eventfd_stats, register_hook, set_might_sleep_mode, spin_is_locked, spin_lock_irq,
-  spin_unlock_irq, work_pending, type HookFn,
+  H, KernelBug, atomic_read, complete, completion_done, eventfd_create, eventfd_stats, set_might_sleep_mode, spin_is_locked, spin_lock_irq,
+  spin_unlock_irq, work_pending,
 } from '../src/kernel/index.ts';
 import { CHP_ONLINE, SCH_TODO_UNREG, css_register_driver, css_unregister_driver, do_cio_interrupt } from '../src/cio/index.ts';
 import { HwInstr, HwIrq, hw_lock, hw_unlock } from '../src/hw/layout.ts';
@@ -41,7 +42,7 @@ import {
 } from '../src/uapi/vfio_ccw.ts';
 import { VARIANTS, VARIANT_NAMES, variant_by_name } from '../src/variants/registry.ts';
 import { scenario as s2 } from '../src/scenarios/s02-dasd-read-loop.ts';
-import { NOTOPER_UNLOCKED, OFF_IO, end_rig, g_rig, io_region, with_io_mutex_held_elsewhere, type GRig } from './helpers/g_rig.ts';
+import { OFF_IO, end_rig, g_rig, io_region, with_io_mutex_held_elsewhere, hooked, writes_without_sch_lock, type GRig } from './helpers/g_rig.ts';
 import { ORDER, SPEC } from './helpers/spec_tables.ts';
 
 // No test may leave a kernel warning it did not take and check.
@@ -80,15 +81,6 @@ function hw_idle(r: GRig): void {
 function force_cc(r: GRig, i: number, cc: number, n = 1): void {
   r.p.sch.hw.set_at('force_cc', i, cc);
   r.p.sch.hw.set_at('force_n', i, n);
-}
-/** Install a hook for the body only. */
-function hooked<R>(fn: HookFn, body: () => R): R {
-  const off = register_hook(fn);
-  try {
-    return body();
-  } finally {
-    off();
-  }
 }
 /** Take the warnings of the rig and return their "name: message" lines. */
 const warnings = (r: GRig): string[] => r.take_warnings();
@@ -200,10 +192,9 @@ describe('fsm_io_request and fsm_io_helper per version (§5.3, §6.3)', () => {
     );
     expect(seen).toEqual({ init: r.S[at_init], ssch: r.S[at_ssch], locked });
     expect(r.state()).toBe(name === 'v5.2' || name === 'mainline' ? r.S.CP_PENDING : r.S.BUSY);
-    // v4.12 issues ssch and updates the shadow SCSW outside sch->lock: lockdep says so.
-    const w = warnings(r);
-    if (locked) expect(w).toEqual([]);
-    else expect(w).toEqual(['lock_not_held: WARNING: lockdep_assert_held failed at ssch', 'lock_not_held: WARNING: lockdep_assert_held failed at fsm_io_helper']);
+    // v4.12 issues ssch and updates the shadow SCSW outside sch->lock (seen.locked above). ioasm.c
+    // and cio.c assert no lock, so no version warns: the unlocked shadow write is I18's to report.
+    expect(warnings(r)).toEqual([]);
   });
 
   it('v4.12 … v5.1: a write while not IDLE is -EACCES before the copy (unlocked pre-check); v5.2: the FSM answers -EBUSY', () => {
@@ -411,23 +402,27 @@ describe('open per FD (≤ v5.14) and open_device (v5.15+)', () => {
     const r = rig(name); // the first open
     expect(vfio_device_open(r.p)).toBe(0);
     expect([r.p.v.notifier_registered.get(T), r.p.v.region_sets.get(T), r.p.v.num_regions.get(T)]).toEqual([notifier, sets, regions]);
-    vfio_device_release(r.p);
-    vfio_device_release(r.p);
+    const unlocked = writes_without_sch_lock(r, r.p.sch.v.schib.id, () => {
+      vfio_device_release(r.p);
+      vfio_device_release(r.p);
+    });
     expect([r.p.v.notifier_registered.get(T), r.p.v.num_regions.get(T)]).toEqual([0, 0]);
     // v5.2 … v5.19 reset an active device at release (v5.3 at the first, which leaves STANDBY
-    // under the other FD; v5.13 at the last) and enable without sch->lock.
+    // under the other FD; v5.13 at the last) and enable without sch->lock: a real unlocked
+    // write to sch->schib, and no lockdep warning (cio.c asserts nothing).
     const resets = name === 'v5.3' || name === 'v5.13' ? 1 : 0;
-    expect(warnings(r)).toEqual(Array.from({ length: resets }, () => 'lock_not_held: WARNING: lockdep_assert_held failed at cio_enable_subchannel'));
+    expect(unlocked.includes('cio_enable_subchannel')).toBe(resets > 0);
+    expect(warnings(r)).toEqual([]);
   });
 
   it('v5.3: closing one of two FDs frees the program the other FD started and leaves STANDBY under it', () => {
     const r = rig('v5.3');
     expect(vfio_device_open(r.p)).toBe(0);
     start(r);
-    vfio_device_release(r.p);
+    expect(writes_without_sch_lock(r, r.p.sch.v.schib.id, () => vfio_device_release(r.p))).toContain('cio_enable_subchannel');
     expect([r.cp_initialized(), r.state(), r.p.v.open_count.get(T)]).toEqual([0, r.S.STANDBY, 1]);
     expect(r.write(OFF_IO, io_region())).toBe(-EIO); // the FD still open cannot start any more
-    expect(warnings(r)).toEqual(['lock_not_held: WARNING: lockdep_assert_held failed at cio_enable_subchannel']);
+    expect(warnings(r)).toEqual([]);
   });
 });
 
@@ -464,7 +459,7 @@ describe('quiesce', () => {
     expect(w.filter((x) => x.startsWith('sleep_in_atomic:'))).toEqual([
       'sleep_in_atomic: BUG: sleeping function called from invalid context at vfio_ccw_sch_quiesce (vfio-ccw.lock) with 1 spinlock(s) held',
     ]);
-    expect(w.filter((x) => !x.startsWith('sleep_in_atomic:'))).toEqual(['lock_not_held: WARNING: lockdep_assert_held failed at cio_enable_subchannel']);
+    expect(w.filter((x) => !x.startsWith('sleep_in_atomic:'))).toEqual([]);
     expect(cpv(r, 'nchains')).toBe(1); // the reset does not free the cp (§11.6)
   });
 
@@ -472,7 +467,7 @@ describe('quiesce', () => {
     const r = rig('v5.2');
     expect(reset_with_halt(r)).toBe(0);
     expect(r.state()).toBe(r.S.IDLE);
-    expect(warnings(r)).toEqual(['lock_not_held: WARNING: lockdep_assert_held failed at cio_enable_subchannel']);
+    expect(warnings(r)).toEqual([]);
   });
 });
 
@@ -574,7 +569,7 @@ describe('gunthorpe-2021 (F)', () => {
     e.p.sch.hw.set('present', 0);
     expect(vfio_device_open(e.p)).toBe(-EINVAL);
     expect([e.state(), e.p.sch.v.todo.get(T)]).toEqual([e.S.NOT_OPER, SCH_TODO_UNREG]);
-    expect(warnings(e)).toEqual([NOTOPER_UNLOCKED]);
+    expect(warnings(e)).toEqual([]);
   });
 
   it('mdev probe does not refuse a BROKEN device (v6.0 refuses NOT_OPER with -ENODEV)', () => {
@@ -622,7 +617,7 @@ describe('morel-2018 (A)', () => {
     const r = rig('morel-2018');
     start(r);
     expect(r.state()).toBe(r.S.BUSY);
-    expect(warnings(r)).toEqual(['lock_not_held: WARNING: lockdep_assert_held failed at ssch', 'lock_not_held: WARNING: lockdep_assert_held failed at fsm_io_helper']);
+    expect(warnings(r)).toEqual([]); // A issues ssch without sch->lock; ioasm.c asserts nothing
     r.p.sch.v.irb.write(0, irb(FINAL), T);
     spin_lock_irq(r.p.sch.v.lock, T);
     vfio_ccw_sch_irq(r.p, r.p.sch); // IRQ context: no FSM event, only the IRB and io_work
@@ -681,7 +676,7 @@ describe('channel-path events and the client', () => {
       spin_lock_irq(r.p.sch.v.lock, T);
       expect(vfio_ccw_chp_event(r.p, r.p.sch, { chpid: 0x40, mask: 0x80 }, CHP_ONLINE)).toBe(0);
       spin_unlock_irq(r.p.sch.v.lock, T);
-      expect([name, r.p.v.crw_tail.get(T) - r.p.v.crw_head.get(T)]).toEqual([name, crws]);
+      expect([name, crw_count(r.p)]).toEqual([name, crws]);
     }
   });
 

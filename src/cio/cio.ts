@@ -1,6 +1,6 @@
 // drivers/s390/cio/cio.c: enable/disable (cio_commit_config), schib refresh, cancel/halt/clear
 // and the staged cio_cancel_halt_clear, and the I/O interrupt entry do_cio_interrupt.
-import { H, current, hook, lockdep_assert_held, mirror_irq, spin_lock, spin_unlock } from '../kernel/index.ts';
+import { H, current, hook, mirror_irq, spin_lock, spin_unlock } from '../kernel/index.ts';
 import { EBUSY, EAGAIN, EINVAL, EIO, ENODEV } from '../uapi/errno.ts';
 import { SCSW_ACTL_CLEAR_PEND, SCSW_ACTL_HALT_PEND, scsw_actl, with_actl } from '../uapi/scsw.ts';
 import { IRB_SIZE, PMCW_DNV, PMCW_ENA, PMCW_FLAGS, PMCW_INTPARM, PMCW_ISC_MASK, PMCW_ISC_SHIFT, SCHIB_SCSW, SCHIB_SIZE } from '../hw/schib.ts';
@@ -89,20 +89,17 @@ function shadow_actl_or(sch: Subch, bits: number, site: string): void {
 
 /** sch->schib.scsw.cmd.actl |= bits (sch->lock held). */
 export function sch_shadow_actl_or(sch: Subch, bits: number, site: string): void {
-  lockdep_assert_held(sch.v.lock, site);
   shadow_actl_or(sch, bits, site);
 }
 
 /** sch->schib.scsw.cmd.actl = bits (sch->lock held). */
 export function sch_shadow_actl_set(sch: Subch, bits: number, site: string): void {
-  lockdep_assert_held(sch.v.lock, site);
   const w0 = sch.v.schib.get_u32(SCHIB_SCSW, site) | 0;
   sch.v.schib.set_u32(SCHIB_SCSW, with_actl(w0, bits), site);
 }
 
 /** xsch: 0 cancelled (no interrupt will come), -EBUSY status pending, -EINVAL not applicable, -ENODEV. */
 export function cio_cancel(sch: Subch, site = 'cio_cancel'): number {
-  lockdep_assert_held(sch.v.lock, site);
   switch (xsch(sch, site)) {
     case 0:
       return cio_update_schib(sch, site) !== 0 ? -ENODEV : 0;
@@ -117,7 +114,6 @@ export function cio_cancel(sch: Subch, site = 'cio_cancel'): number {
 
 /** hsch: 0 halt pending (an interrupt will come), -EBUSY, -ENODEV. */
 export function cio_halt(sch: Subch, site = 'cio_halt'): number {
-  lockdep_assert_held(sch.v.lock, site);
   switch (hsch(sch, site)) {
     case 0:
       shadow_actl_or(sch, SCSW_ACTL_HALT_PEND, site);
@@ -132,7 +128,6 @@ export function cio_halt(sch: Subch, site = 'cio_halt'): number {
 
 /** csch: 0 clear pending (an interrupt will come), -ENODEV. */
 export function cio_clear(sch: Subch, site = 'cio_clear'): number {
-  lockdep_assert_held(sch.v.lock, site);
   if (csch(sch, site) !== 0) return -ENODEV;
   shadow_actl_or(sch, SCSW_ACTL_CLEAR_PEND, site);
   return 0;
@@ -148,7 +143,6 @@ export function cio_clear(sch: Subch, site = 'cio_clear'): number {
  * At most 1 cancel + 3 halts + 255 clears per quiesce (I11).
  */
 export function cio_cancel_halt_clear(sch: Subch, iretry: { v: number }, site = 'cio_cancel_halt_clear'): number {
-  lockdep_assert_held(sch.v.lock, site);
   if (cio_update_schib(sch, site) !== 0) return -ENODEV;
   if (!sch.hw_enabled(site)) return 0;
   let actl = scsw_actl(sch.scsw_w0(site));
@@ -179,7 +173,6 @@ export function cio_cancel_halt_clear(sch: Subch, iretry: { v: number }, site = 
 
 /** css_sched_sch_todo: schedule unregistration and the like (sch->lock held); a lower todo never replaces a higher one. */
 export function css_sched_sch_todo(sch: Subch, todo: number, site = 'css_sched_sch_todo'): void {
-  lockdep_assert_held(sch.v.lock, site);
   if (sch.v.todo.get(site) >= todo) return;
   sch.v.todo.set(todo, site);
 }

@@ -5,7 +5,7 @@ import {
   backend,
   eventfd_close,
   eventfd_create,
-  eventfd_ctx_fdget,
+  eventfd_file,
   eventfd_read,
   eventfd_try_read,
   type EventfdCtx,
@@ -422,7 +422,7 @@ export class VfioCcwClient {
     if (read_irq_info(info).count < 1) return `Error getting irq info (${index}): count 0`;
     const fd = eventfd_create(this.g);
     if (fd < 0) return `eventfd for irq ${index}: ${errname(fd)}`;
-    const ctx = eventfd_ctx_fdget(this.g, fd);
+    const ctx = eventfd_file(this.g, fd);
     if (typeof ctx === 'number') {
       eventfd_close(this.g, fd);
       return `eventfd for irq ${index}: ${errname(ctx)}`;

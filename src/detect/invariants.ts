@@ -3,7 +3,7 @@
 // recorded as a WARN (code invariant) whose message starts with the invariant's id.
 import { H, type HookFn, register_hook, WARN, Warn, mutex_owner, spin_owner } from '../kernel/index.ts';
 import { scsw_is_final } from '../uapi/scsw.ts';
-import type { VfioCcwPrivate } from '../driver/private.ts';
+import { LOG_RECORDS, type VfioCcwPrivate } from '../driver/private.ts';
 import { CP_HOST_BASE } from '../driver/cp.ts';
 
 type Check = (p: VfioCcwPrivate, kind: number, site: string, actor: number, arg: number) => void;
@@ -27,27 +27,60 @@ const fire = (p: VfioCcwPrivate, id: string, obj: number, msg: string): void => 
 function st(p: VfioCcwPrivate): number {
   return Atomics.load(p.v.state.a, p.v.state.i);
 }
-function cp_init_flag(p: VfioCcwPrivate): boolean {
-  return Atomics.load(p.cp.v.initialized.a, p.cp.v.initialized.i) !== 0;
-}
 const raw = (f: { a: Int32Array; i: number }): number => Atomics.load(f.a, f.i);
+/**
+ * Is the channel program live? v5.2+: cp->initialized. Before, the cp code keeps no flag: the
+ * spec (§12.2) takes the cp as live while chains hang on its list or pages are pinned there.
+ */
+function cp_init_flag(p: VfioCcwPrivate): boolean {
+  const v = p.cp.v;
+  if (p.cp.rules.has_initialized_flag) return raw(v.initialized) !== 0;
+  return raw(v.list_valid) !== 0 && (raw(v.nchains) > 0 || raw(v.pinned_pages) > 0);
+}
+const name_of = (p: VfioCcwPrivate, s: number): string => p.drv.shape.states[s] ?? String(s);
+/** The states in which the device owns an enabled subchannel (I9), in the version's own names. */
+const ACTIVE_STATES = ['IDLE', 'CP_PROCESSING', 'CP_PENDING', 'BUSY', 'BOXED'] as const;
 
 /** The set of invariant ids the oracle checks for a variant. */
-export const INVARIANTS = ['I1', 'I2', 'I3', 'I4', 'I5', 'I6', 'I7', 'I8', 'I12', 'I13', 'I15', 'I16', 'I17', 'I18', 'I21', 'I22'] as const;
+export const INVARIANTS = ['I1', 'I2', 'I3', 'I4', 'I5', 'I6', 'I7', 'I8', 'I9', 'I12', 'I13', 'I14', 'I15', 'I16', 'I17', 'I18', 'I19', 'I21', 'I22'] as const;
 
 export function start_invariants(devs: readonly VfioCcwPrivate[]): () => void {
   const on = new Map<number, [VfioCcwPrivate, Check]>();
+  const io_work_of = new Map<number, VfioCcwPrivate>();
+  // The actor running io_todo on this thread (the workqueue runs one item at a time).
+  let todo_actor = -1;
+  // That run wrote the state (io_todo writes only IDLE) before its signal.
+  let todo_set_idle = false;
+  const begin_todo = (q: VfioCcwPrivate, actor: number): void => {
+    todo_actor = actor;
+    todo_set_idle = false;
+    Atomics.store(q.v.o_todo_freed.a, q.v.o_todo_freed.i, 0);
+  };
+  const pendingParent = new Set<number>();
+  const pendingMdevGone = new Set<number>();
+
+  // I3: the channel program is taken away (freed, or re-initialised) while the machine still
+  // runs the start that was issued from it. The host address of a translated chain carries the
+  // cp generation (cp_host_addr), so the machine's start_cpa names the program it runs.
+  const i3_release = (q: VfioCcwPrivate, site: string): void => {
+    const hw = q.sch.hw;
+    if (hw.get('present') === 0 || hw.get('start_open') === 0) return;
+    const running = (hw.get('start_cpa') >>> 16) & 0xff;
+    if ((hw.get('start_cpa') >>> 0) >= CP_HOST_BASE && running === (raw(q.cp.v.generation) & 0xff)) {
+      fire(q, 'I3', q.cp.v.initialized.id, `the channel program of generation ${raw(q.cp.v.generation)} is released at ${site} while the channel still runs its start`);
+    }
+  };
   // The previous state value per device, as the oracle last saw it written.
   const last = new Map<number, number>();
 
   for (const p of devs) {
-    const S = p.drv.S;
     const f = p.drv.f;
     last.set(p.dev, st(p));
 
     // I2: IDLE with an initialised cp while no IO_REQ handler runs; I8, I22 on every state write.
-    const onState: Check = (q, kind, site) => {
+    const onState: Check = (q, kind, site, actor) => {
       if (kind !== H.write && kind !== H.write_once) return;
+      if (actor === todo_actor && site === 'vfio_ccw_sch_io_todo') todo_set_idle = true;
       // The write has not happened yet (hooks run before the access): check right after it, in the next event.
       pendingState.set(q.dev, site);
     };
@@ -56,18 +89,64 @@ export function start_invariants(devs: readonly VfioCcwPrivate[]): () => void {
     const onInit: Check = (q, kind, site) => {
       if (kind !== H.write) return;
       pendingInit.add(q.dev);
-      // I3: the channel program is taken away (freed, or re-initialised) while the machine still
-      // runs the start that was issued from it. The host address of a translated chain carries
-      // the cp generation (cp_host_addr), so the machine's start_cpa names the program it runs.
-      const hw = q.sch.hw;
-      if (hw.get('present') !== 0 && hw.get('start_open') !== 0 && cp_init_flag(q)) {
-        const running = (hw.get('start_cpa') >>> 16) & 0xff;
-        if ((hw.get('start_cpa') >>> 0) >= CP_HOST_BASE && running === (raw(q.cp.v.generation) & 0xff)) {
-          fire(q, 'I3', q.cp.v.initialized.id, `the channel program of generation ${raw(q.cp.v.generation)} is released at ${site} while the channel still runs its start`);
-        }
-      }
+      if (cp_init_flag(q)) i3_release(q, site);
     };
     on.set(p.cp.v.initialized.id, [p, onInit]);
+
+    // Before v5.2 no flag is written: a cp_free or cp_init emptying a live list is the release
+    // (I3), and building the list is what I2 watches.
+    if (!p.cp.rules.has_initialized_flag) {
+      const onList: Check = (q, kind, site) => {
+        if (kind !== H.write) return;
+        pendingInit.add(q.dev);
+        if ((site === 'cp_free' || site === 'cp_init') && raw(q.cp.v.nchains) > 0) i3_release(q, site);
+      };
+      on.set(p.cp.v.nchains.id, [p, onList]);
+    }
+
+    // cp_free's body ran (it writes pinned_pages = 0 exactly once, in every line): I4, I13.
+    const onPinned: Check = (q, kind, site, actor) => {
+      if (kind !== H.write) return;
+      if (!q.cp.rules.has_initialized_flag) pendingInit.add(q.dev);
+      if (site !== 'cp_free') return;
+      if (actor === todo_actor) Atomics.store(q.v.o_todo_freed.a, q.v.o_todo_freed.i, 1);
+      const s = st(q);
+      const handler = raw(q.v.o_io_req_actor) - 1;
+      if (s === q.drv.S.CP_PROCESSING) {
+        const owner = handler >= 0 ? handler : raw(q.cp.v.owner);
+        if (owner !== actor) fire(q, 'I4', q.cp.v.pinned_pages.id, `cp_free by actor ${actor} while the state is CP_PROCESSING and the cp belongs to actor ${owner}`);
+      } else if (q.drv.S.CP_PROCESSING < 0 && handler >= 0 && handler !== actor) {
+        // Before v5.2 BUSY covers translation and the running start: the owner translates while its IO_REQ runs.
+        fire(q, 'I4', q.cp.v.pinned_pages.id, `cp_free by actor ${actor} while actor ${handler} builds the channel program in its IO_REQ handler`);
+      }
+    };
+    on.set(p.cp.v.pinned_pages.id, [p, onPinned]);
+
+    // I5: cp_init's first look at the cp (D+: initialized; before: the list head) finds it live.
+    // cp_init reads with its caller's site; fsm_io_request reaches these fields only through it.
+    const onInitEntry: Check = (q, kind, site) => {
+      if (kind === H.read && site === 'fsm_io_request' && cp_init_flag(q)) fire(q, 'I5', q.cp.v.initialized.id, `cp_init entered on a live channel program (generation ${raw(q.cp.v.generation)})`);
+    };
+    const initEntryField = p.cp.rules.init_busy_if_initialized ? p.cp.v.initialized : p.cp.v.list_valid;
+    const prevInit = on.get(initEntryField.id);
+    on.set(initEntryField.id, [p, prevInit === undefined ? onInitEntry : (q, k, s, a, x) => {
+      prevInit[1](q, k, s, a, x);
+      onInitEntry(q, k, s, a, x);
+    }]);
+
+    // I19: the mdev parent (and with it mdev create) is visible before probe finished the device.
+    if (!f.parent_split) {
+      const onParent: Check = (q, kind, site) => {
+        if (kind === H.write && site === 'vfio_ccw_sch_probe') pendingParent.add(q.dev);
+      };
+      on.set(p.v.parent_registered.id, [p, onParent]);
+    }
+
+    // I15 (v5.4 … v5.19 log by reference): mdev remove frees the UUID a log record points at.
+    const onMdev: Check = (q, kind, site) => {
+      if (kind === H.write && site === 'vfio_ccw_mdev_remove') pendingMdevGone.add(q.dev);
+    };
+    on.set(p.v.mdev.id, [p, onMdev]);
 
     // I7: chains or pinned pages no longer reachable from the cp.
     const onLeak: Check = (q, kind) => {
@@ -84,6 +163,17 @@ export function start_invariants(devs: readonly VfioCcwPrivate[]): () => void {
         if (owner !== actor) fire(q, 'I1', q.v.io_region.id, `region written at ${site} by actor ${actor} while io_mutex is held by ${owner}`);
       };
       for (const r of [p.v.io_region, p.v.cmd_region, p.v.schib_region, p.v.crw_region]) on.set(r.id, [p, onRegion]);
+    } else {
+      // Before v5.2 (only the I/O region): the user's copy stays in the region until its IO_REQ
+      // has read it; io_todo's IRB copy in between is a second writer.
+      const onRegion: Check = (q, kind, site, actor) => {
+        if (kind !== H.write) return;
+        const w = q.v.o_region_writer;
+        const writer = raw(w) - 1;
+        if (site === 'vfio_ccw_mdev_write_io_region' && writer < 0) Atomics.store(w.a, w.i, actor + 1);
+        else if (writer >= 0 && writer !== actor) fire(q, 'I1', q.v.io_region.id, `io_region written at ${site} by actor ${actor} while actor ${writer}'s request in it is not yet processed`);
+      };
+      on.set(p.v.io_region.id, [p, onRegion]);
     }
 
     // I18: the driver's shadow SCSW is updated only under sch->lock.
@@ -94,7 +184,9 @@ export function start_invariants(devs: readonly VfioCcwPrivate[]): () => void {
     on.set(p.sch.v.schib.id, [p, onSchib]);
 
     // I12: fsm_irq overwrites the IRB slot while it still holds an unprocessed final IRB.
-    const onIrb: Check = (q, kind, site) => {
+    const onIrb: Check = (q, kind, site, actor, arg) => {
+      // io_todo's first look at the slot (scsw word 0) starts a run (direct calls have no H.run).
+      if (kind === H.read && site === 'vfio_ccw_sch_io_todo' && arg === 4) begin_todo(q, actor);
       if (kind === H.write && site === 'fsm_irq') {
         if (Atomics.load(q.v.o_irb_final_unread.a, q.v.o_irb_final_unread.i) !== 0) {
           fire(q, 'I12', q.v.irb.id, 'a final IRB in the single IRB slot was overwritten before io_todo copied it');
@@ -113,16 +205,20 @@ export function start_invariants(devs: readonly VfioCcwPrivate[]): () => void {
     on.set(p.v.notifier_registered.id, [p, onOnce]);
     on.set(p.v.region_sets.id, [p, onOnce]);
 
-    // I13: io_trigger signalled for a completed START while the state is not yet IDLE.
+    // I13: io_trigger signalled for a completed START (this io_todo run freed its cp) while the
+    // state is not IDLE. A run that set IDLE before its signal keeps it: by the time the signal is
+    // counted another actor may already have left IDLE again, which the invariant allows.
     const onSignal: Check = (q, kind, site) => {
-      if (kind === H.write && site === 'vfio_ccw_sch_io_todo') {
-        // io_signals is bumped right after the signal: by then the state must be IDLE if this run freed the cp.
-        if (Atomics.load(q.v.o_todo_freed.a, q.v.o_todo_freed.i) !== 0 && st(q) !== S.IDLE) {
-          fire(q, 'I13', q.v.io_trigger.id, `io_trigger signalled for a completed start while the state is ${q.drv.shape.states[st(q)] ?? st(q)}`);
+      if (kind === H.write_once && site === 'vfio_ccw_sch_io_todo') {
+        // io_signals (atomic_inc) is bumped right after the signal.
+        if (Atomics.exchange(q.v.o_todo_freed.a, q.v.o_todo_freed.i, 0) !== 0 && !todo_set_idle && st(q) !== q.drv.S.IDLE) {
+          fire(q, 'I13', q.v.io_trigger.id, `io_trigger signalled for a completed start before io_todo set IDLE (state ${name_of(q, st(q))})`);
         }
       }
     };
     on.set(p.v.io_signals.id, [p, onSignal]);
+    // io_todo begins: it owns whatever cp_free follows, until its signal.
+    io_work_of.set(p.v.io_work.id, p);
   }
 
   const pendingState = new Map<number, string>();
@@ -147,6 +243,11 @@ export function start_invariants(devs: readonly VfioCcwPrivate[]): () => void {
       }
       if ((before === S.NOT_OPER || before === S.STANDBY) && now === S.IDLE && site === 'vfio_ccw_mdev_write_io_region') {
         fire(p, 'I8', p.v.state.id, `a user write moved ${p.drv.shape.states[before]} to IDLE`);
+      }
+      // I9: a state that owns the subchannel with the subchannel disabled (the machine's pmcw.ena).
+      const active = ACTIVE_STATES.some((n) => p.drv.S[n] === now);
+      if (active && p.sch.hw.get('present') !== 0 && p.sch.hw.get('enabled') === 0) {
+        fire(p, 'I9', p.v.state.id, `state set to ${name_of(p, now)} at ${site} while the subchannel is disabled`);
       }
       if (raw(p.v.mdev) === 0 && now !== S.STANDBY && now !== S.NOT_OPER && now !== S.CLOSED && now !== S.BROKEN) {
         fire(p, 'I22', p.v.state.id, `no mdev but state ${p.drv.shape.states[now]} (set at ${site})`);
@@ -184,6 +285,20 @@ export function start_invariants(devs: readonly VfioCcwPrivate[]): () => void {
       }
     }
     pendingOnce.clear();
+    for (const dev of pendingParent) {
+      const p = byDev.get(dev)!;
+      const ready = st(p) === p.drv.R.STANDBY && (!p.drv.f.avail_accounting || raw(p.v.avail) > 0);
+      if (!ready) fire(p, 'I19', p.v.parent_registered.id, `the mdev parent is registered while probe has not finished the device (state ${name_of(p, st(p))}, avail ${raw(p.v.avail)})`);
+    }
+    pendingParent.clear();
+    for (const dev of pendingMdevGone) {
+      const p = byDev.get(dev)!;
+      const n = Math.min(raw(p.v.log_count), LOG_RECORDS);
+      let byRef = 0;
+      for (let k = 0; k < n; k++) if (p.v.log.a[p.v.log.i + 2 * k] === 1) byRef++;
+      if (raw(p.v.mdev) === 0 && byRef > 0) fire(p, 'I15', p.v.log.id, `${byRef} debug log record(s) still point at the UUID of the mdev just removed`);
+    }
+    pendingMdevGone.clear();
     void actor;
   };
 
@@ -198,7 +313,12 @@ export function start_invariants(devs: readonly VfioCcwPrivate[]): () => void {
         if (obj !== p.v.state.id) continue;
         const ev = arg & 0xff;
         const state = arg >> 8;
-        if (ev === p.drv.R.EV_IO_REQ) Atomics.add(p.v.o_io_req_running.a, p.v.o_io_req_running.i, kind === H.fsm ? 1 : -1);
+        if (ev === p.drv.R.EV_IO_REQ) {
+          Atomics.add(p.v.o_io_req_running.a, p.v.o_io_req_running.i, kind === H.fsm ? 1 : -1);
+          Atomics.store(p.v.o_io_req_actor.a, p.v.o_io_req_actor.i, kind === H.fsm ? actor + 1 : 0);
+          // The request has been read: the region is the user's no longer (I1 before io_mutex).
+          if (kind === H.fsm_exit) Atomics.compareExchange(p.v.o_region_writer.a, p.v.o_region_writer.i, actor + 1, 0);
+        }
         if (kind === H.fsm && ev === p.drv.E.CLOSE && state === p.drv.S.STANDBY) {
           fire(p, 'I17', obj, 'CLOSE delivered in STANDBY');
         }
@@ -206,6 +326,14 @@ export function start_invariants(devs: readonly VfioCcwPrivate[]): () => void {
           pendingState.set(p.dev, 'vfio_ccw_fsm_event');
           pending = true;
         }
+      }
+      return;
+    }
+    if (kind === H.run || kind === H.run_end) {
+      const q = io_work_of.get(obj);
+      if (q !== undefined) {
+        if (kind === H.run) begin_todo(q, actor);
+        else todo_actor = -1;
       }
       return;
     }

@@ -59,7 +59,7 @@ const LOCK_SLOTS = 32; // interned lock ids: a held set is a 32-bit mask over th
 const SYNC_CAP = 1024; // locks, completions, works, eventfds, the workqueue
 const SYNC_WORDS = 2 + N; // key+1, lock, clock
 const FIND_CAP = 512;
-const FIND_WORDS = 16; // used, base+1, count, low site, high site, class, first access (5), second access (5)
+const FIND_WORDS = 16; // used, base+1, count, low site, high site, (unused), first access (5), second access (5)
 const RV_CAP = 2048; // read clocks for locations read concurrently
 const RV_ACTOR_WORDS = 5; // clock, site, flags, span, locks
 const RV_WORDS = N * RV_ACTOR_WORDS;
@@ -287,8 +287,10 @@ export function start_race_detector(buf: SharedArrayBuffer, actor: number): () =
     return -1;
   };
 
-  // Findings: keyed by (field, unordered site pair, class); the first pair seen is kept. One
-  // access over many words of a region counts once per finding (`counted`, reset per access).
+  // Findings: keyed by (field, unordered site pair); the first pair seen is kept. One access
+  // over many words of a region counts once per finding (`counted`, reset per access).
+  // KCSAN never reports two marked accesses (READ_ONCE/WRITE_ONCE/atomic on both sides,
+  // kernel/kcsan/core.c v6.3): such a pair is no data race, and is dropped before it is counted.
   const findSlots = new Map<number, number>();
   const counted = new Int32Array(4);
   let ncounted = 0;
@@ -298,13 +300,13 @@ export function start_race_detector(buf: SharedArrayBuffer, actor: number): () =
     Atomics.add(a, b + 2, 1);
   };
   const report = (base: number, pa: number, ps: number, pf: number, pspan: number, pl: number, t: number, s: number, f: number, span: number, l: number): void => {
+    if ((pf & f & F_MARKED) !== 0) return;
     Atomics.add(a, Hdr.races, 1);
-    const cls = (pf & f & F_MARKED) !== 0 ? 1 : 0;
     const lo = (ps >>> 0) < (s >>> 0) ? ps : s;
     const hi = lo === ps ? s : ps;
-    const h = (Math.imul(base, 0x9e3779b1) ^ Math.imul(lo, 0x85ebca6b) ^ Math.imul(hi, 0xc2b2ae35) ^ cls) | 0;
+    const h = (Math.imul(base, 0x9e3779b1) ^ Math.imul(lo, 0x85ebca6b) ^ Math.imul(hi, 0xc2b2ae35)) | 0;
     const cached = findSlots.get(h);
-    if (cached !== undefined && a[cached + 1] === base + 1 && a[cached + 3] === lo && a[cached + 4] === hi && a[cached + 5] === cls) {
+    if (cached !== undefined && a[cached + 1] === base + 1 && a[cached + 3] === lo && a[cached + 4] === hi) {
       bump(cached);
       return;
     }
@@ -317,7 +319,6 @@ export function start_race_detector(buf: SharedArrayBuffer, actor: number): () =
         a[b + 1] = base + 1;
         a[b + 3] = lo;
         a[b + 4] = hi;
-        a[b + 5] = cls;
         a[b + 6] = pa;
         a[b + 7] = ps;
         a[b + 8] = pf;
@@ -333,7 +334,7 @@ export function start_race_detector(buf: SharedArrayBuffer, actor: number): () =
         findSlots.set(h, b);
         return;
       }
-      if (a[b + 1] === base + 1 && a[b + 3] === lo && a[b + 4] === hi && a[b + 5] === cls) {
+      if (a[b + 1] === base + 1 && a[b + 3] === lo && a[b + 4] === hi) {
         unlock(a, Hdr.find_lock);
         bump(b);
         findSlots.set(h, b);
@@ -518,7 +519,8 @@ export interface AccessDesc {
 }
 
 export interface RaceFinding {
-  id: 'data-race' | 'data-race-marked';
+  /** a plain access on at least one side (marked/marked pairs are never findings) */
+  id: 'data-race';
   field: string;
   message: string;
   /** the earlier access (the one the shadow memory remembered) */
@@ -620,7 +622,7 @@ export function race_report(buf: SharedArrayBuffer): RaceFinding[] {
     const second = desc(b + 11);
     first.offset += extra;
     second.offset += extra;
-    const id = a[b + 5] === 1 ? 'data-race-marked' : 'data-race';
+    const id = 'data-race';
     const count = a[b + 2]!;
     const key = `${id}|${field}|${[first.site, second.site].sort().join('|')}`;
     const seen = merged.get(key);

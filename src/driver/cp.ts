@@ -450,22 +450,27 @@ export function cp_get_orb(cp: Cp, intparm: number, lpm: number): Orb | null {
 
 /**
  * If scsw.cpa points into a translated chain (head … last CCW; past_end rule: one CCW further,
- * where the channel leaves it after the last CCW), rewrite it to the guest address.
+ * where the channel leaves it after the last CCW), rewrite it to the guest address. True when
+ * the cp was walked (v5.2+: initialised), and the kernel then stores scsw.cpa back.
  */
-export function cp_update_scsw(cp: Cp, scsw: Scsw): void {
+export function cp_update_scsw(cp: Cp, scsw: Scsw): boolean {
   const site = 'cp_update_scsw';
-  if (!cp_list_usable(cp, site)) return;
+  if (!cp_list_usable(cp, site)) return false;
   const gen = cp.v.generation.get(site);
   const n = cp.v.nchains.get(site);
-  const cpa = scsw.cpa >>> 0;
+  let cpa = scsw.cpa >>> 0;
   for (let c = 0; c < n; c++) {
     const head = cp_host_addr(gen, c, 0);
     const len = at(cp.ch_len, c).get(site) + (cp.rules.update_scsw_past_end ? 1 : 0);
     if (cpa >= head && cpa <= head + (len - 1) * CCW_SIZE) {
-      scsw.cpa = (at(cp.ch_iova, c).get(site) + (cpa - head)) >>> 0;
-      return;
+      cpa = (at(cp.ch_iova, c).get(site) + (cpa - head)) >>> 0;
+      break;
     }
   }
+  // "scsw->cmd.cpa = cpa;" after the walk, matched or not (v4.12 … v6.3 cp_update_scsw): the
+  // caller stores it into the IRB whenever the list was walked.
+  scsw.cpa = cpa;
+  return true;
 }
 
 /** Visit the pinned pages cp_free would unpin (translated CCWs of listed chains). */

@@ -1,8 +1,8 @@
 // drivers/s390/cio/vfio_ccw_drv.c: the IRQ entry, io_todo / crw_todo, quiesce, css callbacks.
 import {
-  GLOBAL, ActorSlot, atomic_inc, current, eventfd_ctx_fdget, eventfd_signal, flush_workqueue, init_completion, mutex_lock, mutex_unlock,
+  GLOBAL, ActorSlot, atomic_inc, current, eventfd_ctx_deref, eventfd_signal, obj_alive, objName, type Field, flush_workqueue, init_completion, mutex_lock, mutex_unlock,
   objId, reinit_completion, spin_lock_irq, spin_lock_irqsave, spin_unlock_irq, spin_unlock_irqrestore, wait_for_completion, wait_for_completion_timeout, HZ,
-  lockdep_assert_held, queue_work, WARN, Warn,
+  queue_work, WARN, Warn,
 } from '../kernel/index.ts';
 import { EAGAIN, EBUSY, EIO, ENODEV } from '../uapi/errno.ts';
 import { scsw_is_final, scsw_is_solicited, scsw_read } from '../uapi/scsw.ts';
@@ -13,20 +13,27 @@ import {
 } from '../cio/css.ts';
 import { cp_free, cp_update_scsw } from './cp.ts';
 import { VFIO_CCW_ISC, completion_at, irb_to_slot, vfio_ccw_fsm_event } from './fsm.ts';
-import { CRW_QUEUE, type VfioCcwPrivate } from './private.ts';
+import { crw_list_empty, crw_queue } from './crw.ts';
+import type { VfioCcwPrivate } from './private.ts';
 import type { VariantFeatures } from '../variants/types.ts';
 
-/** Signal an eventfd whose fd + 1 is stored in a trigger field (0 = NULL). */
-export function signal_trigger(p: VfioCcwPrivate, fdp1: number, site: string): boolean {
-  if (fdp1 === 0) return false;
-  const ctx = eventfd_ctx_fdget(p.g, fdp1 - 1);
-  // The kernel holds a reference; a closed fd here means the context went away under us (I23).
-  if (typeof ctx === 'number') {
-    WARN(Warn.eventfd, p.v.io_trigger.id, `I23: ${site} signals an eventfd context that was released`);
+/**
+ * `if (private->x_trigger) eventfd_signal(private->x_trigger, 1);` (every version, v6.8 read):
+ * the pointer is named twice, so it is loaded twice, with no lock and no reference of the
+ * signaller's. SET_IRQS may put the context between the loads or before the signal (I23): a
+ * signal on a freed context is a use-after-free (lifetime.ts), a NULL second load an Oops.
+ */
+export function signal_trigger(p: VfioCcwPrivate, trigger: Field, site: string): boolean {
+  if (trigger.get(site) === 0) return false;
+  const ptr = trigger.get(site);
+  if (ptr === 0) {
+    WARN(Warn.use_after_free, trigger.id, `BUG: kernel NULL pointer dereference in ${site}: ${objName(trigger.id)} reloaded as NULL after its check`);
     return false;
   }
-  eventfd_signal(ctx, site);
-  return true;
+  const ctx = eventfd_ctx_deref(p.g, ptr);
+  const alive = obj_alive(ctx.ref, ctx.gen);
+  eventfd_signal(ctx, site); // on a freed context: reported, nothing counted
+  return alive;
 }
 
 /** The css .irq callback: runs in IRQ context with sch->lock held by do_cio_interrupt. */
@@ -70,11 +77,10 @@ export function io_todo_steps(p: VfioCcwPrivate): void {
   const is_final = scsw_is_final(irb.get_u32(0, F));
   const S = p.drv.S;
   if (scsw_is_solicited(irb.get_u32(0, F))) {
-    // cp_update_scsw(&private->cp, &irb->scsw) rewrites only scsw.cpa, in place.
+    // cp_update_scsw(&private->cp, &irb->scsw) rewrites only scsw.cpa, in place, and stores it
+    // even when it is unchanged: a plain write to the IRB slot fsm_irq may be filling (R2).
     const scsw = scsw_read(new DataView(irb.read(0, 12, F).buffer), 0);
-    const cpa = scsw.cpa;
-    cp_update_scsw(p.cp, scsw);
-    if (scsw.cpa !== cpa) irb.set_u32(4, scsw.cpa, F);
+    if (cp_update_scsw(p.cp, scsw)) irb.set_u32(4, scsw.cpa, 'cp_update_scsw');
     const free =
       rule.free === 'solicited' || (is_final && (rule.free === 'final' || p.v.state.get(F) === S.CP_PENDING));
     if (free) {
@@ -95,14 +101,14 @@ export function io_todo_steps(p: VfioCcwPrivate): void {
     : rule.idle === 'mdev' ? mdev()
     : false;
   if (to_idle && rule.idle_before_signal) p.v.state.set(S.IDLE, F);
-  if (signal_trigger(p, p.v.io_trigger.get(F), F)) atomic_inc(p.v.io_signals, F);
+  if (signal_trigger(p, p.v.io_trigger, F)) atomic_inc(p.v.io_signals, F);
   if (to_idle && !rule.idle_before_signal) p.v.state.set(S.IDLE, F);
 }
 
 /** crw_work (v5.8+): tell the user that CRWs are queued. */
 export function vfio_ccw_crw_todo(p: VfioCcwPrivate): void {
   const F = 'vfio_ccw_crw_todo';
-  if (p.v.crw_head.get(F) !== p.v.crw_tail.get(F)) signal_trigger(p, p.v.crw_trigger.get(F), F);
+  if (!crw_list_empty(p, F)) signal_trigger(p, p.v.crw_trigger, F);
 }
 
 /** The actor's on-stack completion (struct completion c on the kernel stack). */
@@ -119,19 +125,21 @@ function i11(p: VfioCcwPrivate, passes: number): void {
 /**
  * The quiesce loop of C (§6.5 step 2), F (flush_sch, §8.4) and E (§9.1): sch->lock held on entry
  * and on return, dropped while waiting. iretry is set once; -EIO ("could not quiesce") leaves.
+ * The completion is DECLARE_COMPLETION_ONSTACK'd once per call, before the loop (v5.2 … v6.3
+ * vfio_ccw_sch_quiesce, F's flush_sch): a complete() no wait consumed (a second interrupt of
+ * one pass) carries over, and the next pass's wait returns at once. The kernel asserts no lock.
  */
 function quiesce_loop(p: VfioCcwPrivate): number {
   const F = 'vfio_ccw_sch_quiesce';
   const sch = p.sch;
-  lockdep_assert_held(sch.v.lock, F);
   const cid = stack_completion(p);
   const c = completion_at(p, cid);
+  init_completion(c);
   const iretry = { v: 255 };
   let ret: number;
   p.v.quiesce_halts.set(0, F);
   let passes = 0;
   do {
-    init_completion(c);
     ret = cio_cancel_halt_clear(sch, iretry);
     i11(p, ++passes);
     if (ret === -EIO) break; // "could not quiesce"
@@ -143,7 +151,6 @@ function quiesce_loop(p: VfioCcwPrivate): number {
     spin_lock_irq(sch.v.lock, F);
     ret = cio_disable_subchannel(sch);
   } while (ret === -EBUSY);
-  reinit_completion(c);
   return ret;
 }
 
@@ -153,17 +160,18 @@ export const flush_sch = quiesce_loop;
 /**
  * The v4.12 … v5.1 loop (§5.6), sch->lock held: iretry = 255 again on every outer pass (so a
  * subchannel that never quiesces loops for ever, M-B3), and flush_workqueue with sch->lock held
- * (M-B2). Both flaws are kept.
+ * (M-B2). Both flaws are kept. As in v4.12's vfio_ccw_sch_quiesce, the on-stack completion is
+ * declared once for all passes, so a surplus complete() carries over.
  */
 function quiesce_loop_b(p: VfioCcwPrivate): number {
   const F = 'vfio_ccw_sch_quiesce';
   const sch = p.sch;
   const cid = stack_completion(p);
   const c = completion_at(p, cid);
+  init_completion(c);
   let ret: number;
   let passes = 0;
   do {
-    init_completion(c);
     const iretry = { v: 255 };
     ret = cio_cancel_halt_clear(sch, iretry);
     i11(p, ++passes);
@@ -179,7 +187,6 @@ function quiesce_loop_b(p: VfioCcwPrivate): number {
     }
     ret = cio_disable_subchannel(sch);
   } while (ret === -EBUSY);
-  reinit_completion(c);
   return ret;
 }
 
@@ -238,11 +245,8 @@ export function vfio_ccw_fsm_offline_wait(p: VfioCcwPrivate): void {
 /** Queue a CRW for the user (chp_event, under sch->lock). Allocation failure drops it. */
 function vfio_ccw_queue_crw(p: VfioCcwPrivate, rsc: number, erc: number, rsid: number): void {
   const F = 'vfio_ccw_queue_crw';
-  const tail = p.v.crw_tail.get(F);
-  if (tail - p.v.crw_head.get(F) >= CRW_QUEUE) return; // kzalloc(GFP_ATOMIC) failed: dropped silently
   const crw = ((rsc & 0xf) << 24) | ((erc & 0x3f) << 16) | (rsid & 0xffff);
-  p.v.crw_ring.a[p.v.crw_ring.i + (tail % CRW_QUEUE)] = crw;
-  p.v.crw_tail.set(tail + 1, F);
+  if (!crw_queue(p, crw, F)) return; // kzalloc(GFP_ATOMIC) failed: dropped silently
   queue_work(p.wq, p.v.crw_work, F);
 }
 

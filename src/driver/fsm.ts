@@ -5,7 +5,7 @@
 // end of the file, as overrides for label A that wrap the shared ones.
 import {
   BUG, Warn, complete, current, mutex_lock, mutex_unlock, spin_lock_irq, spin_lock_irqsave, spin_unlock_irq, spin_unlock_irqrestore, queue_work,
-  H, hook, Completion, objOff,
+  H, hook, Completion, Field, objOff,
 } from '../kernel/index.ts';
 import { EACCES, EAGAIN, EBUSY, EINVAL, EIO, ENODEV, EOPNOTSUPP } from '../uapi/errno.ts';
 import { IO_ORB, IO_RET_CODE, IO_SCSW, CMD_COMMAND, CMD_RET_CODE, VFIO_CCW_ASYNC_CMD_CSCH, VFIO_CCW_ASYNC_CMD_HSCH } from '../uapi/vfio_ccw.ts';
@@ -17,7 +17,7 @@ import {
 } from '../cio/css.ts';
 import { cp_free, cp_get_orb, cp_init, cp_prefetch } from './cp.ts';
 import { SCH_QUIESCE, flush_sch, io_todo_by_rule, io_todo_steps, vfio_ccw_sch_quiesce } from './drv.ts';
-import type { VfioCcwPrivate } from './private.ts';
+import { LOG_RECORDS, type VfioCcwPrivate } from './private.ts';
 import type { ActionName } from './fsm_tables.ts';
 import { make_driver, type Driver } from './variant.ts';
 import { variant_by_name, type VariantFeatures } from '../variants/index.ts';
@@ -55,7 +55,7 @@ export const fsm_nop: FsmFunc = () => {};
 
 export const fsm_notoper: FsmFunc = (p) => {
   const F = 'fsm_notoper';
-  log(p, 'notoper');
+  log(p, F);
   css_sched_sch_todo(p.sch, SCH_TODO_UNREG);
   set_state(p, p.drv.R.NOT_OPER, F);
   // v6.0+ and F: "usually handled during CLOSE event"; before, the cp stays (§5.3, §9.1).
@@ -66,7 +66,7 @@ export const fsm_notoper: FsmFunc = (p) => {
 export const fsm_broken: FsmFunc = (p, event) => fsm_notoper(p, event);
 
 export const fsm_io_error: FsmFunc = (p) => {
-  log(p, 'io_error');
+  log(p, 'fsm_io_error');
   io_ret(p, -EIO, 'fsm_io_error');
 };
 
@@ -307,15 +307,22 @@ export const fsm_close: FsmFunc = (p) => {
   cp_free(p.cp);
 };
 
-// Debug log records (s390dbf): v5.4 ... v5.19 store a reference to the mdev's UUID (§13.4).
-function log(p: VfioCcwPrivate, _what: string): void {
-  const F = 'vfio_ccw_log';
-  const n = p.v.log_count.get(F);
-  const slot = (n % 16) * 2;
+// Debug log records (s390dbf): v5.4 ... v5.19 store a reference to the mdev's UUID (§13.4). The
+// caller evaluates the arguments (private->mdev); debug_sprintf_event then writes the record
+// under the debug_info's own lock (arch/s390/kernel/debug.c, v6.3: spin_lock_irqsave(&id->lock)),
+// so two records never race.
+function log(p: VfioCcwPrivate, site: string): void {
   const byRef = p.drv.f.uuid_log_by_reference;
-  p.v.log.a[p.v.log.i + slot] = byRef ? 1 : 0;
-  p.v.log.a[p.v.log.i + slot + 1] = byRef ? p.v.mdev.get(F) : p.dev;
+  const arg = byRef ? p.v.mdev.get(site) : p.dev;
+  const F = 'debug_sprintf_event';
+  const flags = spin_lock_irqsave(p.v.dbf_lock, F);
+  const n = p.v.log_count.get(F);
+  const slot = (n % LOG_RECORDS) * 2;
+  const rec = (k: number): Field => new Field(p.v.log.a, p.v.log.i + slot + k, p.v.log.id + slot + k);
+  rec(0).set(byRef ? 1 : 0, F);
+  rec(1).set(arg, F);
   p.v.log_count.set(n + 1, F);
+  spin_unlock_irqrestore(p.v.dbf_lock, flags, F);
 }
 
 

@@ -13,9 +13,10 @@ import {
   VFIO_REGION_INFO_FLAG_CAPS, VFIO_REGION_INFO_FLAG_READ, VFIO_REGION_INFO_FLAG_WRITE, VFIO_REGION_SUBTYPE_CCW_ASYNC_CMD, VFIO_REGION_SUBTYPE_CCW_CRW,
   VFIO_REGION_SUBTYPE_CCW_SCHIB, VFIO_REGION_TYPE_CCW,
 } from '../uapi/vfio_ccw.ts';
-import { eventfd_ctx_fdget } from '../kernel/index.ts';
+import { Kref, eventfd_ctx_deref, eventfd_ctx_fdget, eventfd_ctx_ptr, eventfd_ctx_put, kref_gen, kref_init, obj_free } from '../kernel/index.ts';
 import { cio_enable_subchannel } from '../cio/css.ts';
 import { vfio_ccw_async_region_read, vfio_ccw_async_region_write } from './async.ts';
+import { crw_free_all } from './crw.ts';
 import { vfio_ccw_crw_region_read, vfio_ccw_crw_region_write, vfio_ccw_schib_region_read, vfio_ccw_schib_region_write } from './chp.ts';
 import { cp_free, cp_iova_pinned } from './cp.ts';
 import { signal_trigger, vfio_ccw_fsm_offline_wait, vfio_ccw_sch_quiesce } from './drv.ts';
@@ -208,12 +209,12 @@ function set_irqs(p: VfioCcwPrivate, arg: UserPtr): number {
   if (slot === null) return -EINVAL;
   switch (type) {
     case VFIO_IRQ_SET_DATA_NONE:
-      signal_trigger(p, slot.get(F), F);
+      signal_trigger(p, slot, F);
       return 0;
     case VFIO_IRQ_SET_DATA_BOOL: {
       const b = copy_from_user(arg, 1, IRQ_SET_MINSZ);
       if (b === null) return -EFAULT;
-      if (b[0] !== 0) signal_trigger(p, slot.get(F), F);
+      if (b[0] !== 0) signal_trigger(p, slot, F);
       return 0;
     }
     default: {
@@ -221,14 +222,18 @@ function set_irqs(p: VfioCcwPrivate, arg: UserPtr): number {
       const w = copy_from_user(arg, 4, IRQ_SET_MINSZ);
       if (w === null) return -EFAULT;
       const fd = be(w).getInt32(0);
+      // No lock (R5): the old context is put before the new pointer is stored, and a signaller
+      // that loaded the old pointer has no reference of its own (v6.8 vfio_ccw_mdev_set_irqs).
       if (fd === -1) {
-        slot.set(0, F); // eventfd_ctx_put of the old context, no lock (R5)
+        if (slot.get(F) !== 0) eventfd_ctx_put(eventfd_ctx_deref(p.g, slot.get(F)), F);
+        slot.set(0, F);
         return 0;
       }
       if (fd < -1) return -EINVAL;
       const ctx = eventfd_ctx_fdget(p.g, fd);
       if (typeof ctx === 'number') return ctx;
-      slot.set(fd + 1, F);
+      if (slot.get(F) !== 0) eventfd_ctx_put(eventfd_ctx_deref(p.g, slot.get(F)), F);
+      slot.set(eventfd_ctx_ptr(ctx), F);
       return 0;
     }
   }
@@ -380,7 +385,7 @@ export function vfio_ccw_mdev_request(p: VfioCcwPrivate, _count: number): void {
   // The kernel only logs on every 10th call (count % 10 == 0); it signals every time.
   const F = 'vfio_ccw_mdev_request';
   if (p.drv.f.irqs < 3) return;
-  signal_trigger(p, p.v.req_trigger.get(F), F);
+  signal_trigger(p, p.v.req_trigger, F);
 }
 
 // ---- mdev probe / remove, and the vfio_device's references ----
@@ -393,6 +398,7 @@ export function vfio_ccw_mdev_probe(p: VfioCcwPrivate): number {
   if (p.v.parent_registered.get(F) === 0) return -ENODEV;
   if (f.parent_split) {
     // v6.2+: a fresh private per mdev (vfio_alloc_device + .init), state STANDBY.
+    kref_init(private_ref(p));
     vfio_ccw_private_init(p, p.drv.S.STANDBY);
     atomic_set(p.v.vdev_refs, 1, F);
     p.v.mdev.set(1, F);
@@ -419,12 +425,13 @@ export function vfio_ccw_mdev_remove(p: VfioCcwPrivate): void {
   const F = 'vfio_ccw_mdev_remove';
   const f = p.drv.f;
   const S = p.drv.S;
-  const st = p.v.state.get(F);
-  const active = st !== S.NOT_OPER && st !== S.STANDBY;
+  // Only the v4.12 … v5.19 remove tests private->state (twice, as the C's two comparisons do);
+  // v6.0's and later's, and A's, never read it here.
+  const active = (): boolean => p.v.state.get(F) !== S.NOT_OPER && p.v.state.get(F) !== S.STANDBY;
   if (f.mdev_remove === 'A-offline') vfio_ccw_fsm_offline_wait(p);
-  else if (f.mdev_remove === 'B-reset' && active && vfio_ccw_mdev_reset(p) === 0) p.v.state.set(S.STANDBY, F);
+  else if (f.mdev_remove === 'B-reset' && active() && vfio_ccw_mdev_reset(p) === 0) p.v.state.set(S.STANDBY, F);
   else if (f.mdev_remove === 'C-quiesce+cp_free') {
-    if (active && vfio_ccw_sch_quiesce(p) === 0) p.v.state.set(S.STANDBY, F);
+    if (active() && vfio_ccw_sch_quiesce(p) === 0) p.v.state.set(S.STANDBY, F);
     cp_free(p.cp);
   }
   // private->mdev = NULL, or (v6.2+) the parent's drvdata cleared without sch->lock.
@@ -446,13 +453,29 @@ export function vfio_put_device(p: VfioCcwPrivate): void {
   // v6.1 .release: memset the embedded vdev (its references are already 0), complete release_comp.
   // v6.2's frees the buffers and the core frees private: the parent no longer points at it.
   if (p.drv.f.release_completion) complete(p.v.release_comp, F);
+  if (p.drv.f.parent_split) vfio_ccw_mdev_release_dev(p);
+}
+
+/** The private of one mdev as an object with a lifetime (v6.2+; before, it lives as long as the subchannel). */
+export const private_ref = (p: VfioCcwPrivate): Kref => new Kref(p.v.life.a, p.v.life.i, p.v.life.id);
+
+/**
+ * v6.2+ .release (v6.2 vfio_ccw_ops.c): free the CRWs and regions, and the vfio core kfree()s
+ * private. No work item is cancelled: an io_work or an interrupt that still holds the pointer
+ * runs on freed memory (src/detect/lifetime.ts sees its accesses).
+ */
+function vfio_ccw_mdev_release_dev(p: VfioCcwPrivate): void {
+  const F = 'vfio_ccw_mdev_release_dev';
+  crw_free_all(p, F);
+  const ref = private_ref(p);
+  obj_free({ ref, what: 'vfio_ccw_private' }, kref_gen(ref), F);
 }
 
 /** Fresh private state (kzalloc + the .init op): main at set-up, mdev probe in v6.2+. */
 export function vfio_ccw_private_init(p: VfioCcwPrivate, state: number): void {
   const F = 'vfio_ccw_private_init';
   p.v.state.set(state, F);
-  for (const f of [p.v.completion, p.v.num_regions, p.v.region_sets, p.v.crw_head, p.v.crw_tail, p.v.io_trigger, p.v.crw_trigger, p.v.req_trigger, p.v.open_count, p.v.notifier_registered]) f.set(0, F);
+  for (const f of [p.v.completion, p.v.num_regions, p.v.region_sets, p.v.crw_first, p.v.crw_last, p.v.io_trigger, p.v.crw_trigger, p.v.req_trigger, p.v.open_count, p.v.notifier_registered]) f.set(0, F);
   p.v.io_region.fill(0, F);
   p.v.cmd_region.fill(0, F);
 }

@@ -1,5 +1,5 @@
 // drivers/s390/cio/vfio_ccw_private.h: struct vfio_ccw_private, laid out in the device's shared buffer.
-import { atomic, bytes, completion, defineStruct, i32, mutex, work, words } from '../kernel/index.ts';
+import { KREF_WORDS, atomic, bytes, completion, defineStruct, i32, kref, mutex, spinlock, work, words } from '../kernel/index.ts';
 import { CMD_REGION_SIZE, CRW_REGION_SIZE, IO_REGION_SIZE, SCHIB_AREA_SIZE } from '../uapi/vfio_ccw.ts';
 
 export const CRW_QUEUE = 64;
@@ -11,7 +11,7 @@ export const LOG_RECORDS = 16;
  * - io_region, cmd_region, schib_region, crw_region: io_mutex (v5.2+).
  * - irb: none (R2): fsm_irq writes it under sch->lock, io_todo reads it with no lock.
  * - completion, triggers: none (R4, R5).
- * - crw list: the producer holds sch->lock; the CRW region reader holds only io_mutex.
+ * - crw list (crw.ts): the producer holds sch->lock; the CRW region reader dequeues with no lock.
  */
 export const VfioCcwPrivate = defineStruct('private', {
   state: i32('enum vfio_ccw_state, per variant'),
@@ -26,10 +26,12 @@ export const VfioCcwPrivate = defineStruct('private', {
   crw_region: bytes(CRW_REGION_SIZE),
   num_regions: i32('extra regions registered at open (async, schib, crw)'),
   region_sets: i32('times the region array was filled (I16: at most 1)'),
-  crw_head: i32(),
-  crw_tail: i32(),
-  crw_ring: words(CRW_QUEUE, 'queued CRW words'),
-  io_trigger: i32('eventfd fd + 1, 0 = NULL'),
+  crw_first: i32('private->crw: the first entry (crw.ts pointer), 0 = empty'),
+  crw_last: i32('private->crw.prev: the last entry, 0 = empty'),
+  crw_next: words(CRW_QUEUE, 'per entry: next pointer'),
+  crw_val: words(CRW_QUEUE, 'per entry: the CRW'),
+  crw_life: words(CRW_QUEUE * KREF_WORDS, 'per entry: kzalloc / kfree (lifetime.ts)'),
+  io_trigger: i32('struct eventfd_ctx * (eventfd_ctx_ptr: its generation and fd), 0 = NULL'),
   crw_trigger: i32(),
   req_trigger: i32(),
   io_work: work(),
@@ -54,8 +56,12 @@ export const VfioCcwPrivate = defineStruct('private', {
   o_io_req_running: atomic('IO_REQ handlers running (I2 holds only when none is)'),
   o_irb_final_unread: atomic('the IRB slot holds a final IRB io_todo has not copied yet (I12)'),
   o_todo_freed: atomic('the running io_todo freed a cp (I13)'),
-  log_count: i32(),
-  log: words(LOG_RECORDS * 2, 'debug log records: kind, value-or-reference'),
+  o_io_req_actor: atomic('actor + 1 running the IO_REQ handler, the cp owner while it translates (I4); 0 none'),
+  o_region_writer: atomic('actor + 1 whose region write is not yet consumed by its IO_REQ (I1 before io_mutex); 0 none'),
+  life: kref('v6.2+: this mdev\'s private, born at mdev probe (vfio_alloc_device), freed when the last vfio_device reference runs .release'),
+  dbf_lock: spinlock('the s390dbf debug_info lock debug_sprintf_event takes around a record (the driver has one debug_info; one device per run, so one lock)'),
+  log_count: i32('records written (dbf_lock)'),
+  log: words(LOG_RECORDS * 2, 'debug log records: kind, value-or-reference (dbf_lock)'),
 });
 
 export type PrivateLayout = typeof VfioCcwPrivate;

@@ -15,6 +15,7 @@ export const Warn = {
   eventfd: 7,
   driver: 8, // WARN_ON in driver code
   invariant: 9, // an invariant oracle fired (message starts with its id, e.g. "I2:")
+  use_after_free: 10, // an object used after its last put / kfree (lifetime.ts)
 } as const;
 export type WarnCode = (typeof Warn)[keyof typeof Warn];
 export const WarnName: Record<number, string> = Object.fromEntries(Object.entries(Warn).map(([k, v]) => [v, k]));

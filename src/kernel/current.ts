@@ -43,6 +43,20 @@ export function set_current(g: SharedBuf, id: number, kind: ActorKind, name: str
   return current;
 }
 
+/**
+ * A run starts with nothing held. A controlled run aborted at its step bound unwinds by an
+ * exception from wherever the actor stood, often inside a spin_lock section with no finally: a
+ * depth left from it would make the next run's first mutex_lock a "sleeping function called
+ * from invalid context" no kernel path takes.
+ */
+export function reset_context(): void {
+  const c = current;
+  c.spinDepth = 0;
+  c.irqsOff = false;
+  c.inIrq = false;
+  mirror_irq();
+}
+
 export function set_waiting(obj: number): void {
   current.g[current.slot + F.waiting_on.off] = obj;
 }

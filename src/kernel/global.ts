@@ -1,11 +1,11 @@
 // The global shared buffer: what spans devices (actors, the workqueue, eventfds, warnings).
-import { allocBuf, atomic, bytes, completion, defineStruct, i32, nameRegion, spinlock, words, type SharedBuf, type StructLayout, type FieldSpec } from './layout.ts';
+import { allocBuf, kref, atomic, bytes, completion, defineStruct, i32, nameRegion, spinlock, words, type SharedBuf, type StructLayout, type FieldSpec } from './layout.ts';
 
 export const MAX_ACTORS = 16;
 export const WQ_RING = 256;
 export const MAX_EVENTFDS = 32;
 export const WARN_RING = 64;
-export const WARN_MSG_BYTES = 120;
+export const WARN_MSG_BYTES = 192; // a use-after-free names two sites
 
 /** Per-actor mirror of the thread-local context, so the watchdog can tell who holds and waits on what. */
 export const ActorSlot = defineStruct('actor', {
@@ -38,6 +38,7 @@ export const EventfdSlot = defineStruct('eventfd', {
   waiters: atomic(),
   signals: atomic('signals ever (accounting)'),
   reads: atomic('successful reads ever (accounting)'),
+  ctx: kref('the eventfd_ctx: the open file holds one reference, each eventfd_ctx_fdget another'),
 });
 
 export const WarnEntry = defineStruct('warn', {
@@ -87,8 +88,10 @@ export const SchedArea = defineStruct('sched', {
   checks: words(24, 'kind_hash at steps 2^k, k = 4..27 (replay finds where a run diverged)'),
   prio: words(MAX_ACTORS, 'PCT priorities'),
   cps: words(16, 'PCT change points (steps)'),
-  fair_run: atomic('PCT: consecutive picks of the same actor'),
   fair_low: atomic('PCT: the lowest priority handed out by the fairness bound'),
+  starve: words(MAX_ACTORS, 'PCT: per actor, decisions it was enabled and passed over since it last ran (the fairness bound)'),
+  polling: words(MAX_ACTORS, 'per actor: 1 from its relax point (a polling loop) until it blocks'),
+  spin_rounds: atomic('relax points passed since an actor that is not polling last ran'),
   step_mark: atomic('mark object passed since the last decision (+1; 0 none, -1 several)'),
   sp_next: atomic('sparse strategy: the next (decision, actor) pair to apply'),
   st: words(MAX_ACTORS, 'ActorSched state per actor'),

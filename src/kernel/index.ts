@@ -11,6 +11,7 @@ export * from './eventfd.ts';
 export * from './global.ts';
 export * from './hook.ts';
 export * from './layout.ts';
+export * from './lifetime.ts';
 export * from './lockdep.ts';
 export * from './mutex.ts';
 export * from './obj.ts';

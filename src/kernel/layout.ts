@@ -39,6 +39,11 @@ export const completion = (doc?: string): FieldSpec<'completion'> => ({ kind: 'c
 export const work = (doc?: string): FieldSpec<'work'> => ({ kind: 'work', words: WORK_WORDS, doc });
 export const bytes = (n: number, doc?: string): FieldSpec<'bytes'> => ({ kind: 'bytes', words: Math.ceil(n / WORD), bytes: n, doc });
 export const words = (n: number, doc?: string): FieldSpec<'words'> => ({ kind: 'words', words: n, doc });
+/** lifetime.ts: count, generation, freeing actor, site length, then the freeing site's bytes */
+export const KREF_SITE_BYTES = 48;
+export const KREF_WORDS = 4 + KREF_SITE_BYTES / 4;
+/** An object's lifetime (lifetime.ts) inside a shared struct. */
+export const kref = (doc?: string): FieldSpec<'words'> => words(KREF_WORDS, doc);
 
 export interface FieldInfo extends FieldSpec {
   readonly name: string;

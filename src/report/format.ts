@@ -24,6 +24,8 @@ function header(f: Finding): string {
       return 'WARNING: accounting mismatch';
     case 'invariant':
       return 'WARNING: invariant violated';
+    case 'use-after-free':
+      return f.id === 'null-ptr-deref' ? 'BUG: kernel NULL pointer dereference' : 'BUG: KASAN: use-after-free';
   }
 }
 

@@ -1,7 +1,7 @@
 // The run report: one JSON object per run, stable keys. Tools extend it; they never rename keys.
 import type { TraceStep } from './interleave.ts';
 
-export const FINDING_KINDS = ['invariant', 'data-race', 'lockdep', 'hang', 'accounting'] as const;
+export const FINDING_KINDS = ['invariant', 'data-race', 'lockdep', 'hang', 'accounting', 'use-after-free'] as const;
 export type FindingKind = (typeof FINDING_KINDS)[number];
 
 /** One side of a data race, as the detector recorded it. */

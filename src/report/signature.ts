@@ -45,6 +45,11 @@ export function signature_of(f: Finding): string {
       return f.id.endsWith('-failed') ? `hang ${f.id}: ${without_numbers(f.message.replace(/^user \d+: /, '')).slice(0, 120)}` : `hang ${f.id}`;
     case 'accounting':
       return `accounting ${f.id}`;
+    case 'use-after-free': {
+      // KASAN's title: the using function; the freeing site stays in the message
+      const fn = function_in(f.message);
+      return fn !== undefined ? `${f.id} in ${fn}` : f.id;
+    }
   }
 }
 

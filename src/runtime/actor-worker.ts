@@ -3,7 +3,7 @@ import { parentPort } from 'node:worker_threads';
 import * as Comlink from 'comlink';
 import { nodeEndpoint } from './comlink-node.ts';
 import { import_user } from './user-module.ts';
-import { set_current } from '../kernel/current.ts';
+import { reset_context, set_current } from '../kernel/current.ts';
 import { wrapBuf, type SharedBuf } from '../kernel/layout.ts';
 import type { ActorApi, ActorInit, ProgramRef, RunResult } from './control.ts';
 import type { Program, ProgramCtx } from './context.ts';
@@ -33,6 +33,7 @@ const api: ActorApi = {
   },
   async run(prog: ProgramRef, args: unknown): Promise<RunResult> {
     if (ctx === null) return { ok: false, error: { name: 'Error', message: 'actor not initialised' } };
+    reset_context();
     try {
       const m = await load(prog.module);
       const fn = m[prog.fn];

@@ -1,6 +1,6 @@
 // What a scenario's user program sees on its worker: the device, a QEMU-like client, guest
 // memory, the machine's command mailbox, and barriers with the other users.
-import { backend, clock, current, eventfd_stats, H, hook } from '../kernel/index.ts';
+import { backend, clock, current, eventfd_stats, H, hook, peek } from '../kernel/index.ts';
 import { hw_cmd, type HwCommand } from '../hw/mailbox.ts';
 import { hw_wait_running } from '../hw/engine.ts';
 import { Rng } from '../hw/prng.ts';
@@ -194,7 +194,7 @@ export class ScenarioEnv {
   }
 
   state_name(): string {
-    const s = Atomics.load(this.p.v.state.a, this.p.v.state.i);
+    const s = peek(this.p.v.state);
     return this.p.drv.shape.states[s] ?? String(s);
   }
 

@@ -2,6 +2,7 @@
 // user 1 is the host side of the removal: it waits for the subchannel to be scheduled for
 // unregistration, then plays the vfio core removing the mdev (request callback, repeated,
 // until the device is closed; then remove). First the path-lost variant, while the device is there.
+import { peek } from '../kernel/index.ts';
 import { vfio_ccw_mdev_remove, vfio_ccw_mdev_request } from '../driver/ops.ts';
 import { CRW_ERC_INIT, CRW_ERC_PERRN, CRW_RSC_CPATH } from '../driver/drv.ts';
 import { dasd_read } from '../client/guest.ts';
@@ -66,7 +67,7 @@ function guest(env: ScenarioEnv): void {
   const sig_gone = marks(env).signals;
   const clean = cp_clean(env);
   env.check('S7.notoper', state(env) === 'NOT_OPER' && clean.ok && m0.gen + 1 === marks(env).gen, `state ${state(env)}; ${clean.message}`);
-  env.check('S7.unreg-scheduled', env.p.sch.v.todo.get('scenario') === SCH_TODO_UNREG, `sch todo ${env.p.sch.v.todo.get('scenario')}`);
+  env.check('S7.unreg-scheduled', peek(env.p.sch.v.todo) === SCH_TODO_UNREG, `sch todo ${peek(env.p.sch.v.todo)}`);
   const late = c.poll_io();
   env.check('S7.no-irb-for-aborted-io', late === null, late === null ? 'no IO signal' : `IO signal, region IRB ${late.irb === null ? 'unreadable' : irb_str(irb_info(late.irb))}`);
 
@@ -165,9 +166,9 @@ function admin(env: ScenarioEnv): void {
     }
   } else env.wait_flag(F_CLOSED, (v) => v === 1, 60_000);
   env.count('requests', count + 1);
-  const open = env.p.v.open_count.get('scenario');
+  const open = peek(env.p.v.open_count);
   env.check('S7.remove-after-close', open === 0, `${open} device fds open when remove runs`);
   vfio_ccw_mdev_remove(env.p);
-  env.check('S7.removed', env.p.v.mdev.get('scenario') === 0 && state(env) === 'NOT_OPER', `mdev ${env.p.v.mdev.get('scenario')}, state ${state(env)}`);
+  env.check('S7.removed', peek(env.p.v.mdev) === 0 && state(env) === 'NOT_OPER', `mdev ${peek(env.p.v.mdev)}, state ${state(env)}`);
   env.set_flag(F_REMOVED, 1);
 }

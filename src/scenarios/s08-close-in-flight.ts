@@ -2,6 +2,7 @@
 // The device never ends a start by itself, so every I/O is still running when the guest closes
 // or resets. Halts and clears are answered unless the run says otherwise (hw halt: 'ignore'
 // gives the "H ignores halts, answers the first csch" variant: 3 × 3 s of waiting).
+import { peek } from '../kernel/index.ts';
 import { dasd_read } from '../client/guest.ts';
 import { HwInstr, HwIrq, HwStartEnd } from '../hw/layout.ts';
 import type { ProgramCtx } from '../runtime/context.ts';
@@ -61,7 +62,7 @@ function close_active(env: ScenarioEnv): boolean {
     `quiesce issued xsch ${hw.at('n_instr', HwInstr.xsch) - x0}, hsch ${hw.at('n_instr', HwInstr.hsch) - h0}, csch ${hw.at('n_instr', HwInstr.csch) - s0}; start ended by halt ${hw.at('start_end', HwStartEnd.halt)}, clear ${hw.at('start_end', HwStartEnd.clear)}`,
   );
   env.check('S8.close-no-signal', m1.signals === m0.signals && m1.irbs > m0.irbs, `${m1.signals - m0.signals} IO signals after SET_IRQS fd=-1 (io_todo ran ${m1.irbs - m0.irbs} times)`);
-  env.check('S8.close-regions', env.p.v.num_regions.get('scenario') === 0 && u.set_irqs.every((s) => s.rc === 0), `${env.p.v.num_regions.get('scenario')} regions registered after close`);
+  env.check('S8.close-regions', peek(env.p.v.num_regions) === 0 && u.set_irqs.every((s) => s.rc === 0), `${peek(env.p.v.num_regions)} regions registered after close`);
   return true;
 }
 

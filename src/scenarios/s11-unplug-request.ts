@@ -6,7 +6,7 @@
 import { vfio_ccw_mdev_remove, vfio_ccw_mdev_request } from '../driver/ops.ts';
 import { dasd_read } from '../client/guest.ts';
 import { HwStartEnd } from '../hw/layout.ts';
-import { eventfd_stats } from '../kernel/index.ts';
+import { eventfd_stats, peek } from '../kernel/index.ts';
 import type { ProgramCtx } from '../runtime/context.ts';
 import { run_user, type ScenarioEnv, type UserArgs, type UserResult } from './env.ts';
 import type { Scenario } from './types.ts';
@@ -117,9 +117,9 @@ function admin(env: ScenarioEnv): void {
     env.set_flag(F_GAVE_UP, 1);
     closed = env.wait_flag(F_CLOSED, (v) => v === 1, 60_000);
   }
-  const open = env.p.v.open_count.get('scenario');
+  const open = peek(env.p.v.open_count);
   env.check('S11.remove-after-close', closed && open === 0, `closed ${closed}, ${open} device fds open when remove runs, after ${count} requests`);
   vfio_ccw_mdev_remove(env.p);
-  env.check('S11.removed', env.p.v.mdev.get('scenario') === 0 && state(env) === 'STANDBY', `mdev ${env.p.v.mdev.get('scenario')}, state ${state(env)}`);
+  env.check('S11.removed', peek(env.p.v.mdev) === 0 && state(env) === 'STANDBY', `mdev ${peek(env.p.v.mdev)}, state ${state(env)}`);
   env.set_flag(F_REMOVED, 1);
 }

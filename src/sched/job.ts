@@ -80,12 +80,16 @@ export async function search_job(a: JobArgs): Promise<JobResult> {
   const sh = new Int32Array(a.shared);
   const scenario = await load_scenario(a.scenario);
   await load_variant(a.variant, { check: false }); // a user's file: main type-checked it
-  const { rig, started } = await rig_for(a.users, scenario.module);
+  // A scenario's roles need its minimum of users (S9's CRW producer, S11's vfio core removing the
+  // mdev): with fewer, a user waits for a peer that never runs and the schedule only ends at the
+  // step bound, a livelock no kernel shows. As stress does, the scenario's minimum wins.
+  const users = Math.max(a.users, scenario.users.min);
+  const { rig, started } = await rig_for(users, scenario.module);
   try {
     const r = await search(rig, {
       variant: a.variant,
       scenario,
-      users: a.users,
+      users,
       iterations: a.iterations,
       strategy: a.strategy,
       depth: a.depth,

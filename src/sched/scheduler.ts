@@ -57,6 +57,9 @@ function decide(kind: number, obj: number, cur: number): number {
   // Only the baton holder is here: plain accesses (see SchedView).
   const step = ++a[w.step]!;
   if (step > a[w.max_steps]!) abort(SchedAbortReason.step_bound);
+  // Polling alone for SPIN_ROUNDS relax points lets time pass (SchedView.enabled).
+  if (kind === H.mark) a[w.spin_rounds]!++;
+  else if (cur >= 0 && a[w.polling + cur] !== 1) a[w.spin_rounds] = 0;
   const h = hashStep(a[w.kind_hash]!, kind, obj);
   a[w.kind_hash] = h;
   if ((step & (step - 1)) === 0 && step >= 16) {
@@ -158,6 +161,7 @@ const controlled: WaitBackend = {
   wait(a, idx, expected, timeoutMs, key, event) {
     const s = v!;
     if (Atomics.load(a, idx) !== expected) return 'not-equal';
+    s.set('polling', 0, me);
     s.set('st', ActorSched.blocked, me);
     s.set('key', key, me);
     s.set('woke', 0, me);
@@ -183,6 +187,8 @@ const controlled: WaitBackend = {
     }
   },
   relax(obj) {
+    // From here until it blocks, this actor is a poller (its loop body included).
+    v!.set('polling', 1, me);
     point(H.mark, obj);
   },
 };

@@ -2,6 +2,9 @@
 import { GLOBAL, MAX_ACTORS, SchedArea } from '../kernel/global.ts';
 import type { SharedBuf } from '../kernel/layout.ts';
 
+/** Relax points of pollers alone after which time may pass to the next timed wait. */
+export const SPIN_ROUNDS = 64;
+
 export const ActorSched = { absent: 0, runnable: 1, blocked: 2, done: 3 } as const;
 export const SchedAbortReason = { none: 0, deadlock: 1, step_bound: 2, diverged: 3, stuck: 4, failed: 5 } as const;
 export const SchedAbortName: Record<number, string> = { 0: 'none', 1: 'deadlock', 2: 'step-bound', 3: 'diverged', 4: 'stuck', 5: 'failed' };
@@ -71,9 +74,16 @@ export class SchedView {
     const now = this.vnow;
     const hi = a[w.hi] || MAX_ACTORS;
     const dl = w.deadline >> 1;
+    // Every runnable actor is a poller and nothing else has run for SPIN_ROUNDS relax points:
+    // real time passes while they spin, so the earliest timed wait may come due (a user's bounded
+    // wait times out beside a polling thread, as on a real CPU; a livelock otherwise).
+    let spinning = a[w.spin_rounds]! >= SPIN_ROUNDS;
     for (let k = 0; k < hi; k++) {
       const st = a[w.st + k];
-      if (st === ActorSched.runnable) mask |= 1 << k;
+      if (st === ActorSched.runnable) {
+        mask |= 1 << k;
+        if (a[w.polling + k] !== 1) spinning = false;
+      }
       else if (st === ActorSched.blocked) {
         const d = this.f[dl + k]!;
         if (d <= now) mask |= 1 << k;
@@ -83,7 +93,7 @@ export class SchedView {
         }
       }
     }
-    if (tActor >= 0 && (mask === 0 || a[w.tevent + tActor] === 1)) mask |= 1 << tActor;
+    if (tActor >= 0 && (mask === 0 || spinning || a[w.tevent + tActor] === 1)) mask |= 1 << tActor;
     this.timeout = tActor;
     return mask;
   }

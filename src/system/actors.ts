@@ -7,6 +7,7 @@ import type { HwConfig } from '../hw/config.ts';
 import { vfio_ccw_chp_event, vfio_ccw_crw_todo, vfio_ccw_sch_event, vfio_ccw_sch_io_todo, vfio_ccw_sch_irq } from '../driver/drv.ts';
 import type { VfioCcwPrivate } from '../driver/private.ts';
 import { start_invariants } from '../detect/invariants.ts';
+import { start_lifetimes } from '../detect/lifetime.ts';
 import { start_lockdep } from '../detect/lockdep.ts';
 import { start_race_detector } from '../detect/race.ts';
 import { start_lockstat } from '../detect/lockstat.ts';
@@ -75,7 +76,7 @@ export function detectors_on(sys: System, d: DetectArgs): () => void {
   if (d.trace !== undefined) offs.push(start_tracer(d.trace));
   if (d.lockdep !== undefined) offs.push(start_lockdep({ sab: d.lockdep }));
   if (d.race !== undefined) offs.push(start_race_detector(d.race, current.id));
-  if (d.invariants === true) offs.push(start_invariants(sys.devs));
+  if (d.invariants === true) offs.push(start_invariants(sys.devs), start_lifetimes(sys.devs));
   if (d.lockstat !== undefined) offs.push(start_lockstat(d.lockstat, current.id));
   // Last, so the detectors have already seen an access when the delay stretches the window after it.
   if (d.delay !== undefined) offs.push(start_delay_injection(d.delay, current.id));

@@ -444,8 +444,9 @@ function blocked_desc(v: SchedView): string {
 
 /** A recorded WARN/BUG/invariant as a finding, with the window of the trace that led to it. */
 function warning_finding(w: WarnRecord, ex: Explainer): Finding {
-  const kind = w.code === Warn.invariant ? 'invariant' : 'lockdep';
-  const id = w.code === Warn.invariant ? (w.msg.split(':')[0] ?? 'I?') : w.name;
+  const uaf = w.code === Warn.use_after_free;
+  const kind = w.code === Warn.invariant ? 'invariant' : uaf ? 'use-after-free' : 'lockdep';
+  const id = w.code === Warn.invariant ? (w.msg.split(':')[0] ?? 'I?') : uaf ? (w.msg.includes('NULL pointer') ? 'null-ptr-deref' : 'use-after-free') : w.name;
   return with_window({ kind, id, message: w.msg, actor: w.actor, count: w.count }, w.seq >= 0 ? ex.warning(w.seq) : []);
 }
 

@@ -17,5 +17,6 @@ export default derive('v6.2', {
   inferred: [
     'Read from a 2025 mirror whose comments were altered; the code was cross-checked (§0.1, §17).',
     'Changes seen only in a machine transliteration of a newer tree (io_mutex across cp_free in io_todo, crw_lock, notoper_work) are not modelled (§17).',
+    'cp_update_scsw: §10.4 says "otherwise leave it" (cpa outside every chain); the C stores scsw->cmd.cpa back whenever the cp is initialised, a plain write to the IRB slot. The C is followed.',
   ],
 });

@@ -33,7 +33,7 @@ export default derive('v4.12', {
     'IRQ path: the css irq callback only copies the IRB into the slot and queues io_work; io_todo fires INTERRUPT; the IRQ does not complete private->completion, fsm_quiescing_done does [inferred from patch 1 and §4.4].',
     'probe: NOT_OPER (kzalloc), INIT (fsm_init: ISC, STANDBY) fired before sch->lock is taken since the dispatcher sleeps, then the B enable; mdev create fires ONLINE instead of writing IDLE, so an mdev created again after OFFLINE disabled the subchannel gets it enabled [inferred].',
     'reset answers 0 if ONLINE reached IDLE, else -EIO (no answer in the material); the QUIESCING wait has no timeout ("block ... until", §4.4); css shutdown goes offline the same way [inferred].',
-    'fsm_disabled_irq runs from the work item with no sch->lock: the snapshot names no lock for it, so lockdep reports the unlocked disable.',
+    'fsm_disabled_irq runs from the work item with no sch->lock: the snapshot names no lock for it; cio.c asserts none, so the unlocked disable shows only as the unlocked schib write (I18, race detector).',
     'fsm_quiescing returns the raw cio_cancel_halt_clear result, as the snapshot does (its BOXED row is kept too): 0 reads as NOT_OPER, -ENODEV/-EIO leave a state outside the table and the next event BUGs.',
   ],
   fsm: 'A',

@@ -1,5 +1,7 @@
 // drivers/vfio/vfio_main.c + vfio_iommu_type1.c: vfio_dma_rw, vfio_pin_pages and vfio_unpin_pages
-// for an emulated-IOMMU device, over a small guest memory in shared memory.
+// for an emulated-IOMMU device, over a small guest memory in shared memory. Each may sleep, as
+// type1 takes its mutex once the arguments pass the core's checks: a caller under a spinlock is
+// a "sleeping function called from invalid context".
 import {
   H,
   READ_ONCE,
@@ -13,6 +15,8 @@ import {
   bytes,
   defineStruct,
   i32,
+  might_sleep,
+  mutex,
   type SharedBuf,
   type StructView,
   words,
@@ -25,6 +29,9 @@ export const GUEST_MEM_SIZE = 64 * 1024;
 export const GUEST_PAGES = GUEST_MEM_SIZE / PAGE_SIZE;
 
 const spec = {
+  iommu_lock: mutex(
+    'type1\'s iommu->lock (vfio_iommu_type1.c, v6.3): pin, unpin and dma_rw take it, so each may sleep. Only that is modelled: nothing else maps this guest memory',
+  ),
   pages_pinned_total: atomic('pages ever pinned (I21)'),
   pages_unpinned_total: atomic('pages ever unpinned (I21: never above pages_pinned_total)'),
   fault_start: i32('fault injection: a DMA read touching [fault_start, fault_start + fault_len) fails with -EFAULT'),
@@ -48,6 +55,9 @@ const in_range = (iova: number, len: number): boolean => Number.isInteger(iova) 
  * -EINVAL when the range is not mapped (type1 finds no vfio_dma), -EFAULT on an injected fault.
  */
 export function vfio_dma_rw(gm: GuestMemoryView, iova: number, len: number, site: string): Uint8Array | number {
+  // vfio_iommu_type1_dma_rw: mutex_lock(&iommu->lock) before it looks the range up (the core
+  // refuses len <= 0 first; the port's empty read is left as it was)
+  if (len > 0) might_sleep(gm.iommu_lock.id, site);
   if (!in_range(iova, len)) return -EINVAL;
   const flen = READ_ONCE(gm.fault_len, site);
   if (flen > 0) {
@@ -62,7 +72,10 @@ export function vfio_dma_rw(gm: GuestMemoryView, iova: number, len: number, site
  * Returns npage, or -EINVAL (unaligned, empty, unmapped), or -EFAULT (injected).
  */
 export function vfio_pin_pages(gm: GuestMemoryView, iova: number, npage: number, site: string): number {
-  if (iova % PAGE_SIZE !== 0 || !Number.isInteger(npage) || npage <= 0 || !in_range(iova, npage * PAGE_SIZE)) return -EINVAL;
+  if (iova % PAGE_SIZE !== 0 || !Number.isInteger(npage) || npage <= 0) return -EINVAL;
+  // vfio_iommu_type1_pin_pages: mutex_lock(&iommu->lock), then the vfio_dma lookup
+  might_sleep(gm.iommu_lock.id, site);
+  if (!in_range(iova, npage * PAGE_SIZE)) return -EINVAL;
   const bad = READ_ONCE(gm.pin_fail_iova, site);
   if (bad !== 0 && bad >= iova && bad < iova + npage * PAGE_SIZE) return -EFAULT;
   atomic_add_return(npage, gm.pages_pinned_total, site);
@@ -82,6 +95,8 @@ export function vfio_pin_pages(gm: GuestMemoryView, iova: number, npage: number,
  */
 export function vfio_unpin_pages(gm: GuestMemoryView, iova: number, npage: number, site: string): void {
   if (npage <= 0) return;
+  // vfio_iommu_type1_unpin_pages: mutex_lock(&iommu->lock)
+  might_sleep(gm.iommu_lock.id, site);
   atomic_add_return(npage, gm.pages_unpinned_total, site);
   const pc = gm.pin_count;
   for (let k = 0; k < npage; k++) {

@@ -38,7 +38,7 @@ function post_step(x: Area, n: number): void {
 }
 
 export interface AccessArgs {
-  op: 'read' | 'write' | 'read_once' | 'write_once' | 'region_read' | 'region_write';
+  op: 'read' | 'write' | 'read_once' | 'write_once' | 'flag_write' | 'region_read' | 'region_write';
   site: string;
   /** hold the mutex around the access */
   lock?: boolean;
@@ -71,6 +71,9 @@ export function access(ctx: ProgramCtx, args: AccessArgs): number {
       break;
     case 'write_once':
       WRITE_ONCE(x.flag, ctx.actor.id, args.site);
+      break;
+    case 'flag_write':
+      x.flag.set(ctx.actor.id, args.site);
       break;
     case 'region_read':
       r = x.region.read(pos, len, args.site).length;

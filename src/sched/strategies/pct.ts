@@ -1,9 +1,10 @@
 // PCT (Burckhardt et al., ASPLOS 2010): random distinct priorities, run the highest-priority
 // enabled actor; at d-1 change points spread over the expected steps, the running actor drops
 // below everyone.
+import { MAX_ACTORS } from '../../kernel/global.ts';
 import type { Strategy } from './api.ts';
 
-/** Consecutive picks of one actor before the fairness bound lowers it. */
+/** Decisions an enabled actor may be passed over in a row before the fairness bound runs it. */
 const FAIR = 4096;
 
 export const pct: Strategy = {
@@ -38,15 +39,32 @@ export const pct: Strategy = {
         best = a;
       }
     }
-    // Fairness bound: an actor that polls without blocking (a spinning client thread) would
-    // starve everyone below it forever; after FAIR consecutive picks it drops to the bottom.
-    const run = best === c.current ? A[w.fair_run]! + 1 : 0;
-    A[w.fair_run] = run;
-    if (run >= FAIR && (c.mask & ~(1 << best)) !== 0) {
-      v.set('prio', v.get('fair_low') - 1, best);
-      v.set('fair_low', v.get('fair_low') - 1);
-      v.set('fair_run', 0);
-      return pct.pick(c);
+    // Fairness bound: an actor passed over for FAIR decisions it was enabled at, since it last ran, is
+    // starved (a poller above it never blocks, or hands off to the machine and comes straight
+    // back), which no CPU scheduler does for ever: everyone enabled above it drops to the bottom,
+    // keeping their order, and it runs.
+    let victim = -1;
+    let most = FAIR - 1;
+    for (let a = 0; a < MAX_ACTORS; a++) {
+      const i = w.starve + a;
+      if (a === best) A[i] = 0;
+      if ((c.mask & (1 << a)) === 0 || a === best) continue;
+      const n = (A[i] = A[i]! + 1);
+      if (n > most) {
+        most = n;
+        victim = a;
+      }
+    }
+    if (victim >= 0) {
+      const vp = A[w.prio + victim]!;
+      const above: number[] = [];
+      for (let a = 0, m = c.mask; m !== 0; a++, m >>>= 1) if ((m & 1) !== 0 && A[w.prio + a]! > vp) above.push(a);
+      above.sort((x, y) => A[w.prio + y]! - A[w.prio + x]!);
+      above.forEach((a, k) => v.set('prio', v.get('fair_low') - 1 - k, a));
+      v.set('fair_low', v.get('fair_low') - above.length);
+      A[w.starve + victim] = 0;
+      A[w.starve + best] = 0;
+      return victim;
     }
     return best;
   },
