@@ -16,6 +16,8 @@ import { current } from '../kernel/index.ts';
 import type { ProgramCtx } from '../runtime/context.ts';
 import { WORK_CRW_TODO, WORK_IO_TODO, bind_system, type System } from './device.ts';
 import { sched_attach, sched_enter, sched_exit } from '../sched/scheduler.ts';
+import { start_coverage } from '../fuzz/coverage.ts';
+import { ENTRY, entry } from '../fuzz/entry.ts';
 
 export interface DetectArgs {
   trace?: { sab: SharedArrayBuffer; cap: number };
@@ -25,6 +27,8 @@ export interface DetectArgs {
   race?: SharedArrayBuffer;
   /** lock statistics (a profiler: on only when asked for by name) */
   lockstat?: SharedArrayBuffer;
+  /** coverage: FSM cells, entry points' answers and overlaps (src/fuzz/coverage.ts) */
+  coverage?: SharedArrayBuffer;
 }
 
 export interface ActorArgs {
@@ -77,6 +81,7 @@ export function detectors_on(sys: System, d: DetectArgs): () => void {
   if (d.race !== undefined) offs.push(start_race_detector(d.race, current.id));
   if (d.invariants === true) offs.push(start_invariants(sys.devs));
   if (d.lockstat !== undefined) offs.push(start_lockstat(d.lockstat, current.id));
+  if (d.coverage !== undefined) offs.push(start_coverage(d.coverage, current.id));
   // Last, so the detectors have already seen an access when the delay stretches the window after it.
   if (d.delay !== undefined) offs.push(start_delay_injection(d.delay, current.id));
   return () => {
@@ -97,8 +102,8 @@ export function irq_main(ctx: ProgramCtx, args: IrqArgs): { loops: number; prese
   const sys = system_of(ctx, args.variant);
   css_register_driver({
     irq: (sch) => vfio_ccw_sch_irq(private_of(sys, sch), sch),
-    sch_event: (sch) => vfio_ccw_sch_event(private_of(sys, sch), sch),
-    chp_event: (sch, link, event) => vfio_ccw_chp_event(private_of(sys, sch), sch, link, event),
+    sch_event: (sch) => entry(ENTRY.sch_event, () => vfio_ccw_sch_event(private_of(sys, sch), sch)),
+    chp_event: (sch, link, event) => entry(ENTRY.chp_event, () => vfio_ccw_chp_event(private_of(sys, sch), sch, link, event)),
   });
   try {
     const r = as_actor(sys, args, false, () => css_hw_run(sys.css, sys.devs.map((p) => p.sch), args.seed, args.hw, args.max_ms));

@@ -57,6 +57,8 @@ export interface RunConfig {
   hang_ms?: number;
   /** with the 'lockstat' detector: its sampling */
   lockstat?: LockstatOptions;
+  /** a coverage buffer (src/fuzz/coverage.ts) every actor adds to */
+  coverage?: SharedArrayBuffer;
 }
 
 export interface SchedConfig {
@@ -205,6 +207,7 @@ export class Rig {
       ...(raceSab !== undefined ? { race: raceSab } : {}),
       ...(lockstatSab !== undefined ? { lockstat: lockstatSab } : {}),
       ...(cfg.delay !== undefined ? { delay: { ...cfg.delay, seed: cfg.seed } } : {}),
+      ...(cfg.coverage !== undefined ? { coverage: cfg.coverage } : {}),
     };
     const hw = { ...cfg.scenario.hw, ...cfg.hw };
     const max_ms = cfg.max_ms ?? Math.max(60_000, (cfg.duration_s ?? 0) * 1000 + 30_000);
