@@ -38,6 +38,8 @@ export interface CampaignOpts {
   /** also fault injection, e.g. 'cp_alloc:3' (passed to the rig as params) */
   fault?: string;
   minimise: boolean;
+  /** runs minimisation may spend over every finding */
+  minimise_runs: number;
   progress?: (s: CampaignProgress) => void;
   /** set to stop (Ctrl-C): the campaign ends after the run in progress */
   stop?: { requested: boolean };
@@ -79,6 +81,11 @@ export async function run_token(rig: Rig, t: FuzzToken, detectors: readonly Dete
     seed: t.seed,
     detectors,
     params: { prog: JSON.stringify(t.programs), closes: closes_of(t.programs), ...(t.fault !== undefined ? { fault: t.fault } : {}) },
+    iterations: 1e9,
+    // a bound on the calls, not a target: the users stop at the deadline; a run still going
+    // 15 s past it is a livelock (a quiesce that never ends)
+    duration_s: 30 + count_calls(t.programs) / t.users / 50,
+    overrun_ms: 15_000,
     hang_ms: 20_000,
     ...(coverage !== undefined ? { coverage } : {}),
     ...(t.sched !== undefined ? { sched: { strategy: t.sched.strategy, seed: t.sched.seed, max_steps: 400_000 } } : {}),
@@ -164,8 +171,13 @@ export async function campaign(o: CampaignOpts): Promise<CampaignResult> {
     }
     const interrupted = o.stop?.requested === true;
     if (o.minimise && !interrupted) {
-      for (const [k, ff] of found) {
-        const m = await minimise(rig, ff, k, o.detectors);
+      // errno and exception findings first: they recur without a race; a total bound keeps it short
+      const order = [...found].sort(([, a], [, b]) => Number(b.kind === 'errno' || b.kind === 'exception') - Number(a.kind === 'errno' || a.kind === 'exception'));
+      let spent = 0;
+      for (const [k, ff] of order) {
+        if (spent >= o.minimise_runs) break;
+        const m = await minimise(rig, ff, k, o.detectors, Math.min(40, o.minimise_runs - spent));
+        spent += m.runs;
         rig = m.rig;
         found.set(k, m.finding);
       }
@@ -192,9 +204,9 @@ async function shows(rig: Rig, t: FuzzToken, key: string, detectors: readonly De
  * Minimise the calls of a failing program (chunks, halving down to single calls, per user), then
  * its users (an emptied user goes). Bounded: at most `budget` runs.
  */
-export async function minimise(rig0: Rig, ff: FuzzFinding, key: string, detectors: readonly DetectorName[], budget = 80): Promise<{ finding: FuzzFinding; rig: Rig }> {
+export async function minimise(rig0: Rig, ff: FuzzFinding, key: string, detectors: readonly DetectorName[], budget = 80): Promise<{ finding: FuzzFinding; rig: Rig; runs: number }> {
   const t0 = decode_token(ff.token);
-  if (typeof t0 === 'string') return { finding: ff, rig: rig0 };
+  if (typeof t0 === 'string') return { finding: ff, rig: rig0, runs: 0 };
   let rig = rig0;
   let best = t0;
   let runs = 0;
@@ -215,5 +227,5 @@ export async function minimise(rig0: Rig, ff: FuzzFinding, key: string, detector
     }
   }
   const n = count_calls(best.programs);
-  return { finding: { ...ff, token: encode_token(best), calls: n }, rig };
+  return { finding: { ...ff, token: encode_token(best), calls: n }, rig, runs };
 }

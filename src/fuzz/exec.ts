@@ -64,7 +64,7 @@ export function user(ctx: ProgramCtx, args: UserArgs): UserResult {
     };
     let done = 0;
     for (const c of calls) {
-      if ((done & 63) === 0 && env.flag(15) !== 0) break;
+      if ((done & 63) === 0 && !env.more(done)) break;
       done++;
       let rc: number | null;
       try {

@@ -55,6 +55,8 @@ export interface RunConfig {
   sched?: SchedConfig;
   /** free mode: no progress for this long is a hang (ms) */
   hang_ms?: number;
+  /** free mode: still running this long after the deadline is a livelock (ms; default 60 s) */
+  overrun_ms?: number;
   /** with the 'lockstat' detector: its sampling */
   lockstat?: LockstatOptions;
   /** a coverage buffer (src/fuzz/coverage.ts) every actor adds to */
@@ -250,7 +252,7 @@ export class Rig {
       const hang_ms = cfg.hang_ms ?? 20_000;
       // A run that goes on making progress long after its deadline is a livelock (a quiesce that
       // restarts for ever, a retry loop nobody breaks): report it like a hang.
-      const overrun_ms = cfg.duration_s !== undefined ? cfg.duration_s * 1000 + 60_000 : Infinity;
+      const overrun_ms = cfg.duration_s !== undefined ? cfg.duration_s * 1000 + (cfg.overrun_ms ?? 60_000) : Infinity;
       const w = await watch(this.g, all, { bound_ms: hang_ms, every_ms: Math.min(250, hang_ms / 4), overrun_ms }, () => sys.css.get('loops'));
       if (w !== 'done') return this.hung(cfg, on.has('trace'), w === 'overrun' ? -1 : hang_ms, t0);
     }
