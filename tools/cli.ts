@@ -2,7 +2,7 @@
 // Exit codes: 0 passed, 1 failure found, 2 bad usage, 3 internal error.
 import type { HwConfig } from '../src/hw/config.ts';
 import type { BoundBy } from '../src/sched/dpor.ts';
-import { Command, CommanderError, Option } from 'commander';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { format_variant_table, variants_json } from '../src/variants/registry.ts';
 import { ALL_DETECTORS, type DetectorName } from '../src/system/rig.ts';
 import { benchDetectors, benchIo, benchLockstat, benchPrimitives, benchSched, formatBench } from './bench.ts';
@@ -16,6 +16,13 @@ import { race } from './race.ts';
 import { replay } from './replay.ts';
 import { trace_cmd } from './trace-cmd.ts';
 import { fuzz } from './fuzz.ts';
+import { FAULT_SITES, parse_fail_nth, type FaultConfig } from '../src/kernel/fault.ts';
+
+function failNth(v: string): FaultConfig {
+  const r = parse_fail_nth(v, 0);
+  if (typeof r === 'string') throw new InvalidArgumentError(`--fail-nth: ${r}`);
+  return r;
+}
 import type { SearchStrategy } from '../src/sched/search.ts';
 
 export const EXIT = { ok: 0, failure: 1, usage: 2, internal: 3 } as const;
@@ -231,6 +238,8 @@ function build(io: Io): Command {
     .option('--no-minimise', 'keep failing programs as they were found')
     .addOption(new Option('--replay <token>', 'run a fuzz token\'s program again and report its findings'))
     .addOption(new Option('--repeat <n>', 'with --replay in free mode: tries before giving up').argParser(positiveInt('--repeat', 1000)).default(3))
+    .addOption(new Option('--fail-nth <site:n>', `fault injection: the nth call at a site fails in each actor (sites: ${FAULT_SITES.join(', ')})`).argParser(failNth))
+    .addOption(new Option('--fail-rate <p>', 'fault injection: every call at every site fails with probability p (seeded)').argParser(probability('--fail-rate')))
     .addOption(detectorsOption())
     .addOption(new Option('--report <file>', 'write the JSON report here').default('reports/fuzz.json'))
     .option('--json', 'print one JSON object instead of text')
@@ -252,6 +261,9 @@ function build(io: Io): Command {
           minimise: o.minimise !== false,
           ...(o.replay !== undefined ? { replay: o.replay as string } : {}),
           repeat: o.repeat as number,
+          ...(o.failNth !== undefined || o.failRate !== undefined
+            ? { fault: { ...(o.failNth as FaultConfig | undefined), ...(o.failRate !== undefined ? { rate: o.failRate as number } : {}), seed: o.seed as number } }
+            : {}),
           report: o.report as string,
           json: o.json === true,
           quiet: o.quiet === true || o.json === true || process.stderr.isTTY !== true,

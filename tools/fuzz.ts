@@ -10,6 +10,7 @@ import { campaign, classify, run_token, type FuzzFinding } from '../src/fuzz/cam
 import { finding_key } from '../src/fuzz/finding-key.ts';
 import { decode_token } from '../src/fuzz/token.ts';
 import { fuzz_scenario } from '../src/fuzz/exec.ts';
+import type { FaultConfig } from '../src/kernel/fault.ts';
 import { UsageError } from './errors.ts';
 import type { Io } from './stress.ts';
 
@@ -31,7 +32,7 @@ export interface FuzzOpts {
   minimise: boolean;
   replay?: string;
   repeat: number;
-  fault?: string;
+  fault?: FaultConfig;
   report: string;
   json: boolean;
   quiet: boolean;

@@ -4,6 +4,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Rig, type DetectorName, type RunOutcome } from '../system/rig.ts';
+import type { FaultConfig } from '../kernel/fault.ts';
 import type { Finding } from '../report/report.ts';
 import { Rng, mix, fnv1a } from '../hw/prng.ts';
 import { variant_by_name } from '../variants/registry.ts';
@@ -35,8 +36,8 @@ export interface CampaignOpts {
   detectors: readonly DetectorName[];
   corpus?: string;
   sched?: { strategy: 'random' | 'pct' };
-  /** also fault injection, e.g. 'cp_alloc:3' (passed to the rig as params) */
-  fault?: string;
+  /** fault injection in every run */
+  fault?: FaultConfig;
   minimise: boolean;
   /** runs minimisation may spend over every finding */
   minimise_runs: number;
@@ -80,7 +81,8 @@ export async function run_token(rig: Rig, t: FuzzToken, detectors: readonly Dete
     users: t.users,
     seed: t.seed,
     detectors,
-    params: { prog: JSON.stringify(t.programs), closes: closes_of(t.programs), ...(t.fault !== undefined ? { fault: t.fault } : {}) },
+    params: { prog: JSON.stringify(t.programs), closes: closes_of(t.programs), fault: t.fault !== undefined },
+    ...(t.fault !== undefined ? { fault: t.fault } : {}),
     iterations: 1e9,
     // a bound on the calls, not a target: the users stop at the deadline; a run still going
     // 15 s past it is a livelock (a quiesce that never ends)
@@ -138,19 +140,22 @@ export async function campaign(o: CampaignOpts): Promise<CampaignResult> {
   let hangs = 0;
   const secs = (): number => (performance.now() - t0) / 1000;
   try {
-    while (calls < o.calls && secs() < o.duration && o.stop?.requested !== true) {
+    // the budget counts the calls generated: a run whose users have no FD (an injected open
+    // failure) makes none, and must still end the campaign
+    let planned = 0;
+    while (planned < o.calls && secs() < o.duration && o.stop?.requested !== true) {
       const seed = mix(o.seed, runs) >>> 0;
-      const left = Math.max(1, Math.ceil((o.calls - calls) / o.users));
+      const left = Math.max(1, Math.ceil((o.calls - planned) / o.users));
       const n = Math.min(o.batch, left);
       const programs = corpus.length > 0 && r.chance(0.5) ? mutate(f, corpus[r.range([0, corpus.length - 1])]!, seed, o.batch) : gen_programs(f, seed, o.users, n);
       const t: FuzzToken = { variant: o.variant, seed, users: o.users, programs, ...(o.sched !== undefined ? { sched: { strategy: o.sched.strategy, seed } } : {}), ...(o.fault !== undefined ? { fault: o.fault } : {}) };
       const cov = alloc_coverage();
       const out = await run_token(rig, t, o.detectors, cov);
       runs++;
+      planned += count_calls(programs);
       calls += out.report.stats['user.fuzz.calls'] ?? 0;
       if (rig.dead) {
         hangs++;
-        calls += count_calls(programs);
         rig = await Rig.start(o.users, [fuzz_scenario.module]);
       }
       if (new_coverage(cov, total)) {

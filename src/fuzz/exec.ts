@@ -55,7 +55,7 @@ export function user(ctx: ProgramCtx, args: UserArgs): UserResult {
     env.barrier();
     if (env.user !== 0 && env.client.ops.open() === 0) st.fds = 1;
     env.barrier();
-    const view: RunView = { closes: view_closes, efd_live: (s) => st.efd[s] !== null };
+    const view: RunView = { closes: view_closes, efd_live: (s) => st.efd[s] !== null, fault: env.args.params.fault === true };
     const seen = new Map<string, number>();
     const fail = (id: string, msg: string): void => {
       const n = (seen.get(id) ?? 0) + 1;
@@ -63,7 +63,8 @@ export function user(ctx: ProgramCtx, args: UserArgs): UserResult {
       if (n <= PER_ID) env.check(id, false, msg);
     };
     let done = 0;
-    for (const c of calls) {
+    // no FD (an injected probe or open failure): there is no device to call
+    for (const c of st.fds > 0 ? calls : []) {
       if ((done & 63) === 0 && !env.more(done)) break;
       done++;
       let rc: number | null;

@@ -20,6 +20,8 @@ export interface RunView {
   closes: boolean;
   /** this user's eventfd slot k holds a live eventfd */
   efd_live(slot: number): boolean;
+  /** fault injection is on: allocations, registrations and lookups may fail */
+  fault: boolean;
 }
 
 export interface Arg {
@@ -180,7 +182,7 @@ const IOCTLS: CallSpec[] = [
       if (data === 4) return [0];
       if (data >= 5) return [-EINVAL];
       // another user's eventfd may sit at a number this user does not hold
-      return v.efd_live(data) ? [0] : [0, -EBADF];
+      return v.efd_live(data) && !v.fault ? [0] : [0, -EBADF];
     },
   ),
   ioctl('reset', [], 2, (_a, f) => (f.reset === 'close+open' ? [0, -EINVAL] : f.reset === 'A-offline+online' ? [0, -EIO] : [0, -EBUSY, -ENODEV, -EIO])),
@@ -210,7 +212,7 @@ export const CALLS: readonly CallSpec[] = [
   unchecked('efd_close', 'eventfd', [slot], 1),
   unchecked('efd_signal', 'eventfd', [slot], 1),
   unchecked('efd_read', 'eventfd', [slot], 3),
-  { op: 'open_fd', group: 'lifecycle', args: [], weight: 1, available: () => true, expect: (_a, f) => (f.open_close_fsm_events ? [0, -EINVAL] : [0]) },
+  { op: 'open_fd', group: 'lifecycle', args: [], weight: 1, available: () => true, expect: (_a, f, v) => [0, ...(f.open_close_fsm_events ? [-EINVAL] : []), ...(v.fault ? [-ENOMEM] : [])] },
   unchecked('close_fd', 'lifecycle', [], 1),
   { op: 'dma_unmap', group: 'lifecycle', args: [iova, length], weight: 2, available: () => true, expect: (_a, f) => (f.dma_unmap === 'notifier-exact' ? [0, -EBUSY] : [0]) },
   unchecked('hw_unsolicited', 'hw', [arg('dstat', (_f, r) => pick(r, [0x80, 0x0c, 0x02]), () => [0], [0, 255])], 1),
@@ -232,7 +234,7 @@ export function calls_of(f: VariantFeatures): CallSpec[] {
 /** Every errno the spec lists for a call on this variant (the denominator of errno coverage). */
 export function spec_errnos(c: CallSpec, f: VariantFeatures): number[] {
   const out = new Set<number>();
-  const view: RunView = { closes: true, efd_live: () => false };
+  const view: RunView = { closes: true, efd_live: () => false, fault: false };
   // The union over every argument edge: valid values, each field's near misses, faults.
   const r = { range: (x: readonly [number, number]) => x[0], chance: () => false, real: () => 0 } as unknown as Rng;
   const base = c.args.map((x) => x.valid(f, r));

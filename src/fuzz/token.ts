@@ -1,5 +1,6 @@
 // A fuzz replay token: everything a run needs to be run again, deflated and base64url-encoded.
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
+import type { FaultConfig } from '../kernel/fault.ts';
 import type { Programs } from './gen.ts';
 
 export interface FuzzToken {
@@ -10,7 +11,7 @@ export interface FuzzToken {
   /** controlled mode: the strategy and its seed */
   sched?: { strategy: 'random' | 'pct'; seed: number };
   /** fault injection of the run */
-  fault?: string;
+  fault?: FaultConfig;
 }
 
 const PREFIX = 'fz1.';

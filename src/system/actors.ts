@@ -1,6 +1,6 @@
 // The programs the long-lived actor workers run: the IRQ worker (the machine and the host's
 // interrupt entry), the todo worker (the vfio-ccw workqueue), and the detectors each installs.
-import { register_work_fn, set_might_sleep_mode, worker_thread, wq_stop } from '../kernel/index.ts';
+import { fault_configure, register_work_fn, set_might_sleep_mode, worker_thread, wq_stop, type FaultConfig } from '../kernel/index.ts';
 import { css_hw_run, css_register_driver, css_unregister_driver, type Subch } from '../cio/css.ts';
 import { hw_stop } from '../hw/engine.ts';
 import type { HwConfig } from '../hw/config.ts';
@@ -29,6 +29,8 @@ export interface DetectArgs {
   lockstat?: SharedArrayBuffer;
   /** coverage: FSM cells, entry points' answers and overlaps (src/fuzz/coverage.ts) */
   coverage?: SharedArrayBuffer;
+  /** fault injection at the driver's allocation, pin, registration and lookup sites */
+  fault?: FaultConfig;
 }
 
 export interface ActorArgs {
@@ -82,6 +84,7 @@ export function detectors_on(sys: System, d: DetectArgs): () => void {
   if (d.invariants === true) offs.push(start_invariants(sys.devs));
   if (d.lockstat !== undefined) offs.push(start_lockstat(d.lockstat, current.id));
   if (d.coverage !== undefined) offs.push(start_coverage(d.coverage, current.id));
+  if (d.fault !== undefined) offs.push((fault_configure(d.fault, current.id), () => fault_configure(null)));
   // Last, so the detectors have already seen an access when the delay stretches the window after it.
   if (d.delay !== undefined) offs.push(start_delay_injection(d.delay, current.id));
   return () => {

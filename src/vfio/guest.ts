@@ -13,6 +13,7 @@ import {
   bytes,
   defineStruct,
   i32,
+  should_fail,
   type SharedBuf,
   type StructView,
   words,
@@ -63,6 +64,7 @@ export function vfio_dma_rw(gm: GuestMemoryView, iova: number, len: number, site
  */
 export function vfio_pin_pages(gm: GuestMemoryView, iova: number, npage: number, site: string): number {
   if (iova % PAGE_SIZE !== 0 || !Number.isInteger(npage) || npage <= 0 || !in_range(iova, npage * PAGE_SIZE)) return -EINVAL;
+  if (should_fail('pin')) return -EFAULT;
   const bad = READ_ONCE(gm.pin_fail_iova, site);
   if (bad !== 0 && bad >= iova && bad < iova + npage * PAGE_SIZE) return -EFAULT;
   atomic_add_return(npage, gm.pages_pinned_total, site);
