@@ -239,6 +239,13 @@ function build(io: Io): Command {
     .addOption(new Option('--replay <token>', 'run a fuzz token\'s program again and report its findings'))
     .addOption(new Option('--repeat <n>', 'with --replay in free mode: tries before giving up').argParser(positiveInt('--repeat', 1000)).default(3))
     .addOption(new Option('--fail-nth <site:n>', `fault injection: the nth call at a site fails in each actor (sites: ${FAULT_SITES.join(', ')})`).argParser(failNth))
+    .addOption(new Option('--target <regex>', 'only findings whose signature matches count (and are minimised), e.g. I16').argParser((v: string) => {
+      try {
+        return new RegExp(v);
+      } catch {
+        throw new InvalidArgumentError(`--target: '${v}' is not a regular expression`);
+      }
+    }))
     .addOption(new Option('--fail-rate <p>', 'fault injection: every call at every site fails with probability p (seeded)').argParser(probability('--fail-rate')))
     .addOption(detectorsOption())
     .addOption(new Option('--report <file>', 'write the JSON report here').default('reports/fuzz.json'))
@@ -264,6 +271,7 @@ function build(io: Io): Command {
           ...(o.failNth !== undefined || o.failRate !== undefined
             ? { fault: { ...(o.failNth as FaultConfig | undefined), ...(o.failRate !== undefined ? { rate: o.failRate as number } : {}), seed: o.seed as number } }
             : {}),
+          ...(o.target !== undefined ? { target: o.target as RegExp } : {}),
           report: o.report as string,
           json: o.json === true,
           quiet: o.quiet === true || o.json === true || process.stderr.isTTY !== true,

@@ -33,6 +33,7 @@ export interface FuzzOpts {
   replay?: string;
   repeat: number;
   fault?: FaultConfig;
+  target?: RegExp;
   report: string;
   json: boolean;
   quiet: boolean;
@@ -92,6 +93,7 @@ export async function fuzz(o: FuzzOpts, io: Io): Promise<number> {
       ...(o.fault !== undefined ? { fault: o.fault } : {}),
       minimise: o.minimise,
       minimise_runs: 200,
+      ...(o.target !== undefined ? { target: o.target } : {}),
       stop,
       progress: (p) => {
         if (o.quiet || p.secs - last < 1) return;

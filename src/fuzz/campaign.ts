@@ -41,6 +41,8 @@ export interface CampaignOpts {
   minimise: boolean;
   /** runs minimisation may spend over every finding */
   minimise_runs: number;
+  /** only findings whose key matches count */
+  target?: RegExp;
   progress?: (s: CampaignProgress) => void;
   /** set to stop (Ctrl-C): the campaign ends after the run in progress */
   stop?: { requested: boolean };
@@ -168,6 +170,7 @@ export async function campaign(o: CampaignOpts): Promise<CampaignResult> {
         token ??= encode_token(t);
         const ff = classify(x, token, count_calls(programs));
         const k = finding_key(ff);
+        if (o.target !== undefined && !o.target.test(k)) continue;
         const seen = found.get(k);
         if (seen === undefined) found.set(k, ff);
         else seen.count = (seen.count ?? 1) + (ff.count ?? 1);
