@@ -150,7 +150,9 @@ async function replay(o: FuzzOpts, io: Io): Promise<number> {
   let runs = 0;
   try {
     const n = t.sched !== undefined ? 1 : o.repeat;
-    for (let k = 0; k < n && keys.size === 0; k++) {
+    // with --target, try until a matching finding shows (a race may not recur on the first run)
+    const hit = (): boolean => (o.target !== undefined ? [...keys.keys()].some((k) => o.target!.test(k)) : keys.size > 0);
+    for (let k = 0; k < n && !hit(); k++) {
       const out = await run_token(rig, t, o.detectors);
       runs++;
       for (const f of out.report.findings) {
@@ -162,7 +164,7 @@ async function replay(o: FuzzOpts, io: Io): Promise<number> {
   } finally {
     await rig.close();
   }
-  const findings = [...keys.values()];
+  const findings = [...keys.values()].filter((f) => o.target === undefined || o.target.test(finding_key(f)));
   if (o.json) io.out(JSON.stringify({ result: findings.length === 0 ? 'pass' : 'fail', variant: t.variant, runs, findings: findings.map((f) => ({ ...f, signature: finding_key(f) })) }));
   else {
     io.out(`fuzz replay: ${t.variant}, ${t.users} users, seed ${t.seed}${t.sched !== undefined ? `, ${t.sched.strategy} schedule` : ''}: ${findings.length} finding(s) in ${runs} run(s)`);
