@@ -25,6 +25,14 @@ import { replay } from './replay.ts';
 import { trace_cmd } from './trace-cmd.ts';
 import { parse_shard, type Shard } from './shard.ts';
 import { merge } from './merge.ts';
+import { fuzz } from './fuzz.ts';
+import { FAULT_SITES, parse_fail_nth, type FaultConfig } from '../src/kernel/fault.ts';
+
+function failNth(v: string): FaultConfig {
+  const r = parse_fail_nth(v, 0);
+  if (typeof r === 'string') throw new InvalidArgumentError(`--fail-nth: ${r}`);
+  return r;
+}
 import type { SearchStrategy } from '../src/sched/search.ts';
 
 export { EXIT, UsageError };
@@ -252,6 +260,64 @@ function build(io: Io): Command {
           fastHw: o.fastHw === true,
           json: o.json === true,
           progress: o.quiet !== true && o.json !== true && process.stderr.isTTY === true,
+        },
+        io,
+      );
+    });
+
+  program
+    .command('fuzz')
+    .description('syzkaller-style fuzzing of the device\'s user interface: generated calls on N user threads, coverage, a corpus, minimised findings with replay tokens')
+    .addOption(new Option('--variant <name>', 'driver variant, or a kernel release inside its range').argParser(variantName).default('mainline'))
+    .addOption(new Option('--seed <n>', 'seed of the generated programs and the machine').argParser(uint32('--seed')).default(1))
+    .addOption(new Option('--calls <n>', 'calls to run in all (over every user)').argParser(positiveInt('--calls')).default(20000))
+    .addOption(new Option('--duration <s>', 'stop after this many seconds even if --calls is not reached').argParser(positiveNumber('--duration')).default(3600))
+    .addOption(new Option('--users <n>', 'user threads running programs at the same time').argParser(positiveInt('--users', 8)).default(3))
+    .addOption(new Option('--batch <n>', 'calls per user per run (default 1000 free, 25 controlled)').argParser(positiveInt('--batch', 100000)))
+    .addOption(new Option('--strategy <name>', 'free (parallel) or a controlled schedule: random, pct').argParser(oneValue<'free' | 'random' | 'pct'>('--strategy', ['free', 'random', 'pct'])).default('free'))
+    .addOption(new Option('--corpus <dir>', 'keep programs that reach new coverage here, and start from those already there'))
+    .option('--baseline', 'also run the twelve scenarios on the variant and print their coverage beside the fuzzer\'s; mark findings no scenario showed')
+    .addOption(new Option('--baseline-duration <s>', 'seconds per scenario in --baseline').argParser(positiveNumber('--baseline-duration')).default(2))
+    .option('--no-minimise', 'keep failing programs as they were found')
+    .addOption(new Option('--replay <token>', 'run a fuzz token\'s program again and report its findings'))
+    .addOption(new Option('--repeat <n>', 'with --replay in free mode: tries before giving up').argParser(positiveInt('--repeat', 1000)).default(3))
+    .addOption(new Option('--fail-nth <site:n>', `fault injection: the nth call at a site fails in each actor (sites: ${FAULT_SITES.join(', ')})`).argParser(failNth))
+    .addOption(new Option('--target <regex>', 'only findings whose signature matches count (and are minimised), e.g. I16').argParser((v: string) => {
+      try {
+        return new RegExp(v);
+      } catch {
+        throw new InvalidArgumentError(`--target: '${v}' is not a regular expression`);
+      }
+    }))
+    .addOption(new Option('--fail-rate <p>', 'fault injection: every call at every site fails with probability p (seeded)').argParser(probability('--fail-rate')))
+    .addOption(detectorsOption())
+    .addOption(new Option('--report <file>', 'write the JSON report here').default('reports/fuzz.json'))
+    .option('--json', 'print one JSON object instead of text')
+    .option('--quiet', 'no progress lines')
+    .action(async (o: Record<string, unknown>) => {
+      process.exitCode = await fuzz(
+        {
+          variant: o.variant as string,
+          seed: o.seed as number,
+          calls: o.calls as number,
+          duration: o.duration as number,
+          users: o.users as number,
+          ...(o.batch !== undefined ? { batch: o.batch as number } : {}),
+          strategy: o.strategy as 'free' | 'random' | 'pct',
+          ...(o.corpus !== undefined ? { corpus: o.corpus as string } : {}),
+          baseline: o.baseline === true,
+          baselineDuration: o.baselineDuration as number,
+          detectors: o.detectors as DetectorName[],
+          minimise: o.minimise !== false,
+          ...(o.replay !== undefined ? { replay: o.replay as string } : {}),
+          repeat: o.repeat as number,
+          ...(o.failNth !== undefined || o.failRate !== undefined
+            ? { fault: { ...(o.failNth as FaultConfig | undefined), ...(o.failRate !== undefined ? { rate: o.failRate as number } : {}), seed: o.seed as number } }
+            : {}),
+          ...(o.target !== undefined ? { target: o.target as RegExp } : {}),
+          report: o.report as string,
+          json: o.json === true,
+          quiet: o.quiet === true || o.json === true || process.stderr.isTTY !== true,
         },
         io,
       );

@@ -12,6 +12,7 @@ import {
   current,
   defineStruct,
   i32,
+  should_fail,
   words,
   type SharedBuf,
   type StructView,
@@ -235,7 +236,7 @@ function ccwchain_handle_ccw(cp: Cp, cda: number): number {
   const ccws = ccwchain_calc_length(cp, cda);
   if (typeof ccws === 'number') return ccws;
   const c = cp.v.nchains.get(site);
-  if (c >= CP_MAX_CHAINS) return -ENOMEM;
+  if (c >= CP_MAX_CHAINS || should_fail('cp_alloc')) return -ENOMEM; // ccwchain_alloc
   const len = ccws.length / CCW_SIZE;
   cp.v.ch_ccw.write(c * CHAIN_BYTES, ccws, site);
   at(cp.ch_iova, c).set(cda, site);
@@ -371,7 +372,7 @@ function ccwchain_fetch_ccw(cp: Cp, c: number, idx: number, ccw: Ccw): number {
 
   // the page array (kcalloc of pa_nr entries)
   const fail = cp.v.pa_alloc_fail_iova.get(site);
-  if ((fail !== 0 && fail === ccw.cda) || cp.v.pinned_pages.get(site) + pages.length > CP_MAX_PINNED) {
+  if ((fail !== 0 && fail === ccw.cda) || cp.v.pinned_pages.get(site) + pages.length > CP_MAX_PINNED || should_fail('cp_alloc')) {
     if (!cp.rules.pa_nr_zero_on_alloc_fail) inc(cp.v.pa_nr_stale, pages.length, site);
     return -ENOMEM;
   }

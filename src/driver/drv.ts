@@ -1,10 +1,10 @@
 // drivers/s390/cio/vfio_ccw_drv.c: the IRQ entry, io_todo / crw_todo, quiesce, css callbacks.
 import {
   GLOBAL, ActorSlot, atomic_inc, current, eventfd_ctx_deref, eventfd_signal, obj_alive, objName, type Field, flush_workqueue, init_completion, mutex_lock, mutex_unlock,
-  objId, reinit_completion, spin_lock_irq, spin_lock_irqsave, spin_unlock_irq, spin_unlock_irqrestore, wait_for_completion, wait_for_completion_timeout, HZ,
+  objId, reinit_completion, spin_lock_irq, spin_lock_irqsave, spin_unlock_irq, spin_unlock_irqrestore, wait_for_completion, wait_for_completion_timeout, HZ, should_fail,
   queue_work, WARN, Warn,
 } from '../kernel/index.ts';
-import { EAGAIN, EBUSY, EIO, ENODEV } from '../uapi/errno.ts';
+import { EAGAIN, EBUSY, EIO, ENODEV, ENOMEM } from '../uapi/errno.ts';
 import { scsw_is_final, scsw_is_solicited, scsw_read } from '../uapi/scsw.ts';
 import { IO_IRB } from '../uapi/vfio_ccw.ts';
 import {
@@ -328,11 +328,9 @@ export function vfio_ccw_sch_probe(p: VfioCcwPrivate): number {
   const F = 'vfio_ccw_sch_probe';
   const f = p.drv.f;
   const S = p.drv.S;
-  const register_parent = (): void => p.v.parent_registered.set(1, F);
-  if (f.parent_split) {
-    register_parent(); // v6.2+: only the parent; private comes with the mdev
-    return 0;
-  }
+  // mdev_register_device / mdev_register_parent: may fail (-ENOMEM); the caller unwinds
+  const register_parent = (): number => (should_fail('mdev_register') ? -ENOMEM : (p.v.parent_registered.set(1, F), 0));
+  if (f.parent_split) return register_parent(); // v6.2+: only the parent; private comes with the mdev
   const A = f.fsm_dispatch !== 'direct';
   if (f.probe_enables_subchannel) {
     const sch = p.sch;
@@ -351,9 +349,24 @@ export function vfio_ccw_sch_probe(p: VfioCcwPrivate): number {
     spin_unlock_irq(sch.v.lock, F);
     if (ret !== 0) return ret;
   }
-  if (!f.probe_registers_parent_last) register_parent();
+  // out_disable: a failed registration disables the subchannel again (private is freed)
+  const unwind = (ret: number): number => {
+    if (f.probe_enables_subchannel) {
+      spin_lock_irq(p.sch.v.lock, F);
+      cio_disable_subchannel(p.sch);
+      spin_unlock_irq(p.sch.v.lock, F);
+    }
+    return ret;
+  };
+  if (!f.probe_registers_parent_last) {
+    const ret = register_parent();
+    if (ret !== 0) return unwind(ret);
+  }
   if (f.avail_accounting) Atomics.store(p.v.avail.a, p.v.avail.i, 1);
   if (!A) p.v.state.set(p.drv.R.STANDBY, F);
-  if (f.probe_registers_parent_last) register_parent();
+  if (f.probe_registers_parent_last) {
+    const ret = register_parent();
+    if (ret !== 0) return unwind(ret);
+  }
   return 0;
 }

@@ -3,7 +3,7 @@ import {
   atomic_dec_if_positive, atomic_dec_return, atomic_inc, atomic_set, complete, init_completion, mutex_lock, mutex_trylock, mutex_unlock,
   wait_for_completion, WARN, Warn,
 } from '../kernel/index.ts';
-import { EACCES, EAGAIN, EBUSY, EFAULT, EINVAL, EIO, ENODEV, ENOTTY, EPERM } from '../uapi/errno.ts';
+import { EACCES, EAGAIN, EBADF, EBUSY, EFAULT, EINVAL, EIO, ENODEV, ENOMEM, ENOTTY, EPERM } from '../uapi/errno.ts';
 import {
   CAP_TYPE_SIZE, CMD_REGION_SIZE, CRW_REGION_SIZE, DEVICE_INFO_MINSZ, IO_REGION_SIZE, IO_RET_CODE, IRQ_INFO_MINSZ, IRQ_SET_MINSZ,
   REGION_INFO_MINSZ, SCHIB_AREA_SIZE, VFIO_CCW_CONFIG_REGION_INDEX, VFIO_CCW_CRW_IRQ_INDEX, VFIO_CCW_INDEX_TO_OFFSET, VFIO_CCW_IO_IRQ_INDEX,
@@ -13,7 +13,7 @@ import {
   VFIO_REGION_INFO_FLAG_CAPS, VFIO_REGION_INFO_FLAG_READ, VFIO_REGION_INFO_FLAG_WRITE, VFIO_REGION_SUBTYPE_CCW_ASYNC_CMD, VFIO_REGION_SUBTYPE_CCW_CRW,
   VFIO_REGION_SUBTYPE_CCW_SCHIB, VFIO_REGION_TYPE_CCW,
 } from '../uapi/vfio_ccw.ts';
-import { Kref, eventfd_ctx_deref, eventfd_ctx_fdget, eventfd_ctx_ptr, eventfd_ctx_put, kref_gen, kref_init, obj_free } from '../kernel/index.ts';
+import { Kref, eventfd_ctx_deref, eventfd_ctx_fdget, eventfd_ctx_ptr, eventfd_ctx_put, kref_gen, kref_init, obj_free, should_fail } from '../kernel/index.ts';
 import { cio_enable_subchannel } from '../cio/css.ts';
 import { vfio_ccw_async_region_read, vfio_ccw_async_region_write } from './async.ts';
 import { crw_free_all } from './crw.ts';
@@ -230,7 +230,7 @@ function set_irqs(p: VfioCcwPrivate, arg: UserPtr): number {
         return 0;
       }
       if (fd < -1) return -EINVAL;
-      const ctx = eventfd_ctx_fdget(p.g, fd);
+      const ctx = should_fail('eventfd_ctx') ? -EBADF : eventfd_ctx_fdget(p.g, fd);
       if (typeof ctx === 'number') return ctx;
       if (slot.get(F) !== 0) eventfd_ctx_put(eventfd_ctx_deref(p.g, slot.get(F)), F);
       slot.set(eventfd_ctx_ptr(ctx), F);
@@ -281,12 +281,17 @@ export function vfio_ccw_mdev_reset(p: VfioCcwPrivate): number {
   return en;
 }
 
-function register_regions(p: VfioCcwPrivate): void {
+/** vfio_ccw_register_{async,schib,crw}_dev_regions in turn: -1, or the index of the one whose krealloc failed. */
+function register_regions(p: VfioCcwPrivate): number {
   const F = 'vfio_ccw_register_regions';
   const n = extra_regions(p).length;
-  if (n === 0) return;
-  p.v.num_regions.set(p.v.num_regions.get(F) + n, F);
+  if (n === 0) return -1;
+  for (let k = 0; k < n; k++) {
+    if (should_fail('region_register')) return k;
+    p.v.num_regions.set(p.v.num_regions.get(F) + 1, F);
+  }
   p.v.region_sets.set(p.v.region_sets.get(F) + 1, F);
+  return -1;
 }
 
 function unregister_regions(p: VfioCcwPrivate): void {
@@ -306,7 +311,14 @@ export function vfio_ccw_mdev_open_device(p: VfioCcwPrivate): number {
   const F = 'vfio_ccw_mdev_open_device';
   const R = p.drv.R;
   notifier_register(p, 1);
-  register_regions(p);
+  const failed = register_regions(p);
+  if (failed >= 0) {
+    // v5.2 … v5.7: the notifier only; v5.8+: out_unregister drops every region (the other FDs'
+    // too, ≤ v5.14) and the notifier; v6.0+: a failed async region returns at once.
+    if (p.drv.f.regions === 'io+async+schib+crw' && !(p.drv.f.dma_unmap === 'callback-range' && failed === 0)) unregister_regions(p);
+    notifier_register(p, -1);
+    return -ENOMEM;
+  }
   if (!p.drv.f.open_close_fsm_events) return 0;
   // v6.0+ and F: the FSM opens the subchannel; a dead device cannot be opened.
   if (p.v.state.get(F) === R.NOT_OPER) {

@@ -8,6 +8,7 @@ export * from './clock.ts';
 export * from './completion.ts';
 export * from './current.ts';
 export * from './eventfd.ts';
+export * from './fault.ts';
 export * from './global.ts';
 export * from './hook.ts';
 export * from './layout.ts';

@@ -1,6 +1,6 @@
 // The programs the long-lived actor workers run: the IRQ worker (the machine and the host's
 // interrupt entry), the todo worker (the vfio-ccw workqueue), and the detectors each installs.
-import { register_work_fn, set_might_sleep_mode, worker_thread, wq_stop } from '../kernel/index.ts';
+import { fault_configure, register_work_fn, set_might_sleep_mode, worker_thread, wq_stop, type FaultConfig } from '../kernel/index.ts';
 import { css_hw_run, css_register_driver, css_unregister_driver, type Subch } from '../cio/css.ts';
 import { hw_stop } from '../hw/engine.ts';
 import type { HwConfig } from '../hw/config.ts';
@@ -17,6 +17,8 @@ import { current } from '../kernel/index.ts';
 import type { ProgramCtx } from '../runtime/context.ts';
 import { WORK_CRW_TODO, WORK_IO_TODO, bind_system, type System } from './device.ts';
 import { sched_attach, sched_enter, sched_exit } from '../sched/scheduler.ts';
+import { start_coverage } from '../fuzz/coverage.ts';
+import { ENTRY, entry } from '../fuzz/entry.ts';
 
 export interface DetectArgs {
   trace?: { sab: SharedArrayBuffer; cap: number };
@@ -26,6 +28,10 @@ export interface DetectArgs {
   race?: SharedArrayBuffer;
   /** lock statistics (a profiler: on only when asked for by name) */
   lockstat?: SharedArrayBuffer;
+  /** coverage: FSM cells, entry points' answers and overlaps (src/fuzz/coverage.ts) */
+  coverage?: SharedArrayBuffer;
+  /** fault injection at the driver's allocation, pin, registration and lookup sites */
+  fault?: FaultConfig;
 }
 
 export interface ActorArgs {
@@ -78,6 +84,8 @@ export function detectors_on(sys: System, d: DetectArgs): () => void {
   if (d.race !== undefined) offs.push(start_race_detector(d.race, current.id));
   if (d.invariants === true) offs.push(start_invariants(sys.devs), start_lifetimes(sys.devs));
   if (d.lockstat !== undefined) offs.push(start_lockstat(d.lockstat, current.id));
+  if (d.coverage !== undefined) offs.push(start_coverage(d.coverage, current.id));
+  if (d.fault !== undefined) offs.push((fault_configure(d.fault, current.id), () => fault_configure(null)));
   // Last, so the detectors have already seen an access when the delay stretches the window after it.
   if (d.delay !== undefined) offs.push(start_delay_injection(d.delay, current.id));
   return () => {
@@ -98,8 +106,8 @@ export function irq_main(ctx: ProgramCtx, args: IrqArgs): { loops: number; prese
   const sys = system_of(ctx, args.variant);
   css_register_driver({
     irq: (sch) => vfio_ccw_sch_irq(private_of(sys, sch), sch),
-    sch_event: (sch) => vfio_ccw_sch_event(private_of(sys, sch), sch),
-    chp_event: (sch, link, event) => vfio_ccw_chp_event(private_of(sys, sch), sch, link, event),
+    sch_event: (sch) => entry(ENTRY.sch_event, () => vfio_ccw_sch_event(private_of(sys, sch), sch)),
+    chp_event: (sch, link, event) => entry(ENTRY.chp_event, () => vfio_ccw_chp_event(private_of(sys, sch), sch, link, event)),
   });
   try {
     const r = as_actor(sys, args, false, () => css_hw_run(sys.css, sys.devs.map((p) => p.sch), args.seed, args.hw, args.max_ms));

@@ -1,6 +1,6 @@
 // One device's shared buffer and the per-thread handles over it: struct vfio_ccw_private, the
 // host's struct subchannel, the machine's subchannel, the channel program and guest memory.
-import { INIT_WORK, allocBuf, atomic, bind, create_singlethread_workqueue, defineStruct, nameRegion, words, type SharedBuf, type WorkStruct, type WorkqueueStruct } from '../kernel/index.ts';
+import { INIT_WORK, allocBuf, atomic, bind, create_singlethread_workqueue, defineStruct, fault_active, nameRegion, words, type SharedBuf, type WorkStruct, type WorkqueueStruct } from '../kernel/index.ts';
 import { HwCss, HwSubchannel, bind_hw_css, hw_css_reset, hw_name_region, hw_reset, type HwCssView, type HwInit } from '../hw/layout.ts';
 import { Subchannel, bind_subchannel, css_init_subchannel } from '../cio/css.ts';
 import { ChannelProgram, bind_cp } from '../driver/cp.ts';
@@ -119,8 +119,9 @@ export function init_driver(s: System, opts: { mdev: boolean }): void {
     INIT_WORK(p.v.crw_work, WORK_CRW_TODO, p.dev);
     vfio_ccw_private_init(p, p.drv.R.STANDBY);
     const rc = vfio_ccw_sch_probe(p);
-    if (rc !== 0) throw new Error(`vfio_ccw_sch_probe: ${rc}`);
-    if (opts.mdev) {
+    // an injected failure leaves the subchannel without the driver: no mdev, no device FD
+    if (rc !== 0 && !fault_active()) throw new Error(`vfio_ccw_sch_probe: ${rc}`);
+    if (opts.mdev && rc === 0) {
       const m = vfio_ccw_mdev_probe(p);
       if (m !== 0) throw new Error(`vfio_ccw_mdev_probe: ${m}`);
     }

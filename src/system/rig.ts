@@ -1,6 +1,6 @@
 // Main side of a run: the long-lived actor workers, shared memory reset between runs, and the
 // report gathered from the machine, the driver, the detectors and the scenario's checks.
-import { ActorKind, alloc_global, read_warnings, reset_global, set_current, Warn, objName, namedObjects, type SharedBuf, type WarnRecord } from '../kernel/index.ts';
+import { ActorKind, alloc_global, fault_configure, read_warnings, type FaultConfig, reset_global, set_current, Warn, objName, namedObjects, type SharedBuf, type WarnRecord } from '../kernel/index.ts';
 import { ActorPool, prog, unwrap } from '../runtime/pool.ts';
 import type { RunResult } from '../runtime/control.ts';
 import { HwIrqName, hw_accounting_errors, hw_snapshot } from '../hw/layout.ts';
@@ -70,6 +70,10 @@ export interface RunConfig {
   grace_ms?: number;
   /** with the 'lockstat' detector: its sampling */
   lockstat?: LockstatOptions;
+  /** a coverage buffer (src/fuzz/coverage.ts) every actor adds to */
+  coverage?: SharedArrayBuffer;
+  /** fault injection (src/kernel/fault.ts), in every actor and in main's probe */
+  fault?: FaultConfig;
 }
 
 export interface SchedConfig {
@@ -216,6 +220,7 @@ export class Rig {
     }
     this.live = sys;
     init_system(sys);
+    fault_configure(cfg.fault ?? null);
     init_driver(sys, { mdev: true });
 
     const on = new Set(cfg.detectors);
@@ -229,6 +234,8 @@ export class Rig {
       ...(raceSab !== undefined ? { race: raceSab } : {}),
       ...(lockstatSab !== undefined ? { lockstat: lockstatSab } : {}),
       ...(cfg.delay !== undefined ? { delay: { ...cfg.delay, seed: cfg.seed } } : {}),
+      ...(cfg.coverage !== undefined ? { coverage: cfg.coverage } : {}),
+      ...(cfg.fault !== undefined ? { fault: cfg.fault } : {}),
     };
     const hw = { ...cfg.scenario.hw, ...cfg.hw };
     const max_ms = cfg.max_ms ?? Math.max(60_000, (cfg.duration_s ?? 0) * 1000 + 30_000);

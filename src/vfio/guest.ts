@@ -17,6 +17,7 @@ import {
   i32,
   might_sleep,
   mutex,
+  should_fail,
   type SharedBuf,
   type StructView,
   words,
@@ -76,6 +77,7 @@ export function vfio_pin_pages(gm: GuestMemoryView, iova: number, npage: number,
   // vfio_iommu_type1_pin_pages: mutex_lock(&iommu->lock), then the vfio_dma lookup
   might_sleep(gm.iommu_lock.id, site);
   if (!in_range(iova, npage * PAGE_SIZE)) return -EINVAL;
+  if (should_fail('pin')) return -EFAULT;
   const bad = READ_ONCE(gm.pin_fail_iova, site);
   if (bad !== 0 && bad >= iova && bad < iova + npage * PAGE_SIZE) return -EFAULT;
   atomic_add_return(npage, gm.pages_pinned_total, site);

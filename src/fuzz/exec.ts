@@ -1,0 +1,255 @@
+// The fuzzer's user program (a scenario module): user 0 realizes the device as QEMU does, every
+// other user opens its own FD, then each runs its generated calls against the device and judges
+// every answer against syscalls.ts. An exception out of the port or a wrong errno is a failed
+// check with id `fuzz.exception:…` / `fuzz.errno:…` (the campaign turns them into findings).
+import { eventfd_close, eventfd_create, eventfd_ctx_fdget, eventfd_signal, eventfd_try_read, type EventfdCtx } from '../kernel/index.ts';
+import { GUEST_MEM_END, GUEST_MEM_START, GuestAlloc, dasd_read, load_program, make_orb, place, sense_id, type ProgramSpec } from '../client/guest.ts';
+import { vfio_ccw_dma_unmap } from '../driver/ops.ts';
+import { errname } from '../uapi/errno.ts';
+import { ORB_TM_B } from '../uapi/orb.ts';
+import { orb_write } from '../uapi/orb.ts';
+import { SCSW_FCTL_CLEAR_FUNC, SCSW_FCTL_HALT_FUNC, SCSW_FCTL_START_FUNC, scsw_word0 } from '../uapi/scsw.ts';
+import { IO_REGION_SIZE, IO_SCSW, VFIO_DEVICE_GET_INFO, VFIO_DEVICE_GET_IRQ_INFO, VFIO_DEVICE_GET_REGION_INFO, VFIO_DEVICE_RESET, VFIO_DEVICE_SET_IRQS } from '../uapi/vfio_ccw.ts';
+import { HwPathEvent } from '../hw/mailbox.ts';
+import type { ProgramCtx } from '../runtime/context.ts';
+import { run_user, type ScenarioEnv, type UserArgs, type UserResult } from '../scenarios/env.ts';
+import type { Scenario } from '../scenarios/types.ts';
+import { ENTRY, entry } from './entry.ts';
+import { call_spec, region_offset, REGION_SIZES, IO_PROGRAMS, type Call, type RunView } from './syscalls.ts';
+
+export const fuzz_scenario: Scenario = {
+  id: 'FUZZ',
+  slug: 'fuzz',
+  title: 'generated call sequences (vfio-ccw-sim fuzz)',
+  module: import.meta.url,
+  users: { min: 1, default: 3 },
+  iterations: 1,
+  // short starts so that many calls meet an I/O in flight
+  hw: { start_latency_us: [20, 400] },
+};
+
+/** At most this many failed checks a user reports per id (the rest are counted). */
+const PER_ID = 3;
+
+interface UserState {
+  fds: number;
+  efd: (number | null)[];
+  ctx: (EventfdCtx | null)[];
+  /** eventfds handed to SET_IRQS: never closed (the port's eventfd has no reference count) */
+  installed: Set<number>;
+  mem: GuestAlloc;
+}
+
+export function user(ctx: ProgramCtx, args: UserArgs): UserResult {
+  return run_user(ctx, args, (env) => {
+    const progs = JSON.parse(String(env.args.params.prog ?? '[]')) as Call[][];
+    const calls = progs[env.user] ?? [];
+    const view_closes = env.args.params.closes === true;
+    env.wait_hw_running();
+    const st: UserState = { fds: 0, efd: [null, null, null, null], ctx: [null, null, null, null], installed: new Set(), mem: guest_slice(env) };
+    if (env.user === 0) {
+      const r = env.client.realize();
+      if (!r.ok) env.note(`realize: ${r.error ?? '?'}`);
+      else st.fds = 1;
+    }
+    env.barrier();
+    if (env.user !== 0 && env.client.ops.open() === 0) st.fds = 1;
+    env.barrier();
+    const view: RunView = { closes: view_closes, efd_live: (s) => st.efd[s] !== null, fault: env.args.params.fault === true };
+    const seen = new Map<string, number>();
+    const fail = (id: string, msg: string): void => {
+      const n = (seen.get(id) ?? 0) + 1;
+      seen.set(id, n);
+      if (n <= PER_ID) env.check(id, false, msg);
+    };
+    let done = 0;
+    // no FD (an injected probe or open failure): there is no device to call
+    for (const c of st.fds > 0 ? calls : []) {
+      if ((done & 63) === 0 && !env.more(done)) break;
+      done++;
+      let rc: number | null;
+      try {
+        rc = exec_call(env, st, c);
+      } catch (e) {
+        const m = e instanceof Error ? e.message : String(e);
+        fail(`fuzz.exception:${c.op}:${m.split('\n')[0]!.replace(/\d+/g, '#').slice(0, 80)}`, `${c.op}(${c.a.join(', ')}) threw: ${e instanceof Error ? (e.stack ?? m) : m}`);
+        continue;
+      }
+      if (rc === null) continue;
+      const want = call_spec(c.op).expect(c.a, env.f, view);
+      if (want !== null && !want.includes(rc)) {
+        fail(`fuzz.errno:${c.op}:${errname(rc)}`, `${c.op}(${c.a.join(', ')}) answered ${errname(rc)}, the spec allows ${want.map(errname).join(' ')} (state ${env.state_name()})`);
+      }
+    }
+    env.count('fuzz.calls', done);
+    env.barrier();
+    for (let k = 0; k < 4; k++) if (st.efd[k] !== null && !st.installed.has(st.efd[k]!)) eventfd_close(env.ctx.g, st.efd[k]!);
+    const own = env.user === 0 ? st.fds - 1 : st.fds;
+    for (let k = 0; k < own; k++) env.client.ops.release();
+    env.barrier();
+    if (env.user === 0 && st.fds > 0) env.client.unrealize();
+  });
+}
+
+const FCTL = [SCSW_FCTL_START_FUNC, SCSW_FCTL_HALT_FUNC, SCSW_FCTL_CLEAR_FUNC, 0];
+
+/**
+ * Each user lays its programs in its own slice of guest memory: users are separate guest CPUs
+ * with separate buffers, and two of them writing one page would be the harness's race.
+ */
+function guest_slice(env: ScenarioEnv): GuestAlloc {
+  const pages = Math.floor((GUEST_MEM_END - GUEST_MEM_START) / 0x1000 / env.args.users);
+  const start = GUEST_MEM_START + env.user * pages * 0x1000;
+  return new GuestAlloc(start, start + pages * 0x1000);
+}
+
+function io_program(env: ScenarioEnv, st: UserState, k: number): Uint8Array {
+  const pf = env.f.cp_rules.reject_no_pfch;
+  const pages = Math.max(1, Math.min(4, (st.mem.end - st.mem.start) / 0x1000 - 1));
+  const specs: Record<(typeof IO_PROGRAMS)[number], () => ProgramSpec | null> = {
+    dasd1: () => dasd_read({ blocks: 1 }),
+    dasd4: () => dasd_read({ blocks: 4, data_pages: pages }),
+    dasd16: () => dasd_read({ blocks: 16, data_pages: pages }),
+    sense: () => sense_id(pf ? { pfch: true } : {}),
+    nopfch: () => dasd_read({ blocks: 2, pfch: false, data_pages: Math.min(2, pages) }),
+    badccw: () => null,
+    tm: () => null,
+    pci: () => dasd_read({ blocks: 4, pci: true, data_pages: pages }),
+  };
+  const name = IO_PROGRAMS[Math.abs(k) % IO_PROGRAMS.length]!;
+  const spec = specs[name]();
+  st.mem.reset();
+  const prog = spec !== null ? place(spec, st.mem) : null;
+  if (prog !== null) load_program(env.mem, prog);
+  // badccw: a channel program address past guest memory; tm: a transport-mode ORB
+  const orb = prog !== null ? prog.orb : make_orb(name === 'badccw' ? GUEST_MEM_END + 0x1000 : st.mem.start);
+  if (name === 'tm') orb.flags = (orb.flags | ORB_TM_B) >>> 0;
+  const region = new Uint8Array(IO_REGION_SIZE);
+  orb_write(new DataView(region.buffer), 0, orb);
+  return region;
+}
+
+/** A user buffer of `count` bytes holding `src` from `pos` (zero past its end), or null for a fault. */
+function user_buf(src: Uint8Array, pos: number, count: number, fault: number): Uint8Array | null {
+  if (fault !== 0) return null;
+  const b = new Uint8Array(Math.max(0, count));
+  b.set(src.subarray(Math.min(pos, src.length), Math.min(pos + count, src.length)));
+  return b;
+}
+
+function ioctl_buf(words: number[], len: number, fault: number): Uint8Array | null {
+  if (fault !== 0) return null;
+  const b = new Uint8Array(len);
+  const d = new DataView(b.buffer);
+  words.forEach((w, i) => d.setUint32(i * 4, w >>> 0));
+  return b;
+}
+
+/** Run one call; its answer, or null when it has none to judge. */
+function exec_call(env: ScenarioEnv, st: UserState, c: Call): number | null {
+  const ops = env.client.ops;
+  const a = c.a;
+  const f = env.f;
+  const at = (i: number): number => a[i] ?? 0;
+  const region = (): { off: number; count: number } => ({ off: region_offset(f, at(0), at(1)), count: Math.max(0, at(2)) });
+  switch (c.op) {
+    case 'read_io':
+    case 'read_async':
+    case 'read_schib':
+    case 'read_crw': {
+      const { off, count } = region();
+      return ops.read(at(3) !== 0 ? null : new Uint8Array(count), count, off);
+    }
+    case 'write_io': {
+      const { off, count } = region();
+      const reg = io_program(env, st, at(5));
+      new DataView(reg.buffer).setUint32(IO_SCSW, scsw_word0({ fctl: FCTL[at(4) & 3]! }) >>> 0);
+      return ops.write(user_buf(reg, at(1), count, at(3)), count, off);
+    }
+    case 'write_async': {
+      const { off, count } = region();
+      const reg = new Uint8Array(REGION_SIZES[1]);
+      new DataView(reg.buffer).setUint32(0, at(4) >>> 0);
+      return ops.write(user_buf(reg, at(1), count, at(3)), count, off);
+    }
+    case 'write_schib':
+    case 'write_crw': {
+      const { off, count } = region();
+      return ops.write(user_buf(new Uint8Array(0), 0, count, at(3)), count, off);
+    }
+    case 'get_info':
+      return ops.ioctl(VFIO_DEVICE_GET_INFO, ioctl_buf([at(0)], 16, at(1)));
+    case 'get_region_info':
+      return ops.ioctl(VFIO_DEVICE_GET_REGION_INFO, ioctl_buf([at(0), 0, at(1)], Math.max(32, Math.min(at(0), 128)), at(2)));
+    case 'get_irq_info':
+      return ops.ioctl(VFIO_DEVICE_GET_IRQ_INFO, ioctl_buf([at(0), 0, at(1)], 16, at(2)));
+    case 'set_irqs': {
+      const data = at(5);
+      const fd = data < 4 ? (st.efd[data] ?? 31 - data) : data === 4 ? -1 : -2;
+      const b = ioctl_buf([at(0), at(1), at(2), at(3), at(4), (at(1) & 7) === 2 ? 0x01000000 : fd], 24, 0);
+      const rc = ops.ioctl(VFIO_DEVICE_SET_IRQS, b);
+      if (rc === 0 && fd >= 0) st.installed.add(fd);
+      return rc;
+    }
+    case 'reset':
+      return ops.ioctl(VFIO_DEVICE_RESET, null);
+    case 'bad_ioctl':
+      return ops.ioctl(at(0), new Uint8Array(32));
+    case 'efd_create': {
+      const s = at(0) & 3;
+      if (st.efd[s] !== null) return null;
+      const fd = eventfd_create(env.ctx.g);
+      if (fd < 0) return null;
+      const x = eventfd_ctx_fdget(env.ctx.g, fd);
+      st.efd[s] = fd;
+      st.ctx[s] = typeof x === 'number' ? null : x;
+      return null;
+    }
+    case 'efd_close': {
+      const s = at(0) & 3;
+      const fd = st.efd[s];
+      if (fd === null || fd === undefined || st.installed.has(fd)) return null;
+      eventfd_close(env.ctx.g, fd);
+      st.efd[s] = null;
+      st.ctx[s] = null;
+      return null;
+    }
+    case 'efd_signal': {
+      const x = st.ctx[at(0) & 3];
+      if (x !== null && x !== undefined) eventfd_signal(x, 'fuzz_user');
+      return null;
+    }
+    case 'efd_read': {
+      const x = st.ctx[at(0) & 3];
+      if (x !== null && x !== undefined) eventfd_try_read(x, 'fuzz_user');
+      return null;
+    }
+    case 'open_fd': {
+      const rc = ops.open();
+      if (rc === 0) st.fds++;
+      return rc;
+    }
+    case 'close_fd':
+      // the user keeps one FD: the calls need a device to go to
+      if (st.fds > 1) {
+        ops.release();
+        st.fds--;
+      }
+      return null;
+    case 'dma_unmap':
+      return entry(ENTRY.dma_unmap, () => vfio_ccw_dma_unmap(env.p, at(0), at(1)));
+    case 'hw_unsolicited':
+      env.hw({ op: 'unsolicited', dstat: at(0) & 0xff });
+      return null;
+    case 'hw_path': {
+      const ev = [HwPathEvent.vary_off, HwPathEvent.vary_on, HwPathEvent.offline, HwPathEvent.online][at(0) & 3]!;
+      env.hw({ op: 'path', event: ev, chpid: at(1) & 7 });
+      return null;
+    }
+    case 'hw_gone':
+      env.hw({ op: 'gone' });
+      return null;
+    default:
+      throw new Error(`fuzz: unknown call ${c.op}`);
+  }
+}

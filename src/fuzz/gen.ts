@@ -1,0 +1,89 @@
+// Seeded generation and mutation of user programs from the interface table (syscalls.ts).
+// Arguments come well-formed, near-valid (exactly one field one step outside) or random.
+import { Rng, mix } from '../hw/prng.ts';
+import type { VariantFeatures } from '../variants/index.ts';
+import { calls_of, call_spec, type ArgMode, type Call, type CallSpec } from './syscalls.ts';
+
+/** One program per user. */
+export type Programs = Call[][];
+
+export interface GenMix {
+  /** probability of a near-valid call; random calls get `random`, the rest are well-formed */
+  near: number;
+  random: number;
+}
+
+export const DEFAULT_MIX: GenMix = { near: 0.2, random: 0.05 };
+
+function pick_call(r: Rng, calls: readonly CallSpec[], total: number): CallSpec {
+  let x = r.real() * total;
+  for (const c of calls) {
+    x -= c.weight;
+    if (x < 0) return c;
+  }
+  return calls[calls.length - 1]!;
+}
+
+export function gen_args(c: CallSpec, f: VariantFeatures, r: Rng, mode: ArgMode): number[] {
+  if (mode === 'random') return c.args.map((a) => r.range(a.span));
+  const a = c.args.map((x) => x.valid(f, r));
+  if (mode === 'near' && a.length > 0) {
+    const i = r.range([0, a.length - 1]);
+    const e = c.args[i]!.edge(f);
+    a[i] = e.length > 0 ? e[r.range([0, e.length - 1])]! : a[i]! + 1;
+  }
+  return a;
+}
+
+export function gen_call(f: VariantFeatures, r: Rng, calls: readonly CallSpec[], total: number, m: GenMix = DEFAULT_MIX): Call {
+  const c = pick_call(r, calls, total);
+  const x = r.real();
+  const mode: ArgMode = x < m.random ? 'random' : x < m.random + m.near ? 'near' : 'valid';
+  return { op: c.op, a: gen_args(c, f, r, mode) };
+}
+
+/** `users` programs of `n` calls each, from one seed. */
+export function gen_programs(f: VariantFeatures, seed: number, users: number, n: number, m: GenMix = DEFAULT_MIX): Programs {
+  const calls = calls_of(f);
+  const total = calls.reduce((s, c) => s + c.weight, 0);
+  return Array.from({ length: users }, (_, u) => {
+    const r = new Rng(mix(seed, u, 0xf022));
+    return Array.from({ length: n }, () => gen_call(f, r, calls, total, m));
+  });
+}
+
+/** A mutant of `p`: calls inserted, removed, replaced, one argument changed, or a splice between users. */
+export function mutate(f: VariantFeatures, p: Programs, seed: number, max_len: number): Programs {
+  const r = new Rng(mix(seed, 0x5a17));
+  const calls = calls_of(f);
+  const total = calls.reduce((s, c) => s + c.weight, 0);
+  const out = p.map((u) => u.map((c) => ({ op: c.op, a: [...c.a] })));
+  const edits = 1 + r.range([0, 3]);
+  for (let k = 0; k < edits; k++) {
+    const u = out[r.range([0, out.length - 1])]!;
+    const i = r.range([0, Math.max(0, u.length - 1)]);
+    const what = r.range([0, 4]);
+    if ((what === 0 && u.length < max_len) || u.length === 0) u.splice(i, 0, gen_call(f, r, calls, total));
+    else if (what === 1 && u.length > 1) u.splice(i, 1);
+    else if (what === 2) u[i] = gen_call(f, r, calls, total);
+    else if (what === 3) {
+      const c = u[i]!;
+      const spec = call_spec(c.op);
+      if (spec.args.length > 0) {
+        const j = r.range([0, spec.args.length - 1]);
+        const pool = [...spec.args[j]!.edge(f), spec.args[j]!.valid(f, r), r.range(spec.args[j]!.span)];
+        c.a[j] = pool[r.range([0, pool.length - 1])]!;
+      }
+    } else {
+      // move a run of calls to another user: the same sequence now races with different neighbours
+      const v = out[r.range([0, out.length - 1])]!;
+      const run = u.splice(i, Math.min(u.length - i, 1 + r.range([0, 4])));
+      v.splice(r.range([0, v.length]), 0, ...run.slice(0, Math.max(0, max_len - v.length)));
+    }
+  }
+  return out;
+}
+
+export function count_calls(p: Programs): number {
+  return p.reduce((s, u) => s + u.length, 0);
+}
