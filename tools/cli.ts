@@ -1,5 +1,5 @@
 // vfio-ccw-sim: one executable, one subcommand per tool.
-// Exit codes: 0 passed, 1 failure found, 2 bad usage, 3 internal error.
+// Exit codes (tools/errors.ts): 0 passed, 1 failure found, 2 bad usage, 3 internal error, 4 interrupted.
 import type { HwConfig } from '../src/hw/config.ts';
 import type { BoundBy } from '../src/sched/dpor.ts';
 import { Command, CommanderError, Option } from 'commander';
@@ -11,13 +11,14 @@ import { mixArg, scenarioArg } from './scenarios.ts';
 import { stress, type Io } from './stress.ts';
 import { lockstat } from './lockstat.ts';
 import { DEFAULT_HOLD_SAMPLE, DEFAULT_WAIT_SAMPLE } from '../src/detect/lockstat.ts';
-import { UsageError } from './errors.ts';
+import { EXIT, UsageError } from './errors.ts';
 import { race } from './race.ts';
 import { replay } from './replay.ts';
 import { trace_cmd } from './trace-cmd.ts';
+import { baselineOption, type BaselineChoice } from './baseline.ts';
 import type { SearchStrategy } from '../src/sched/search.ts';
 
-export const EXIT = { ok: 0, failure: 1, usage: 2, internal: 3 } as const;
+export { EXIT };
 
 export { UsageError };
 
@@ -74,6 +75,7 @@ function build(io: Io): Command {
     .addOption(new Option('--delay-inject <p>', 'probability of a short seeded delay at each hook point (widens race windows)').argParser(probability('--delay-inject')))
     .addOption(new Option('--hw <settings>', "machine overrides on top of the scenario's, e.g. p_pci=1,start_latency_us=0:20").argParser(hwOverrides('--hw')))
     .addOption(detectorsOption())
+    .addOption(baselineOption())
     .addOption(new Option('--report <file>', 'write the JSON report here').default('reports/stress.json'))
     .option('--json', 'print one JSON object instead of text')
     .option('--quiet', 'no periodic stat lines')
@@ -92,6 +94,7 @@ function build(io: Io): Command {
           ...(o.delayInject !== undefined ? { delayInject: o.delayInject as number } : {}),
           ...(o.hw !== undefined ? { hw: o.hw as Partial<HwConfig> } : {}),
           detectors: o.detectors as DetectorName[],
+          baseline: o.baseline as BaselineChoice,
           json: o.json === true,
           report: o.report as string,
           quiet: o.quiet === true || o.json === true,
@@ -122,6 +125,7 @@ function build(io: Io): Command {
     .option('--all', 'run the whole budget instead of stopping at the first failure')
     .option('--no-shrink', 'do not shrink the failing schedule')
     .addOption(new Option('--detectors <list>', `detectors (${ALL_DETECTORS.join(', ')}); "none" for none`).argParser((v: string) => (v === 'none' ? [] : oneOf<DetectorName>('--detectors', ALL_DETECTORS)(v))).default(['invariants', 'trace'], 'invariants,trace'))
+    .addOption(baselineOption())
     .addOption(new Option('--report <file>', 'write the JSON report here').default('reports/race.json'))
     .option('--json', 'print one JSON object')
     .option('--quiet', 'no progress on stderr')
@@ -144,6 +148,7 @@ function build(io: Io): Command {
           workers: o.workers as number,
           detectors: o.detectors as DetectorName[],
           ...(o.target !== undefined ? { target: o.target as string } : {}),
+          baseline: o.baseline as BaselineChoice,
           all: o.all === true,
           shrink: o.shrink !== false,
           json: o.json === true,

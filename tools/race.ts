@@ -13,6 +13,8 @@ import { dedupe, type Report } from '../src/report/report.ts';
 import type { Io } from './stress.ts';
 import { format_report_text } from './text.ts';
 import { shrink_and_show } from './replay.ts';
+import { baseline_for, baseline_json, format_baseline, target_outside, type BaselineChoice } from './baseline.ts';
+import { split_by_baseline } from '../src/variants/baseline.ts';
 
 export interface RaceOpts {
   variants: string[];
@@ -32,6 +34,8 @@ export interface RaceOpts {
   workers: number;
   detectors: DetectorName[];
   target?: string;
+  /** known findings not counted (default: none) */
+  baseline?: BaselineChoice;
   all: boolean;
   shrink: boolean;
   json: boolean;
@@ -46,6 +50,10 @@ export async function race(o: RaceOpts, io: Io): Promise<number> {
   const shared = new SharedArrayBuffer(16);
   const sh = new Int32Array(shared);
   const jobs: JobArgs[] = [];
+  // one known list over every variant searched (each variant's own with several: the union)
+  const bases = o.variants.map((v) => baseline_for(o.baseline ?? 'none', v));
+  const base = { source: bases[0]?.source ?? 'none', known: [...new Map(bases.flatMap((b) => b.known).map((k) => [k.key, k])).values()] };
+  const target = target_outside(base, o.target);
   const perJob = Math.max(1, Math.ceil(o.budget / (o.seeds * o.strategies.length * o.variants.length)));
   for (const variant of o.variants)
     for (const strategy of o.strategies)
@@ -67,7 +75,7 @@ export async function race(o: RaceOpts, io: Io): Promise<number> {
           detectors: o.detectors,
           shared,
           stopAtFirst: !o.all,
-          ...(o.target !== undefined ? { target: o.target } : {}),
+          ...(target !== undefined ? { target } : {}),
         });
   const pool = new Piscina<JobArgs, JobResult>({ filename: ENTRY, maxThreads: o.workers, minThreads: Math.min(o.workers, jobs.length), idleTimeout: 1000 });
   const off = io.onInterrupt(() => {
@@ -93,7 +101,9 @@ export async function race(o: RaceOpts, io: Io): Promise<number> {
   const schedules = results.reduce((n, r) => n + r.schedules, 0);
   const steps = results.reduce((n, r) => n + r.steps, 0);
   const first = results.filter((r) => r.first !== undefined).sort((a, b) => a.first!.schedule - b.first!.schedule)[0];
-  const findings = dedupe(results.flatMap((r) => r.found.map((f) => ({ ...f.finding, replay: f.token }))));
+  const seen = dedupe(results.flatMap((r) => r.found.map((f) => ({ ...f.finding, replay: f.token }))));
+  const split = split_by_baseline(seen, base, [o.scenario]);
+  const findings = split.counted;
   const report: Report & Record<string, unknown> = {
     result: first !== undefined ? 'fail' : 'pass',
     variant: o.variants.join(','),
@@ -105,10 +115,11 @@ export async function race(o: RaceOpts, io: Io): Promise<number> {
     duration_s: secs,
     strategies: o.strategies,
     ...(o.strategies.includes('dfs') ? { dfs: { bound: o.bound, bound_by: o.bound_by, dpor: o.dpor, exhausted: results.filter((r) => r.strategy === 'dfs').map((r) => r.exhausted) } } : {}),
+    ...baseline_json(base, split),
     ...(first !== undefined ? { replay: first.first!.token, first_failure: { variant: first.variant, strategy: first.strategy, findings: first.first!.report.findings } } : {}),
   };
   if (first !== undefined && o.shrink) {
-    const sh2 = await shrink_and_show(first.first!.token, o.target, o.detectors);
+    const sh2 = await shrink_and_show(first.first!.token, target, o.detectors);
     report.shrunk = { replay: sh2.token, steps: sh2.steps, preemptions: sh2.preemptions, table: sh2.table };
   }
   mkdirSync(dirname(o.report), { recursive: true });
@@ -119,7 +130,7 @@ export async function race(o: RaceOpts, io: Io): Promise<number> {
     if (first !== undefined) {
       const fr = first.first!.report;
       io.out(`first failure: schedule ${first.first!.schedule} of the ${first.strategy} stream seeded ${first.seed0} on ${first.variant}`);
-      io.out(format_report_text({ ...fr, findings: fr.findings.filter((f) => o.target === undefined || new RegExp(o.target).test(f.id)) }));
+      io.out(format_report_text({ ...fr, findings: fr.findings.filter((f) => target === undefined || new RegExp(target).test(f.id)) }));
       io.out(`replay: vfio-ccw-sim replay ${first.first!.token}`);
       const s = report.shrunk as { replay: string; steps: number; preemptions: number; table: string } | undefined;
       if (s !== undefined) {
@@ -131,10 +142,11 @@ export async function race(o: RaceOpts, io: Io): Promise<number> {
     for (const r of results.filter((x) => x.strategy === 'dfs' && x.exhausted)) {
       io.out(`dfs (seed ${r.seed0}, ${r.variant}): exhausted after ${r.schedules} schedules: every ${o.dpor ? 'backtrack choice DPOR found' : 'alternative'} within ${o.bound} ${o.bound_by === 'delays' ? 'delay' : 'preemption'}(s) was run`);
     }
-    if (findings.length > 0 && (o.target !== undefined || first === undefined)) {
+    if (findings.length > 0 && (target !== undefined || first === undefined)) {
       io.out('other findings seen (with a token each):');
       for (const f of findings) io.out(`  ${f.kind} ${f.id}: ${f.message.slice(0, 140)}\n    replay ${(f as { replay?: string }).replay}`);
     }
+    for (const l of format_baseline(base, split)) io.out(l);
     io.out(`report: ${o.report}`);
     io.out(first !== undefined ? 'FAILURE' : 'SUCCESS');
   }

@@ -8,6 +8,8 @@ import { dedupe, type Report } from '../src/report/report.ts';
 import type { Scenario } from '../src/scenarios/types.ts';
 import { load_scenario } from './scenarios.ts';
 import { format_report_text } from './text.ts';
+import { baseline_for, baseline_json, format_baseline, type BaselineChoice } from './baseline.ts';
+import { split_by_baseline } from '../src/variants/baseline.ts';
 
 export interface StressOpts {
   variant: string;
@@ -23,6 +25,8 @@ export interface StressOpts {
   /** machine overrides on top of the scenario's */
   hw?: Partial<HwConfig>;
   detectors: DetectorName[];
+  /** known findings not counted (default: none) */
+  baseline?: BaselineChoice;
   json: boolean;
   report: string;
   quiet: boolean;
@@ -88,13 +92,18 @@ export async function stress(o: StressOpts, io: Io): Promise<number> {
     off();
     await rig.close();
   }
-  const report = merge(o, outcomes, (performance.now() - t0) / 1000);
+  const all = merge(o, outcomes, (performance.now() - t0) / 1000);
+  // the result counts only the findings outside the baseline; the known ones are listed apart
+  const base = baseline_for(o.baseline ?? 'none', o.variant);
+  const split = split_by_baseline(all.findings, base, all.scenarios);
+  const report = { ...all, result: split.counted.length === 0 ? ('pass' as const) : ('fail' as const), findings: split.counted, ...baseline_json(base, split) };
   mkdirSync(dirname(o.report), { recursive: true });
   writeFileSync(o.report, JSON.stringify(report, null, 2) + '\n');
   if (o.json) io.out(JSON.stringify(report));
   else {
     io.out(format_summary(report));
     if (report.findings.length > 0) io.out(format_report_text(report, outcomes));
+    for (const l of format_baseline(base, split)) io.out(l);
     io.out(`report: ${o.report}`);
     io.out(report.result === 'pass' ? 'SUCCESS' : 'FAILURE');
   }
