@@ -2,7 +2,7 @@
 // Exit codes (tools/errors.ts): 0 passed, 1 failure found, 2 bad usage, 3 internal error, 4 interrupted.
 import type { HwConfig } from '../src/hw/config.ts';
 import type { BoundBy } from '../src/sched/dpor.ts';
-import { Command, CommanderError, Option } from 'commander';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { format_variant_table, variants_json } from '../src/variants/registry.ts';
 import { ALL_DETECTORS, type DetectorName } from '../src/system/rig.ts';
 import { benchDetectors, benchIo, benchLockstat, benchPrimitives, benchSched, formatBench } from './bench.ts';
@@ -16,6 +16,12 @@ import { race } from './race.ts';
 import { replay } from './replay.ts';
 import { trace_cmd } from './trace-cmd.ts';
 import { baselineOption, type BaselineChoice } from './baseline.ts';
+import { check, DEFAULT_BUDGET } from './check.ts';
+import { on_stop_signals } from './signals.ts';
+import { base_of } from '../src/variants/base_of.ts';
+import { SCENARIOS, scenario_by_id_or_slug } from '../src/scenarios/index.ts';
+import type { Scenario } from '../src/scenarios/types.ts';
+import { availableParallelism } from 'node:os';
 import type { SearchStrategy } from '../src/sched/search.ts';
 
 export { EXIT };
@@ -36,6 +42,14 @@ const realIo: Io = {
     return () => process.off('SIGINT', h);
   },
 };
+
+function scenarioList(v: string): Scenario[] {
+  return v.split(',').map((x) => {
+    const sc = scenario_by_id_or_slug(x.trim());
+    if (sc === undefined) throw new InvalidArgumentError(`--scenarios: unknown scenario '${x.trim()}' (expected S1…S12 or a slug)`);
+    return sc;
+  });
+}
 
 function detectorsOption(): Option {
   return new Option('--detectors <list>', `detectors to run, comma separated (${ALL_DETECTORS.join(', ')}); "none" for none`)
@@ -156,6 +170,44 @@ function build(io: Io): Command {
           quiet: o.quiet === true || o.json === true,
         },
         io,
+      );
+    });
+
+  program
+    .command('check')
+    .description('the verdict on a change: every applicable scenario on the variant and its base under random, PCT, DFS (DPOR, one delay) and a delay-injected free run; each finding new, fixed or unchanged; exit 1 only when something is new')
+    .addOption(new Option('--variant <name>', 'the variant under test').argParser(variantName).makeOptionMandatory())
+    .addOption(new Option('--base <name>', 'the variant to compare with (default: the one --variant derives from)').argParser(variantName))
+    .addOption(new Option('--scenarios <list>', 'only these scenarios, comma separated (default: all)').argParser(scenarioList))
+    .addOption(new Option('--budget <n>', 'schedules per scenario and strategy').argParser(positiveInt('--budget', 100_000)).default(DEFAULT_BUDGET))
+    .addOption(new Option('--jobs <n>', 'cells of the matrix in flight (piscina threads)').argParser(positiveInt('--jobs', 64)).default(availableParallelism()))
+    .addOption(new Option('--seed <n>', 'first seed of every strategy, the same on both variants').argParser(uint32('--seed')).default(1))
+    .addOption(baselineOption())
+    .addOption(new Option('--junit <file>', 'also write JUnit XML: one test case per scenario x variant'))
+    .addOption(new Option('--report <file>', 'write the JSON report here').default('reports/check.json'))
+    .option('--json', 'print one JSON object {result, variant, base, new, fixed, unchanged, jobs, budget, …}')
+    .option('--quiet', 'no progress on stderr')
+    .action(async (o: Record<string, unknown>) => {
+      const variant = o.variant as string;
+      const base = (o.base as string | undefined) ?? base_of(variant);
+      if (base === undefined) throw new UsageError(`check: ${variant} derives from no variant; name one with --base`);
+      process.exitCode = await check(
+        {
+          variant,
+          base,
+          scenarios: (o.scenarios as Scenario[] | undefined) ?? SCENARIOS,
+          budget: o.budget as number,
+          jobs: o.jobs as number,
+          seed: o.seed as number,
+          baseline: o.baseline as BaselineChoice,
+          detectors: ALL_DETECTORS,
+          json: o.json === true,
+          ...(o.junit !== undefined ? { junit: o.junit as string } : {}),
+          report: o.report as string,
+          quiet: o.quiet === true || o.json === true,
+          progress: process.stderr.isTTY === true,
+        },
+        io === realIo ? { ...io, onInterrupt: on_stop_signals } : io,
       );
     });
 

@@ -39,3 +39,23 @@ export function interleaving(trace: readonly string[]): string[] {
   }
   return out;
 }
+
+/**
+ * A trace as function calls: consecutive events of one CPU in one function collapse to one row,
+ * a detector's warning stays a row of its own; the last `max` rows, one column per CPU.
+ */
+export function function_interleaving(trace: readonly string[], max = 16): string[] {
+  const rows: string[] = [];
+  let last = '';
+  for (const t of trace) {
+    const m = /^(\d+) a(\d+) (\S+) \S+ @(.*?)(?: \(\d+\))?$/.exec(t);
+    if (m === null) continue;
+    const [, seq, cpu, kind, site] = m;
+    const fn = kind === 'warn' ? `!! ${site!.split(':')[0]}` : site!;
+    const k = `${cpu} ${fn}`;
+    if (k === last) continue;
+    last = k;
+    rows.push(`${seq} a${cpu} ${fn}`);
+  }
+  return interleaving(rows.slice(-max));
+}
