@@ -97,7 +97,8 @@ export interface CheckEntry {
 }
 
 export interface CheckReport {
-  result: 'pass' | 'fail' | 'interrupted' | 'error';
+  /** 'running' only in the file while the matrix runs */
+  result: 'pass' | 'fail' | 'interrupted' | 'error' | 'running';
   variant: string;
   base: string;
   new: CheckEntry[];
@@ -151,7 +152,7 @@ export async function check(o: CheckOpts, io: Io): Promise<number> {
     });
   const base_v = baseline_for(o.baseline, o.variant);
   const base_b = baseline_for(o.baseline, o.base);
-  const snapshot = (final: boolean): CheckReport => make_report(o, done, base_v, base_b, (performance.now() - t0) / 1000, final && stopped);
+  const snapshot = (final: boolean): CheckReport => make_report(o, done, base_v, base_b, (performance.now() - t0) / 1000, final ? (stopped ? 'interrupted' : 'final') : 'running');
 
   if (!o.quiet) io.err(`check: ${o.variant} against ${o.base}: ${o.scenarios.length} scenario(s) x ${PORTFOLIO.join(', ')}, budget ${o.budget}, ${o.jobs} job(s)`);
   const bar = o.progress && !o.quiet ? new cliProgress.SingleBar({ stream: process.stderr, format: 'check [{bar}] {value}/{total} cells, {findings} findings, {duration}s', hideCursor: true }, cliProgress.Presets.shades_classic) : null;
@@ -267,7 +268,8 @@ function entry(key: string, shown: Sighting, role: Role, o: CheckOpts, v: readon
   };
 }
 
-function make_report(o: CheckOpts, rs: readonly CellResult[], bv: Baseline, bb: Baseline, secs: number, interrupted: boolean): CheckReport {
+function make_report(o: CheckOpts, rs: readonly CellResult[], bv: Baseline, bb: Baseline, secs: number, state: 'running' | 'interrupted' | 'final'): CheckReport {
+  const interrupted = state === 'interrupted';
   const xs = by_key(rs, 'variant');
   const ys = by_key(rs, 'base');
   const kv = new Map(bv.known.map((k) => [k.key, k]));
@@ -288,7 +290,7 @@ function make_report(o: CheckOpts, rs: readonly CellResult[], bv: Baseline, bb: 
   }
   const errors = rs.some((r) => r.status === 'error');
   return {
-    result: interrupted ? 'interrupted' : errors ? 'error' : out.new.length > 0 ? 'fail' : 'pass',
+    result: state === 'running' ? 'running' : interrupted ? 'interrupted' : errors ? 'error' : out.new.length > 0 ? 'fail' : 'pass',
     variant: o.variant,
     base: o.base,
     ...out,
