@@ -29,7 +29,7 @@ export type Arm = (typeof PORTFOLIO)[number];
 export const DEFAULT_BUDGET = 20;
 
 /** The free run: delay injection as stress --delay-inject, bounded in time. */
-const FREE = { p: 0.05, max_us: 50, seconds: 2 } as const;
+const FREE = { p: 0.05, max_us: 50, seconds: 2, stop_after_s: 60, give_up_after_s: 120 } as const;
 /** DFS: DPOR within one delay (a departure from the default scheduler). */
 const DFS = { bound: 1, bound_by: 'delays', dpor: true } as const;
 const PCT_DEPTH = 3;
@@ -143,6 +143,7 @@ export async function check(o: CheckOpts, io: Io): Promise<number> {
   const pool = new Piscina<JobArgs, JobResult>({ filename: ENTRY, maxThreads: o.jobs, minThreads: 0, idleTimeout: 500 });
   const slots = new Semaphore(o.jobs);
   const freeLock = new Mutex();
+  const NO_LOCK = { runExclusive: <T>(f: () => Promise<T>): Promise<T> => f() };
   const fileLock = new Mutex();
   const done: CellResult[] = [];
   const write = (r: unknown): Promise<void> =>
@@ -164,7 +165,7 @@ export async function check(o: CheckOpts, io: Io): Promise<number> {
     if (why !== null) return { cell: c, status: 'not-applicable', note: why, schedules: 0, seconds: 0, sightings: [] };
     if (stopped) return { cell: c, status: 'interrupted', schedules: 0, seconds: 0, sightings: [] };
     try {
-      const r = c.arm === 'free' ? await freeLock.runExclusive(() => free_cell(c, o, rigs)) : from_job(c, await pool.run(job_args(c, o, shared)));
+      const r = c.arm === 'free' ? await free_cell(c, o, rigs) : from_job(c, await pool.run(job_args(c, o, shared)));
       return { cell: c, status: stopped ? 'interrupted' : 'run', schedules: r.schedules, seconds: (performance.now() - t) / 1000, sightings: r.sightings };
     } catch (e) {
       return { cell: c, status: stopped ? 'interrupted' : 'error', note: e instanceof Error ? e.message : String(e), schedules: 0, seconds: (performance.now() - t) / 1000, sightings: [] };
@@ -174,12 +175,12 @@ export async function check(o: CheckOpts, io: Io): Promise<number> {
   try {
     await Promise.all(
       cells.map((c) =>
-        slots.runExclusive(async () => {
+        (c.arm === 'free' ? freeLock : NO_LOCK).runExclusive(() => slots.runExclusive(async () => {
           const r = await run_cell(c);
           done.push(r);
           bar?.update(done.length, { findings: done.reduce((n, x) => n + x.sightings.length, 0) });
           await write(snapshot(false));
-        }),
+        })),
       ),
     );
   } finally {
@@ -233,10 +234,18 @@ function from_job(c: Cell, r: JobResult): { schedules: number; sightings: Sighti
 async function free_cell(c: Cell, o: CheckOpts, rigs: Set<Rig>): Promise<{ schedules: number; sightings: Sighting[] }> {
   const rig = await Rig.start(c.scenario.users.default, [c.scenario.module]);
   rigs.add(rig);
+  // a free run that outlives its time by far is asked to stop, then given up (the cell is an error, never a pass)
+  const timers: NodeJS.Timeout[] = [];
+  const over = new Promise<never>((_, reject) => {
+    timers.push(setTimeout(() => rig.request_stop(), FREE.stop_after_s * 1000));
+    timers.push(setTimeout(() => reject(new Error(`the free run did not end within ${FREE.give_up_after_s}s (seed ${o.seed})`)), FREE.give_up_after_s * 1000));
+  });
   try {
-    const out = await rig.run({ variant: c.variant, scenario: c.scenario, users: c.scenario.users.default, seed: o.seed, iterations: c.scenario.iterations, duration_s: FREE.seconds, detectors: o.detectors, delay: { p: FREE.p, max_us: FREE.max_us } });
+    const run = rig.run({ variant: c.variant, scenario: c.scenario, users: c.scenario.users.default, seed: o.seed, iterations: c.scenario.iterations, duration_s: FREE.seconds, detectors: o.detectors, delay: { p: FREE.p, max_us: FREE.max_us } });
+    const out = await Promise.race([run, over]);
     return { schedules: 1, sightings: out.report.findings.map((f) => ({ key: finding_key(f), finding: f, scenario: c.scenario.id, arm: c.arm })) };
   } finally {
+    for (const t of timers) clearTimeout(t);
     rigs.delete(rig);
     await rig.close();
   }
