@@ -287,13 +287,15 @@ function make_report(o: CheckOpts, rs: readonly CellResult[], bv: Baseline, bb: 
   for (const key of [...new Set([...xs.keys(), ...ys.keys()])].sort()) {
     const v = xs.get(key) ?? [];
     const b = ys.get(key) ?? [];
-    // a side that did not show a finding its baseline lists still has it: this run missed it
+    // A side that did not show a finding its baseline lists, in a scenario where the other side
+    // showed it, still has it: this run missed it there.
+    const missed = (k: KnownFinding | undefined, other: readonly Sighting[]): KnownFinding | undefined => (k !== undefined && (k.scenarios.length === 0 || other.some((x) => k.scenarios.includes(x.scenario))) ? k : undefined);
     if (v.length > 0 && b.length > 0) out.unchanged.push(entry(key, best(v), 'variant', o, v, b));
     else if (v.length > 0) {
-      const k = kb.get(key);
+      const k = missed(kb.get(key), v);
       (k !== undefined ? out.unchanged : out.new).push(entry(key, best(v), 'variant', o, v, b, k !== undefined ? { in: 'base', k } : undefined));
     } else {
-      const k = kv.get(key);
+      const k = missed(kv.get(key), b);
       (k !== undefined ? out.unchanged : out.fixed).push(entry(key, best(b), 'base', o, v, b, k !== undefined ? { in: 'variant', k } : undefined));
     }
   }
