@@ -26,14 +26,20 @@ import { trace_cmd } from './trace-cmd.ts';
 import { parse_shard, type Shard } from './shard.ts';
 import { merge } from './merge.ts';
 import { fuzz } from './fuzz.ts';
+import { baselineOption, type BaselineChoice } from './baseline.ts';
+import { check, DEFAULT_BUDGET } from './check.ts';
+import { base_of } from '../src/variants/base_of.ts';
+import { scenario_by_id_or_slug } from '../src/scenarios/index.ts';
+import type { Scenario } from '../src/scenarios/types.ts';
+import { availableParallelism } from 'node:os';
 import { FAULT_SITES, parse_fail_nth, type FaultConfig } from '../src/kernel/fault.ts';
+import type { SearchStrategy } from '../src/sched/search.ts';
 
 function failNth(v: string): FaultConfig {
   const r = parse_fail_nth(v, 0);
   if (typeof r === 'string') throw new InvalidArgumentError(`--fail-nth: ${r}`);
   return r;
 }
-import type { SearchStrategy } from '../src/sched/search.ts';
 
 export { EXIT, UsageError };
 
@@ -56,6 +62,14 @@ function regexArg(v: string): string {
     throw new InvalidArgumentError(`--target: not a regular expression: ${(e as Error).message.replace(/^Invalid regular expression: /, '')}`);
   }
   return v;
+}
+
+function scenarioList(v: string): Scenario[] {
+  return v.split(',').map((x) => {
+    const sc = scenario_by_id_or_slug(x.trim());
+    if (sc === undefined) throw new InvalidArgumentError(`--scenarios: unknown scenario '${x.trim()}' (expected S1…S12 or a slug)`);
+    return sc;
+  });
 }
 
 function detectorsOption(): Option {
@@ -102,6 +116,7 @@ function build(io: Io): Command {
     .addOption(new Option('--delay-inject <p>', 'probability of a short seeded delay at each hook point (widens race windows)').argParser(probability('--delay-inject')))
     .addOption(new Option('--hw <settings>', "machine overrides on top of the scenario's, e.g. p_pci=1,start_latency_us=0:20").argParser(hwOverrides('--hw')))
     .addOption(detectorsOption())
+    .addOption(baselineOption())
     .addOption(new Option('--report <file>', 'write the JSON report here').default('reports/stress.json'))
     .option('--json', 'print one JSON object instead of text')
     .option('--quiet', 'no periodic stat lines')
@@ -122,6 +137,7 @@ function build(io: Io): Command {
           ...(o.delayInject !== undefined ? { delayInject: o.delayInject as number } : {}),
           ...(o.hw !== undefined ? { hw: o.hw as Partial<HwConfig> } : {}),
           detectors: o.detectors as DetectorName[],
+          baseline: o.baseline as BaselineChoice,
           json: o.json === true,
           report: o.report as string,
           quiet: o.quiet === true || o.json === true,
@@ -154,6 +170,7 @@ function build(io: Io): Command {
     .option('--all', 'run the whole budget instead of stopping at the first failure')
     .option('--no-shrink', 'do not shrink the failing schedule')
     .addOption(new Option('--detectors <list>', `detectors (${ALL_DETECTORS.join(', ')}); "none" for none`).argParser((v: string) => (v === 'none' ? [] : oneOf<DetectorName>('--detectors', ALL_DETECTORS)(v))).default(['invariants', 'trace'], 'invariants,trace'))
+    .addOption(baselineOption())
     .addOption(new Option('--report <file>', 'write the JSON report here').default('reports/race.json'))
     .option('--json', 'print one JSON object')
     .option('--quiet', 'no progress on stderr')
@@ -178,6 +195,7 @@ function build(io: Io): Command {
           ...(o.shard !== undefined ? { shard: o.shard as Shard } : {}),
           detectors: o.detectors as DetectorName[],
           ...(o.target !== undefined ? { target: o.target as string } : {}),
+          baseline: o.baseline as BaselineChoice,
           all: o.all === true,
           shrink: o.shrink !== false,
           json: o.json === true,
@@ -197,6 +215,44 @@ function build(io: Io): Command {
     .option('--json', 'print one JSON object')
     .action((reports: string[], o: { out: string; json?: boolean }) => {
       process.exitCode = merge({ reports, out: o.out, json: o.json === true }, io);
+    });
+
+  program
+    .command('check')
+    .description('the verdict on a change: every applicable scenario on the variant and its base under random, PCT, DFS (DPOR, one delay) and a delay-injected free run; each finding new, fixed or unchanged; exit 1 only when something is new')
+    .addOption(new Option('--variant <name>', 'the variant under test').argParser(variantName).makeOptionMandatory())
+    .addOption(new Option('--base <name>', 'the variant to compare with (default: the one --variant derives from)').argParser(variantName))
+    .addOption(new Option('--scenarios <list>', 'only these scenarios, comma separated (default: all)').argParser(scenarioList))
+    .addOption(new Option('--budget <n>', 'schedules per scenario and strategy').argParser(positiveInt('--budget', 100_000)).default(DEFAULT_BUDGET))
+    .addOption(new Option('--jobs <n>', 'cells of the matrix in flight (piscina threads)').argParser(positiveInt('--jobs', 64)).default(availableParallelism()))
+    .addOption(new Option('--seed <n>', 'first seed of every strategy, the same on both variants').argParser(uint32('--seed')).default(1))
+    .addOption(baselineOption())
+    .addOption(new Option('--junit <file>', 'also write JUnit XML: one test case per scenario x variant'))
+    .addOption(new Option('--report <file>', 'write the JSON report here').default('reports/check.json'))
+    .option('--json', 'print one JSON object {result, variant, base, new, fixed, unchanged, jobs, budget, …}')
+    .option('--quiet', 'no progress on stderr')
+    .action(async (o: Record<string, unknown>) => {
+      const variant = o.variant as string;
+      const base = (o.base as string | undefined) ?? base_of(variant);
+      if (base === undefined) throw new UsageError(`check: ${variant} derives from no variant; name one with --base`);
+      process.exitCode = await check(
+        {
+          variant,
+          base,
+          scenarios: (o.scenarios as Scenario[] | undefined) ?? SCENARIOS,
+          budget: o.budget as number,
+          jobs: o.jobs as number,
+          seed: o.seed as number,
+          baseline: o.baseline as BaselineChoice,
+          detectors: ALL_DETECTORS,
+          json: o.json === true,
+          ...(o.junit !== undefined ? { junit: o.junit as string } : {}),
+          report: o.report as string,
+          quiet: o.quiet === true || o.json === true,
+          progress: process.stderr.isTTY === true,
+        },
+        io,
+      );
     });
 
   program

@@ -18,6 +18,8 @@ import { combine_findings, findings_json, format_report_text } from '../src/repo
 import type { Io } from './io.ts';
 import { shrink_and_show } from './replay.ts';
 import { shard_jobs, type Shard } from './shard.ts';
+import { baseline_for, baseline_json, format_baseline, target_outside, type BaselineChoice } from './baseline.ts';
+import { split_by_baseline } from '../src/variants/baseline.ts';
 
 export interface RaceOpts {
   variants: string[];
@@ -39,6 +41,8 @@ export interface RaceOpts {
   shard?: Shard;
   detectors: DetectorName[];
   target?: string;
+  /** known findings not counted (default: none) */
+  baseline?: BaselineChoice;
   all: boolean;
   shrink: boolean;
   json: boolean;
@@ -62,6 +66,10 @@ export async function race(o: RaceOpts, io: Io): Promise<number> {
   const shared = new SharedArrayBuffer(16);
   const sh = new Int32Array(shared);
   const all: JobArgs[] = [];
+  // one known list over every variant searched (each variant's own with several: the union)
+  const bases = o.variants.map((v) => baseline_for(o.baseline ?? 'none', v));
+  const base = { source: bases[0]?.source ?? 'none', known: [...new Map(bases.flatMap((b) => b.known).map((k) => [k.key, k])).values()] };
+  const target = target_outside(base, o.target);
   const perJob = Math.max(1, Math.ceil(o.budget / (o.seeds * o.strategies.length * Math.max(1, variants.length))));
   for (const variant of variants)
     for (const strategy of o.strategies)
@@ -83,7 +91,7 @@ export async function race(o: RaceOpts, io: Io): Promise<number> {
           detectors: o.detectors,
           shared,
           stopAtFirst: !o.all,
-          ...(o.target !== undefined ? { target: o.target } : {}),
+          ...(target !== undefined ? { target } : {}),
         });
   const jobs = shard_jobs(all, o.shard);
   const budget = jobs.length * perJob;
@@ -144,7 +152,9 @@ export async function race(o: RaceOpts, io: Io): Promise<number> {
   const schedules = cut ? Atomics.load(sh, 1) : results.reduce((n, r) => n + r.schedules, 0);
   const steps = results.reduce((n, r) => n + r.steps, 0);
   const first = results.filter((r) => r.first !== undefined).sort((a, b) => a.first!.schedule - b.first!.schedule)[0];
-  const findings = combine_findings(results.flatMap((r) => r.found.map((f) => ({ ...f.finding, replay: f.token, token: f.token }))));
+  const seen = combine_findings(results.flatMap((r) => r.found.map((f) => ({ ...f.finding, replay: f.token, token: f.token }))));
+  const split = split_by_baseline(seen, base, [o.scenario]);
+  const findings = split.counted;
   const result = overall({ interrupted, findings: first !== undefined ? 1 : 0, ran: variants.length, skipped: na.length });
   const report: Report & Record<string, unknown> = {
     ...header('race'),
@@ -163,10 +173,11 @@ export async function race(o: RaceOpts, io: Io): Promise<number> {
     jobs: jobs.length,
     ...(o.shard !== undefined ? { shard: { index: o.shard.index, total: o.shard.total, jobs_total: all.length } } : {}),
     ...(o.strategies.includes('dfs') ? { dfs: { bound: o.bound, bound_by: o.bound_by, dpor: o.dpor, exhausted: results.filter((r) => r.strategy === 'dfs').map((r) => r.exhausted) } } : {}),
+    ...baseline_json(base, split),
     ...(first !== undefined ? { replay: first.first!.token, first_failure: { variant: first.variant, strategy: first.strategy, findings: findings_json(first.first!.report.findings, { verbose: o.verbose === true }) } } : {}),
   };
   if (first !== undefined && o.shrink && !interrupted) {
-    const sh2 = await shrink_and_show(first.first!.token, o.target, o.detectors, o.verbose === true);
+    const sh2 = await shrink_and_show(first.first!.token, target, o.detectors, o.verbose === true);
     report.shrunk = { replay: sh2.token, steps: sh2.steps, preemptions: sh2.preemptions, table: sh2.table };
   }
   writeFileSync(o.report, JSON.stringify(report, null, 2) + '\n');
@@ -176,7 +187,7 @@ export async function race(o: RaceOpts, io: Io): Promise<number> {
     if (first !== undefined) {
       const fr = first.first!.report;
       io.out(`first failure: schedule ${first.first!.schedule} of the ${first.strategy} stream seeded ${first.seed0} on ${first.variant}`);
-      io.out(format_report_text({ findings: fr.findings.filter((f) => o.target === undefined || new RegExp(o.target).test(f.id)) }, { verbose: o.verbose === true }));
+      io.out(format_report_text({ findings: fr.findings.filter((f) => target === undefined || new RegExp(target).test(f.id)) }, { verbose: o.verbose === true }));
       io.out(`replay: vfio-ccw-sim replay ${first.first!.token}`);
       const s = report.shrunk as { replay: string; steps: number; preemptions: number; table: string } | undefined;
       if (s !== undefined) {
@@ -190,10 +201,11 @@ export async function race(o: RaceOpts, io: Io): Promise<number> {
     for (const r of results.filter((x) => x.strategy === 'dfs' && x.exhausted)) {
       io.out(`dfs (seed ${r.seed0}, ${r.variant}): exhausted after ${r.schedules} schedules: every ${o.dpor ? 'backtrack choice DPOR found' : 'alternative'} within ${o.bound} ${o.bound_by === 'delays' ? 'delay' : 'preemption'}(s) was run`);
     }
-    if (findings.length > 0 && (o.target !== undefined || first === undefined)) {
+    if (findings.length > 0 && (target !== undefined || first === undefined)) {
       io.out('other findings seen (with a token each):');
       for (const f of findings) io.out(`  ${f.signature}${f.count !== undefined && f.count > 1 ? ` (x${f.count})` : ''}${f.cause !== f.signature ? ` [cause: ${f.cause}]` : ''}: ${f.message}\n    replay ${f.token}`);
     }
+    for (const l of format_baseline(base, split)) io.out(l);
     io.out(`report: ${o.report}`);
     io.out(RESULT_WORD[result]);
   }

@@ -11,6 +11,8 @@ import { header, overall } from './schema.ts';
 import type { Scenario } from '../src/scenarios/types.ts';
 import { load_scenario } from './scenarios.ts';
 import type { Io } from './io.ts';
+import { baseline_for, baseline_json, format_baseline, type BaselineChoice } from './baseline.ts';
+import { split_by_baseline } from '../src/variants/baseline.ts';
 
 export interface StressOpts {
   variant: string;
@@ -28,6 +30,8 @@ export interface StressOpts {
   /** machine overrides on top of the scenario's */
   hw?: Partial<HwConfig>;
   detectors: DetectorName[];
+  /** known findings not counted (default: none) */
+  baseline?: BaselineChoice;
   json: boolean;
   report: string;
   quiet: boolean;
@@ -96,7 +100,11 @@ export async function stress(o: StressOpts, io: Io): Promise<number> {
     offKill();
     await rig?.close();
   }
-  const report = merge(o, scenarios.map((x) => x.id), outcomes, (performance.now() - t0) / 1000, stopped ? (io.interrupted() ? 'signal' : 'stopped') : null);
+  const all = merge(o, scenarios.map((x) => x.id), outcomes, (performance.now() - t0) / 1000, stopped ? (io.interrupted() ? 'signal' : 'stopped') : null);
+  // the result counts only the findings outside the baseline; the known ones are listed apart
+  const base = baseline_for(o.baseline ?? 'none', o.variant);
+  const split = split_by_baseline(all.findings, base, all.scenarios);
+  const report = { ...all, result: all.result === 'fail' && split.counted.length === 0 ? ('pass' as const) : all.result, findings: split.counted, ...baseline_json(base, split) };
   const json = { ...report, findings: findings_json(report.findings, { verbose: o.verbose === true }) };
   writeFileSync(o.report, JSON.stringify(json, null, 2) + '\n');
   const faults = report.scenario_errors ?? [];
@@ -104,6 +112,7 @@ export async function stress(o: StressOpts, io: Io): Promise<number> {
   else {
     io.out(format_summary(report));
     if (report.findings.length > 0) io.out(format_report_text(report, { verbose: o.verbose === true }));
+    for (const l of format_baseline(base, split)) io.out(l);
     for (const f of faults) io.out(`scenario error (user ${f.actor}) at ${f.where}: ${f.message}\n${f.stack}`);
     io.out(`report: ${o.report}`);
     io.out(RESULT_WORD[report.result]);
