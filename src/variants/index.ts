@@ -9,16 +9,18 @@ import { VARIANT_NAMES, type KernelRange, type Variant } from './types.ts';
 export * from './types.ts';
 export { derive, root, type FeatureChanges, type VariantChanges } from './derive.ts';
 
-/** The files of this directory that are not variants. */
-const MACHINERY = new Set(['derive.ts', 'entry.ts', 'index.ts', 'load.ts', 'refs.ts', 'registry.ts', 'types.ts']);
+/** The modules of this directory that are not variants. */
+const MACHINERY = new Set(['base_of', 'baseline', 'derive', 'entry', 'index', 'load', 'refs', 'registry', 'types']);
+/** A module's name: the sources are .ts, the build in dist/ is .js */
+const stem = (f: string): string | null => /^(.*)\.(?:ts|js)$/.exec(f)?.[1] ?? null;
 
 async function load_built_ins(): Promise<Variant[]> {
   const here = new URL('.', import.meta.url);
-  const files = readdirSync(fileURLToPath(here)).filter((f) => f.endsWith('.ts') && !MACHINERY.has(f)).sort();
+  const files = readdirSync(fileURLToPath(here)).filter((f) => { const s = stem(f); return s !== null && !MACHINERY.has(s); }).sort();
   const out: Variant[] = [];
   for (const f of files) {
     const m = (await import(new URL(f, here).href)) as { default?: Variant };
-    if (m.default === undefined || `${m.default.name}.ts` !== f) throw new Error(`src/variants/${f}: must default-export the variant named '${f.slice(0, -3)}'`);
+    if (m.default === undefined || m.default.name !== stem(f)) throw new Error(`src/variants/${f}: must default-export the variant named '${stem(f)}'`);
     out.push(m.default);
   }
   const rank = (v: Variant): number => {
