@@ -19,12 +19,12 @@ it('built code runs only while it matches the sources; after an edit the sources
   expect(b.status, b.stderr).toBe(0);
   expect(fresh()).toBe('true');
   // the built CLI, edited behind the build's back, shows which code runs
-  const built = join(dir, 'dist/src/variants/registry.js');
-  writeFileSync(built, readFileSync(built, 'utf8').replace('the initial driver:', 'BUILT initial driver:'));
+  const built = join(dir, 'dist/src/variants/v4.12.js');
+  writeFileSync(built, readFileSync(built, 'utf8').replace(/(['"])the initial driver:/, '$1BUILT initial driver:'));
   expect(node(['bin/vfio-ccw-sim.mjs', '--list-variants']).stdout).toMatch(/BUILT initial driver/);
   // a source edit: the stamp no longer matches, the sources run, with the edit
-  const src = join(dir, 'src/variants/registry.ts');
-  writeFileSync(src, readFileSync(src, 'utf8').replace('the initial driver:', 'EDITED initial driver:'));
+  const src = join(dir, 'src/variants/v4.12.ts');
+  writeFileSync(src, readFileSync(src, 'utf8').replace(/(['"])the initial driver:/, '$1EDITED initial driver:'));
   expect(fresh()).toBe('false');
   const r = node(['bin/vfio-ccw-sim.mjs', '--list-variants']);
   expect(r.status, r.stderr).toBe(0);
