@@ -5,6 +5,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import type { Finding } from '../report/report.ts';
 import { finding_key } from '../report/finding_key.ts';
+import { ROOT } from '../runtime/root.ts';
 
 export interface KnownFinding {
   /** finding_key() of the finding */
@@ -50,7 +51,8 @@ export function parse_baseline(text: string, source: string): Baseline | string 
   return { source, known };
 }
 
-const DIR = new URL('./baselines/', import.meta.url);
+// the lists are data beside the sources: found from the package root, from the sources or dist/ alike
+const DIR = new URL('src/variants/baselines/', ROOT);
 
 /** The list shipped for a built-in variant (an empty one where none is shipped). */
 export function known_baseline(variant: string): Baseline {
