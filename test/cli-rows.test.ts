@@ -47,6 +47,14 @@ describe('signals: an interrupted run never passes', () => {
     noLeftover(r.pid);
   });
 
+  it('a signal while the entry still loads the code: the command reports that nothing ran, exit 4', async () => {
+    const file = join(tmp(), 'r.json');
+    const r = await interrupt(['stress', '--duration', '60', '--report', file], 'SIGTERM', { readyFile: 'entry' });
+    expect(r.status, r.stderr).toBe(4);
+    expect(readJson<{ result: string; runs: number }>(file)).toMatchObject({ result: 'interrupted', runs: 0 });
+    noLeftover(r.pid);
+  });
+
   it('a second signal exits at once with 4, without waiting for the report', async () => {
     const d = tmp();
     const child = spawn(process.execPath, [BIN, 'stress', '--duration', '60', '--stat-interval', '0.2', '--detectors', 'none', '--report', join(d, 'r.json')], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });

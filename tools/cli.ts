@@ -19,7 +19,7 @@ import type { Io } from './io.ts';
 import { lockstat } from './lockstat.ts';
 import { DEFAULT_HOLD_SAMPLE, DEFAULT_WAIT_SAMPLE } from '../src/detect/lockstat.ts';
 import { EXIT, EXIT_TEXT, UsageError } from './errors.ts';
-import { handle_signals, quiet_on_epipe, type Interrupt } from './signals.ts';
+import { handle_signals, quiet_on_epipe, type Interrupt, type StopSignal } from './signals.ts';
 import { race } from './race.ts';
 import { replay } from './replay.ts';
 import { trace_cmd } from './trace-cmd.ts';
@@ -417,10 +417,13 @@ function format_scenarios(): string {
  * signal during start-up is seen by the command (it reports that nothing ran), and a closed
  * stdout (`| head`) ends the process quietly.
  */
-export async function main(argv: string[], io?: Io): Promise<number> {
+export async function main(argv: string[], io?: Io, early?: () => StopSignal | null): Promise<number> {
   let sig: Interrupt | null = null;
   if (io === undefined) {
     sig = handle_signals({ err: (s) => void process.stderr.write(s + '\n') });
+    // a signal while the entry was still loading this code (bin/vfio-ccw-sim.mjs caught it)
+    const before = early?.() ?? null;
+    if (before !== null) sig.raise(before);
     quiet_on_epipe(process.stdout);
     quiet_on_epipe(process.stderr);
     // a handshake for tests and wrappers: from now on a signal is the command's to report

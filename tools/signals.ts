@@ -19,6 +19,8 @@ export interface Interrupt {
   on_kill(fn: () => void): () => void;
   /** stop listening (the process' default action comes back) */
   dispose(): void;
+  /** act on a signal that arrived before these handlers were installed (the entry's early catch) */
+  raise(sig: StopSignal): void;
 }
 
 export interface SignalOptions {
@@ -73,6 +75,9 @@ export function handle_signals(o: SignalOptions): Interrupt {
     },
     dispose() {
       for (const [sig, h] of handlers) proc.off(sig, h);
+    },
+    raise(sig) {
+      handlers.find(([s]) => s === sig)?.[1]();
     },
   };
 }

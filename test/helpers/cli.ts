@@ -51,10 +51,10 @@ export const readJson = <T = Record<string, unknown>>(f: string): T => {
  * output or on the ready file main writes once its signal handlers are in), send `sig`, and
  * collect the end. Every wait is bounded.
  */
-export async function interrupt(args: string[], sig: NodeJS.Signals, ready: { out?: RegExp; err?: RegExp; readyFile?: boolean }, bound_ms = 120_000): Promise<Ran> {
+export async function interrupt(args: string[], sig: NodeJS.Signals, ready: { out?: RegExp; err?: RegExp; readyFile?: boolean | 'entry' }, bound_ms = 120_000): Promise<Ran> {
   const d = tmp();
   const readyFile = join(d, 'ready');
-  const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...(ready.readyFile === true ? { VFIO_CCW_SIM_READY_FILE: readyFile } : {}) } });
+  const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...(ready.readyFile === true ? { VFIO_CCW_SIM_READY_FILE: readyFile } : ready.readyFile === 'entry' ? { VFIO_CCW_SIM_ENTRY_READY_FILE: readyFile } : {}) } });
   let stdout = '';
   let stderr = '';
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((res) => child.on('exit', (code, signal) => res({ code, signal })));
@@ -74,8 +74,8 @@ export async function interrupt(args: string[], sig: NodeJS.Signals, ready: { ou
       stderr += b.toString();
       check();
     });
-    if (ready.readyFile === true) {
-      // the file appears once main has its handlers in: poll for it (bounded by the timer above)
+    if (ready.readyFile !== undefined && ready.readyFile !== false) {
+      // the file appears once main (or, with 'entry', the entry's early catch) has its handlers in: poll for it (bounded by the timer above)
       const poll = setInterval(() => {
         if (existsSync(readyFile)) {
           clearInterval(poll);
