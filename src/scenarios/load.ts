@@ -8,7 +8,8 @@
 // by absolute URL, so the user's code shares the one instance of the kernel seam the workers run.
 // Every error names the file and the line.
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { threadId } from 'node:worker_threads';
 import { builtinModules, createRequire, findSourceMap } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, isAbsolute, relative, resolve } from 'node:path';
@@ -95,7 +96,10 @@ async function bundle(file: string): Promise<string> {
   mkdirSync(dir, { recursive: true });
   const name = createHash('sha256').update(file).update('\0').update(out).digest('hex').slice(0, 16);
   const target = resolve(dir, `${name}.mjs`);
-  writeFileSync(target, out);
+  // search jobs bundle the same file at once: write aside, then rename, so no import reads half a file
+  const aside = `${target}.${process.pid}.${threadId}.tmp`;
+  writeFileSync(aside, out);
+  renameSync(aside, target);
   const url = pathToFileURL(target).href;
   SOURCES.set(url, file);
   return url;
