@@ -61,7 +61,8 @@ describe('a run aborted inside a spin_lock section leaves nothing held for the n
 
 describe('every scenario under race on every variant ends, unless the kernel itself loops', () => {
   // PCT's fairness counts the decisions an enabled actor is passed over (S6's EAGAIN retrier sat
-  // below a region poller that kept handing off to the machine), and a bounded wait beside a
+  // below a region poller that kept handing off to the machine; after its first firing the bound is
+  // drawn, since a fixed one cut v5.2 S2's monitor inside io_mutex every time), and a bounded wait beside a
   // thread that only polls comes due (v5.2 S2's reader waited for an interrupt while the monitor
   // spun, and virtual time never passed). What stays is v4.12 … v5.0's quiesce (B): iretry is
   // reset on every outer pass and the inner loop never reaches the disable, the infinite loop

@@ -90,6 +90,7 @@ export const SchedArea = defineStruct('sched', {
   cps: words(16, 'PCT change points (steps)'),
   fair_low: atomic('PCT: the lowest priority handed out by the fairness bound'),
   starve: words(MAX_ACTORS, 'PCT: per actor, decisions it was enabled and passed over since it last ran (the fairness bound)'),
+  fair_at: atomic('PCT: passed-over decisions at which the fairness bound fires next (0: the first, FAIR)'),
   polling: words(MAX_ACTORS, 'per actor: 1 from its relax point (a polling loop) until it blocks'),
   spin_rounds: atomic('relax points passed since an actor that is not polling last ran'),
   step_mark: atomic('mark object passed since the last decision (+1; 0 none, -1 several)'),

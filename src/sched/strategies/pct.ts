@@ -2,9 +2,9 @@
 // enabled actor; at d-1 change points spread over the expected steps, the running actor drops
 // below everyone.
 import { MAX_ACTORS } from '../../kernel/global.ts';
-import type { Strategy } from './api.ts';
+import { rand, type Strategy } from './api.ts';
 
-/** Decisions an enabled actor may be passed over in a row before the fairness bound runs it. */
+/** Decisions an enabled actor may be passed over in a row before the fairness bound first runs it. */
 const FAIR = 4096;
 
 export const pct: Strategy = {
@@ -43,8 +43,12 @@ export const pct: Strategy = {
     // starved (a poller above it never blocks, or hands off to the machine and comes straight
     // back), which no CPU scheduler does for ever: everyone enabled above it drops to the bottom,
     // keeping their order, and it runs.
+    // The bound is a time slice, and a CPU's slices are no multiple of a loop's length: after the
+    // first it is drawn from [FAIR, 2 FAIR). A fixed one phase-locks with pollers whose loops divide
+    // it (v5.2 S2: the monitor's 8-point io_mutex loop was cut inside the mutex every time, and the
+    // vCPU's -EAGAIN retrier ran only while the mutex was held, for ever).
     let victim = -1;
-    let most = FAIR - 1;
+    let most = (A[w.fair_at]! || FAIR) - 1;
     for (let a = 0; a < MAX_ACTORS; a++) {
       const i = w.starve + a;
       if (a === best) A[i] = 0;
@@ -64,6 +68,7 @@ export const pct: Strategy = {
       v.set('fair_low', v.get('fair_low') - above.length);
       A[w.starve + victim] = 0;
       A[w.starve + best] = 0;
+      A[w.fair_at] = FAIR + Math.floor(rand(v) * FAIR);
       return victim;
     }
     return best;
