@@ -62,6 +62,24 @@ describe('signatures across seeds', () => {
   }, 600_000);
 });
 
+// The splat's function-level interleaving: each function's (row, column), oldest first.
+function interleaving_of(stdout: string): { splat: string; at: (name: string) => { row: number; col: number }[] } {
+  const splat = stdout.split(RULE)[1] ?? '';
+  const fl = splat.split('  in detail:')[0]!.split('\n');
+  const head = fl.findIndex((l) => /^ {4}CPU\d/.test(l));
+  const lines = fl.slice(head + 1).filter((l) => l.trim().endsWith(')') || l.includes('<- preempted'));
+  const at = (name: string): { row: number; col: number }[] =>
+    lines.flatMap((l, row) => (l.includes(` ${name}()`) || l.trimStart().startsWith(`${name}()`) ? [{ row, col: l.indexOf(`${name}()`) }] : []));
+  return { splat, at };
+}
+
+const race_s12_i2 = (extra: string[]): { p: ReturnType<typeof run>; file: string } => {
+  const file = join(tmp(), 'race.json');
+  // one search thread: the first failure is the first stream's, whatever the machine's load
+  const p = run(['race', '--variant', 'v5.3', '--scenario', 'S12', '--target', 'I2', '--workers', '1', ...extra, '--quiet', '--no-shrink', '--report', file]);
+  return { p, file };
+};
+
 describe('race --variant v5.3 --scenario S12 --target I2', () => {
   // v5.3 … v5.12 take io_mutex around the whole IO_REQ event (vfio_ccw_mdev_write_io_region) and
   // io_todo writes IDLE after its own io_mutex section, so its IDLE cannot land between
