@@ -42,7 +42,8 @@ describe('fault injection, per site', () => {
     // the 2nd allocation of user 0 is the page array of the first data CCW
     const old = await faulted('v5.2', 'cp_alloc', 2, [[START, START]]);
     expect(old.errnos).toContain('write:io -ENOMEM');
-    expect(old.keys).toContain('invariant:I21');
+    // I21: an unpin that finds no pin left (guest memory's accounting)
+    expect(old.keys.filter((k) => / I21\b/.test(k))).not.toEqual([]);
     const now = await faulted('mainline', 'cp_alloc', 2, [[START]]);
     expect(now.errnos).toContain('write:io -ENOMEM');
     expect(now.keys).toEqual([]);

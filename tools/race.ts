@@ -153,8 +153,10 @@ export async function race(o: RaceOpts, io: Io): Promise<number> {
   const steps = results.reduce((n, r) => n + r.steps, 0);
   const first = results.filter((r) => r.first !== undefined).sort((a, b) => a.first!.schedule - b.first!.schedule)[0];
   const seen = combine_findings(results.flatMap((r) => r.found.map((f) => ({ ...f.finding, replay: f.token, token: f.token }))));
-  const split = split_by_baseline(seen, base, [o.scenario]);
-  const findings = split.counted;
+  // a --target you name counts even when it is known: it is what you asked the search for
+  const asked = o.target !== undefined ? new RegExp(o.target) : null;
+  const split = split_by_baseline(seen.filter((f) => asked === null || !asked.test(f.id)), base, [o.scenario]);
+  const findings = [...seen.filter((f) => asked !== null && asked.test(f.id)), ...split.counted];
   const result = overall({ interrupted, findings: first !== undefined ? 1 : 0, ran: variants.length, skipped: na.length });
   const report: Report & Record<string, unknown> = {
     ...header('race'),

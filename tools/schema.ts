@@ -49,8 +49,20 @@ export const RunReport = BaseReport.extend({
   scenario_errors: z.array(ScenarioFaultSchema).optional(),
 });
 
+/** --baseline: the known findings this run saw, and those of its scenarios it did not (absent with none) */
+const KnownEntry = z.object({ key: z.string(), why: z.string(), status: z.string() }).strict();
+const BaselineKey = z
+  .object({
+    source: z.string(),
+    known_seen: z.array(KnownEntry.extend({ count: z.number().int().positive(), message: z.string(), replay: z.string().optional() }).strict()),
+    known_not_seen: z.array(KnownEntry),
+  })
+  .strict()
+  .optional();
+
 export const StressReport = RunReport.extend({
   tool: z.literal('stress'),
+  baseline: BaselineKey,
   runs: z.number().int().nonnegative(),
   scenarios: z.array(z.string()),
 }).strict();
@@ -59,6 +71,7 @@ const Shrunk = z.object({ replay: z.string(), steps: z.number().int(), preemptio
 
 export const RaceReport = RunReport.extend({
   tool: z.literal('race'),
+  baseline: BaselineKey,
   strategies: z.array(z.enum(['random', 'pct', 'dfs'])),
   dfs: z.object({ bound: z.number().int(), bound_by: z.enum(['preemptions', 'delays']), dpor: z.boolean(), exhausted: z.array(z.boolean()) }).strict().optional(),
   replay: z.string().optional(),
