@@ -95,7 +95,7 @@ describe('check', { timeout: 900_000 }, () => {
   it('a baseline file that does not parse: one line naming the file, exit 2', () => {
     const d = tmp();
     const bad = join(d, 'known.json');
-    writeFileSync(bad, '{ "known": [ { "key": "invariant:I2", "why": "x", "status": "maybe" } ] }');
+    writeFileSync(bad, '{ "known": [ { "key": "invariant I2", "why": "x", "status": "maybe" } ] }');
     for (const cmd of [['check', '--variant', 'v5.3'], ['stress'], ['race']]) {
       const r = run([...cmd, '--baseline', bad]);
       expect(r.status, cmd[0]).toBe(2);
