@@ -1,6 +1,7 @@
 // --baseline none|known|FILE for stress, race and check: which known findings a run does not count.
 import { existsSync, readFileSync } from 'node:fs';
 import { InvalidArgumentError, Option } from 'commander';
+import { parse_signature } from '../src/report/signature.ts';
 import { known_baseline, NO_BASELINE, parse_baseline, type Baseline, type BaselineSplit } from '../src/variants/baseline.ts';
 
 /** What --baseline named: none, each variant's own list, or one file for every variant. */
@@ -50,11 +51,12 @@ const esc = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /**
  * The finding-id regex the search workers stop on: the user's --target as given (naming a finding
- * asks for it, known or not), else every id outside the baseline. The workers match on ids; a key
- * is kind:id, so the id is the part after the kind.
+ * asks for it, known or not), else every id outside the baseline. The workers match on ids, so a
+ * known signature's id is left out: a new signature of a known id does not stop a search, but the
+ * run still counts it when it finds it.
  */
 export function target_outside(b: Baseline, target: string | undefined): string | undefined {
   if (target !== undefined) return target;
-  const ids = [...new Set(b.known.map((k) => k.key.slice(k.key.indexOf(':') + 1)))];
+  const ids = [...new Set(b.known.flatMap((k) => parse_signature(k.key)?.id ?? []))];
   return ids.length === 0 ? undefined : `^(?!(?:${ids.map(esc).join('|')})$)`;
 }

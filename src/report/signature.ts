@@ -87,3 +87,16 @@ export function merge_findings(fs: readonly Finding[]): Finding[] {
   }
   return [...out.values()];
 }
+
+/** What a signature names: its detector kind and id; undefined when the text is none of signature_of's forms. */
+export function parse_signature(sig: string): { kind: Finding['kind']; id: string } | undefined {
+  let m = /^data-race( \(marked\))?: [a-z_]\w* \/ [a-z_]\w* \((\S+)\)$/.exec(sig);
+  if (m !== null) return { kind: 'data-race', id: m[1] !== undefined ? `data-race-marked:${m[2]!}` : m[2]! };
+  if ((m = /^invariant (I\d+)(?: in [a-z]\w*)?$/.exec(sig)) !== null) return { kind: 'invariant', id: m[1]! };
+  if ((m = /^check (S\d+\.[\w.-]+)$/.exec(sig)) !== null) return { kind: 'invariant', id: m[1]! };
+  if ((m = /^lockdep ([\w-]+)(?: in [a-z]\w*|: \S.*)$/.exec(sig)) !== null) return { kind: 'lockdep', id: m[1]! };
+  if ((m = /^hang ([\w-]+)(?:: \S.*)?$/.exec(sig)) !== null) return { kind: 'hang', id: m[1]! };
+  if ((m = /^accounting ([\w-]+)$/.exec(sig)) !== null) return { kind: 'accounting', id: m[1]! };
+  if ((m = /^(use-after-free|null-ptr-deref)(?: in [a-z]\w*)?$/.exec(sig)) !== null) return { kind: 'use-after-free', id: m[1]! };
+  return undefined;
+}

@@ -5,10 +5,11 @@
 import { existsSync, readFileSync } from 'node:fs';
 import type { Finding } from '../report/report.ts';
 import { finding_key } from '../report/finding_key.ts';
+import { parse_signature } from '../report/signature.ts';
 import { ROOT } from '../runtime/root.ts';
 
 export interface KnownFinding {
-  /** finding_key() of the finding */
+  /** the finding's signature (finding_key(), signature_of()'s forms) */
   key: string;
   /** the scenarios where it was seen when the list was made (empty: any) */
   scenarios: string[];
@@ -42,6 +43,8 @@ export function parse_baseline(text: string, source: string): Baseline | string 
   for (const [k, e] of list.entries()) {
     const x = e as Partial<KnownFinding> | null;
     if (typeof x?.key !== 'string' || x.key === '') return `known[${k}]: "key" must be a non-empty string`;
+    // a key that is no signature would never match, and the run would count what the user meant to list
+    if (parse_signature(x.key) === undefined) return `known[${k}]: "key" must be a signature as a report prints it (e.g. "invariant I2 in vfio_ccw_sch_io_todo"), not "${x.key}"`;
     if (typeof x.why !== 'string') return `known[${k}] (${x.key}): "why" must be a string`;
     if (typeof x.status !== 'string' || !STATUS.test(x.status)) return `known[${k}] (${x.key}): "status" must be "open upstream", "fixed in <version>" or "flaw of this old version"`;
     const sc = x.scenarios ?? [];
@@ -78,8 +81,8 @@ export function split_by_baseline(findings: readonly Finding[], b: Baseline, sce
   const counted: Finding[] = [];
   const seen = new Map<string, KnownFinding & { finding: Finding }>();
   for (const f of findings) {
-    // a key is a signature, or a whole class "kind:id" (every signature of that detector id)
-    const k = by.get(finding_key(f)) ?? by.get(`${f.kind}:${f.id}`);
+    // a key is one signature: a new function pair or site of a known id is a new finding
+    const k = by.get(finding_key(f));
     if (k === undefined) counted.push(f);
     else if (!seen.has(k.key)) seen.set(k.key, { ...k, finding: f });
   }
