@@ -379,8 +379,9 @@ export function user(ctx: ProgramCtx, args: UserArgs): UserResult {
     // Closing resets the device from v5.2 (release: reset + cp_free) and fires CLOSE from v6.0;
     // before v5.2 the release only unregistered the notifier and left the FSM as it was.
     if (env.f.open_close_fsm_events || env.f.release_frees_cp) {
+      // state() speaks in roles (F's CLOSED is the STANDBY role); the message names the variant's state
       const standby = env.p.drv.shape.states[env.p.drv.R.STANDBY] ?? 'STANDBY';
-      env.check('S1.close-standby', state(env) === standby, `state after close: ${state(env)} (want ${standby})`);
+      env.check('S1.close-standby', state(env) === 'STANDBY', `state after close: ${env.state_name()} (want ${standby})`);
     } else env.not_applicable('S1 close -> STANDBY: before v5.2 the release leaves the FSM state as it was');
   });
 }
