@@ -53,7 +53,7 @@ describe('--shard and merge', () => {
   it('race --all unsharded and as 1/3, 2/3, 3/3: merge gives the same signatures and schedule count', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'vfio-ccw-sim-shard-'));
     // v5.3 on S12 has findings within a few schedules; --all runs every job's whole share
-    const args = ['race', '--variant', 'v5.3', '--scenario', 'S12', '--strategy', 'random,pct,dfs', '--all', '--budget', '9', '--seeds', '3', '--no-shrink', '--quiet', '--workers', '1'];
+    const args = ['race', '--baseline', 'none', '--variant', 'v5.3', '--scenario', 'S12', '--strategy', 'random,pct,dfs', '--all', '--budget', '9', '--seeds', '3', '--no-shrink', '--quiet', '--workers', '1'];
     const whole = await run([...args, '--report', join(dir, 'all.json')]);
     expect(whole.code, whole.err).toBe(1);
     const shards = await Promise.all([1, 2, 3].map((i) => run([...args, '--shard', `${i}/3`, '--report', join(dir, `s${i}.json`)])));
