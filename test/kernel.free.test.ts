@@ -17,8 +17,8 @@ describe('kernel primitives, free mode', () => {
 
   it('without the mutex, 3 actors lose updates (the exclusion test can fail)', async () => {
     h.reset();
-    const n = 1_000_000;
-    await h.run([2, 3, 4].map((actor) => ({ actor, fn: 'counterLoop', args: { iters: n, locked: false, n: 3 } })));
-    expect(new Int32Array(h.area.sab)[TestArea.fields.counter.off]).toBeLessThan(3 * n);
+    // the window between read and write is held open by a handshake, not left to the host's luck
+    await h.run([2, 3, 4].map((actor) => ({ actor, fn: 'lostUpdate', args: { n: 3 } })));
+    expect(new Int32Array(h.area.sab)[TestArea.fields.counter.off]).toBe(1);
   });
 });

@@ -61,6 +61,21 @@ export function counterLoop(ctx: ProgramCtx, args: { iters: number; locked: bool
   return args.iters;
 }
 
+/**
+ * An unlocked read-modify-write whose window is held open by a handshake: every actor reads the
+ * counter, then waits until all have read before it writes. Each writes the same value, so n - 1
+ * increments are lost whatever the host's scheduler does.
+ */
+export function lostUpdate(ctx: ProgramCtx, args: { n: number }): void {
+  const v = view(ctx);
+  barrier(ctx, args.n);
+  const x = v.counter.a[v.counter.i]!;
+  Atomics.add(v.flag.a, v.flag.i, 1);
+  backend.notify(v.flag.a, v.flag.i, Infinity, key(v.flag.i));
+  until(v.flag.a, v.flag.i, (y) => y >= args.n, 'every read');
+  v.counter.a[v.counter.i] = x + 1;
+}
+
 export function holdThenRelease(ctx: ProgramCtx): void {
   const v = view(ctx);
   mutex_lock(v.m, 'holdThenRelease');
