@@ -114,6 +114,8 @@ export interface CheckReport {
   seed: number;
   duration_s: number;
   cells: { variant: string; scenario: string; arm: Arm; status: CellResult['status']; schedules: number; findings: number; seconds: number; note?: string }[];
+  /** threads this check started: search threads (piscina) and actor workers (irq, todo, users), each once for the whole matrix */
+  threads: { search: number; actors: number };
   interrupted?: true;
 }
 
@@ -142,7 +144,14 @@ export async function check(o: CheckOpts, io: Io): Promise<number> {
 
   // The matrix: a Semaphore bounds the cells in flight over the piscina pool; free runs use the
   // main thread's own actor workers, one at a time; a Mutex keeps the report file's writes whole.
-  const pool = new Piscina<JobArgs, JobResult>({ filename: ENTRY, maxThreads: o.jobs, minThreads: 0, idleTimeout: 500 });
+  // Threads start once for the whole matrix: the search threads stay up between cells (each
+  // keeps its rig, sized for the largest scenario, across variants and scenarios), and the free
+  // runs share one rig on main.
+  const pool = new Piscina<JobArgs, JobResult>({ filename: ENTRY, maxThreads: o.jobs, minThreads: o.jobs, idleTimeout: 3_600_000 });
+  const threads = { search: 0, actors: 0 };
+  pool.on('workerCreate', () => void threads.search++);
+  const free = new FreeRig(Math.max(1, ...o.scenarios.map((sc) => sc.users.default)), o.scenarios, rigs, threads);
+  const rig_users = Math.max(1, ...o.scenarios.map((sc) => sc.users.min));
   const slots = new Semaphore(o.jobs);
   const freeLock = new Mutex();
   const NO_LOCK = { runExclusive: <T>(f: () => Promise<T>): Promise<T> => f() };
@@ -155,7 +164,7 @@ export async function check(o: CheckOpts, io: Io): Promise<number> {
     });
   const base_v = baseline_for(o.baseline, o.variant);
   const base_b = baseline_for(o.baseline, o.base);
-  const snapshot = (final: boolean): CheckReport => make_report(o, done, base_v, base_b, (performance.now() - t0) / 1000, final ? (stopped ? 'interrupted' : 'final') : 'running');
+  const snapshot = (final: boolean): CheckReport => make_report(o, done, base_v, base_b, (performance.now() - t0) / 1000, final ? (stopped ? 'interrupted' : 'final') : 'running', threads);
 
   if (!o.quiet) io.err(`check: ${o.variant} against ${o.base}: ${o.scenarios.length} scenario(s) x ${PORTFOLIO.join(', ')}, budget ${o.budget}, ${o.jobs} job(s)`);
   const bar = o.progress && !o.quiet ? new cliProgress.SingleBar({ stream: process.stderr, format: 'check [{bar}] {value}/{total} cells, {findings} findings, {duration}s', hideCursor: true }, cliProgress.Presets.shades_classic) : null;
@@ -167,7 +176,7 @@ export async function check(o: CheckOpts, io: Io): Promise<number> {
     if (why !== null) return { cell: c, status: 'not-applicable', note: why, schedules: 0, seconds: 0, sightings: [] };
     if (stopped) return { cell: c, status: 'interrupted', schedules: 0, seconds: 0, sightings: [] };
     try {
-      const r = c.arm === 'free' ? await free_cell(c, o, rigs) : from_job(c, await pool.run(job_args(c, o, shared)));
+      const r = c.arm === 'free' ? await free_cell(c, o, free) : from_job(c, await pool.run(job_args(c, o, shared, rig_users)), threads);
       return { cell: c, status: stopped ? 'interrupted' : 'run', schedules: r.schedules, seconds: (performance.now() - t) / 1000, sightings: r.sightings };
     } catch (e) {
       return { cell: c, status: stopped ? 'interrupted' : 'error', note: e instanceof Error ? e.message : String(e), schedules: 0, seconds: (performance.now() - t) / 1000, sightings: [] };
@@ -189,6 +198,7 @@ export async function check(o: CheckOpts, io: Io): Promise<number> {
     bar?.stop();
     off();
     await pool.destroy();
+    await free.close();
   }
 
   const report = snapshot(true);
@@ -208,11 +218,12 @@ export async function check(o: CheckOpts, io: Io): Promise<number> {
   return report.result === 'fail' ? EXIT.failure : EXIT.ok;
 }
 
-function job_args(c: Cell, o: CheckOpts, shared: SharedArrayBuffer): JobArgs {
+function job_args(c: Cell, o: CheckOpts, shared: SharedArrayBuffer, rig_users: number): JobArgs {
   return {
     variant: c.variant,
     scenario: c.scenario.id,
     users: c.scenario.users.min,
+    rig_users,
     iterations: CONTROLLED_ITERATIONS,
     strategy: c.arm as Exclude<Arm, 'free'>,
     depth: PCT_DEPTH,
@@ -229,13 +240,57 @@ function job_args(c: Cell, o: CheckOpts, shared: SharedArrayBuffer): JobArgs {
 }
 
 /** A controlled cell's result as sightings, one per finding key with the token that showed it. */
-function from_job(c: Cell, r: JobResult): { schedules: number; sightings: Sighting[] } {
+function from_job(c: Cell, r: JobResult, threads: { actors: number }): { schedules: number; sightings: Sighting[] } {
+  threads.actors += r.threads_started;
   return { schedules: r.schedules, sightings: r.found.map((f) => ({ key: finding_key(f.finding), finding: f.finding, scenario: c.scenario.id, arm: c.arm, replay: f.token })) };
 }
 
-async function free_cell(c: Cell, o: CheckOpts, rigs: Set<Rig>): Promise<{ schedules: number; sightings: Sighting[] }> {
-  const rig = await Rig.start(c.scenario.users.default, [c.scenario.module]);
-  rigs.add(rig);
+/**
+ * The free runs' rig on main: started at the first free cell with the most users any scenario
+ * runs with, then reused by every free cell of either variant (shared memory is reset between
+ * runs). Only a run that hung (its workers terminated) makes the next cell start another.
+ */
+class FreeRig {
+  private rig: Rig | null = null;
+  private readonly loaded = new Set<string>();
+  constructor(
+    private readonly users: number,
+    private readonly scenarios: readonly Scenario[],
+    private readonly rigs: Set<Rig>,
+    private readonly threads: { actors: number },
+  ) {}
+
+  async get(sc: Scenario): Promise<Rig> {
+    if (this.rig === null || this.rig.dead) {
+      await this.close();
+      // every scenario's module up front: a later cell loads nothing
+      const mods = this.scenarios.map((x) => x.module);
+      this.rig = await Rig.start(this.users, mods);
+      for (const m of mods) this.loaded.add(m);
+      this.threads.actors += this.rig.pool.actors.length;
+      this.rigs.add(this.rig);
+    }
+    if (!this.loaded.has(sc.module)) {
+      await this.rig.preload([sc.module]);
+      this.loaded.add(sc.module);
+    }
+    // a lockdep graph per cell, as with a rig of its own: no lock order of one variant meets another's
+    this.rig.reset_lockdep();
+    return this.rig;
+  }
+
+  async close(): Promise<void> {
+    const r = this.rig;
+    this.rig = null;
+    this.loaded.clear();
+    if (r === null) return;
+    this.rigs.delete(r);
+    await r.close();
+  }
+}
+
+async function free_cell(c: Cell, o: CheckOpts, free: FreeRig): Promise<{ schedules: number; sightings: Sighting[] }> {
+  const rig = await free.get(c.scenario);
   // a free run that outlives its time by far is asked to stop, then given up (the cell is an error, never a pass)
   const timers: NodeJS.Timeout[] = [];
   const over = new Promise<never>((_, reject) => {
@@ -246,10 +301,12 @@ async function free_cell(c: Cell, o: CheckOpts, rigs: Set<Rig>): Promise<{ sched
     const run = rig.run({ variant: c.variant, scenario: c.scenario, users: c.scenario.users.default, seed: o.seed, iterations: c.scenario.iterations, duration_s: FREE.seconds, detectors: o.detectors, delay: { p: FREE.p, max_us: FREE.max_us } });
     const out = await Promise.race([run, over]);
     return { schedules: 1, sightings: out.report.findings.map((f) => ({ key: finding_key(f), finding: f, scenario: c.scenario.id, arm: c.arm })) };
+  } catch (e) {
+    // a run given up on leaves its workers in an unknown state: the next free cell starts afresh
+    await free.close();
+    throw e;
   } finally {
     for (const t of timers) clearTimeout(t);
-    rigs.delete(rig);
-    await rig.close();
   }
 }
 
@@ -280,7 +337,7 @@ function entry(key: string, shown: Sighting, role: Role, o: CheckOpts, v: readon
   };
 }
 
-function make_report(o: CheckOpts, rs: readonly CellResult[], bv: Baseline, bb: Baseline, secs: number, state: 'running' | 'interrupted' | 'final'): CheckReport {
+function make_report(o: CheckOpts, rs: readonly CellResult[], bv: Baseline, bb: Baseline, secs: number, state: 'running' | 'interrupted' | 'final', threads: { search: number; actors: number }): CheckReport {
   const interrupted = state === 'interrupted';
   const xs = by_key(rs, 'variant');
   const ys = by_key(rs, 'base');
@@ -316,6 +373,7 @@ function make_report(o: CheckOpts, rs: readonly CellResult[], bv: Baseline, bb: 
     seed: o.seed,
     duration_s: secs,
     cells: rs.map((r) => ({ variant: r.cell.variant, scenario: r.cell.scenario.id, arm: r.cell.arm, status: r.status, schedules: r.schedules, findings: r.sightings.length, seconds: Math.round(r.seconds * 10) / 10, ...(r.note !== undefined ? { note: r.note } : {}) })),
+    threads: { ...threads },
     ...(interrupted ? { interrupted: true as const } : {}),
   };
 }

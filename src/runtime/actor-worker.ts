@@ -5,7 +5,7 @@ import { nodeEndpoint } from './comlink-node.ts';
 import { import_user } from './user-module.ts';
 import { reset_context, set_current } from '../kernel/current.ts';
 import { wrapBuf, type SharedBuf } from '../kernel/layout.ts';
-import type { ActorApi, ActorInit, ProgramRef, RunResult } from './control.ts';
+import type { ActorApi, ActorInit, ProgramRef, RunReply, RunRequest, RunResult } from './control.ts';
 import type { Program, ProgramCtx } from './context.ts';
 
 let ctx: ProgramCtx | null = null;
@@ -27,6 +27,10 @@ const api: ActorApi = {
     for (const b of init.bufs) bufs.set(b.index, wrapBuf(b.index, b.sab));
     const actor = set_current(g, init.actorId, init.kind, init.name);
     ctx = { actor, g, bufs };
+    const port = init.runs;
+    port.on('message', (m: RunRequest) => {
+      void api.run(m.prog, m.args).then((result) => port.postMessage({ id: m.id, result } satisfies RunReply));
+    });
   },
   async preload(urls: string[]) {
     for (const u of urls) await load(u);

@@ -1,4 +1,7 @@
-// The control plane between main and the long-lived actor workers (comlink). Never per I/O.
+// The control plane between main and the long-lived actor workers. Never per I/O. comlink
+// carries init and preload; runs, one or more per schedule, go over a port of their own as plain
+// messages: comlink's proxies and ids cost about as much as the message itself (bench sched).
+import type { MessagePort } from 'node:worker_threads';
 import type { ActorKind } from '../kernel/current.ts';
 
 export interface ActorInit {
@@ -9,6 +12,19 @@ export interface ActorInit {
   actorId: number;
   kind: ActorKind;
   name: string;
+  /** the port runs come over: RunRequest in, RunReply out */
+  runs: MessagePort;
+}
+
+export interface RunRequest {
+  id: number;
+  prog: ProgramRef;
+  args: unknown;
+}
+
+export interface RunReply {
+  id: number;
+  result: RunResult;
 }
 
 /** A program an actor runs: an exported function `fn(ctx, args)` of module `module` (a file URL). */

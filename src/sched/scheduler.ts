@@ -130,10 +130,19 @@ const SPIN_LOADS = 2000;
 const SPIN_FIXED = process.env.VFIO_CCW_SIM_SPIN;
 let spin = SPIN_LOADS;
 
+// The load average moves over seconds, and reading it is a file read: at most once a second,
+// not at every attach (three times a schedule).
+let idle_cores = 0;
+let idle_read = -Infinity;
+
 function spin_for(actors: number): number {
   if (SPIN_FIXED !== undefined && /^\d+$/.test(SPIN_FIXED)) return Number(SPIN_FIXED);
-  const idle = availableParallelism() - loadavg()[0]!;
-  return idle >= actors + 1 ? SPIN_LOADS : 0;
+  const now = performance.now();
+  if (now - idle_read >= 1000) {
+    idle_cores = availableParallelism() - loadavg()[0]!;
+    idle_read = now;
+  }
+  return idle_cores >= actors + 1 ? SPIN_LOADS : 0;
 }
 
 function wait_baton(): void {

@@ -406,6 +406,11 @@ export class Rig {
     return { report, results: [], trace, warnings };
   }
 
+  /** Load a scenario's module (or a user's variant file) in the running workers: a change of scenario starts no thread. */
+  preload(modules: string[]): Promise<void> {
+    return this.pool.preload(modules);
+  }
+
   close(): Promise<void> {
     return this.pool.close();
   }
