@@ -201,7 +201,7 @@ export async function benchSched(opts: { rounds: number; scale: number; variant:
   const actors = 2 + 1; // irq, todo, one user
   const g2 = alloc_global();
   const area2 = allocBuf(BENCH_INDEX, BenchArea.words);
-  const rawPool = await ActorPool.start([1, 2, 3].map((id) => ({ id, kind: ActorKind.test, name: `raw${id}` })), g2, [area2], [PROGS.href]);
+  const rawPool = await ActorPool.start([1, 2, 3].map((id) => ({ id, kind: ActorKind.test, name: `raw${id}` })), g2, [area2], [PROGS.href, SCHED.href]);
   const one = async (s: number, on = rig): Promise<number> => {
     await on.run({ variant: opts.variant, scenario, users: 1, seed: s, iterations: 1, detectors: ['invariants'], sched: { strategy: 'pct', seed: s, depth: 3, expected: 400 } });
     return new SchedView(on.g).get('handoffs');
@@ -216,7 +216,12 @@ export async function benchSched(opts: { rounds: number; scale: number; variant:
     const olds: number[] = [];
     const raws: number[] = [];
     const handoffs: number[] = [];
+    const floors: number[] = [];
     for (let r = 0; r < opts.rounds; r++) {
+      // the control plane alone: a run sent to each actor and its answer awaited, as every schedule does
+      const tf = performance.now();
+      for (let s = 0; s < k; s++) await Promise.all([1, 2, 3].map(async (actor) => unwrap<number>(await rawPool.run(actor, prog(SCHED, 'noop'), {}))));
+      floors.push(k / ((performance.now() - tf) / 1000));
       area2.i32.fill(0);
       const trips = Math.max(1, Math.round((k * perSchedule) / actors));
       const ms = await Promise.all([1, 2, 3].map(async (actor, pos) => unwrap<number>(await rawPool.run(actor, prog(PROGS, 'ring'), { pos, n: actors, rounds: trips, raw: true }))));
@@ -231,6 +236,7 @@ export async function benchSched(opts: { rounds: number; scale: number; variant:
       olds.push(k / ((performance.now() - t2) / 1000));
     }
     rows.push(row(`S12 schedules (${opts.variant}, PCT, invariants on) vs a raw ${actors}-thread wait/notify ring of ${median(handoffs).toFixed(1)} handoffs a schedule`, 'schedules/s', median(rates), median(raws), 'higher', 0.5));
+    rows.push(row(`the control plane alone: ${actors} no-op runs a "schedule" (main to each actor and back) vs the same raw ring`, 'schedules/s', median(floors), median(raws), 'higher', null));
     rows.push(row(`S12 schedules, adaptive spin vs the fixed 2000-load spin before it (${availableParallelism()} cores, load ${loadavg()[0]!.toFixed(1)})`, 'schedules/s', median(rates), median(olds), 'higher', null));
   } finally {
     await rig.close();

@@ -20,4 +20,9 @@ export function points(ctx: ProgramCtx, args: { n: number }): number {
   }
 }
 
+/** Nothing: a run's round trip alone (main to an actor and back), the control plane's part of a schedule. */
+export function noop(): number {
+  return 0;
+}
+
 export { ActorKind };
