@@ -9,7 +9,7 @@ import { run_user, type ScenarioEnv, type UserArgs, type UserResult } from './en
 import type { Scenario } from './types.ts';
 import {
   CE_DE, FC, cp_clean, drain_io, expect, irb_str, marks, next_irb, pending_name, scripted_io, settle, state, taken, wait_final, type IrbInfo,
-} from './s01-bring-up.ts';
+} from './lib/index.ts';
 
 export const scenario: Scenario = {
   id: 'S4',

@@ -6,7 +6,7 @@ import { HwStartEnd } from '../hw/layout.ts';
 import type { ProgramCtx } from '../runtime/context.ts';
 import { run_user, type ScenarioEnv, type UserArgs, type UserResult } from './env.ts';
 import type { Scenario } from './types.ts';
-import { CE_DE, FC, expect, SC_ENDED, cp_clean, drain_io, irb_str, marks, pending_name, settle, state, wait_begun, wait_final, type Marks } from './s01-bring-up.ts';
+import { CE_DE, FC, expect, SC_ENDED, cp_clean, drain_io, irb_str, marks, pending_name, settle, state, wait_begun, wait_final, type Marks } from './lib/index.ts';
 
 export const scenario: Scenario = {
   id: 'S5',

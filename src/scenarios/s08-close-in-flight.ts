@@ -8,7 +8,7 @@ import { HwInstr, HwIrq, HwStartEnd } from '../hw/layout.ts';
 import type { ProgramCtx } from '../runtime/context.ts';
 import { run_user, type ScenarioEnv, type UserArgs, type UserResult } from './env.ts';
 import type { Scenario } from './types.ts';
-import { CE_DE, FC, cp_clean, drain_io, irb_str, marks, state, wait_begun } from './s01-bring-up.ts';
+import { CE_DE, FC, cp_clean, drain_io, irb_str, marks, state, wait_begun } from './lib/index.ts';
 
 export const scenario: Scenario = {
   id: 'S8',

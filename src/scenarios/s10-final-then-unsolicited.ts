@@ -9,7 +9,7 @@ import { DEV_STAT_ATTENTION, SCSW_FCTL_START_FUNC } from '../uapi/scsw.ts';
 import type { ProgramCtx } from '../runtime/context.ts';
 import { run_user, type ScenarioEnv, type UserArgs, type UserResult } from './env.ts';
 import type { Scenario } from './types.ts';
-import { CE_DE, FC, cp_clean, drain_io, expect, irb_info, irb_str, marks, pending_name, settle, state, wait_final, type IrbInfo } from './s01-bring-up.ts';
+import { CE_DE, FC, cp_clean, drain_io, expect, irb_info, irb_str, marks, pending_name, settle, state, wait_final, type IrbInfo } from './lib/index.ts';
 
 export const scenario: Scenario = {
   id: 'S10',

@@ -24,7 +24,7 @@ import { CMD_REGION_SIZE, IO_REGION_SIZE, VFIO_CCW_ASYNC_CMD_CSCH } from '../uap
 import type { ProgramCtx } from '../runtime/context.ts';
 import { run_user, type ScenarioEnv, type UserArgs, type UserResult } from './env.ts';
 import type { Scenario } from './types.ts';
-import { CE_DE, FC, cp_clean, drain_io, expect, irb_str, marks, pending_name, settle, state } from './s01-bring-up.ts';
+import { CE_DE, FC, cp_clean, drain_io, expect, irb_str, marks, pending_name, settle, state } from './lib/index.ts';
 
 export const scenario: Scenario = {
   id: 'S12',
