@@ -7,12 +7,6 @@ import {
   ACTION_NAMES,
   FSM_LABELS,
   FSM_TABLES,
-  enum_values,
-  event_name,
-  event_value,
-  fsm_jump,
-  state_name,
-  state_value,
   type ActionName,
   type EventB,
   type EventE,
@@ -23,6 +17,7 @@ import {
   type StateOf,
 } from '../src/driver/fsm_tables.ts';
 import { ORDER, SPEC } from './helpers/spec_tables.ts';
+import { enum_values, event_name, event_value, fsm_jump, state_name, state_value } from './helpers/fsm_lookup.ts';
 
 const shapes = Object.values(FSM_TABLES) as FsmShape[];
 
