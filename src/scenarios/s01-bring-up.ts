@@ -168,7 +168,7 @@ function delayed_attempt(env: ScenarioEnv): void {
   one_io_done(env, 'S1.delayed', m0, 1);
 }
 
-/** GET_REGION_INFO answers, byte for byte what §11.6 says (index 0, then each extra region at argsz 32 and 48). */
+/** GET_REGION_INFO answers, byte for byte as vfio_ccw_mdev_ioctl answers them (index 0, then each extra region at argsz 32 and 48). */
 function region_info_exact(env: ScenarioEnv, extra: number): void {
   const ops = env.client.ops;
   const problems: string[] = [];

@@ -1,4 +1,4 @@
-// S3: reserve / release on a shared DASD with unsolicited interrupts (spec/client-and-hardware.md §8).
+// S3: reserve / release on a shared DASD with unsolicited interrupts.
 // The device is scripted (hung): every ending and every unsolicited status comes through the
 // mailbox, so "while IDLE" and "while CP_PENDING" are exact, not timing.
 import { basic_sense, dasd_read, rcd, release, reserve, steal_lock } from '../client/guest.ts';

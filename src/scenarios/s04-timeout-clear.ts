@@ -1,4 +1,4 @@
-// S4: guest timeout -> CSCH during a pending start, DASD term_IO (spec/client-and-hardware.md §8).
+// S4: guest timeout -> CSCH during a pending start, as dasd_term_IO does.
 // The device hangs (it never ends a start by itself). Variant A races the start's final IRQ
 // with the guest's csch; which of the orderings the threads produce is recorded per attempt.
 import { dasd_read } from '../client/guest.ts';

@@ -1,4 +1,4 @@
-// S5: HSCH during a start (spec/client-and-hardware.md §8). The device is scripted; the machine
+// S5: HSCH during a start: the device is scripted; the machine
 // is held where a step needs the driver's answer before the interrupt.
 import { dasd_read } from '../client/guest.ts';
 import { SCSW_STCTL_STATUS_PEND } from '../uapi/scsw.ts';

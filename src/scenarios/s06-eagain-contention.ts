@@ -1,4 +1,4 @@
-// S6: -EAGAIN under io_mutex contention (spec/client-and-hardware.md §8, §5.1).
+// S6: -EAGAIN under io_mutex contention: a region write that finds io_mutex held (v5.2+).
 // User 0 is the QEMU vCPU (its writes retry -EAGAIN at once, without limit). User 1 stands in
 // for whoever else holds io_mutex: T copying an IRB, stretched ("T artificially slowed", step 4),
 // then a second client thread reading the schib and CRW regions and writing the I/O region.

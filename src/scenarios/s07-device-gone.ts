@@ -1,4 +1,4 @@
-// S7: device goes not-operational mid-I/O (spec/client-and-hardware.md §8). User 0 is QEMU;
+// S7: device goes not-operational mid-I/O User 0 is QEMU;
 // user 1 is the host side of the removal: it waits for the subchannel to be scheduled for
 // unregistration, then plays the vfio core removing the mdev (request callback, repeated,
 // until the device is closed; then remove). First the path-lost variant, while the device is there.

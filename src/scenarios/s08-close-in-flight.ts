@@ -1,4 +1,4 @@
-// S8: close or reset with I/O in flight: quiesce (spec/client-and-hardware.md §8, §5.3).
+// S8: close or reset with I/O in flight: vfio_ccw_sch_quiesce ends it.
 // The device never ends a start by itself, so every I/O is still running when the guest closes
 // or resets. Halts and clears are answered unless the run says otherwise (hw halt: 'ignore'
 // gives the "H ignores halts, answers the first csch" variant: 3 × 3 s of waiting).

@@ -1,4 +1,4 @@
-// S9: CRW storm (spec/client-and-hardware.md §8). User 1 plays the machine's path events:
+// S9: CRW storm: user 1 plays the machine's path events:
 // offline/online flapping over eight CHPIDs; user 0 is QEMU running DASD reads and draining the
 // CRW region whenever its eventfd is set. Only the subchannel's own CHPID (0x40, the machine's
 // single installed path) reaches this driver; events for the other seven are delivered to it

@@ -1,4 +1,4 @@
-// S10: final and unsolicited interrupts back to back; a write before the read (spec §8, §5.2, §5.4).
+// S10: final and unsolicited interrupts back to back; a write before the read.
 // A: the machine makes the final and an attention pending while held, then presents them back to
 // back; whether io_todo runs in between is up to the threads, so each attempt records what the
 // user got. When it does not, fsm_irq overwrites the final in the single IRB slot (R2): io_todo

@@ -1,4 +1,4 @@
-// S11: unplug request (REQ) while I/O runs (spec/client-and-hardware.md §8). User 1 is the vfio
+// S11: unplug request (REQ) while I/O runs User 1 is the vfio
 // core removing the mdev: request(count) every few reads (the kernel's ~10 s) until the device
 // is closed, then remove. User 0 is QEMU streaming reads; it looks at the REQ
 // eventfd only while a start is outstanding, so the unplug always meets an I/O in flight, and

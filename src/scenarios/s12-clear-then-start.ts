@@ -1,4 +1,4 @@
-// S12: clear completion and a new start (spec/client-and-hardware.md §8). A non-QEMU client
+// S12: clear completion and a new start: a non-QEMU client
 // (raw region writes; QEMU's emulated FC would refuse the ssch). The spec's step 3 "before T
 // runs" is a window of microseconds between fsm_irq queueing io_work and io_todo starting: each
 // attempt writes the ssch as soon as the clear interrupt has been presented and records which
