@@ -1,6 +1,6 @@
-// Invariant oracles (each I<n> described where it is checked below), checked online: a hook consumer that looks at the
-// shared state at the point where the state an invariant relates changes. A violation is
-// recorded as a WARN (code invariant) whose message starts with the invariant's id.
+// Invariant oracles, checked online (each I<n> is described where it is checked below): a hook
+// consumer that looks at the shared state at the point where the state an invariant relates
+// changes. A violation is recorded as a WARN (code invariant) whose message starts with the id.
 import { H, type HookFn, register_hook, WARN, Warn, mutex_owner, spin_owner } from '../kernel/index.ts';
 import { scsw_is_final } from '../uapi/scsw.ts';
 import { LOG_RECORDS, type VfioCcwPrivate } from '../driver/private.ts';
