@@ -1,7 +1,6 @@
-// The FSM tables of src/driver/fsm_tables.ts against an independent transcription of the spec.
-// The grids (test/helpers/spec_tables.ts) are copied from spec/driver.md in the spec's own row and
-// column order (markdown rows, "**" emphasis dropped), so a cell that the source got wrong, moved
-// or dropped shows up here.
+// The FSM tables of src/driver/fsm_tables.ts against an independent transcription of each
+// version's vfio_ccw_jumptable (test/helpers/spec_tables.ts, markdown grids written by hand), so a
+// cell that the source got wrong, moved or dropped shows up here.
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import {
   ACTION_NAMES,

@@ -1,4 +1,4 @@
-// The invariant oracles of spec §16.2 that had no live check, or none before v5.2: each shown
+// The invariant oracles (src/detect/invariants.ts) that had no live check, or none before v5.2: each shown
 // firing on a version whose C breaks it and quiet on one whose C does not, under the same
 // schedule. The schedule is played on the test's own thread (test/helpers/g_rig.ts): each step
 // is a driver function run as the actor that runs it in the kernel, so the interleaving is fixed.

@@ -1,4 +1,4 @@
-// The workload scenarios S1 … S12 (spec/client-and-hardware.md §8), each once on mainline through
+// The workload scenarios S1 … S12, each once on mainline through
 // one Rig, with small iteration counts and a fast machine. A run passes, or its only findings are
 // real races of the current driver, each named below with the interleaving that produces it.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

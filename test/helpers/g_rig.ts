@@ -22,7 +22,7 @@ import { guest_write, type GuestMemoryView } from '../../src/vfio/guest.ts';
 export const TEST_ACTOR = 0;
 export const OTHER_ACTOR = 5;
 
-/** File offsets of the regions after open (spec §2.2). */
+/** File offsets of the regions after open (VFIO_CCW_INDEX_TO_OFFSET of each region index). */
 export const OFF_IO = 0x000;
 export const OFF_ASYNC = 0x400;
 export const OFF_SCHIB = 0x800;
