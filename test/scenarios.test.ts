@@ -1,6 +1,7 @@
 // The workload scenarios S1 … S12, each once on mainline through
 // one Rig, with small iteration counts and a fast machine. A run passes, or its only findings are
 // real races of the current driver, each named below with the interleaving that produces it.
+import { readFileSync, readdirSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Rig } from '../src/system/rig.ts';
 import { SCENARIOS, scenario_by_id_or_slug } from '../src/scenarios/index.ts';
@@ -92,6 +93,14 @@ describe('scenario registry', () => {
     }
     expect(scenario_by_id_or_slug('clear-then-start')?.id).toBe('S12');
     expect(scenario_by_id_or_slug('S13')).toBeUndefined();
+  });
+
+  it('no scenario imports another: what they share is in src/scenarios/lib', () => {
+    const dir = new URL('../src/scenarios/', import.meta.url);
+    const files = readdirSync(dir).filter((f) => /^s\d\d-.*\.ts$/.test(f));
+    expect(files).toHaveLength(SCENARIOS.length);
+    const crossing = files.flatMap((f) => [...readFileSync(new URL(f, dir), 'utf8').matchAll(/from '\.\/(s\d\d-[^']*)'/g)].map((m) => `${f} -> ${m[1]}`));
+    expect(crossing).toEqual([]);
   });
 
   it('mainline can run all of them; older kernels lack what some need', () => {

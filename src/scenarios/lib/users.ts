@@ -1,19 +1,17 @@
 // The prologue scenarios with more than one user share: the machine is running, user 0 realizes
 // the device as QEMU does, and then every user meets at the barrier, so no user touches the
 // device before it is there.
-import type { VfioCcwClient } from '../../client/index.ts';
+import type { RealizeResult } from '../../client/client.ts';
 import type { ProgramCtx } from '../../runtime/context.ts';
 import { run_user, type ScenarioEnv, type UserArgs, type UserResult } from '../env.ts';
-
-export type Realized = ReturnType<VfioCcwClient['realize']>;
 
 /**
  * User 0 realizes the device (with the `<check_id>.realize` check; none when check_id is null),
  * then all users meet. User 0 gets its realize answer, the others null.
  */
-export function realize_and_meet(env: ScenarioEnv, check_id: string | null): Realized | null {
+export function realize_and_meet(env: ScenarioEnv, check_id: string | null): RealizeResult | null {
   env.wait_hw_running();
-  let r: Realized | null = null;
+  let r: RealizeResult | null = null;
   if (env.user === 0) r = check_id === null ? env.client.realize() : env.realize(check_id);
   env.barrier();
   return r;
