@@ -1,11 +1,12 @@
 // `check` as a user runs it (child processes): the verdict on v5.13's "Serialize FSM IDLE state
 // with I/O completion" both ways round on S12 (the seeds' race, I2), its JUnit file, a bad
 // baseline file, and SIGTERM in the middle of a run.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { interrupt } from './helpers/cli.ts';
 
 // the seeds' race: io_todo sets IDLE while the new start's channel program is in flight
 const I2 = 'invariant I2 in vfio_ccw_sch_io_todo';
@@ -119,27 +120,12 @@ describe('check', { timeout: 900_000 }, () => {
   it('SIGTERM mid-run: the report is marked interrupted, never a pass; exit 4', async () => {
     const d = tmp();
     const file = join(d, 'check.json');
-    const child = spawn(process.execPath, [BIN, 'check', '--variant', 'v5.3', '--base', 'v5.13', '--scenarios', 'S2,S12', '--budget', '100000', '--jobs', '2', '--report', file], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (b: Buffer) => (out += b.toString()));
     // the start line comes after the handlers are in place: stop it then
-    await new Promise<void>((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error(`no start line: ${err}`)), 300_000);
-      child.stderr.on('data', (b: Buffer) => {
-        err += b.toString();
-        if (/^check: /m.test(err)) {
-          clearTimeout(t);
-          resolve();
-        }
-      });
-    });
-    child.kill('SIGTERM');
-    const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
-    expect(code, err).toBe(4);
-    expect(out.trim().split('\n').at(-1)).toBe('INTERRUPTED');
-    expect(out).not.toMatch(/^SUCCESS$/m);
+    const r = await interrupt(['check', '--variant', 'v5.3', '--base', 'v5.13', '--scenarios', 'S2,S12', '--budget', '100000', '--jobs', '2', '--report', file], 'SIGTERM', { err: /^check: /m }, 300_000);
+    expect(r.status, r.stderr).toBe(4);
+    expect(r.stdout.trim().split('\n').at(-1)).toBe('INTERRUPTED');
+    expect(r.stdout).not.toMatch(/^SUCCESS$/m);
     expect(JSON.parse(readFileSync(file, 'utf8'))).toMatchObject({ result: 'interrupted', interrupted: true });
-    expect(err).toMatch(/interrupted/);
+    expect(r.stderr).toMatch(/interrupted/);
   }, 600_000);
 });

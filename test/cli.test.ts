@@ -1,9 +1,10 @@
 // The tools as a user runs them: child processes, their output and exit codes.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { interrupt } from './helpers/cli.ts';
 
 const BIN = new URL('../bin/vfio-ccw-sim.mjs', import.meta.url).pathname;
 const run = (args: string[]) => spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 120_000 });
@@ -82,27 +83,12 @@ describe('vfio-ccw-sim', () => {
   it('Ctrl-C during a run stops the workers, still writes the report, and exits', async () => {
     const d = tmp();
     const file = join(d, 'r.json');
-    const child = spawn(process.execPath, [BIN, 'stress', '--duration', '60', '--stat-interval', '0.2', '--report', file, '--detectors', 'none'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stderr.on('data', (b: Buffer) => (err += b.toString()));
     // A handshake, not a sleep: interrupt once the first stat line shows the run is under way.
-    await new Promise<void>((res, rej) => {
-      const t = setTimeout(() => rej(new Error(`no stat line: ${out} ${err}`)), 60_000);
-      child.stdout.on('data', (b: Buffer) => {
-        out += b.toString();
-        if (out.includes('I/O starts')) {
-          clearTimeout(t);
-          res();
-        }
-      });
-    });
-    child.kill('SIGINT');
-    const code = await new Promise<number | null>((res) => child.on('exit', (c) => res(c)));
+    const r = await interrupt(['stress', '--duration', '60', '--stat-interval', '0.2', '--report', file, '--detectors', 'none'], 'SIGINT', { out: /I\/O starts/ });
     // an interrupted run never passes: exit 4, result 'interrupted', and the report is written
-    expect(code).toBe(4);
-    expect(err).toMatch(/SIGINT: stopping/);
-    expect(out.trim().split('\n').at(-1)).toBe('INTERRUPTED');
+    expect(r.status).toBe(4);
+    expect(r.stderr).toMatch(/SIGINT: stopping/);
+    expect(r.stdout.trim().split('\n').at(-1)).toBe('INTERRUPTED');
     const rep = JSON.parse(readFileSync(file, 'utf8')) as { duration_s: number; result: string };
     expect(rep.result).toBe('interrupted');
     expect(rep.duration_s).toBeLessThan(60);

@@ -351,7 +351,7 @@ describe('realize / reset / unrealize', () => {
   });
 });
 
-describe('guest instructions: errno -> cc (spec §4.2)', () => {
+describe('guest instructions: errno -> cc (QEMU vfio_ccw_handle_request)', () => {
   it('ssch: full write cc0, EBUSY cc2, ENODEV/EACCES cc3, SCSW restored on non-cc0', () => {
     for (const [rc, cc] of [
       [undefined, 0],
@@ -446,7 +446,7 @@ describe('guest instructions: errno -> cc (spec §4.2)', () => {
   });
 });
 
-describe('emulated SCSW (spec §1 rule 3)', () => {
+describe('emulated SCSW (QEMU hw/s390x/css.c answers from its own copy)', () => {
   it('second ssch before the IRB -> cc2; after the IRB before tsch -> cc1; tsch clears', () => {
     const { dev, c } = started();
     expect(c.ssch(ORB)).toBe(2);

@@ -1,11 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
-  CP_RULES_B,
-  CP_RULES_C52,
-  CP_RULES_C53,
-  CP_RULES_C53_DEV,
-  CP_RULES_D,
-  CP_RULES_G,
   ChannelProgram,
   bind_cp,
   cp_free,
@@ -19,6 +13,7 @@ import {
   type Cp,
   type CpRules,
 } from '../src/driver/cp.ts';
+import { CP_RULES_B, CP_RULES_C52, CP_RULES_C53, CP_RULES_C53_DEV, CP_RULES_D, CP_RULES_G } from './helpers/cp_rules.ts';
 import { ActorKind, alloc_global, allocBuf, atomic_read, read_warnings, set_current, type SharedBuf } from '../src/kernel/index.ts';
 import { CCW_CMD, CCW_FLAG, ccw, ccw_chain, ccw_decode, idal_encode, type Ccw } from '../src/uapi/ccw.ts';
 import { EBUSY, EFAULT, EINVAL, ENOMEM, EOPNOTSUPP } from '../src/uapi/errno.ts';

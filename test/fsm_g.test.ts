@@ -1,4 +1,4 @@
-// Version G ("mainline", spec §9.1, §10): the jump table as functions, and the actions' behaviour.
+// Version G ("mainline", vfio_ccw_fsm.c v6.3): the jump table as functions, and the actions' behaviour.
 // Single-threaded: the whole system lives on the test's thread (test/helpers/g_rig.ts). The
 // machine accepts ssch/hsch/csch synchronously; no interrupt arrives unless a test calls a driver
 // function itself (the io_todo and fsm_irq tests say so in their names).
@@ -76,8 +76,8 @@ type State = (typeof STATES)[number];
 type Event = (typeof EVENTS)[number];
 
 /**
- * Spec §9.1 "Jump table (v6.0 … current)", row by row in the spec's order, "**" emphasis dropped;
- * the spec's "nop" is fsm_nop (§10.2). Transcribed from the spec, not from fsm_tables.ts.
+ * vfio_ccw_jumptable (v6.0 … current), row by row; "nop" is fsm_nop. Transcribed by hand, not
+ * from fsm_tables.ts.
  */
 const SPEC_G: Readonly<Record<State, Readonly<Record<Event, FsmFunc>>>> = {
   NOT_OPER: { NOT_OPER: fsm_nop, IO_REQ: fsm_io_error, INTERRUPT: fsm_disabled_irq, ASYNC_REQ: fsm_async_error, OPEN: fsm_nop, CLOSE: fsm_nop },
@@ -93,7 +93,7 @@ const ACTION_FNS: Readonly<Record<string, FsmFunc>> = {
 };
 const fn_name = (f: FsmFunc | undefined): string => Object.entries(ACTION_FNS).find(([, v]) => v === f)?.[0] ?? `<unknown ${String(f)}>`;
 
-describe('G jump table (spec §9.1, §10.1)', () => {
+describe('G jump table (vfio_ccw_jumptable)', () => {
   const drv = driver_for('mainline');
 
   it('numbers states and events as the kernel enums do', () => {
@@ -141,9 +141,9 @@ function expect_failed_request(r: GRig, rc: number): void {
 }
 
 // ---------------------------------------------------------------------------------------------
-// 2. fsm_io_request, step by step (§10.3), through the I/O region write (§11.2).
+// 2. fsm_io_request, step by step through the I/O region write (vfio_ccw_mdev_write_io_region).
 
-describe('fsm_io_request (§10.3)', () => {
+describe('fsm_io_request', () => {
   it('START: cp_init, cp_prefetch, ssch; write returns count, CP_PENDING, ret_code 0, the SCSW copied (step 2)', () => {
     const r = g_rig();
     const region = io_region();
@@ -336,7 +336,7 @@ describe('IO_REQ in the other states', () => {
   });
 });
 
-describe('ASYNC_REQ (§10.2 fsm_async_request, §11.3)', () => {
+describe('ASYNC_REQ (fsm_async_request, vfio_ccw_async_region_write)', () => {
   const hsch = cmd_region(VFIO_CCW_ASYNC_CMD_HSCH);
   const csch = cmd_region(VFIO_CCW_ASYNC_CMD_CSCH);
 
@@ -400,11 +400,11 @@ describe('ASYNC_REQ (§10.2 fsm_async_request, §11.3)', () => {
 // ---------------------------------------------------------------------------------------------
 // 4. OPEN, CLOSE and NOT_OPER.
 
-// fsm_notoper reached through OPEN/CLOSE runs without sch->lock, in the kernel as here (§9.1:
-// "Runs under whatever lock the caller holds"; fsm_open fires NOT_OPER after its unlock). Its
+// fsm_notoper reached through OPEN/CLOSE runs without sch->lock, in the kernel as here (it runs
+// under whatever lock its caller holds; fsm_open fires NOT_OPER after its unlock). Its
 // css_sched_sch_todo documents sch->lock but asserts nothing (css.c), so no warning comes: the
 // unlocked write to sch->todo is what the detectors see, as the first of these tests shows.
-describe('OPEN / CLOSE / NOT_OPER (§9.1)', () => {
+describe('OPEN / CLOSE / NOT_OPER', () => {
   it('OPEN in STANDBY (open_device): IDLE, subchannel enabled with ISC 6', () => {
     const r = g_rig({ open: false });
     expect([r.state(), r.p.sch.hw.get('enabled')]).toEqual([r.S.STANDBY, 0]);
@@ -480,7 +480,7 @@ describe('OPEN / CLOSE / NOT_OPER (§9.1)', () => {
 });
 
 // ---------------------------------------------------------------------------------------------
-// 5. The interrupt path: fsm_irq / fsm_disabled_irq, and io_todo rule E (§10.4).
+// 5. The interrupt path: fsm_irq / fsm_disabled_irq, and io_todo rule E (vfio_ccw_sch_io_todo, v6.0+).
 // Single-threaded unit tests: the IRB is written into the slot by the test and io_todo is
 // called directly, as the todo worker would run it.
 
@@ -527,7 +527,7 @@ describe('interrupts in G (unit tests: driver functions called directly)', () =>
   });
 });
 
-describe('io_todo, rule E (§10.4; unit tests calling vfio_ccw_sch_io_todo directly)', () => {
+describe('io_todo, rule E (unit tests calling vfio_ccw_sch_io_todo directly)', () => {
   it('a solicited final interrupt in CP_PENDING frees the cp, sets IDLE, translates cpa, copies the IRB, signals', () => {
     const r = g_rig();
     const fd = pending_with_trigger(r);

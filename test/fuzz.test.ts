@@ -28,7 +28,7 @@ describe('the interface table', () => {
     expect(ops('v4.18')).not.toContain('hw_path'); // no chp_event before v5.8
   });
 
-  it('gives the errno spec/driver.md §11 gives for a bad input', () => {
+  it('gives the errno the kernel gives for a bad input', () => {
     const f = F('mainline');
     expect(call_spec('read_io').expect([0, 100, 25, 0], f, view)).toEqual([-EINVAL]); // 125 > 124
     expect(call_spec('read_io').expect([0, 0, 124, 0], f, view)).toEqual([124]);

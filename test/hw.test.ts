@@ -1,5 +1,5 @@
-// The machine model: condition codes (client-and-hardware.md §6.2), TSCH clearing (§6.3), the
-// interrupts of each function (§6.5), scripted control, seeded decisions; then the engine on a
+// The machine model: condition codes, TSCH clearing and the interrupts of each function as the
+// z/Architecture Principles of Operation gives them for each I/O instruction, scripted control, seeded decisions; then the engine on a
 // real IRQ worker with instructions issued from other workers.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ActorKind, alloc_global, set_clock } from '../src/kernel/index.ts';
@@ -107,7 +107,7 @@ beforeEach(() => {
   now = 0;
 });
 
-/** States of §6.2 / §6.6, each built from a fresh machine with instructions and commands only. */
+/** Subchannel states (idle, start pending, active, status pending, …), each built from a fresh machine with instructions and commands only. */
 const STATES: Record<string, { cfg?: Partial<HwConfig>; build: (m: M) => void }> = {
   'idle, enabled': { build: enable },
   'idle, disabled': { build: () => undefined },
@@ -216,7 +216,7 @@ const CC: Record<keyof typeof STATES, Record<Instr, number>> = {
   'unsolicited status pending': { ssch: 1, hsch: 1, csch: 0, xsch: 1, msch: 1, tsch: 0, stsch: 0 },
 };
 
-describe('condition codes per instruction and state (§6.2)', () => {
+describe('condition codes per instruction and state', () => {
   const rows = Object.entries(CC).flatMap(([state, ccs]) => Object.entries(ccs).map(([instr, cc]) => [state, instr as Instr, cc] as const));
   it.each(rows)('%s: %s gives cc %i', (state, instr, cc) => {
     const s = STATES[state]!;
@@ -270,7 +270,7 @@ describe('condition codes per instruction and state (§6.2)', () => {
   });
 });
 
-describe('TSCH clearing (§6.3)', () => {
+describe('TSCH clearing', () => {
   it('intermediate status: SC and Z reset, FC and AC stay; the start goes on to its final', () => {
     const m = machine({ hung: true });
     enable(m);
@@ -321,7 +321,7 @@ describe('TSCH clearing (§6.3)', () => {
   });
 });
 
-describe('interrupts of each function (§6.5)', () => {
+describe('interrupts of each function', () => {
   it('start: one final interrupt after the latency, FC start, SC prim+sec+pend, CE|DE', () => {
     const m = machine();
     enable(m);

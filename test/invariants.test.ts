@@ -1,4 +1,4 @@
-// The invariant oracles of spec §16.2 that had no live check, or none before v5.2: each shown
+// The invariant oracles (src/detect/invariants.ts) that had no live check, or none before v5.2: each shown
 // firing on a version whose C breaks it and quiet on one whose C does not, under the same
 // schedule. The schedule is played on the test's own thread (test/helpers/g_rig.ts): each step
 // is a driver function run as the actor that runs it in the kernel, so the interleaving is fixed.
@@ -14,9 +14,9 @@ import {
   SCSW_ACTL_SCHACT, SCSW_FCTL_HALT_FUNC, SCSW_FCTL_START_FUNC, SCSW_STCTL_ALERT_STATUS, SCSW_STCTL_INTER_STATUS, SCSW_STCTL_PRIM_STATUS,
   SCSW_STCTL_SEC_STATUS, SCSW_STCTL_STATUS_PEND, scsw_word0,
 } from '../src/uapi/scsw.ts';
-import { IO_REGION_SIZE, VFIO_CCW_IO_IRQ_INDEX, VFIO_DEVICE_SET_IRQS } from '../src/uapi/vfio_ccw.ts';
+import { VFIO_CCW_IO_IRQ_INDEX, VFIO_DEVICE_SET_IRQS } from '../src/uapi/vfio_ccw.ts';
 import { make_irq_set_eventfd } from '../src/uapi/ioctl.ts';
-import { DATA, OFF_IO, OTHER_ACTOR, TEST_ACTOR, end_rig, g_rig, io_region, type GRig } from './helpers/g_rig.ts';
+import { DATA, OFF_IO, OTHER_ACTOR, TEST_ACTOR, end_rig, g_rig, io_region, start_accepted as start, type GRig } from './helpers/g_rig.ts';
 
 const T = 'test';
 const FINAL = scsw_word0({ fctl: SCSW_FCTL_START_FUNC, stctl: SCSW_STCTL_PRIM_STATUS | SCSW_STCTL_SEC_STATUS | SCSW_STCTL_STATUS_PEND });
@@ -54,10 +54,6 @@ function io_todo_as(r: GRig, who: number, w0: number): void {
   } finally {
     set_current(r.g, TEST_ACTOR, ActorKind.test, 't');
   }
-}
-function start(r: GRig): void {
-  expect(r.write(OFF_IO, io_region())).toBe(IO_REGION_SIZE);
-  expect(r.ret_code()).toBe(0);
 }
 function hw_idle(r: GRig): void {
   r.p.sch.hw.set('fctl', 0);

@@ -1,6 +1,5 @@
 // drivers/s390/cio/vfio_ccw_ops.c, _async.c, _chp.c in version G ("mainline"): every region
-// handler and ioctl against spec §11, with every bad input the spec lists, each answered with the
-// spec's errno, and the device still doing I/O afterwards (a valid start write returns 124).
+// handler and ioctl with every bad input it rejects, each answered with the kernel's errno, and the device still doing I/O afterwards (a valid start write returns 124).
 // Single-threaded: the whole system lives on the test's thread (test/helpers/g_rig.ts); the
 // machine accepts ssch synchronously and no interrupt is delivered.
 import { afterEach, describe, expect, it } from 'vitest';
@@ -84,18 +83,18 @@ function install(r: GRig, index: number): number {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Every bad input of §11 on an open, IDLE device. After the errno, the device is still IDLE with
+// Every bad input on an open, IDLE device. After the errno, the device is still IDLE with
 // nothing changed that the next start depends on, and a valid start write returns 124.
 
 type BadInput = readonly [name: string, run: (r: GRig) => number, errno: number];
 
 const REGION_BAD: readonly BadInput[] = [
-  // §11.1 dispatch: index = offset >> 10 must be < 1 + num_regions (4 after open)
+  // vfio_ccw_mdev_read/write dispatch: index = offset >> 10 must be < 1 + num_regions (4 after open)
   ['read, index 4 (offset 0x1000)', (r) => r.read(0x1000, 1), -EINVAL],
   ['write, index 4 (offset 0x1000)', (r) => r.write(0x1000, new Uint8Array(1)), -EINVAL],
   ['read, index 5 (offset 0x1400)', (r) => r.read(0x1400, 4), -EINVAL],
   ['write, index 0x3fff (offset 0xfffc00)', (r) => r.write(0xfffc00, new Uint8Array(4)), -EINVAL],
-  // §11.2 I/O region, 124 bytes
+  // vfio_ccw_mdev_write_io_region / read_io_region: I/O region, 124 bytes
   ['io read, pos 124 count 1', (r) => r.read(OFF_IO + 124, 1), -EINVAL],
   ['io read, pos 0 count 125', (r) => r.read(OFF_IO, 125), -EINVAL],
   ['io read, pos 120 count 5', (r) => r.read(OFF_IO + 120, 5), -EINVAL],
@@ -107,7 +106,7 @@ const REGION_BAD: readonly BadInput[] = [
   ['io read, buffer shorter than count', (r) => r.read(OFF_IO, IO_REGION_SIZE, new Uint8Array(100)), -EFAULT],
   ['io write, NULL buffer', (r) => r.write(OFF_IO, null, IO_REGION_SIZE), -EFAULT],
   ['io write, buffer shorter than count', (r) => r.write(OFF_IO, io_region().slice(0, 100), IO_REGION_SIZE), -EFAULT],
-  // §11.3 async command region, 8 bytes
+  // vfio_ccw_async_region_write: async command region, 8 bytes
   ['async read, pos 8 count 1', (r) => r.read(OFF_ASYNC + 8, 1), -EINVAL],
   ['async read, pos 0 count 9', (r) => r.read(OFF_ASYNC, 9), -EINVAL],
   ['async read, pos 4 count 5', (r) => r.read(OFF_ASYNC + 4, 5), -EINVAL],
@@ -119,7 +118,7 @@ const REGION_BAD: readonly BadInput[] = [
   ['async write, unknown command 0', (r) => r.write(OFF_ASYNC, cmd_region(0)), -EINVAL],
   ['async write, unknown command 3 (HSCH|CSCH)', (r) => r.write(OFF_ASYNC, cmd_region(3)), -EINVAL],
   ['async write, unknown command 4', (r) => r.write(OFF_ASYNC, cmd_region(4)), -EINVAL],
-  // §11.4 schib region, 52 bytes, read-only
+  // vfio_ccw_schib_region_read: schib region, 52 bytes, read-only
   ['schib read, pos 52 count 1', (r) => r.read(OFF_SCHIB + 52, 1), -EINVAL],
   ['schib read, pos 0 count 53', (r) => r.read(OFF_SCHIB, 53), -EINVAL],
   ['schib read, NULL buffer', (r) => r.read(OFF_SCHIB, SCHIB_AREA_SIZE, null), -EFAULT],
@@ -127,7 +126,7 @@ const REGION_BAD: readonly BadInput[] = [
   ['schib write, whole region', (r) => r.write(OFF_SCHIB, new Uint8Array(SCHIB_AREA_SIZE)), -EINVAL],
   ['schib write, pos 0 count 53', (r) => r.write(OFF_SCHIB, new Uint8Array(53)), -EINVAL],
   ['schib write, NULL buffer', (r) => r.write(OFF_SCHIB, null, 4), -EINVAL],
-  // §11.5 CRW region, 8 bytes, read-only
+  // vfio_ccw_crw_region_read: CRW region, 8 bytes, read-only
   ['crw read, pos 8 count 1', (r) => r.read(OFF_CRW + 8, 1), -EINVAL],
   ['crw read, pos 0 count 9', (r) => r.read(OFF_CRW, 9), -EINVAL],
   ['crw read, NULL buffer', (r) => r.read(OFF_CRW, CRW_REGION_SIZE, null), -EFAULT],
@@ -205,9 +204,9 @@ const MUTEX_BAD: readonly BadInput[] = [
 ];
 
 describe.each([
-  ['region handlers (§11.1-11.5)', REGION_BAD],
-  ['ioctls (§11.6)', IOCTL_BAD],
-  ['io_mutex contention (§11.2, §11.3)', MUTEX_BAD],
+  ['region handlers', REGION_BAD],
+  ['ioctls', IOCTL_BAD],
+  ['io_mutex contention', MUTEX_BAD],
 ] as const)('bad input to %s: the errno, then the device still does I/O', (_group, cases) => {
   it.each(cases)('%s', (_name, run, errno) => {
     const r = g_rig();
@@ -252,7 +251,7 @@ describe('bad inputs leave the regions alone', () => {
 });
 
 // ---------------------------------------------------------------------------------------------
-// Before open, and after the last close: only the I/O region exists (§11.1).
+// Before open, and after the last close: only the I/O region exists (the extra regions are registered at open).
 
 describe('region set before open and after close', () => {
   it('before open: GET_INFO says 1 region; indexes 1..3 are -EINVAL for read, write and GET_REGION_INFO', () => {
@@ -291,7 +290,7 @@ describe('region set before open and after close', () => {
 });
 
 // ---------------------------------------------------------------------------------------------
-// Good answers (§11.2-11.6).
+// Good answers.
 
 describe('region reads', () => {
   it('io: whole region, and a short read of ret_code', () => {
@@ -527,7 +526,7 @@ describe('VFIO_DEVICE_RESET (E/G: CLOSE then OPEN)', () => {
     r.p.sch.hw.set('present', 0);
     expect(r.ioctl(VFIO_DEVICE_RESET, null)).toBe(-EINVAL);
     expect(r.state()).toBe(r.S.NOT_OPER);
-    // fsm_close fires NOT_OPER after dropping sch->lock (§9.1), so fsm_notoper runs unlocked; css.c
+    // fsm_close fires NOT_OPER after dropping sch->lock (vfio_ccw_fsm.c), so fsm_notoper runs unlocked; css.c
     // asserts no lock there, so nothing is reported
     expect(r.take_warnings()).toEqual([]);
   });

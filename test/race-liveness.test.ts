@@ -1,4 +1,4 @@
-// Issue 10, §3: under `race`, S9 and S11 on v5.3 and later ended every controlled schedule as a
+// Issue 10, item 3: under `race`, S9 and S11 on v5.3 and later ended every controlled schedule as a
 // livelock, and the same runs reported a vfio_device_open under a spinlock. Both were the
 // harness's: too few users for the scenario, and a spin depth left over from an aborted run.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

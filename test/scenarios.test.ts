@@ -1,6 +1,7 @@
-// The workload scenarios S1 … S12 (spec/client-and-hardware.md §8), each once on mainline through
+// The workload scenarios S1 … S12, each once on mainline through
 // one Rig, with small iteration counts and a fast machine. A run passes, or its only findings are
 // real races of the current driver, each named below with the interleaving that produces it.
+import { readFileSync, readdirSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Rig } from '../src/system/rig.ts';
 import { SCENARIOS, scenario_by_id_or_slug } from '../src/scenarios/index.ts';
@@ -38,24 +39,40 @@ const CRW_LOST =
 
 interface Plan {
   iterations: number;
+  /** checks the scenario makes on every mainline run of this plan, whatever the interleaving (suffixes after `S<n>.`) */
+  checks: string[];
   params?: Record<string, number | string | boolean>;
   races?: Record<string, string>;
 }
 
 const PLAN: Record<string, Plan> = {
-  S1: { iterations: 5 },
-  S2: { iterations: 200, races: { I18: SCHIB_READ, 'S2.no-ebusy': SLOT_JUDGED, 'S2.no-pinned-after-close': CLOSE_BEFORE_TODO, I12: SLOT_FINAL, I3: REQUEUED_FREES, I21: DOUBLE_FREE } },
-  S3: { iterations: 40 },
-  S4: { iterations: 10, races: { I12: SLOT_FINAL } },
-  S5: { iterations: 2 },
-  S6: { iterations: 100, races: { I18: SCHIB_READ } },
-  S7: { iterations: 1, races: { sleep_in_atomic: NOTOPER_UNPINS } },
-  S8: { iterations: 1 },
-  S9: { iterations: 100, params: { gap_ms: 0.2 }, races: { I12: SLOT_FINAL, I3: REQUEUED_FREES, 'S9.crw-fifo': CRW_LOST } },
-  S10: { iterations: 10, races: { I12: SLOT_FINAL } },
-  S11: { iterations: 10 },
+  S1: {
+    iterations: 5,
+    checks: [
+      'close-standby', 'device-info', 'final-irb', 'irq-info', 'isic-keeps-cp', 'no-ebusy', 'open-idle', 'prompt-final', 'prompt-two-runs',
+      'realize', 'region-info-calls', 'region-info-exact', 'reset', 'set-irqs', 'sync-start',
+    ],
+  },
+  S2: { iterations: 200, checks: ['no-ebusy', 'no-pinned-after-close', 'realize'], races: { I18: SCHIB_READ, 'S2.no-ebusy': SLOT_JUDGED, 'S2.no-pinned-after-close': CLOSE_BEFORE_TODO, I12: SLOT_FINAL, I3: REQUEUED_FREES, I21: DOUBLE_FREE } },
+  S3: { iterations: 40, checks: ['busy-final', 'busy-unsolicited-keeps-cp', 'cp-balanced', 'realize', 'reservation-lost-sense'] },
+  S4: { iterations: 10, checks: ['B-clear-discards', 'B-ebusy', 'B-restart', 'clear-frees', 'clear-irb', 'csch-keeps-state', 'hung', 'next-ssch', 'realize', 'ssch'], races: { I12: SLOT_FINAL } },
+  S5: { iterations: 2, checks: ['one-end-per-start', 'realize'] },
+  S6: { iterations: 100, checks: ['csch-once', 'eagain-cmd', 'eagain-io', 'every-request-once', 'io-once', 'realize'], races: { I18: SCHIB_READ } },
+  S7: {
+    iterations: 1,
+    checks: [
+      'a-cancelled', 'a-crw', 'a-crw-online', 'a-csch-recovers', 'a-no-interrupt', 'b-crws', 'b-halted', 'csch-eio', 'first-io', 'io-read-ok',
+      'no-double-free', 'no-irb-for-aborted-io', 'no-signal-after-notoper', 'notoper', 'realize', 'remove-after-close', 'removed', 'req',
+      'schib-enodev', 'ssch', 'ssch-eio', 'unplug', 'unreg-scheduled',
+    ],
+    races: { sleep_in_atomic: NOTOPER_UNPINS },
+  },
+  S8: { iterations: 1, checks: ['1-open', '2-open', '4-open', 'close-no-signal', 'close-quiesce', 'close-regions', 'close-terminates', 'pending-discarded', 'reset', 'reset-close', 'reset-signal'] },
+  S9: { iterations: 100, checks: ['crw-fifo', 'crw-zero-reads', 'end-idle', 'realize'], params: { gap_ms: 0.2 }, races: { I12: SLOT_FINAL, I3: REQUEUED_FREES, 'S9.crw-fifo': CRW_LOST } },
+  S10: { iterations: 10, checks: ['B-final', 'B-write-zeroes', 'no-double-free', 'realize'], races: { I12: SLOT_FINAL } },
+  S11: { iterations: 10, checks: ['no-io-signal-after-teardown', 'quiesce-ends-in-flight', 'realize', 'remove-after-close', 'removed', 'unplug-after-req'] },
   // I3 is the generic oracle for the same interleaving: the freed cp is the one the machine runs.
-  S12: { iterations: 20, races: { 'S12.todo-frees-own-cp': CLEAR_STEALS, I3: CLEAR_STEALS } },
+  S12: { iterations: 20, checks: ['clear-irb', 'csch-idle', 'realize', 'ssch-busy-during-clear'], races: { 'S12.todo-frees-own-cp': CLEAR_STEALS, I3: CLEAR_STEALS } },
 };
 
 let rig: Rig;
@@ -78,6 +95,14 @@ describe('scenario registry', () => {
     expect(scenario_by_id_or_slug('S13')).toBeUndefined();
   });
 
+  it('no scenario imports another: what they share is in src/scenarios/lib', () => {
+    const dir = new URL('../src/scenarios/', import.meta.url);
+    const files = readdirSync(dir).filter((f) => /^s\d\d-.*\.ts$/.test(f));
+    expect(files).toHaveLength(SCENARIOS.length);
+    const crossing = files.flatMap((f) => [...readFileSync(new URL(f, dir), 'utf8').matchAll(/from '\.\/(s\d\d-[^']*)'/g)].map((m) => `${f} -> ${m[1]}`));
+    expect(crossing).toEqual([]);
+  });
+
   it('mainline can run all of them; older kernels lack what some need', () => {
     const f = (v: string) => variant_by_name(v)!.features;
     for (const s of SCENARIOS) expect(s.requires?.(f('mainline')) ?? null).toBeNull();
@@ -90,7 +115,8 @@ describe('scenario registry', () => {
 
 describe('scenarios on mainline (one run each)', () => {
   for (const sc of SCENARIOS) {
-    const plan = PLAN[sc.id] ?? { iterations: 1 };
+    const plan = PLAN[sc.id];
+    if (plan === undefined) throw new Error(`no plan for ${sc.id}`);
     it(`${sc.id} ${sc.title}`, async () => {
       const out = await rig.run({
         variant: 'mainline',
@@ -106,9 +132,12 @@ describe('scenarios on mainline (one run each)', () => {
       const unexpected = out.report.findings.filter((x) => races[x.id] === undefined).map((x) => `${x.kind} ${x.id}: ${x.message}`);
       expect(unexpected).toEqual([]);
       expect(out.report.not_applicable ?? []).toEqual([]);
-      // every scenario made checks, and every one that failed is a named race
+      // the scenario made the checks its plan names, each under its own id, and every one that
+      // failed is a named race
       const checks = out.results.flatMap((r) => r.checks);
-      expect(checks.length).toBeGreaterThan(0);
+      const made = new Set(checks.map((c) => c.id));
+      expect(plan.checks.map((k) => `${sc.id}.${k}`).filter((id) => !made.has(id))).toEqual([]);
+      expect(checks.map((c) => c.id).filter((id) => !id.startsWith(`${sc.id}.`))).toEqual([]);
       for (const c of checks) if (!c.ok) expect(races[c.id], `${c.id}: ${c.message}`).toBeDefined();
     });
   }

@@ -5,6 +5,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { interrupt } from './helpers/cli.ts';
 
 const BIN = new URL('../bin/vfio-ccw-sim.mjs', import.meta.url).pathname;
 const run = (args: string[]) => spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 240_000 });
@@ -140,30 +141,14 @@ describe('race, replay, trace', () => {
 
 describe('race and Ctrl-C', () => {
   it('an interrupted search stops its workers, still writes the report, and exits', async () => {
-    const { spawn } = await import('node:child_process');
     const d = mkdtempSync(join(tmpdir(), 'vfio-ccw-sim-'));
     const file = join(d, 'r.json');
-    const child = spawn(process.execPath, [BIN, 'race', '--variant', 'mainline', '--scenario', 'S2', '--strategy', 'random', '--budget', '100000', '--all', '--no-shrink', '--report', file, '--detectors', 'none'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let err = '';
-    let out = '';
-    child.stdout.on('data', (b: Buffer) => (out += b.toString()));
     // A handshake, not a sleep: interrupt once the search has announced itself.
-    await new Promise<void>((res, rej) => {
-      const t = setTimeout(() => rej(new Error(`no start line: ${err}`)), 60_000);
-      child.stderr.on('data', (b: Buffer) => {
-        err += b.toString();
-        if (err.includes('search job')) {
-          clearTimeout(t);
-          res();
-        }
-      });
-    });
-    child.kill('SIGINT');
-    const code = await new Promise<number | null>((res) => child.on('exit', (c) => res(c)));
+    const r = await interrupt(['race', '--variant', 'mainline', '--scenario', 'S2', '--strategy', 'random', '--budget', '100000', '--all', '--no-shrink', '--report', file, '--detectors', 'none'], 'SIGINT', { err: /search job/ });
     // interrupted never passes: exit 4, result 'interrupted' (issue 13)
-    expect(code).toBe(4);
-    expect(err).toMatch(/SIGINT: stopping/);
-    expect(out.trim().split('\n').at(-1)).toBe('INTERRUPTED');
+    expect(r.status).toBe(4);
+    expect(r.stderr).toMatch(/SIGINT: stopping/);
+    expect(r.stdout.trim().split('\n').at(-1)).toBe('INTERRUPTED');
     const rep = JSON.parse(readFileSync(file, 'utf8')) as { stats: { schedules: number }; result: string };
     expect(rep.result).toBe('interrupted');
     expect(rep.stats.schedules).toBeLessThan(100_000);

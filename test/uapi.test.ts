@@ -108,7 +108,7 @@ describe('irb', () => {
     expect(irb.subarray(64).every((x) => x === 0)).toBe(true);
   });
 
-  // spec/client-and-hardware.md §6.5: solicited / final for each IRB
+  // solicited / final for each IRB (scsw_is_solicited, and vfio-ccw's is_final in vfio_ccw_sch_io_todo)
   const cases: [string, Uint8Array, { solicited: boolean; final: boolean; fctl: number; stctl?: number }][] = [
     ['normal end', irb_normal_end({ cpa: 8, count: 0 }), { solicited: true, final: true, fctl: SCSW_FCTL_START_FUNC, stctl: 0x07 }],
     ['PCI', irb_intermediate_pci(), { solicited: true, final: false, fctl: SCSW_FCTL_START_FUNC, stctl: 0x09 }],

@@ -1,8 +1,8 @@
 // The variant registry: name and release resolution, FSM labels, and feature consistency against
-// the kernel timeline of spec/driver.md §3 (the release each variant models).
+// the kernel timeline: each feature is stated once as the release its change landed in, and every
+// variant is checked against the release it models.
 import { describe, expect, it } from 'vitest';
 import { FSM_TABLES } from '../src/driver/fsm_tables.ts';
-import { CP_RULES_B, CP_RULES_C52, CP_RULES_C53, CP_RULES_D, CP_RULES_G } from '../src/driver/cp.ts';
 import {
   UnknownVariantError,
   VARIANTS,
@@ -32,41 +32,31 @@ const byName = (n: string): Variant => {
 };
 
 describe('registry contents', () => {
-  it('lists the variants in order with their labels and ranges', () => {
-    expect(VARIANTS.map((v) => [v.name, v.label, v.kernel?.from ?? null, v.kernel?.to ?? null, v.merged])).toEqual([
-      ['morel-2018', 'A', null, null, false],
-      ['v4.12', 'B1', 'v4.12', 'v4.17', true],
-      ['v4.18', 'B2', 'v4.18', 'v4.20', true],
-      ['v5.0', 'B3', 'v5.0', 'v5.1', true],
-      ['v5.2', 'C', 'v5.2', 'v5.2', true],
-      ['v5.3', 'C53', 'v5.3', 'v5.12', true],
-      ['v5.13', 'D', 'v5.13', 'v5.19', true],
-      ['gunthorpe-2021', 'F', null, null, false],
-      ['v6.0', 'E0', 'v6.0', 'v6.0', true],
-      ['v6.1', 'E1', 'v6.1', 'v6.1', true],
-      ['v6.2', 'E2', 'v6.2', 'v6.2', true],
-      ['mainline', 'G', 'v6.3', null, true],
-    ]);
+  it('names and labels are unique; merged variants are listed in release order, each modelling a release of its range', () => {
     expect(VARIANTS.map((v) => v.name)).toEqual([...VARIANT_NAMES]);
+    expect(new Set(VARIANTS.map((v) => v.name)).size).toBe(VARIANTS.length);
+    expect(new Set(VARIANTS.map((v) => v.label)).size).toBe(VARIANTS.length);
+    const merged = VARIANTS.filter((v) => v.merged);
+    for (let i = 1; i < merged.length; i++) expect(compare_release(rel(merged[i - 1]!.models), rel(merged[i]!.models)), merged[i]!.name).toBeLessThan(0);
+    for (const v of merged) {
+      const k = v.kernel!;
+      expect(atLeast(v, k.from), v.name).toBe(true);
+      if (k.to !== null) expect(atMost(v, k.to), v.name).toBe(true);
+      expect(resolve_variant(k.from).name).toBe(v.name);
+      if (k.to !== null) expect(resolve_variant(k.to).name).toBe(v.name);
+    }
   });
 
-  it('maps each variant to the FSM model the spec gives it', () => {
-    const fsm = Object.fromEntries(VARIANTS.map((v) => [v.name, v.fsm]));
-    expect(fsm).toEqual({
-      'morel-2018': 'A',
-      'v4.12': 'B1',
-      'v4.18': 'B2',
-      'v5.0': 'B3',
-      'v5.2': 'C',
-      'v5.3': 'C',
-      'v5.13': 'C',
-      'gunthorpe-2021': 'F',
-      'v6.0': 'E',
-      'v6.1': 'E',
-      'v6.2': 'E',
-      mainline: 'E',
-    });
+  it('each variant runs an FSM table of its own label, and a table once replaced never comes back', () => {
     for (const v of VARIANTS) expect(FSM_TABLES[v.fsm].label).toBe(v.fsm);
+    const order = VARIANTS.filter((v) => v.merged).map((v) => v.fsm);
+    const runs = order.filter((l, i) => i === 0 || order[i - 1] !== l);
+    expect(new Set(runs).size).toBe(runs.length);
+    // a proposal runs either its base's table or one no merged release has
+    for (const v of VARIANTS.filter((x) => !x.merged)) {
+      const base = byName(v.based_on!);
+      expect(v.fsm === base.fsm || !order.includes(v.fsm), v.name).toBe(true);
+    }
   });
 
   it('merged ranges are contiguous, ordered and do not overlap', () => {
@@ -113,9 +103,14 @@ describe('registry contents', () => {
     expect(mails('v6.2')).toEqual(['M-E9']);
   });
 
-  it('records the inferred facts for the reconstructed variants', () => {
-    for (const n of ['morel-2018', 'v4.12', 'v4.18', 'v5.0', 'v5.2', 'v5.3', 'v5.13', 'gunthorpe-2021', 'v6.1']) {
-      expect(byName(n).inferred.length, n).toBeGreaterThan(0);
+  it('says what it models wherever that is a choice: a closed range of releases, or a proposal', () => {
+    for (const v of VARIANTS) {
+      for (const fact of v.inferred) {
+        expect(fact.trim().length, v.name).toBeGreaterThan(0);
+        expect(fact, v.name).not.toContain('\n');
+      }
+      const chosen = v.kernel === null || (v.kernel.to !== null && v.kernel.to !== v.kernel.from);
+      if (chosen) expect(v.inferred.join(' '), v.name).toContain(v.models);
     }
     expect(byName('morel-2018').inferred.join(' ')).toMatch(/BOXED/);
     expect(byName('v5.3').inferred.join(' ')).toMatch(/v5\.11/);
@@ -218,25 +213,31 @@ describe('features are consistent with the timeline', () => {
         expect(f.ioctl_copyback_fault === 'raw-count').toBe(!f.io_mutex);
       });
 
-      it('io_todo and cp rules', () => {
-        // The rules of spec/driver.md (§4.4, §5.4, §6.4, §7.2, §9.1; §12.2), stated here once per kernel line.
-        const io = {
-          A: { in_fsm_irq: true, free: 'solicited', idle: 'returned', idle_before_signal: false },
-          'B-unconditional': { in_fsm_irq: false, free: 'solicited', idle: 'mdev', idle_before_signal: false },
-          'B3-final': { in_fsm_irq: false, free: 'final', idle: 'mdev+final', idle_before_signal: false },
-          C52: { in_fsm_irq: false, free: 'final', idle: 'mdev+final', idle_before_signal: false },
-          C53: { in_fsm_irq: false, free: 'final+cp_pending', idle: 'mdev+final', idle_before_signal: true },
-          D: { in_fsm_irq: false, free: 'final+cp_pending', idle: 'mdev+freed', idle_before_signal: true },
-          E: { in_fsm_irq: false, free: 'final+cp_pending', idle: 'freed', idle_before_signal: true },
-        } as const;
-        const expected: Record<string, keyof typeof io> = { A: 'A', B1: 'B-unconditional', B2: 'B-unconditional', B3: 'B3-final', C: 'C52', C53: 'C53', D: 'D', F: 'D', E0: 'E', E1: 'E', E2: 'E', G: 'E' };
-        expect(f.io_todo).toEqual(io[expected[v.label]!]);
-        const lines = { B: CP_RULES_B, C52: CP_RULES_C52, C53: CP_RULES_C53, D: CP_RULES_D, G: CP_RULES_G };
-        const cp: Record<string, keyof typeof lines> = { A: 'B', B1: 'B', B2: 'B', B3: 'B', C: 'C52', C53: 'C53', D: 'D', F: 'D', E0: 'G', E1: 'G', E2: 'G', G: 'G' };
+      it('io_todo by release', () => {
+        // The proposal of 2018 ran fsm_irq in the work item and set IDLE from the action's return.
+        const proposal = v.name === 'morel-2018';
+        expect(f.io_todo.in_fsm_irq).toBe(proposal);
+        // v5.0 "only free cp on final interrupt"; v5.3 also requires CP_PENDING
+        expect(f.io_todo.free).toBe(atLeast(v, 'v5.3') ? 'final+cp_pending' : atLeast(v, 'v5.0') ? 'final' : 'solicited');
+        // IDLE: while an mdev exists (B), on a final IRB (v5.0), once the cp was freed (v5.13,
+        // 2af7a834a435), and with no mdev check from v6.0 (the mdev checks went with the FSM OPEN/CLOSE)
+        const idle = proposal ? 'returned' : atLeast(v, 'v6.0') ? 'freed' : atLeast(v, 'v5.13') ? 'mdev+freed' : atLeast(v, 'v5.0') ? 'mdev+final' : 'mdev';
+        expect(f.io_todo.idle).toBe(idle);
+        // v5.3: IDLE is set before the eventfd is signalled
+        expect(f.io_todo.idle_before_signal).toBe(atLeast(v, 'v5.3'));
+      });
+
+      it('cp rules by release', () => {
+        const r = f.cp_rules;
+        expect(r.has_initialized_flag).toBe(atLeast(v, 'v5.2'));
+        expect(r.update_scsw_past_end).toBe(atLeast(v, 'v5.2'));
+        expect(r.init_error_path).toBe(atLeast(v, 'v5.3') ? 'free_failed_chain' : 'unpin_free_all');
+        expect(r.pa_nr_zero_on_alloc_fail).toBe(atLeast(v, 'v5.3'));
+        expect(r.init_busy_if_initialized).toBe(atLeast(v, 'v5.13'));
         // pfch relaxed ≈v5.7 [not verified]: the release a variant models decides it
-        expect(f.cp_rules).toEqual({ ...lines[cp[v.label]!], reject_no_pfch: !atLeast(v, 'v5.7') });
-        expect(f.cp_rules.iova_pinned_range).toBe(atLeast(v, 'v6.0'));
-        expect(f.cp_rules.iova_pinned_range).toBe(f.dma_unmap === 'callback-range');
+        expect(r.reject_no_pfch).toBe(!atLeast(v, 'v5.7'));
+        expect(r.iova_pinned_range).toBe(atLeast(v, 'v6.0'));
+        expect(r.iova_pinned_range).toBe(f.dma_unmap === 'callback-range');
       });
 
       it('FSM OPEN/CLOSE and the lifecycle that goes with it', () => {

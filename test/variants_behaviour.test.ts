@@ -42,7 +42,7 @@ import {
 } from '../src/uapi/vfio_ccw.ts';
 import { VARIANTS, VARIANT_NAMES, variant_by_name } from '../src/variants/registry.ts';
 import { scenario as s2 } from '../src/scenarios/s02-dasd-read-loop.ts';
-import { OFF_IO, end_rig, g_rig, io_region, with_io_mutex_held_elsewhere, hooked, writes_without_sch_lock, type GRig } from './helpers/g_rig.ts';
+import { OFF_IO, end_rig, g_rig, io_region, start_accepted as start, with_io_mutex_held_elsewhere, hooked, writes_without_sch_lock, type GRig } from './helpers/g_rig.ts';
 import { ORDER, SPEC } from './helpers/spec_tables.ts';
 
 // No test may leave a kernel warning it did not take and check.
@@ -67,11 +67,6 @@ const irb = (w0: number): Uint8Array => irb_make({ w0, cpa: 0, dstat: 0x0c, csta
 function io_todo_with(r: GRig, w0: number): void {
   r.p.v.irb.write(0, irb(w0), T);
   vfio_ccw_sch_io_todo(r.p);
-}
-/** A start through the I/O region: the write is accepted and the machine has the function. */
-function start(r: GRig): void {
-  expect(r.write(OFF_IO, io_region())).toBe(IO_REGION_SIZE);
-  expect(r.ret_code()).toBe(0);
 }
 /** The machine's side of an ending the test delivers itself (no engine runs here). */
 function hw_idle(r: GRig): void {
@@ -139,7 +134,7 @@ describe('what one change does, in one place', () => {
 });
 
 // ---------------------------------------------------------------------------------------------
-// 2. Regions and IRQs per version (§2.2, §11.1).
+// 2. Regions and IRQs per version (vfio_ccw_mdev_ioctl: GET_INFO, GET_REGION_INFO, GET_IRQ_INFO).
 
 describe('regions and IRQs a variant offers after open', () => {
   const expected: Record<string, [number, number]> = {
@@ -168,7 +163,7 @@ describe('regions and IRQs a variant offers after open', () => {
 // ---------------------------------------------------------------------------------------------
 // 3. The request path: entry state, where ssch runs, the write pre-filter, the write's IDLE reset.
 
-describe('fsm_io_request and fsm_io_helper per version (§5.3, §6.3)', () => {
+describe('fsm_io_request and fsm_io_helper per version', () => {
   const cases: [string, StateName, StateName, boolean][] = [
     // variant, state when cp_init runs, state when ssch is issued, sch->lock held at ssch
     ['v4.12', 'BOXED', 'BUSY', false],
@@ -255,7 +250,7 @@ describe('fsm_io_request and fsm_io_helper per version (§5.3, §6.3)', () => {
 });
 
 // ---------------------------------------------------------------------------------------------
-// 4. io_todo per version (§5.4, §6.4, §7.2).
+// 4. vfio_ccw_sch_io_todo per version.
 
 describe('io_todo: freeing the cp and resetting IDLE', () => {
   it('B (v4.18): an intermediate solicited interrupt frees the running program and sets IDLE; v5.0 waits for the final one', () => {
@@ -315,7 +310,7 @@ describe('io_todo: freeing the cp and resetting IDLE', () => {
 });
 
 // ---------------------------------------------------------------------------------------------
-// 5. cp_init on an initialised channel program (§7.3, §12.2, I5, I7).
+// 5. cp_init on an initialised channel program (I5, I7).
 
 describe('cp_init on an initialised cp', () => {
   it('v5.3: an unsolicited final leaves IDLE with the cp initialised; the next start cuts the old chain off (I7)', () => {
@@ -350,7 +345,7 @@ describe('cp_init on an initialised cp', () => {
 });
 
 // ---------------------------------------------------------------------------------------------
-// 6. NOT_OPER: rewritten by sch_event up to v5.19, a dead end from v6.0 (§5.5, §9.1, I8).
+// 6. NOT_OPER: rewritten by sch_event up to v5.19, a dead end from v6.0 (vfio_ccw_sch_event, fsm_notoper; I8).
 
 describe('NOT_OPER', () => {
   it('v5.13: a reset of a gone device leaves NOT_OPER; when it answers again, sch_event rewrites IDLE', () => {
@@ -389,7 +384,7 @@ describe('NOT_OPER', () => {
 });
 
 // ---------------------------------------------------------------------------------------------
-// 7. Open and close: per FD before v5.15, first/last from v5.15 (§13.2, I16).
+// 7. Open and close: per FD before v5.15, first/last from v5.15 (I16).
 
 describe('open per FD (≤ v5.14) and open_device (v5.15+)', () => {
   it.each([
@@ -427,7 +422,7 @@ describe('open per FD (≤ v5.14) and open_device (v5.15+)', () => {
 });
 
 // ---------------------------------------------------------------------------------------------
-// 8. Quiesce: B's flush_workqueue under sch->lock (§5.6, M-B2), C's outside it (§6.5).
+// 8. Quiesce: vfio_ccw_sch_quiesce: B's flush_workqueue under sch->lock (M-B2), C's outside it.
 
 describe('quiesce', () => {
   /** A reset with a start the channel has begun: cancel is not applicable, halt is accepted, the halt's interrupt arrives. */
@@ -460,7 +455,7 @@ describe('quiesce', () => {
       'sleep_in_atomic: BUG: sleeping function called from invalid context at vfio_ccw_sch_quiesce (vfio-ccw.lock) with 1 spinlock(s) held',
     ]);
     expect(w.filter((x) => !x.startsWith('sleep_in_atomic:'))).toEqual([]);
-    expect(cpv(r, 'nchains')).toBe(1); // the reset does not free the cp (§11.6)
+    expect(cpv(r, 'nchains')).toBe(1); // vfio_ccw_mdev_reset does not free the cp
   });
 
   it('C (v5.2): the same reset flushes outside sch->lock: no sleep in atomic context', () => {
@@ -547,7 +542,7 @@ describe('v6.1 release completion and v6.2 parent split', () => {
 });
 
 // ---------------------------------------------------------------------------------------------
-// 10. F: BROKEN/CLOSED (§8).
+// 10. F: BROKEN/CLOSED (Jason Gunthorpe's 2021 series).
 
 describe('gunthorpe-2021 (F)', () => {
   it('probe leaves CLOSED with the subchannel disabled; open enables (IDLE), close disables (CLOSED) and frees the cp', () => {
@@ -597,7 +592,7 @@ describe('gunthorpe-2021 (F)', () => {
 });
 
 // ---------------------------------------------------------------------------------------------
-// 11. A: Pierre Morel's 2018 proposal (§4).
+// 11. A: Pierre Morel's 2018 proposal.
 
 describe('morel-2018 (A)', () => {
   it('probe fires INIT (ISC, STANDBY); mdev create fires ONLINE (IDLE); the dispatcher runs under fsm_mutex', () => {

@@ -1,6 +1,6 @@
 // hw/vfio/ccw.c: QEMU's vfio-ccw device as a synchronous client of one device fd. It runs in one
 // user worker; every guest instruction and every eventfd handler runs to completion on that
-// thread, as they do in QEMU under the big lock (spec/client-and-hardware.md §3-§4).
+// thread, as they do in QEMU under the big lock.
 import {
   backend,
   eventfd_close,
@@ -102,7 +102,7 @@ const DEFAULT_ASYNC: RegionLoc = { index: 1, offset: VFIO_CCW_INDEX_TO_OFFSET(1)
 const DEFAULT_SCHIB: RegionLoc = { index: 2, offset: VFIO_CCW_INDEX_TO_OFFSET(2), size: SCHIB_AREA_SIZE, flags: VFIO_REGION_INFO_FLAG_READ };
 const DEFAULT_CRW: RegionLoc = { index: 3, offset: VFIO_CCW_INDEX_TO_OFFSET(3), size: CRW_REGION_SIZE, flags: VFIO_REGION_INFO_FLAG_READ };
 
-/** The layout the current driver registers at open (spec §2.1); raw clients use it until realize. */
+/** The layout the current driver registers at open (vfio_ccw_mdev_open_device: the I/O region, then the extra regions); raw clients use it until realize. */
 export function default_regions(): RegionLayout {
   return {
     io: { index: VFIO_CCW_CONFIG_REGION_INDEX, offset: 0, size: IO_REGION_SIZE, flags: RW },

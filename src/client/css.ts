@@ -257,7 +257,7 @@ export interface TschResult {
   irb: Uint8Array | null;
 }
 
-/** TEST SUBCHANNEL, never forwarded. cc0 clears the status conditions (PoP rules, spec §6.3). */
+/** TEST SUBCHANNEL, never forwarded. cc0 clears the status conditions (z/Architecture Principles of Operation, TEST SUBCHANNEL). */
 export function css_do_tsch(sch: SubchDev): TschResult {
   if (!sch.valid_enabled) return { cc: 3, irb: null };
   const s = sch.scsw;

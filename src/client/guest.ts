@@ -1,5 +1,5 @@
 // No QEMU file: the guest behind hw/s390x/css.c (Linux dasd_eckd.c, kvm-unit-tests s390x/css.c)
-// laying out its channel programs in guest memory (spec/client-and-hardware.md §7.1, §7.2).
+// laying out its channel programs in guest memory.
 import { CCW_CMD, CCW_FLAG, CCW_SIZE, ccw, ccw_chain, type Ccw, IDA_BLOCK_SIZE, IDAW_SIZE, idal_encode } from '../uapi/ccw.ts';
 import { ORB_C64, ORB_FMT, ORB_ISIC, ORB_PFCH, orb_with_lpm, type Orb } from '../uapi/orb.ts';
 

@@ -1,6 +1,6 @@
-// Invariant oracles (spec/driver.md §16.2), checked online: a hook consumer that looks at the
-// shared state at the point where the state an invariant relates changes. A violation is
-// recorded as a WARN (code invariant) whose message starts with the invariant's id.
+// Invariant oracles, checked online (each I<n> is described where it is checked below): a hook
+// consumer that looks at the shared state at the point where the state an invariant relates
+// changes. A violation is recorded as a WARN (code invariant) whose message starts with the id.
 import { H, type HookFn, register_hook, WARN, Warn, mutex_owner, spin_owner } from '../kernel/index.ts';
 import { scsw_is_final } from '../uapi/scsw.ts';
 import { LOG_RECORDS, type VfioCcwPrivate } from '../driver/private.ts';
@@ -30,7 +30,7 @@ function st(p: VfioCcwPrivate): number {
 const raw = (f: { a: Int32Array; i: number }): number => Atomics.load(f.a, f.i);
 /**
  * Is the channel program live? v5.2+: cp->initialized. Before, the cp code keeps no flag: the
- * spec (§12.2) takes the cp as live while chains hang on its list or pages are pinned there.
+ * cp counts as live while chains hang on its list or pages are pinned there (what cp_free frees).
  */
 function cp_init_flag(p: VfioCcwPrivate): boolean {
   const v = p.cp.v;

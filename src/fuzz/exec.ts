@@ -14,6 +14,7 @@ import { HwPathEvent } from '../hw/mailbox.ts';
 import type { ProgramCtx } from '../runtime/context.ts';
 import { run_user, type ScenarioEnv, type UserArgs, type UserResult } from '../scenarios/env.ts';
 import type { Scenario } from '../scenarios/types.ts';
+import { realize_and_meet } from '../scenarios/lib/users.ts';
 import { ENTRY, entry } from './entry.ts';
 import { call_spec, region_offset, REGION_SIZES, IO_PROGRAMS, type Call, type RunView } from './syscalls.ts';
 
@@ -45,14 +46,10 @@ export function user(ctx: ProgramCtx, args: UserArgs): UserResult {
     const progs = JSON.parse(String(env.args.params.prog ?? '[]')) as Call[][];
     const calls = progs[env.user] ?? [];
     const view_closes = env.args.params.closes === true;
-    env.wait_hw_running();
     const st: UserState = { fds: 0, efd: [null, null, null, null], ctx: [null, null, null, null], installed: new Set(), mem: guest_slice(env) };
-    if (env.user === 0) {
-      const r = env.client.realize();
-      if (!r.ok) env.note(`realize: ${r.error ?? '?'}`);
-      else st.fds = 1;
-    }
-    env.barrier();
+    const r = realize_and_meet(env, null);
+    if (r?.ok === true) st.fds = 1;
+    else if (r !== null) env.note(`realize: ${r.error ?? '?'}`);
     if (env.user !== 0 && env.client.ops.open() === 0) st.fds = 1;
     env.barrier();
     const view: RunView = { closes: view_closes, efd_live: (s) => st.efd[s] !== null, fault: env.args.params.fault === true };

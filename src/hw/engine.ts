@@ -365,7 +365,7 @@ class DevEngine {
     make_pending(this.hw, HwIrq.unsolicited, { stctl: SCSW_STCTL_ALERT_STATUS, cpa: 0, dstat: u.dstat, cstat: u.cstat, count: 0, sense: u.sense });
   }
 
-  /** Halt performed (§6.5): withdrawn if the start had not begun, else ended with device status. */
+  /** Halt performed (Principles of Operation, HALT SUBCHANNEL): withdrawn if the start had not begun, else ended with device status. */
   private perform_halt(): void {
     const hw = this.hw;
     const ac = hw.get('actl');

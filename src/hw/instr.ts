@@ -1,5 +1,5 @@
-// The I/O instructions as the machine executes them (condition codes per
-// client-and-hardware.md §6.2, effects per §6.3/§6.5). Any thread may issue them; each runs
+// The I/O instructions as the machine executes them (condition codes and
+// effects as the z/Architecture Principles of Operation gives them for each instruction). Any thread may issue them; each runs
 // under the subchannel's internal lock, so it is atomic with respect to the engine.
 import { orb_lpm, type Orb } from '../uapi/orb.ts';
 import {

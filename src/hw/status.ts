@@ -1,5 +1,5 @@
 // Architecture pieces the instructions and the engine share: composing the SCSW, making a status
-// pending, what TSCH stores and clears (client-and-hardware.md §6.1, §6.3). Callers hold hw_lock.
+// pending, what TSCH stores and clears (z/Architecture Principles of Operation: the SCSW, and what TEST SUBCHANNEL stores and clears). Callers hold hw_lock.
 import {
   SCSW_ACTL_CLEAR_PEND, SCSW_ACTL_DEVACT, SCSW_ACTL_HALT_PEND, SCSW_ACTL_RESUME_PEND, SCSW_ACTL_START_PEND, SCSW_ACTL_SUSPENDED,
   SCSW_PNO, SCSW_STCTL_INTER_STATUS, SCSW_STCTL_PRIM_STATUS, SCSW_STCTL_SEC_STATUS, SCSW_STCTL_STATUS_PEND, SCSW_ZCC, scsw_word0,
@@ -86,7 +86,7 @@ export function current_irb(hw: Hw, out: Uint8Array): void {
 const PENDING_AC = SCSW_ACTL_RESUME_PEND | SCSW_ACTL_START_PEND | SCSW_ACTL_HALT_PEND | SCSW_ACTL_CLEAR_PEND | SCSW_ACTL_SUSPENDED;
 
 /**
- * TSCH cc 0 clearing (§6.3). Intermediate status alone: SC and Z reset, FC and AC stay.
+ * TSCH cc 0 clearing (z/Architecture Principles of Operation, TEST SUBCHANNEL). Intermediate status alone: SC and Z reset, FC and AC stay.
  * Primary status alone with device active still set (the CE half of a split ending): the
  * start goes on until device end, so FC and device-active stay too. Anything else: FC, the
  * pending AC bits, SC, deferred cc and PNO reset: the subchannel is idle.

@@ -16,5 +16,6 @@ export * from './lifetime.ts';
 export * from './lockdep.ts';
 export * from './mutex.ts';
 export * from './obj.ts';
+export * from './scenario-sync.ts';
 export * from './spinlock.ts';
 export * from './workqueue.ts';

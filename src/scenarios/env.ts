@@ -1,6 +1,6 @@
 // What a scenario's user program sees on its worker: the device, a QEMU-like client, guest
 // memory, the machine's command mailbox, and barriers with the other users.
-import { backend, clock, current, eventfd_stats, H, hook, peek } from '../kernel/index.ts';
+import { clock, eventfd_stats, peek, ScenarioFlags, user_barrier } from '../kernel/index.ts';
 import { hw_cmd, type HwCommand } from '../hw/mailbox.ts';
 import { hw_wait_running } from '../hw/engine.ts';
 import { Rng } from '../hw/prng.ts';
@@ -47,6 +47,7 @@ export class ScenarioEnv {
   readonly mem: GuestMem;
   readonly alloc = new GuestAlloc();
   readonly rng: Rng;
+  readonly flags: ScenarioFlags;
   readonly result: UserResult = { counters: {}, checks: [], not_applicable: [], notes: [] };
 
   constructor(
@@ -62,6 +63,7 @@ export class ScenarioEnv {
     const gm = this.sys.guests[0]!;
     this.mem = { write: (iova, bytes) => guest_write(gm, iova, bytes, 'guest') };
     this.rng = new Rng(args.seed ^ (args.user * 0x9e3779b1));
+    this.flags = new ScenarioFlags(this.sys.sys.flags);
   }
 
   get user(): number {
@@ -97,41 +99,18 @@ export class ScenarioEnv {
 
   /** All users arrive before any leaves (bounded). */
   barrier(): void {
-    const b = this.sys.sys.barrier;
-    const gen = this.sys.sys.barrier_gen;
-    const g0 = Atomics.load(gen.a, gen.i);
-    // The users' own synchronisation is real: the detectors see it as signal -> wake edges.
-    if (hook !== null) hook(H.signal, gen.id, 'scenario_barrier', current.id, 1);
-    if (Atomics.add(b.a, b.i, 1) + 1 === this.args.users) {
-      Atomics.store(b.a, b.i, 0);
-      Atomics.add(gen.a, gen.i, 1);
-      backend.notify(gen.a, gen.i, Infinity, gen.id);
-      if (hook !== null) hook(H.wake, gen.id, 'scenario_barrier', current.id, 1);
-      return;
-    }
-    const end = clock.now_ms() + 20_000;
-    while (Atomics.load(gen.a, gen.i) === g0) {
-      if (clock.now_ms() > end) throw new Error('scenario barrier timed out');
-      backend.wait(gen.a, gen.i, g0, 50, gen.id);
-    }
-    if (hook !== null) hook(H.wake, gen.id, 'scenario_barrier', current.id, 1);
+    user_barrier(this.sys.sys.barrier, this.sys.sys.barrier_gen, this.args.users);
   }
 
-  /** Scenario flag words shared by the users. */
+  /** Scenario flag words shared by the users (marked accesses; kernel/scenario-sync.ts). */
   flag(i: number): number {
-    // A marked read every detector and the scheduler see (DPOR orders it with set_flag).
-    if (hook !== null) hook(H.read_once, this.sys.sys.flags.id + i, 'scenario_flag', current.id, 4);
-    return Atomics.load(this.sys.sys.flags.a, this.sys.sys.flags.i + i);
+    return this.flags.get(i);
   }
   set_flag(i: number, v: number): void {
-    if (hook !== null) hook(H.signal, this.sys.sys.flags.id + i, 'scenario_flag', current.id, 1);
-    Atomics.store(this.sys.sys.flags.a, this.sys.sys.flags.i + i, v);
-    backend.notify(this.sys.sys.flags.a, this.sys.sys.flags.i + i, Infinity, this.sys.sys.flags.id + i);
+    this.flags.set(i, v);
   }
   add_flag(i: number, d: number): void {
-    if (hook !== null) hook(H.signal, this.sys.sys.flags.id + i, 'scenario_flag', current.id, 1);
-    Atomics.add(this.sys.sys.flags.a, this.sys.sys.flags.i + i, d);
-    backend.notify(this.sys.sys.flags.a, this.sys.sys.flags.i + i, Infinity, this.sys.sys.flags.id + i);
+    this.flags.add(i, d);
   }
 
   /**
@@ -139,32 +118,15 @@ export class ScenarioEnv {
    * a schedule point and an access every detector sees (so users can model their own races).
    */
   word(i: number): number {
-    const f = this.sys.sys.flags;
-    if (hook !== null) hook(H.read, f.id + i, 'scenario_word', current.id, 4);
-    return f.a[f.i + i]!;
+    return this.flags.word(i);
   }
   set_word(i: number, v: number): void {
-    const f = this.sys.sys.flags;
-    if (hook !== null) hook(H.write, f.id + i, 'scenario_word', current.id, 4);
-    f.a[f.i + i] = v;
+    this.flags.set_word(i, v);
   }
 
   /** Wait (bounded) until flag i satisfies pred; false on timeout. */
   wait_flag(i: number, pred: (v: number) => boolean, ms = 10_000): boolean {
-    const a = this.sys.sys.flags.a;
-    const k = this.sys.sys.flags.i + i;
-    const end = clock.now_ms() + ms;
-    const key = this.sys.sys.flags.id + i;
-    for (;;) {
-      const v = Atomics.load(a, k);
-      if (pred(v)) {
-        if (hook !== null) hook(H.wake, key, 'scenario_flag', current.id, 1);
-        return true;
-      }
-      const left = end - clock.now_ms();
-      if (left <= 0) return false;
-      backend.wait(a, k, v, Math.min(left, 50), key);
-    }
+    return this.flags.wait(i, pred, ms);
   }
 
   /**
@@ -172,7 +134,7 @@ export class ScenarioEnv {
    * controlled schedule's default lets the other actors run, as a CPU scheduler would.
    */
   relax(): void {
-    backend.relax(this.sys.sys.flags.id);
+    this.flags.relax();
   }
 
   /** Loops run while this is true. */

@@ -1,4 +1,4 @@
-// The built-in scenarios (spec/client-and-hardware.md §8), in order S1 … S12.
+// The built-in scenarios, in order S1 … S12: workloads of a QEMU guest and the host, each a scenario module.
 import type { Scenario } from './types.ts';
 import { scenario as s01 } from './s01-bring-up.ts';
 import { scenario as s02 } from './s02-dasd-read-loop.ts';

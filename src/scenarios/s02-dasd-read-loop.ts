@@ -1,4 +1,4 @@
-// S2: steady DASD read loop with intermediate interrupts (spec/client-and-hardware.md §8).
+// S2: steady DASD read loop with intermediate interrupts.
 // User 0 is the guest's vCPU (ssch, wait for the final IRB, tsch, next); further users are
 // client threads that read the schib and I/O regions meanwhile, contending for io_mutex.
 import { basic_sense, dasd_read } from '../client/guest.ts';
@@ -52,7 +52,8 @@ export function one_io(env: ScenarioEnv, orb: Parameters<ScenarioEnv['client']['
       return -1;
     }
     const t = c.tsch();
-    // A stale signal can deliver an IRB the user's own region write zeroed (spec §5.4): the
+    // A stale signal can deliver an IRB the user's own region write zeroed (QEMU writes the
+    // whole I/O region, IRB area zero, and vfio_ccw_mdev_write_io_region copies all of it): the
     // emulated SCSW then shows no status pending, TSCH answers cc 1 and the guest ignores it.
     if (t.cc !== 0 || t.irb === null) {
       env.count('spurious');

@@ -1,4 +1,4 @@
-// S3: reserve / release on a shared DASD with unsolicited interrupts (spec/client-and-hardware.md §8).
+// S3: reserve / release on a shared DASD with unsolicited interrupts.
 // The device is scripted (hung): every ending and every unsolicited status comes through the
 // mailbox, so "while IDLE" and "while CP_PENDING" are exact, not timing.
 import { basic_sense, dasd_read, rcd, release, reserve, steal_lock } from '../client/guest.ts';
@@ -7,7 +7,7 @@ import { irb_sense } from '../uapi/irb.ts';
 import type { ProgramCtx } from '../runtime/context.ts';
 import { run_user, type ScenarioEnv, type UserArgs, type UserResult } from './env.ts';
 import type { Scenario } from './types.ts';
-import { CE_DE, expect, SC_UNSOLICITED, cp_clean, irb_str, marks, next_irb, pending_name, scripted_io, state, wait_final, type IrbInfo } from './s01-bring-up.ts';
+import { CE_DE, expect, SC_UNSOLICITED, cp_clean, irb_str, marks, next_irb, pending_name, scripted_io, state, wait_final, type IrbInfo } from './lib/index.ts';
 
 export const scenario: Scenario = {
   id: 'S3',

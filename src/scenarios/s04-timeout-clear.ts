@@ -1,4 +1,4 @@
-// S4: guest timeout -> CSCH during a pending start, DASD term_IO (spec/client-and-hardware.md §8).
+// S4: guest timeout -> CSCH during a pending start, as dasd_term_IO does.
 // The device hangs (it never ends a start by itself). Variant A races the start's final IRQ
 // with the guest's csch; which of the orderings the threads produce is recorded per attempt.
 import { dasd_read } from '../client/guest.ts';
@@ -9,7 +9,7 @@ import { run_user, type ScenarioEnv, type UserArgs, type UserResult } from './en
 import type { Scenario } from './types.ts';
 import {
   CE_DE, FC, cp_clean, drain_io, expect, irb_str, marks, next_irb, pending_name, scripted_io, settle, state, taken, wait_final, type IrbInfo,
-} from './s01-bring-up.ts';
+} from './lib/index.ts';
 
 export const scenario: Scenario = {
   id: 'S4',

@@ -1,4 +1,4 @@
-// S5: HSCH during a start (spec/client-and-hardware.md §8). The device is scripted; the machine
+// S5: HSCH during a start: the device is scripted; the machine
 // is held where a step needs the driver's answer before the interrupt.
 import { dasd_read } from '../client/guest.ts';
 import { SCSW_STCTL_STATUS_PEND } from '../uapi/scsw.ts';
@@ -6,7 +6,7 @@ import { HwStartEnd } from '../hw/layout.ts';
 import type { ProgramCtx } from '../runtime/context.ts';
 import { run_user, type ScenarioEnv, type UserArgs, type UserResult } from './env.ts';
 import type { Scenario } from './types.ts';
-import { CE_DE, FC, expect, SC_ENDED, cp_clean, drain_io, irb_str, marks, pending_name, settle, state, wait_begun, wait_final, type Marks } from './s01-bring-up.ts';
+import { CE_DE, FC, expect, SC_ENDED, cp_clean, drain_io, irb_str, marks, pending_name, settle, state, wait_begun, wait_final, type Marks } from './lib/index.ts';
 
 export const scenario: Scenario = {
   id: 'S5',

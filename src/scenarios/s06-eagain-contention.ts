@@ -1,4 +1,4 @@
-// S6: -EAGAIN under io_mutex contention (spec/client-and-hardware.md §8, §5.1).
+// S6: -EAGAIN under io_mutex contention: a region write that finds io_mutex held (v5.2+).
 // User 0 is the QEMU vCPU (its writes retry -EAGAIN at once, without limit). User 1 stands in
 // for whoever else holds io_mutex: T copying an IRB, stretched ("T artificially slowed", step 4),
 // then a second client thread reading the schib and CRW regions and writing the I/O region.
@@ -8,9 +8,9 @@ import { EAGAIN, EBUSY } from '../uapi/errno.ts';
 import { IO_SCSW, VFIO_CCW_ASYNC_CMD_CSCH } from '../uapi/vfio_ccw.ts';
 import { SCSW_FCTL_START_FUNC } from '../uapi/scsw.ts';
 import type { ProgramCtx } from '../runtime/context.ts';
-import { run_user, type ScenarioEnv, type UserArgs, type UserResult } from './env.ts';
+import { type ScenarioEnv, type UserArgs, type UserResult } from './env.ts';
 import type { Scenario } from './types.ts';
-import { FC, IO_TIMEOUT_MS, cp_clean, expect, guest_io, irb_str, marks, state, wait_final } from './s01-bring-up.ts';
+import { FC, IO_TIMEOUT_MS, cp_clean, expect, guest_io, irb_str, marks, state, two_users, wait_final } from './lib/index.ts';
 
 export const scenario: Scenario = {
   id: 'S6',
@@ -33,22 +33,16 @@ const F_THROUGH = 3; // user 0's retried request of that step went through (valu
 const SITE = 'scenario_io_mutex_holder';
 
 export function user(ctx: ProgramCtx, args: UserArgs): UserResult {
-  return run_user(ctx, args, (env) => {
-    env.wait_hw_running();
-    if (env.user === 0) writer(env);
-    else if (env.user === 1) holder(env);
+  return two_users(ctx, args, 'S6', {
+    guest: writer,
+    release: [F_DONE],
+    failed: (env) => env.barrier(),
+    other: holder,
   });
 }
 
 function writer(env: ScenarioEnv): void {
   const c = env.client;
-  const r = env.realize('S6');
-  env.barrier();
-  if (!r.ok) {
-    env.set_flag(F_DONE, 1);
-    env.barrier();
-    return;
-  }
   const timeout_ms = Number(env.args.params.timeout_ms ?? IO_TIMEOUT_MS);
 
   // 1. io region write while io_mutex is held: -EAGAIN, then QEMU's retry loop gets through
@@ -115,7 +109,6 @@ function stretch(env: ScenarioEnv, ms: number): void {
 
 function holder(env: ScenarioEnv): void {
   const p = env.p;
-  env.barrier();
   const hold_ms = Number(env.args.params.hold_ms ?? 2);
   for (const step of [1, 2]) {
     env.wait_flag(F_THROUGH, (v) => v === step - 1);

@@ -1,4 +1,4 @@
-// S7: device goes not-operational mid-I/O (spec/client-and-hardware.md §8). User 0 is QEMU;
+// S7: device goes not-operational mid-I/O User 0 is QEMU;
 // user 1 is the host side of the removal: it waits for the subchannel to be scheduled for
 // unregistration, then plays the vfio core removing the mdev (request callback, repeated,
 // until the device is closed; then remove). First the path-lost variant, while the device is there.
@@ -10,9 +10,11 @@ import { HwPathEvent } from '../hw/mailbox.ts';
 import { HwStartEnd } from '../hw/layout.ts';
 import { SCH_TODO_UNREG } from '../cio/css.ts';
 import type { ProgramCtx } from '../runtime/context.ts';
-import { run_user, type ScenarioEnv, type UserArgs, type UserResult } from './env.ts';
+import { type ScenarioEnv, type UserArgs, type UserResult } from './env.ts';
 import type { Scenario } from './types.ts';
-import { CE_DE, FC, SC_ENDED, cp_clean, irb_info, irb_str, marks, next_irb, pending_name, scripted_io, state, wait_begun, wait_final } from './s01-bring-up.ts';
+import {
+  CE_DE, FC, MACHINE_CHPID, SC_ENDED, cp_clean, crw_word, irb_info, irb_str, marks, next_irb, pending_name, scripted_io, state, two_users, wait_begun, wait_final,
+} from './lib/index.ts';
 
 export const scenario: Scenario = {
   id: 'S7',
@@ -28,27 +30,18 @@ const F_GONE = 0; // user 0: the device is gone and step 3 is done
 const F_CLOSED = 1; // user 0: unplugged (device fd closed)
 const F_REMOVED = 2; // user 1: mdev removed
 
-/** The machine's only path (HW_INIT_DEFAULT: pim 0x80, CHPID 0x40). */
-const CHPID = 0x40;
-export const crw_word = (rsc: number, erc: number, rsid: number): number => ((rsc & 0xf) << 24) | ((erc & 0x3f) << 16) | (rsid & 0xffff);
+const CHPID = MACHINE_CHPID;
 
 export function user(ctx: ProgramCtx, args: UserArgs): UserResult {
-  return run_user(ctx, args, (env) => {
-    env.wait_hw_running();
-    if (env.user === 0) guest(env);
-    else if (env.user === 1) admin(env);
+  return two_users(ctx, args, 'S7', {
+    guest,
+    release: [F_GONE, F_CLOSED],
+    other: admin,
   });
 }
 
 function guest(env: ScenarioEnv): void {
   const c = env.client;
-  const r = env.realize('S7');
-  env.barrier();
-  if (!r.ok) {
-    env.set_flag(F_GONE, 1);
-    env.set_flag(F_CLOSED, 1);
-    return;
-  }
   const timeout_ms = Number(env.args.params.timeout_ms ?? 20);
   // a first I/O: the machine records its path as last used (LPUM), which the path variant needs
   const warm = scripted_io(env, env.program(dasd_read({ blocks: 2 })).orb, { dstat: CE_DE });
@@ -155,7 +148,6 @@ function path_lost(env: ScenarioEnv, timeout_ms: number): void {
 
 /** The vfio core unregistering the mdev: request() until the device is closed, then remove. */
 function admin(env: ScenarioEnv): void {
-  env.barrier();
   env.wait_flag(F_GONE, (v) => v === 1, 60_000);
   const interval = Number(env.args.params.req_interval_ms ?? 20);
   let count = 0;

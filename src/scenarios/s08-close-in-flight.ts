@@ -1,4 +1,4 @@
-// S8: close or reset with I/O in flight: quiesce (spec/client-and-hardware.md §8, §5.3).
+// S8: close or reset with I/O in flight: vfio_ccw_sch_quiesce ends it.
 // The device never ends a start by itself, so every I/O is still running when the guest closes
 // or resets. Halts and clears are answered unless the run says otherwise (hw halt: 'ignore'
 // gives the "H ignores halts, answers the first csch" variant: 3 × 3 s of waiting).
@@ -8,7 +8,7 @@ import { HwInstr, HwIrq, HwStartEnd } from '../hw/layout.ts';
 import type { ProgramCtx } from '../runtime/context.ts';
 import { run_user, type ScenarioEnv, type UserArgs, type UserResult } from './env.ts';
 import type { Scenario } from './types.ts';
-import { CE_DE, FC, cp_clean, drain_io, irb_str, marks, state, wait_begun } from './s01-bring-up.ts';
+import { CE_DE, FC, cp_clean, drain_io, irb_str, marks, state, wait_begun } from './lib/index.ts';
 
 export const scenario: Scenario = {
   id: 'S8',

@@ -1,4 +1,4 @@
-// S9: CRW storm (spec/client-and-hardware.md §8). User 1 plays the machine's path events:
+// S9: CRW storm: user 1 plays the machine's path events:
 // offline/online flapping over eight CHPIDs; user 0 is QEMU running DASD reads and draining the
 // CRW region whenever its eventfd is set. Only the subchannel's own CHPID (0x40, the machine's
 // single installed path) reaches this driver; events for the other seven are delivered to it
@@ -8,10 +8,9 @@ import { dasd_read } from '../client/guest.ts';
 import { HwPathEvent } from '../hw/mailbox.ts';
 import { Rng, mix } from '../hw/prng.ts';
 import type { ProgramCtx } from '../runtime/context.ts';
-import { run_user, type ScenarioEnv, type UserArgs, type UserResult } from './env.ts';
+import { type ScenarioEnv, type UserArgs, type UserResult } from './env.ts';
 import type { Scenario } from './types.ts';
-import { cp_clean, drain_io, expect, guest_io, state } from './s01-bring-up.ts';
-import { crw_word } from './s07-device-gone.ts';
+import { MACHINE_CHPID, cp_clean, crw_word, drain_io, expect, guest_io, state, two_users } from './lib/index.ts';
 
 export const scenario: Scenario = {
   id: 'S9',
@@ -27,7 +26,7 @@ export const scenario: Scenario = {
 
 const F_EVENTS_DONE = 0;
 const F_GUEST_DONE = 1;
-const OWN_CHPID = 0x40;
+const OWN_CHPID = MACHINE_CHPID;
 
 interface PathEvent {
   chpid: number;
@@ -58,18 +57,11 @@ function expected_crws(events: readonly PathEvent[]): number[] {
 }
 
 export function user(ctx: ProgramCtx, args: UserArgs): UserResult {
-  return run_user(ctx, args, (env) => {
-    env.wait_hw_running();
-    if (env.user === 0) guest(env);
-    else if (env.user === 1) machine(env);
-  });
+  return two_users(ctx, args, 'S9', { guest, other: machine });
 }
 
 function guest(env: ScenarioEnv): void {
   const c = env.client;
-  const r = env.realize('S9');
-  env.barrier();
-  if (!r.ok) return;
   const timeout_ms = Number(env.args.params.timeout_ms ?? 50);
   const want = expected_crws(storm(env.args.seed, env.args.iterations));
   const got: number[] = [];
@@ -105,7 +97,6 @@ function guest(env: ScenarioEnv): void {
 }
 
 function machine(env: ScenarioEnv): void {
-  env.barrier();
   const gap_ms = Number(env.args.params.gap_ms ?? 1);
   for (const e of storm(env.args.seed, env.args.iterations)) {
     if (env.flag(15) !== 0) break;

@@ -1,4 +1,4 @@
-// S10: final and unsolicited interrupts back to back; a write before the read (spec §8, §5.2, §5.4).
+// S10: final and unsolicited interrupts back to back; a write before the read.
 // A: the machine makes the final and an attention pending while held, then presents them back to
 // back; whether io_todo runs in between is up to the threads, so each attempt records what the
 // user got. When it does not, fsm_irq overwrites the final in the single IRB slot (R2): io_todo
@@ -9,7 +9,7 @@ import { DEV_STAT_ATTENTION, SCSW_FCTL_START_FUNC } from '../uapi/scsw.ts';
 import type { ProgramCtx } from '../runtime/context.ts';
 import { run_user, type ScenarioEnv, type UserArgs, type UserResult } from './env.ts';
 import type { Scenario } from './types.ts';
-import { CE_DE, FC, cp_clean, drain_io, expect, irb_info, irb_str, marks, pending_name, settle, state, wait_final, type IrbInfo } from './s01-bring-up.ts';
+import { CE_DE, FC, cp_clean, drain_io, expect, irb_info, irb_str, marks, pending_name, settle, state, wait_final, type IrbInfo } from './lib/index.ts';
 
 export const scenario: Scenario = {
   id: 'S10',

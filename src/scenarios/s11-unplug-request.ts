@@ -1,4 +1,4 @@
-// S11: unplug request (REQ) while I/O runs (spec/client-and-hardware.md §8). User 1 is the vfio
+// S11: unplug request (REQ) while I/O runs User 1 is the vfio
 // core removing the mdev: request(count) every few reads (the kernel's ~10 s) until the device
 // is closed, then remove. User 0 is QEMU streaming reads; it looks at the REQ
 // eventfd only while a start is outstanding, so the unplug always meets an I/O in flight, and
@@ -8,9 +8,9 @@ import { dasd_read } from '../client/guest.ts';
 import { HwStartEnd } from '../hw/layout.ts';
 import { eventfd_stats, peek } from '../kernel/index.ts';
 import type { ProgramCtx } from '../runtime/context.ts';
-import { run_user, type ScenarioEnv, type UserArgs, type UserResult } from './env.ts';
+import { type ScenarioEnv, type UserArgs, type UserResult } from './env.ts';
 import type { Scenario } from './types.ts';
-import { CE_DE, cp_clean, expect, irb_str, state, wait_begun, wait_final } from './s01-bring-up.ts';
+import { CE_DE, cp_clean, expect, irb_str, state, two_users, wait_begun, wait_final } from './lib/index.ts';
 
 export const scenario: Scenario = {
   id: 'S11',
@@ -31,22 +31,15 @@ const F_REMOVED = 3;
 const F_READS = 4; // user 0: reads done (the clock of the request cadence)
 
 export function user(ctx: ProgramCtx, args: UserArgs): UserResult {
-  return run_user(ctx, args, (env) => {
-    env.wait_hw_running();
-    if (env.user === 0) guest(env);
-    else if (env.user === 1) admin(env);
+  return two_users(ctx, args, 'S11', {
+    guest,
+    release: [F_REMOVE, F_CLOSED],
+    other: admin,
   });
 }
 
 function guest(env: ScenarioEnv): void {
   const c = env.client;
-  const r = env.realize('S11');
-  env.barrier();
-  if (!r.ok) {
-    env.set_flag(F_REMOVE, 1);
-    env.set_flag(F_CLOSED, 1);
-    return;
-  }
   const ignore = Number(env.args.params.ignore_req ?? 3);
   const hw = env.p.sch.hw;
   let reqs = 0;
@@ -97,7 +90,6 @@ function guest(env: ScenarioEnv): void {
 }
 
 function admin(env: ScenarioEnv): void {
-  env.barrier();
   env.wait_flag(F_REMOVE, (v) => v === 1, 60_000);
   // the kernel asks about every 10 s; here every `req_every` reads of the guest, so the cadence
   // is a handshake in free and controlled mode alike

@@ -1,4 +1,4 @@
-// S12: clear completion and a new start (spec/client-and-hardware.md §8). A non-QEMU client
+// S12: clear completion and a new start: a non-QEMU client
 // (raw region writes; QEMU's emulated FC would refuse the ssch). The spec's step 3 "before T
 // runs" is a window of microseconds between fsm_irq queueing io_work and io_todo starting: each
 // attempt writes the ssch as soon as the clear interrupt has been presented and records which
@@ -24,7 +24,7 @@ import { CMD_REGION_SIZE, IO_REGION_SIZE, VFIO_CCW_ASYNC_CMD_CSCH } from '../uap
 import type { ProgramCtx } from '../runtime/context.ts';
 import { run_user, type ScenarioEnv, type UserArgs, type UserResult } from './env.ts';
 import type { Scenario } from './types.ts';
-import { CE_DE, FC, cp_clean, drain_io, expect, irb_str, marks, pending_name, settle, state } from './s01-bring-up.ts';
+import { CE_DE, FC, cp_clean, drain_io, expect, irb_str, marks, pending_name, settle, state } from './lib/index.ts';
 
 export const scenario: Scenario = {
   id: 'S12',

@@ -1,4 +1,4 @@
-// A workload scenario (spec/client-and-hardware.md §8): what the users do, what the machine
+// A workload scenario: what the users do, what the machine
 // does, and what must hold afterwards. The user body runs on user workers; the rest on main.
 import type { HwConfig } from '../hw/config.ts';
 import type { VariantFeatures } from '../variants/index.ts';

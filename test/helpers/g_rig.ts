@@ -22,7 +22,7 @@ import { guest_write, type GuestMemoryView } from '../../src/vfio/guest.ts';
 export const TEST_ACTOR = 0;
 export const OTHER_ACTOR = 5;
 
-/** File offsets of the regions after open (spec §2.2). */
+/** File offsets of the regions after open (VFIO_CCW_INDEX_TO_OFFSET of each region index). */
 export const OFF_IO = 0x000;
 export const OFF_ASYNC = 0x400;
 export const OFF_SCHIB = 0x800;
@@ -144,12 +144,17 @@ export function cmd_region(command: number, ret_code = 0): Uint8Array {
   return b;
 }
 
+/** A start through the I/O region that the driver accepts: the write returns 124, ret_code 0. */
+export function start_accepted(r: GRig): void {
+  expect(r.write(OFF_IO, io_region())).toBe(IO_REGION_SIZE);
+  expect(r.ret_code()).toBe(0);
+}
+
 /** A valid start: the write returns 124 and the device goes to CP_PENDING with the cp built. */
 export function expect_start(r: GRig): void {
   const before = r.sschs();
-  expect(r.write(OFF_IO, io_region())).toBe(IO_REGION_SIZE);
+  start_accepted(r);
   expect(r.state()).toBe(r.S.CP_PENDING);
-  expect(r.ret_code()).toBe(0);
   expect(r.cp_initialized()).toBe(1);
   expect(r.sschs()).toBe(before + 1);
 }

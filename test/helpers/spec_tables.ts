@@ -1,9 +1,9 @@
-// The jump tables of spec/driver.md transcribed as the spec prints them (§4.3, §5.2, §6.2, §8.3,
-// §9.1): markdown rows in the spec's own row and column order, "**" emphasis dropped, and the
-// enum orders of §4.2, §5.1, §6.1, §8.2, §9.1. Shared by the table tests, which check the
-// driver's tables (as names and as functions) against these, not against src.
+// Each version's vfio_ccw_jumptable (vfio_ccw_fsm.c) transcribed by hand as markdown grids, one
+// row per state, and the enum orders of vfio_ccw_state and vfio_ccw_event (vfio_ccw_private.h).
+// Shared by the table tests, which check the driver's tables (as names and as functions) against
+// these, not against src.
 
-// §4.3 (A-fsm snapshot, BOXED row included). A's "nop" is its own action (§4.4).
+// A: the vfio_ccw_fsm.c snapshot of Pierre Morel's 2018 series, BOXED row included. A's "nop" is its own action.
 export const SPEC_A = `
 | State \\ Event | INIT | ONLINE | OFFLINE | NOT_OPER | SSCH_REQ | INTERRUPT | SCHIB_CHANGED |
 | NOT_OPER | fsm_init | nop | nop | nop | nop | nop | nop |
@@ -14,7 +14,7 @@ export const SPEC_A = `
 | QUIESCING | nop | nop | nop | fsm_notoper | fsm_io_busy | fsm_quiescing_done | fsm_sch_event |
 `;
 
-// §5.2 (B1/B2; B3 = the same without the BOXED row).
+// B1/B2: v4.12 … v4.20 (B3, v5.0 … v5.1: the same without the BOXED row).
 export const SPEC_B12 = `
 | State \\ Event | NOT_OPER | IO_REQ | INTERRUPT |
 | NOT_OPER | fsm_nop | fsm_io_error | fsm_disabled_irq |
@@ -31,7 +31,7 @@ export const SPEC_B3 = `
 | BUSY | fsm_notoper | fsm_io_busy | fsm_irq |
 `;
 
-// §6.2 (v5.2 … v5.19).
+// C: v5.2 … v5.19.
 export const SPEC_C = `
 | State \\ Event | NOT_OPER | IO_REQ | INTERRUPT | ASYNC_REQ |
 | NOT_OPER | fsm_nop | fsm_io_error | fsm_disabled_irq | fsm_async_error |
@@ -41,7 +41,7 @@ export const SPEC_C = `
 | CP_PENDING | fsm_notoper | fsm_io_busy | fsm_irq | fsm_async_request |
 `;
 
-// §8.3 (F). "nop" here is fsm_nop.
+// F: Jason Gunthorpe's 2021 series (v3). "nop" here is fsm_nop.
 export const SPEC_F = `
 | State \\ Event | BROKEN | IO_REQ | INTERRUPT | ASYNC_REQ | OPEN | CLOSE |
 | BROKEN | nop | fsm_io_error | fsm_disabled_irq | fsm_async_error | nop | nop |
@@ -51,7 +51,7 @@ export const SPEC_F = `
 | CP_PENDING | fsm_broken | fsm_io_busy | fsm_irq | fsm_async_request | fsm_broken | fsm_close |
 `;
 
-// §9.1 (v6.0 … current). "nop" here is fsm_nop (§10.2).
+// E: v6.0 … current. "nop" here is fsm_nop.
 export const SPEC_E = `
 | State \\ Event | NOT_OPER | IO_REQ | INTERRUPT | ASYNC_REQ | OPEN | CLOSE |
 | NOT_OPER | nop | fsm_io_error | fsm_disabled_irq | fsm_async_error | nop | nop |
@@ -61,7 +61,7 @@ export const SPEC_E = `
 | CP_PENDING | fsm_notoper | fsm_io_busy | fsm_irq | fsm_async_request | fsm_notoper | fsm_close |
 `;
 
-// Enum orders: §4.2 (A; BOXED has no value in the spec, the source appends it), §5.1, §6.1, §8.2, §9.1.
+// Enum orders (A: the cover letter gives BOXED no value; the source appends it).
 export const ORDER: Record<string, { states: string[]; events: string[] }> = {
   A: {
     states: ['NOT_OPER', 'STANDBY', 'IDLE', 'BUSY', 'QUIESCING', 'BOXED'],

@@ -1,0 +1,126 @@
+// The guest's side of an I/O as the scenarios drive it: ssch, the interrupts that follow, and
+// the waits that order a step after the driver has finished with an interrupt.
+import { flush_workqueue, spin_lock_irq, spin_unlock_irq } from '../../kernel/index.ts';
+import { hw_wait_until } from '../../hw/layout.ts';
+import type { Orb } from '../../uapi/orb.ts';
+import { DEV_STAT_UNIT_CHECK } from '../../uapi/scsw.ts';
+import type { ScenarioEnv } from '../env.ts';
+import { ACTIVE, FC, irb_info, type IrbInfo } from './irb.ts';
+import { taken } from './state.ts';
+
+export const IO_TIMEOUT_MS = 10_000;
+
+const SETTLE = 'scenario_settle';
+
+/**
+ * Wait (bounded) until the host has taken `target` interrupts in total, then until the driver
+ * has finished with them: sch->lock is held from the host's TSCH through fsm_irq's queue_work,
+ * so taking it once orders us after that; flush_workqueue then waits for io_todo.
+ */
+export function settle(env: ScenarioEnv, target: number, ms = IO_TIMEOUT_MS): boolean {
+  const hw = env.p.sch.hw;
+  const ok = hw_wait_until(hw, (h) => taken(h) >= target, ms);
+  spin_lock_irq(env.p.sch.v.lock, SETTLE);
+  spin_unlock_irq(env.p.sch.v.lock, SETTLE);
+  flush_workqueue(env.p.wq, SETTLE);
+  return ok;
+}
+
+/** Wait (bounded) until the machine has begun the start (subchannel active), so xsch cannot withdraw it. */
+export function wait_begun(env: ScenarioEnv, ms = IO_TIMEOUT_MS): boolean {
+  const hw = env.p.sch.hw;
+  return hw_wait_until(hw, (h) => (h.get('actl') & ACTIVE) !== 0 || h.get('start_open') === 0, ms) && hw.get('start_open') !== 0;
+}
+
+/** The guest's I/O interrupt: the eventfd handler (one region read), then TSCH. Null on timeout. */
+export function next_irb(env: ScenarioEnv, ms = IO_TIMEOUT_MS): IrbInfo | null {
+  const ev = env.client.wait_io(ms);
+  if (ev === null) return null;
+  env.client.tsch();
+  return ev.irb === null ? null : irb_info(ev.irb);
+}
+
+/** IRBs until a final one (zero IRBs are stale wake-ups, skipped). */
+export function wait_final(env: ScenarioEnv, ms = IO_TIMEOUT_MS): { final: IrbInfo | null; seen: IrbInfo[] } {
+  const seen: IrbInfo[] = [];
+  for (;;) {
+    const i = next_irb(env, ms);
+    if (i === null) return { final: null, seen };
+    seen.push(i);
+    if (i.pending && i.final) {
+      env.count('cycles');
+      return { final: i, seen };
+    }
+  }
+}
+
+/** Take every signal already on the IO eventfd (test-and-clear; does not block). */
+export function drain_io(env: ScenarioEnv): IrbInfo[] {
+  const out: IrbInfo[] = [];
+  for (let ev = env.client.poll_io(); ev !== null; ev = env.client.poll_io()) {
+    env.client.tsch();
+    if (ev.irb !== null) out.push(irb_info(ev.irb));
+  }
+  return out;
+}
+
+/**
+ * The guest's ssch. cc 0 with a unit exception QEMU injected itself (the driver refused the start
+ * with an errno QEMU's vfio_ccw_handle_request cannot map to a cc) is reported as 'ue': no host
+ * interrupt will follow.
+ */
+export function ssch(env: ScenarioEnv, orb: Orb): number | 'pgm' | 'ue' {
+  const c = env.client;
+  const ue0 = c.counters.unit_exceptions;
+  const cc = c.ssch(orb);
+  if (cc !== 0 || c.counters.unit_exceptions === ue0) return cc;
+  c.tsch();
+  env.count('ssch.unit_exception');
+  return 'ue';
+}
+
+export interface Completion {
+  dstat?: number;
+  cstat?: number;
+  sense?: number[];
+}
+
+/** ssch, then the machine ends the start through the mailbox (hung device), then the final IRB. */
+export function scripted_io(env: ScenarioEnv, orb: Orb, done: Completion = {}, ms = IO_TIMEOUT_MS): { cc: number | 'pgm' | 'ue'; final: IrbInfo | null; seen: IrbInfo[] } {
+  const cc = ssch(env, orb);
+  if (cc !== 0) return { cc, final: null, seen: [] };
+  env.hw({ op: 'complete', kind: 'final', ...done });
+  return { cc, ...wait_final(env, ms) };
+}
+
+export type IoOutcome = 'final' | 'error' | 'halted' | 'cleared' | 'cc1' | 'cc2' | 'cc3' | 'pgm' | 'lost';
+
+/**
+ * A DASD-like guest I/O on a machine that ends starts by itself: ssch (cc 2 retried after the
+ * next wake-up, as the 0.5 s timer does), then IRBs until a final one. On `timeout_ms` without
+ * one the guest terminates the request with csch (term_IO) when it can.
+ */
+export function guest_io(env: ScenarioEnv, orb: Orb, timeout_ms: number): { outcome: IoOutcome; final: IrbInfo | null } {
+  const c = env.client;
+  let cc = ssch(env, orb);
+  for (let retry = 0; cc === 2 && retry < 100; retry++) {
+    env.count('ssch.cc2');
+    if (c.wait_io(1) !== null) c.tsch();
+    cc = ssch(env, orb);
+  }
+  if (cc === 'ue') return { outcome: 'error', final: null };
+  if (cc !== 0) return { outcome: cc === 'pgm' ? 'pgm' : (`cc${cc}` as IoOutcome), final: null };
+  let r = wait_final(env, timeout_ms);
+  if (r.final === null) {
+    env.count('io.timeouts');
+    if (c.regions.async === null) return { outcome: 'lost', final: null };
+    c.csch();
+    r = wait_final(env, IO_TIMEOUT_MS);
+    if (r.final === null) return { outcome: 'lost', final: null };
+  }
+  const f = r.final;
+  if ((f.fctl & FC.clear) !== 0) return { outcome: 'cleared', final: f };
+  if ((f.fctl & FC.halt) !== 0) return { outcome: 'halted', final: f };
+  if ((f.dstat & DEV_STAT_UNIT_CHECK) !== 0 || f.cstat !== 0 || f.cc !== 0) return { outcome: 'error', final: f };
+  return { outcome: 'final', final: f };
+}
