@@ -56,6 +56,8 @@ const PLAN: Record<string, Plan> = {
   S11: { iterations: 10 },
   // I3 is the generic oracle for the same interleaving: the freed cp is the one the machine runs.
   S12: { iterations: 20, races: { 'S12.todo-frees-own-cp': CLEAR_STEALS, I3: CLEAR_STEALS } },
+  // S13 on one device is S2's read loop with closes and resets between reads: S2's races
+  S13: { iterations: 8, races: { I12: SLOT_FINAL, I3: REQUEUED_FREES, I21: DOUBLE_FREE, 'S13.no-pinned-after-close': CLOSE_BEFORE_TODO } },
 };
 
 let rig: Rig;

@@ -43,6 +43,8 @@ export interface CheckOpts {
   budget: number;
   jobs: number;
   seed: number;
+  /** subchannels in every run (1 when absent) */
+  devices?: number;
   baseline: BaselineChoice;
   detectors: readonly DetectorName[];
   json: boolean;
@@ -225,6 +227,7 @@ function job_args(c: Cell, o: CheckOpts, shared: SharedArrayBuffer): JobArgs {
     detectors: [...o.detectors],
     shared,
     stopAtFirst: false,
+    ...(o.devices !== undefined && o.devices > 1 ? { devices: o.devices } : {}),
   };
 }
 
@@ -234,7 +237,8 @@ function from_job(c: Cell, r: JobResult): { schedules: number; sightings: Sighti
 }
 
 async function free_cell(c: Cell, o: CheckOpts, rigs: Set<Rig>): Promise<{ schedules: number; sightings: Sighting[] }> {
-  const rig = await Rig.start(c.scenario.users.default, [c.scenario.module]);
+  const devices = o.devices ?? 1;
+  const rig = await Rig.start(c.scenario.users.default, [c.scenario.module], devices);
   rigs.add(rig);
   // a free run that outlives its time by far is asked to stop, then given up (the cell is an error, never a pass)
   const timers: NodeJS.Timeout[] = [];
@@ -243,7 +247,7 @@ async function free_cell(c: Cell, o: CheckOpts, rigs: Set<Rig>): Promise<{ sched
     timers.push(setTimeout(() => reject(new Error(`the free run did not end within ${FREE.give_up_after_s}s (seed ${o.seed})`)), FREE.give_up_after_s * 1000));
   });
   try {
-    const run = rig.run({ variant: c.variant, scenario: c.scenario, users: c.scenario.users.default, seed: o.seed, iterations: c.scenario.iterations, duration_s: FREE.seconds, detectors: o.detectors, delay: { p: FREE.p, max_us: FREE.max_us } });
+    const run = rig.run({ variant: c.variant, scenario: c.scenario, users: c.scenario.users.default, seed: o.seed, iterations: c.scenario.iterations, duration_s: FREE.seconds, devices, detectors: o.detectors, delay: { p: FREE.p, max_us: FREE.max_us } });
     const out = await Promise.race([run, over]);
     return { schedules: 1, sightings: out.report.findings.map((f) => ({ key: finding_key(f), finding: f, scenario: c.scenario.id, arm: c.arm })) };
   } finally {

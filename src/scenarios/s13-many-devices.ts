@@ -44,7 +44,8 @@ export function user(ctx: ProgramCtx, args: UserArgs): UserResult {
     env.barrier();
     const every = typeof env.args.params.every === 'number' ? env.args.params.every : EVERY;
     let closes = 0;
-    for (let i = 0; owned.length > 0 && env.more(i); i++) {
+    // every device does at least one I/O, however long opening them all took
+    for (let i = 0; owned.length > 0 && (i === 0 || env.more(i)); i++) {
       for (const d of owned) {
         env.use(d);
         if (!io_cycle(env)) return;

@@ -26,6 +26,8 @@ export interface JobArgs {
   target?: string;
   max_steps?: number;
   hw?: Record<string, unknown>;
+  /** subchannels in every run (1 when absent) */
+  devices?: number;
   /** [0] stop flag, [1] schedules done (all jobs), [2] failures found (all jobs) */
   shared: SharedArrayBuffer;
   stopAtFirst: boolean;
@@ -53,10 +55,10 @@ let kept: Rig | null = null;
 
 let kept_mods = new Set<string>();
 
-async function rig_for(users: number, module: string): Promise<{ rig: Rig; started: number }> {
+async function rig_for(users: number, module: string, devices: number): Promise<{ rig: Rig; started: number }> {
   // the actors preload the scenario's module and every user variant file loaded so far
   const mods = [module, ...user_variant_modules()];
-  if (kept !== null && !kept.dead && kept.users >= users && mods.every((m) => kept_mods.has(m))) {
+  if (kept !== null && !kept.dead && kept.users >= users && kept.devices === devices && mods.every((m) => kept_mods.has(m))) {
     // a graph per job, as with a rig of its own
     kept.reset_lockdep();
     return { rig: kept, started: 0 };
@@ -64,7 +66,7 @@ async function rig_for(users: number, module: string): Promise<{ rig: Rig; start
   const old = kept;
   kept = null;
   await old?.close();
-  kept = await Rig.start(users, [module]);
+  kept = await Rig.start(users, [module], devices);
   kept_mods = new Set(mods);
   return { rig: kept, started: kept.pool.actors.length };
 }
@@ -84,7 +86,7 @@ export async function search_job(a: JobArgs): Promise<JobResult> {
   // mdev): with fewer, a user waits for a peer that never runs and the schedule only ends at the
   // step bound, a livelock no kernel shows. As stress does, the scenario's minimum wins.
   const users = Math.max(a.users, scenario.users.min);
-  const { rig, started } = await rig_for(users, scenario.module);
+  const { rig, started } = await rig_for(users, scenario.module, a.devices ?? 1);
   try {
     const r = await search(rig, {
       variant: a.variant,

@@ -17,6 +17,13 @@ export function check_devices(n: number): number {
   return n;
 }
 
+/**
+ * Wall time a free run of `devices` may take past its deadline on top of the grace before it is
+ * a livelock: opening and closing every device is work that grows with the devices (a 256-device
+ * run opens and closes 256 devices however short its duration).
+ */
+export const overrun_allowance_ms = (devices: number): number => (devices - 1) * 200;
+
 /** eventfd slots a run of `devices` may name in reports. */
 export const eventfds_for = (devices: number): number => Math.min(MAX_EVENTFDS, 32 + EVENTFDS_PER_DEVICE * devices);
 
@@ -28,4 +35,15 @@ export function race_shadow_for(devices: number): number {
   let cap = DEFAULT_SHADOW_CAP;
   for (let d = 1; d < Math.min(devices, 16); d *= 2) cap *= 2;
   return cap;
+}
+
+/** Shared memory of a run of `devices`: each device's buffer, and what the devices share. */
+export interface SharedMemory {
+  /** one device's buffer: private, subchannel, machine, channel program, guest memory */
+  device_bytes: number;
+  /** the global buffer: actors, the scheduler, the workqueue, eventfds, warnings */
+  global_bytes: number;
+  /** the css-wide machine words and the scenario words */
+  system_bytes: number;
+  total_bytes: number;
 }

@@ -16,8 +16,8 @@ import { explainer, function_level, interleaving_json, steps_as_lines, type Expl
 import { fsm_names } from '../report/events.ts';
 import type { Scenario } from '../scenarios/types.ts';
 import type { UserArgs, UserResult } from '../scenarios/env.ts';
-import { alloc_devices, bind_system, init_driver, init_system, SYS_INDEX, type SystemBufs } from './device.ts';
-import { check_devices, race_shadow_for } from './devices.ts';
+import { alloc_devices, bind_system, init_driver, init_system, shared_memory, SYS_INDEX, type SystemBufs } from './device.ts';
+import { check_devices, overrun_allowance_ms, race_shadow_for, type SharedMemory } from './devices.ts';
 import { collect_device_stats, live_device_stats, type DeviceStat } from './device-stats.ts';
 import type { DetectArgs, IrqArgs } from './actors.ts';
 import { wq_stop, SCHED_LOG, MAX_EVENTFDS, eventfd_stats } from '../kernel/index.ts';
@@ -143,6 +143,11 @@ export class Rig {
     readonly trace: TraceBuf,
     private lockdepSab: SharedArrayBuffer,
   ) {}
+
+  /** The shared memory of the rig's system (bench devices, stress --devices). */
+  shared_memory(): SharedMemory {
+    return shared_memory(this.bufs);
+  }
 
   /** Subchannels every run of this rig has. */
   get devices(): number {
@@ -280,7 +285,7 @@ export class Rig {
       const hang_ms = cfg.hang_ms ?? 20_000;
       // A run that goes on making progress long after its deadline is a livelock (a quiesce that
       // restarts for ever, a retry loop nobody breaks): report it like a hang.
-      const overrun_ms = cfg.duration_s !== undefined ? cfg.duration_s * 1000 + (cfg.grace_ms ?? 60_000) : Infinity;
+      const overrun_ms = cfg.duration_s !== undefined ? cfg.duration_s * 1000 + (cfg.grace_ms ?? 60_000) + overrun_allowance_ms(this.devices) : Infinity;
       const w = await watch(this.g, all, { bound_ms: hang_ms, every_ms: Math.min(250, hang_ms / 4), overrun_ms }, () => sys.css.get('loops'));
       if (w !== 'done') return this.hung(cfg, on.has('trace'), w === 'overrun' ? -1 : hang_ms, t0);
     }
