@@ -15,6 +15,7 @@ import { header } from './schema.ts';
 import { hwOverrides, nonNegativeNumber, oneOf, oneValue, positiveInt, positiveNumber, probability, uint32, variantName, load_variant_options } from './options.ts';
 import { mixArg, scenarioArg } from './scenarios.ts';
 import { devicesOption, scenario_for_devices } from './devices.ts';
+import { benchDevices } from './bench-devices.ts';
 import { stress } from './stress.ts';
 import type { Io } from './io.ts';
 import { lockstat } from './lockstat.ts';
@@ -392,13 +393,13 @@ function build(io: Io): Command {
   program
     .command('bench')
     .description('measure the port beside a raw Atomics baseline run in the same process, as ratios')
-    .argument('[what]', 'primitives | io | sched | detectors | lockstat | startup', 'primitives')
+    .argument('[what]', 'primitives | io | sched | detectors | lockstat | startup | devices', 'primitives')
     .addOption(new Option('--variant <name>', 'driver variant for bench io').argParser(variantName).default('mainline'))
     .addOption(new Option('--rounds <n>', 'rounds per measurement (the median is reported)').argParser(positiveInt('--rounds', 1000)).default(5))
     .addOption(new Option('--scale <x>', 'multiplies the iteration counts').argParser(positiveNumber('--scale')).default(1))
     .option('--json', 'print one JSON object')
     .action(async (what: string, o: { rounds: number; scale: number; json?: boolean; variant: string }) => {
-      const benches = { primitives: benchPrimitives, io: benchIo, sched: benchSched, detectors: benchDetectors, lockstat: benchLockstat, startup: benchStartup } as const;
+      const benches = { primitives: benchPrimitives, io: benchIo, sched: benchSched, detectors: benchDetectors, lockstat: benchLockstat, startup: benchStartup, devices: benchDevices } as const;
       if (!(what in benches)) throw new UsageError(`bench: unknown benchmark '${what}' (expected: ${Object.keys(benches).join(', ')})`);
       const rows = await benches[what as keyof typeof benches](o);
       if (o.json === true) io.out(JSON.stringify(bench_json(what, rows, o.rounds)));
