@@ -2,9 +2,13 @@
 // device's quiesce (flush_workqueue) waits for every device's queued work, and one device's work
 // item delays another's. Deterministic: Atomics handshakes, bounded waits, no sleeps.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ActorKind, GLOBAL, Workqueue, alloc_global, set_current, type SharedBuf } from '../src/kernel/index.ts';
+import { ActorKind, GLOBAL, H, Workqueue, alloc_global, hook, set_current, type SharedBuf } from '../src/kernel/index.ts';
+import { alloc_lockdep, lockdep_report, start_lockdep } from '../src/detect/lockdep.ts';
+import { signature_of } from '../src/report/signature.ts';
+import type { Finding } from '../src/report/report.ts';
+import { cli, oneLine } from './helpers/cli.ts';
 import { ActorPool, prog, unwrap } from '../src/runtime/pool.ts';
-import { alloc_devices, bind_system, init_driver, init_system, DEVICE_WORDS, type SystemBufs } from '../src/system/device.ts';
+import { alloc_devices, bind_system, device_of_buffer, init_driver, init_system, DEVICE_WORDS, type SystemBufs } from '../src/system/device.ts';
 import { Rig } from '../src/system/rig.ts';
 import { scenario as s13 } from '../src/scenarios/s13-many-devices.ts';
 import { R } from './programs/devices.ts';
@@ -77,5 +81,48 @@ describe('S13 on four devices', () => {
 
   it('a device is the same size whatever the count', () => {
     expect(alloc_devices(alloc_global(), 3).devs.map((b) => b.sab.byteLength)).toEqual([DEVICE_WORDS * 4, DEVICE_WORDS * 4, DEVICE_WORDS * 4]);
+  });
+});
+
+describe('reports name the device; signatures do not', () => {
+  it('the same race on two devices has one signature, the one a single device gives', () => {
+    const f = (field: string): Finding => ({ kind: 'data-race', id: field, message: '', race: { field, first: { actor: 2, function: 'vfio_ccw_sch_io_todo', op: 'read', marked: false }, second: { actor: 1, function: 'fsm_irq', op: 'write', marked: false } } });
+    const one = signature_of(f('private->irb'));
+    expect(one).toBe('data-race: fsm_irq / vfio_ccw_sch_io_todo (private->irb)');
+    expect(signature_of(f('dev3.private->irb'))).toBe(one);
+    expect(signature_of(f('dev250.private->irb'))).toBe(one);
+  });
+
+  it("lockdep's order graph is over classes; a cycle names the devices whose locks made it", () => {
+    const g = alloc_global();
+    set_current(g, 0, ActorKind.main, 'main');
+    const sys = bind_system(g, alloc_devices(g, 2), 'mainline');
+    const ld = alloc_lockdep();
+    const off = start_lockdep(ld);
+    const take = (actor: number, ids: number[]): void => {
+      for (const id of ids) hook?.(H.acquired, id, 'test', actor, 0);
+      for (const id of [...ids].reverse()) hook?.(H.release, id, 'test', actor, 0);
+    };
+    const [p0, p1] = [sys.devs[0]!, sys.devs[1]!];
+    try {
+      take(3, [p1.v.io_mutex.id, p1.sch.v.lock.id]); // device 1: io_mutex -> sch->lock
+      take(4, [p0.sch.v.lock.id, p0.v.io_mutex.id]); // device 0: sch->lock -> io_mutex
+    } finally {
+      off();
+    }
+    const classes = ['private.io_mutex', 'subchannel.lock'];
+    const plain = lockdep_report(ld, classes);
+    expect(plain.map((x) => x.id)).toEqual(['ABBA']);
+    expect(plain[0]!.message).not.toMatch(/dev\d/);
+    const named = lockdep_report(ld, classes, device_of_buffer);
+    expect(named[0]!.message).toMatch(/\(edges made on (dev1, dev0|dev0, dev1)\)$/);
+  });
+});
+
+describe('--devices on the command line', () => {
+  it.each([['0'], ['257'], ['two']])('stress --devices %s: one line naming the option, exit 2', (n) => {
+    const r = cli(['stress', '--devices', n, '--duration', '1']);
+    expect(r.status).toBe(2);
+    expect(oneLine(r)).toMatch(/--devices/);
   });
 });

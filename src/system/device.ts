@@ -14,6 +14,8 @@ import { eventfds_for, type SharedMemory } from './devices.ts';
 /** Buffer indexes: 0 global, 1 the system area (css-wide machine words, scenario words), 2.. devices. */
 export const SYS_INDEX = 1;
 export const dev_index = (dev: number): number => dev + 2;
+/** The device a shared buffer belongs to, as reports name it ("dev3"), or null for a shared one. */
+export const device_of_buffer = (buf: number): string | null => (buf >= dev_index(0) ? `dev${buf - dev_index(0)}` : null);
 
 export const SysArea = defineStruct('sys', {
   barrier: atomic('user barrier'),

@@ -16,7 +16,7 @@ import { explainer, function_level, interleaving_json, steps_as_lines, type Expl
 import { fsm_names } from '../report/events.ts';
 import type { Scenario } from '../scenarios/types.ts';
 import type { UserArgs, UserResult } from '../scenarios/env.ts';
-import { alloc_devices, bind_system, init_driver, init_system, shared_memory, SYS_INDEX, type SystemBufs } from './device.ts';
+import { alloc_devices, bind_system, device_of_buffer, init_driver, init_system, shared_memory, SYS_INDEX, type SystemBufs } from './device.ts';
 import { check_devices, overrun_allowance_ms, race_shadow_for, type SharedMemory } from './devices.ts';
 import { collect_device_stats, live_device_stats, type DeviceStat } from './device-stats.ts';
 import type { DetectArgs, IrqArgs } from './actors.ts';
@@ -355,7 +355,7 @@ export class Rig {
     if (on.has('lockdep')) {
       const classes = [...new Set([...namedObjects('mutex'), ...namedObjects('spinlock'), ...namedObjects('completion')].map((o) => o.cls))];
       const withComp = classes.concat(namedObjects('completion').map((o) => `completion:${o.cls}`));
-      for (const l of lockdep_report({ sab: this.lockdepSab }, withComp)) findings.push({ kind: 'lockdep', id: l.id, message: l.message });
+      for (const l of lockdep_report({ sab: this.lockdepSab }, withComp, this.devices > 1 ? device_of_buffer : undefined)) findings.push({ kind: 'lockdep', id: l.id, message: l.message });
     }
     if (raceSab !== undefined) {
       for (const r of race_report(raceSab)) {
