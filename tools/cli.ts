@@ -343,7 +343,7 @@ function build(io: Io): Command {
     .addOption(new Option('--batch <n>', 'calls per user per run (default 1000 free, 25 controlled)').argParser(positiveInt('--batch', 100000)))
     .addOption(new Option('--strategy <name>', 'free (parallel) or a controlled schedule: random, pct').argParser(oneValue<'free' | 'random' | 'pct'>('--strategy', ['free', 'random', 'pct'])).default('free'))
     .addOption(new Option('--corpus <dir>', 'keep programs that reach new coverage here, and start from those already there'))
-    .option('--baseline', 'also run the twelve scenarios on the variant and print their coverage beside the fuzzer\'s; mark findings no scenario showed')
+    .option('--baseline', 'also run the built-in scenarios on the variant and print their coverage beside the fuzzer\'s; mark findings no scenario showed')
     .addOption(new Option('--baseline-duration <s>', 'seconds per scenario in --baseline').argParser(positiveNumber('--baseline-duration')).default(2))
     .option('--no-minimise', 'keep failing programs as they were found')
     .addOption(new Option('--replay <token>', 'run a fuzz token\'s program again and report its findings'))
