@@ -272,8 +272,8 @@ describe('the command itself', () => {
     expect(h.stdout).toMatch(/Usage: vfio-ccw-sim race/);
     const s = cli(['--list-scenarios']);
     expect(s.status).toBe(0);
-    for (let k = 1; k <= 12; k++) expect(s.stdout).toMatch(new RegExp(`^S${k} `, 'm'));
-    expect((JSON.parse(cli(['--list-scenarios', '--json']).stdout) as unknown[]).length).toBe(12);
+    for (let k = 1; k <= 13; k++) expect(s.stdout).toMatch(new RegExp(`^S${k} `, 'm'));
+    expect((JSON.parse(cli(['--list-scenarios', '--json']).stdout) as unknown[]).length).toBe(13);
   });
 
   it('--help shows defaults as values, and the exit codes, at every level', () => {

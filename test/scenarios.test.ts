@@ -1,4 +1,4 @@
-// The workload scenarios S1 … S12, each once on mainline through
+// The workload scenarios S1 … S13, each once on mainline through
 // one Rig, with small iteration counts and a fast machine. A run passes, or its only findings are
 // real races of the current driver, each named below with the interleaving that produces it.
 import { readFileSync, readdirSync } from 'node:fs';
@@ -73,6 +73,8 @@ const PLAN: Record<string, Plan> = {
   S11: { iterations: 10, checks: ['no-io-signal-after-teardown', 'quiesce-ends-in-flight', 'realize', 'remove-after-close', 'removed', 'unplug-after-req'] },
   // I3 is the generic oracle for the same interleaving: the freed cp is the one the machine runs.
   S12: { iterations: 20, checks: ['clear-irb', 'csch-idle', 'realize', 'ssch-busy-during-clear'], races: { 'S12.todo-frees-own-cp': CLEAR_STEALS, I3: CLEAR_STEALS } },
+  // S13 on one device is S2's read loop with closes and resets between reads: S2's races
+  S13: { iterations: 8, checks: ['no-pinned-after-close', 'reopen'], races: { I12: SLOT_FINAL, I3: REQUEUED_FREES, I21: DOUBLE_FREE, 'S13.no-pinned-after-close': CLOSE_BEFORE_TODO } },
 };
 
 let rig: Rig;
@@ -82,9 +84,9 @@ beforeAll(async () => {
 afterAll(() => rig?.close());
 
 describe('scenario registry', () => {
-  it('holds S1 … S12 in order, found by id, slug or both', () => {
-    expect(SCENARIOS.map((s) => s.id)).toEqual(Array.from({ length: 12 }, (_, k) => `S${k + 1}`));
-    expect(new Set(SCENARIOS.map((s) => s.slug)).size).toBe(12);
+  it('holds S1 … S13 in order, found by id, slug or both', () => {
+    expect(SCENARIOS.map((s) => s.id)).toEqual(Array.from({ length: 13 }, (_, k) => `S${k + 1}`));
+    expect(new Set(SCENARIOS.map((s) => s.slug)).size).toBe(13);
     for (const s of SCENARIOS) {
       expect(scenario_by_id_or_slug(s.id.toLowerCase())).toBe(s);
       expect(scenario_by_id_or_slug(s.slug)).toBe(s);
@@ -92,7 +94,8 @@ describe('scenario registry', () => {
       expect(s.users.min).toBeLessThanOrEqual(s.users.default);
     }
     expect(scenario_by_id_or_slug('clear-then-start')?.id).toBe('S12');
-    expect(scenario_by_id_or_slug('S13')).toBeUndefined();
+    expect(scenario_by_id_or_slug('many-devices')?.id).toBe('S13');
+    expect(scenario_by_id_or_slug('S14')).toBeUndefined();
   });
 
   it('no scenario imports another: what they share is in src/scenarios/lib', () => {

@@ -18,7 +18,7 @@ export interface BenchRow {
   met: boolean;
 }
 
-const median = (xs: number[]): number => {
+export const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)] ?? NaN;
 };
@@ -82,7 +82,7 @@ export async function benchPrimitives(opts: { rounds: number; scale: number }): 
   }
 }
 
-function row(name: string, unit: string, ours: number, raw: number, better: 'lower' | 'higher', target: number | null): BenchRow {
+export function row(name: string, unit: string, ours: number, raw: number, better: 'lower' | 'higher', target: number | null): BenchRow {
   const ratio = ours / raw;
   const met = target === null ? true : better === 'lower' ? ratio <= target : ratio >= target;
   return { name, unit, ours, raw, ratio, better, target: target === null ? 'report' : `${better === 'lower' ? '<=' : '>='} ${target}`, met };

@@ -43,6 +43,8 @@ export interface CheckOpts {
   budget: number;
   jobs: number;
   seed: number;
+  /** subchannels in every run (1 when absent) */
+  devices?: number;
   baseline: BaselineChoice;
   detectors: readonly DetectorName[];
   json: boolean;
@@ -150,7 +152,7 @@ export async function check(o: CheckOpts, io: Io): Promise<number> {
   const pool = new Piscina<JobArgs, JobResult>({ filename: ENTRY, maxThreads: o.jobs, minThreads: o.jobs, idleTimeout: 3_600_000 });
   const threads = { search: 0, actors: 0 };
   pool.on('workerCreate', () => void threads.search++);
-  const free = new FreeRig(Math.max(1, ...o.scenarios.map((sc) => sc.users.default)), o.scenarios, rigs, threads);
+  const free = new FreeRig(Math.max(1, ...o.scenarios.map((sc) => sc.users.default)), o.scenarios, rigs, threads, o.devices ?? 1);
   const rig_users = Math.max(1, ...o.scenarios.map((sc) => sc.users.min));
   const slots = new Semaphore(o.jobs);
   const freeLock = new Mutex();
@@ -236,6 +238,7 @@ function job_args(c: Cell, o: CheckOpts, shared: SharedArrayBuffer, rig_users: n
     detectors: [...o.detectors],
     shared,
     stopAtFirst: false,
+    ...(o.devices !== undefined && o.devices > 1 ? { devices: o.devices } : {}),
   };
 }
 
@@ -258,6 +261,7 @@ class FreeRig {
     private readonly scenarios: readonly Scenario[],
     private readonly rigs: Set<Rig>,
     private readonly threads: { actors: number },
+    private readonly devices: number,
   ) {}
 
   async get(sc: Scenario): Promise<Rig> {
@@ -265,7 +269,7 @@ class FreeRig {
       await this.close();
       // every scenario's module up front: a later cell loads nothing
       const mods = this.scenarios.map((x) => x.module);
-      this.rig = await Rig.start(this.users, mods);
+      this.rig = await Rig.start(this.users, mods, this.devices);
       for (const m of mods) this.loaded.add(m);
       this.threads.actors += this.rig.pool.actors.length;
       this.rigs.add(this.rig);
@@ -290,6 +294,7 @@ class FreeRig {
 }
 
 async function free_cell(c: Cell, o: CheckOpts, free: FreeRig): Promise<{ schedules: number; sightings: Sighting[] }> {
+  const devices = o.devices ?? 1;
   const rig = await free.get(c.scenario);
   // a free run that outlives its time by far is asked to stop, then given up (the cell is an error, never a pass)
   const timers: NodeJS.Timeout[] = [];
@@ -298,7 +303,7 @@ async function free_cell(c: Cell, o: CheckOpts, free: FreeRig): Promise<{ schedu
     timers.push(setTimeout(() => reject(new Error(`the free run did not end within ${FREE.give_up_after_s}s (seed ${o.seed})`)), FREE.give_up_after_s * 1000));
   });
   try {
-    const run = rig.run({ variant: c.variant, scenario: c.scenario, users: c.scenario.users.default, seed: o.seed, iterations: c.scenario.iterations, duration_s: FREE.seconds, detectors: o.detectors, delay: { p: FREE.p, max_us: FREE.max_us } });
+    const run = rig.run({ variant: c.variant, scenario: c.scenario, users: c.scenario.users.default, seed: o.seed, iterations: c.scenario.iterations, duration_s: FREE.seconds, devices, detectors: o.detectors, delay: { p: FREE.p, max_us: FREE.max_us } });
     const out = await Promise.race([run, over]);
     return { schedules: 1, sightings: out.report.findings.map((f) => ({ key: finding_key(f), finding: f, scenario: c.scenario.id, arm: c.arm })) };
   } catch (e) {

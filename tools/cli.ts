@@ -14,6 +14,8 @@ import { benchDetectors, benchIo, benchLockstat, benchPrimitives, benchSched, be
 import { header } from './schema.ts';
 import { hwOverrides, nonNegativeNumber, oneOf, oneValue, positiveInt, positiveNumber, probability, uint32, variantName, load_variant_options } from './options.ts';
 import { mixArg, scenarioArg } from './scenarios.ts';
+import { devicesOption, scenario_for_devices } from './devices.ts';
+import { benchDevices } from './bench-devices.ts';
 import { stress } from './stress.ts';
 import type { Io } from './io.ts';
 import { lockstat } from './lockstat.ts';
@@ -67,7 +69,7 @@ function regexArg(v: string): string {
 function scenarioList(v: string): Scenario[] {
   return v.split(',').map((x) => {
     const sc = scenario_by_id_or_slug(x.trim());
-    if (sc === undefined) throw new InvalidArgumentError(`--scenarios: unknown scenario '${x.trim()}' (expected S1…S12 or a slug)`);
+    if (sc === undefined) throw new InvalidArgumentError(`--scenarios: unknown scenario '${x.trim()}' (expected S1…S13 or a slug)`);
     return sc;
   });
 }
@@ -104,9 +106,10 @@ function build(io: Io): Command {
     .command('stress')
     .description('free-running parallel stress of the driver (locktorture style): stat lines, a report file, SUCCESS or FAILURE')
     .addOption(new Option('--variant <name>', 'driver variant, a kernel release inside its range (e.g. v6.8), or a variant file (./my-change.ts)').argParser(variantName).default('mainline'))
-    .addOption(new Option('--scenario <id>', 'scenario: S1…S12, its slug, or a .ts file exporting `scenario` and `user`').argParser(scenarioArg).default('S2'))
+    .addOption(new Option('--scenario <id>', 'scenario: S1…S13, its slug, or a .ts file exporting `scenario` and `user`').argParser(scenarioArg).default('S2'))
     .addOption(new Option('--mix <list>', 'run several scenarios in turn (comma list); overrides --scenario').argParser(mixArg))
     .addOption(new Option('--users <n>', 'user worker threads (default: the scenario\'s)').argParser(positiveInt('--users', 8)))
+    .addOption(devicesOption())
     .addOption(new Option('--duration <s>', 'seconds to run (the whole run ends within duration + grace)').argParser(positiveNumber('--duration')).default(5))
     .addOption(new Option('--grace <s>', 'a run still going this long past --duration, with progress, is reported as a livelock and stopped').argParser(positiveNumber('--grace')).default(10))
     .addOption(new Option('--iterations <n>', 'stop each run after n I/O cycles instead of at the deadline').argParser(positiveInt('--iterations')))
@@ -121,11 +124,12 @@ function build(io: Io): Command {
     .option('--json', 'print one JSON object instead of text')
     .option('--quiet', 'no periodic stat lines')
     .option('--verbose', 'interleavings also show harness steps (the scenario\'s own code) and machine marks')
-    .action(async (o: Record<string, unknown>) => {
+    .action(async (o: Record<string, unknown>, cmd: Command) => {
       const code = await stress(
         {
           variant: o.variant as string,
-          scenario: o.scenario as string,
+          scenario: scenario_for_devices(cmd, o.scenario as string, o.devices as number),
+          devices: o.devices as number,
           ...(o.mix !== undefined ? { mix: o.mix as string[] } : {}),
           ...(o.users !== undefined ? { users: o.users as number } : {}),
           duration: o.duration as number,
@@ -152,7 +156,7 @@ function build(io: Io): Command {
     .command('race')
     .description('search schedules in controlled mode (a portfolio on piscina); stop at the first failure and print its report and replay token')
     .addOption(new Option('--variant <list>', 'driver variant(s), comma separated (names, kernel releases or variant files)').argParser((v: string) => v.split(',').map((x) => variantName(x.trim()))).default(['mainline'], 'mainline'))
-    .addOption(new Option('--scenario <id>', 'scenario: S1…S12, its slug, or a .ts file').argParser(scenarioArg).default('S12'))
+    .addOption(new Option('--scenario <id>', 'scenario: S1…S13, its slug, or a .ts file').argParser(scenarioArg).default('S12'))
     .addOption(new Option('--strategy <list>', 'random, pct, dfs (bounded exhaustive); comma list for a portfolio').argParser(oneOf<SearchStrategy>('--strategy', ['random', 'pct', 'dfs'])).default(['pct'], 'pct'))
     .addOption(new Option('--depth <d>', 'PCT depth (bug depth it targets)').argParser(positiveInt('--depth', 16)).default(3))
     .addOption(new Option('--bound <n>', 'dfs: the bound (preemptions, or delays with --bound-by delays)').argParser(positiveInt('--bound', 8)).default(2))
@@ -165,6 +169,7 @@ function build(io: Io): Command {
     .addOption(new Option('--workers <n>', 'parallel searches (piscina threads; 1 runs the search on the main thread)').argParser(positiveInt('--workers', 16)).default(2))
     .addOption(new Option('--shard <i/N>', 'run shard i of N of the jobs (seed streams x strategies x variants); "auto" reads JOB_COMPLETION_INDEX and VFIO_CCW_SIM_SHARDS (or auto/N)').argParser((v: string) => parse_shard(v)))
     .addOption(new Option('--users <n>', 'user worker threads').argParser(positiveInt('--users', 8)).default(1))
+    .addOption(devicesOption())
     .addOption(new Option('--iterations <n>', 'I/O cycles per schedule (for looping scenarios)').argParser(positiveInt('--iterations')).default(2))
     .addOption(new Option('--target <regex>', 'only findings whose id matches count as the failure (e.g. I2)').argParser(regexArg))
     .option('--all', 'run the whole budget instead of stopping at the first failure')
@@ -175,11 +180,12 @@ function build(io: Io): Command {
     .option('--json', 'print one JSON object')
     .option('--quiet', 'no progress on stderr')
     .option('--verbose', 'interleavings also show harness steps (the scenario\'s own code) and machine marks')
-    .action(async (o: Record<string, unknown>) => {
+    .action(async (o: Record<string, unknown>, cmd: Command) => {
       process.exitCode = await race(
         {
           variants: o.variant as string[],
-          scenario: o.scenario as string,
+          scenario: scenario_for_devices(cmd, o.scenario as string, o.devices as number),
+          devices: o.devices as number,
           users: o.users as number,
           iterations: o.iterations as number,
           strategies: o.strategy as SearchStrategy[],
@@ -226,6 +232,7 @@ function build(io: Io): Command {
     .addOption(new Option('--budget <n>', 'schedules per scenario and strategy').argParser(positiveInt('--budget', 100_000)).default(DEFAULT_BUDGET))
     .addOption(new Option('--jobs <n>', 'cells of the matrix in flight (piscina threads)').argParser(positiveInt('--jobs', 64)).default(availableParallelism()))
     .addOption(new Option('--seed <n>', 'first seed of every strategy, the same on both variants').argParser(uint32('--seed')).default(1))
+    .addOption(devicesOption())
     .addOption(baselineOption())
     .addOption(new Option('--junit <file>', 'also write JUnit XML: one test case per scenario x variant'))
     .addOption(new Option('--report <file>', 'write the JSON report here').default('reports/check.json'))
@@ -243,6 +250,7 @@ function build(io: Io): Command {
           budget: o.budget as number,
           jobs: o.jobs as number,
           seed: o.seed as number,
+          devices: o.devices as number,
           baseline: o.baseline as BaselineChoice,
           detectors: ALL_DETECTORS,
           json: o.json === true,
@@ -276,22 +284,24 @@ function build(io: Io): Command {
     .addOption(new Option('--scenario <id>', 'scenario').argParser(scenarioArg).default('S2'))
     .addOption(new Option('--iterations <n>', 'I/O cycles').argParser(positiveInt('--iterations')).default(20))
     .addOption(new Option('--seed <n>', 'seed').argParser(uint32('--seed')).default(1))
+    .addOption(devicesOption())
     .addOption(new Option('--out <file>', 'where to write the JSON').default('reports/trace.json'))
     .option('--json', 'print one JSON object (the run report, the file written, events kept and dropped)')
     .action(async (token: string | undefined, o: Record<string, unknown>, cmd: Command) => {
       if (token !== undefined) {
-        const given = ['variant', 'scenario', 'iterations', 'seed'].filter((k) => cmd.getOptionValueSource(k) === 'cli');
+        const given = ['variant', 'scenario', 'iterations', 'seed', 'devices'].filter((k) => cmd.getOptionValueSource(k) === 'cli');
         if (given.length > 0) throw new UsageError(`trace: a token fixes the run; --${given[0]} cannot change it (drop it, or drop the token)`);
       }
-      process.exitCode = await trace_cmd({ ...(token !== undefined ? { token } : {}), variant: o.variant as string, scenario: o.scenario as string, iterations: o.iterations as number, seed: o.seed as number, out: o.out as string, json: o.json === true }, io);
+      process.exitCode = await trace_cmd({ ...(token !== undefined ? { token } : {}), variant: o.variant as string, scenario: scenario_for_devices(cmd, o.scenario as string, o.devices as number), iterations: o.iterations as number, seed: o.seed as number, devices: o.devices as number, out: o.out as string, json: o.json === true }, io);
     });
 
   program
     .command('lockstat')
     .description("lock statistics of a free-mode run (lock_stat's columns per lock class and call site, contention points, trylock failures and -EAGAIN retries, latency histograms)")
     .addOption(new Option('--variant <name>', 'driver variant, a kernel release inside its range (e.g. v6.8), or a variant file (./my-change.ts)').argParser(variantName).default('mainline'))
-    .addOption(new Option('--scenario <id>', 'scenario: S1…S12, its slug, or a .ts file exporting `scenario` and `user`').argParser(scenarioArg).default('S2'))
+    .addOption(new Option('--scenario <id>', 'scenario: S1…S13, its slug, or a .ts file exporting `scenario` and `user`').argParser(scenarioArg).default('S2'))
     .addOption(new Option('--users <n>', "user worker threads (default: the scenario's)").argParser(positiveInt('--users', 8)))
+    .addOption(devicesOption())
     .addOption(new Option('--duration <s>', 'seconds to run').argParser(positiveNumber('--duration')).default(5))
     .addOption(new Option('--iterations <n>', 'stop after n I/O cycles instead of at the deadline').argParser(positiveInt('--iterations')))
     .addOption(new Option('--seed <n>', "seed of the machine's and the users' decisions").argParser(uint32('--seed')).default(1))
@@ -301,11 +311,12 @@ function build(io: Io): Command {
     .option('--fast-hw', 'the machine answers at once (profile the software path, not device latency)')
     .option('--json', 'print one JSON object (schema at the top of tools/lockstat.ts)')
     .option('--quiet', 'no progress on stderr')
-    .action(async (o: Record<string, unknown>) => {
+    .action(async (o: Record<string, unknown>, cmd: Command) => {
       process.exitCode = await lockstat(
         {
           variant: o.variant as string,
-          scenario: o.scenario as string,
+          scenario: scenario_for_devices(cmd, o.scenario as string, o.devices as number),
+          devices: o.devices as number,
           ...(o.users !== undefined ? { users: o.users as number } : {}),
           duration: o.duration as number,
           ...(o.iterations !== undefined ? { iterations: o.iterations as number } : {}),
@@ -332,7 +343,7 @@ function build(io: Io): Command {
     .addOption(new Option('--batch <n>', 'calls per user per run (default 1000 free, 25 controlled)').argParser(positiveInt('--batch', 100000)))
     .addOption(new Option('--strategy <name>', 'free (parallel) or a controlled schedule: random, pct').argParser(oneValue<'free' | 'random' | 'pct'>('--strategy', ['free', 'random', 'pct'])).default('free'))
     .addOption(new Option('--corpus <dir>', 'keep programs that reach new coverage here, and start from those already there'))
-    .option('--baseline', 'also run the twelve scenarios on the variant and print their coverage beside the fuzzer\'s; mark findings no scenario showed')
+    .option('--baseline', 'also run the built-in scenarios on the variant and print their coverage beside the fuzzer\'s; mark findings no scenario showed')
     .addOption(new Option('--baseline-duration <s>', 'seconds per scenario in --baseline').argParser(positiveNumber('--baseline-duration')).default(2))
     .option('--no-minimise', 'keep failing programs as they were found')
     .addOption(new Option('--replay <token>', 'run a fuzz token\'s program again and report its findings'))
@@ -382,13 +393,13 @@ function build(io: Io): Command {
   program
     .command('bench')
     .description('measure the port beside a raw Atomics baseline run in the same process, as ratios')
-    .argument('[what]', 'primitives | io | sched | detectors | lockstat | startup', 'primitives')
+    .argument('[what]', 'primitives | io | sched | detectors | lockstat | startup | devices', 'primitives')
     .addOption(new Option('--variant <name>', 'driver variant for bench io').argParser(variantName).default('mainline'))
     .addOption(new Option('--rounds <n>', 'rounds per measurement (the median is reported)').argParser(positiveInt('--rounds', 1000)).default(5))
     .addOption(new Option('--scale <x>', 'multiplies the iteration counts').argParser(positiveNumber('--scale')).default(1))
     .option('--json', 'print one JSON object')
     .action(async (what: string, o: { rounds: number; scale: number; json?: boolean; variant: string }) => {
-      const benches = { primitives: benchPrimitives, io: benchIo, sched: benchSched, detectors: benchDetectors, lockstat: benchLockstat, startup: benchStartup } as const;
+      const benches = { primitives: benchPrimitives, io: benchIo, sched: benchSched, detectors: benchDetectors, lockstat: benchLockstat, startup: benchStartup, devices: benchDevices } as const;
       if (!(what in benches)) throw new UsageError(`bench: unknown benchmark '${what}' (expected: ${Object.keys(benches).join(', ')})`);
       const rows = await benches[what as keyof typeof benches](o);
       if (o.json === true) io.out(JSON.stringify(bench_json(what, rows, o.rounds)));

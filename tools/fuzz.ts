@@ -1,5 +1,5 @@
 // vfio-ccw-sim fuzz: generated call sequences against one variant (src/fuzz), with coverage, a
-// corpus, minimised findings with replay tokens, and (--baseline) the twelve scenarios beside it.
+// corpus, minimised findings with replay tokens, and (--baseline) the built-in scenarios beside it.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Rig, type DetectorName } from '../src/system/rig.ts';
@@ -45,7 +45,7 @@ interface Baseline {
   runs: number;
 }
 
-/** The twelve scenarios on the variant, each for `secs`, into one coverage buffer. */
+/** The built-in scenarios on the variant, each for `secs`, into one coverage buffer. */
 export async function scenario_baseline(variant: string, seed: number, secs: number, detectors: readonly DetectorName[]): Promise<Baseline> {
   const users = Math.max(...SCENARIOS.map((s) => s.users.default));
   const rig0 = await Rig.start(users, SCENARIOS.map((s) => s.module));

@@ -50,6 +50,8 @@ export interface LockstatOpts {
   variant: string;
   scenario: string;
   users?: number;
+  /** subchannels (1 when absent) */
+  devices?: number;
   duration: number;
   iterations?: number;
   seed: number;
@@ -103,7 +105,8 @@ export async function lockstat(o: LockstatOpts, io: Io): Promise<number> {
   const sc = await load_scenario(o.scenario);
   const users = Math.max(sc.users.min, o.users ?? sc.users.default);
   if (io.interrupted()) return EXIT.interrupted; // a signal during start-up: nothing ran, nothing to show
-  const rig = await Rig.start(users, [sc.module]);
+  const devices = o.devices ?? 1;
+  const rig = await Rig.start(users, [sc.module], devices);
   const t0 = performance.now();
   const offKill = io.onKill(() => void rig.close());
   const off = io.onInterrupt(() => rig.request_stop());
@@ -123,6 +126,7 @@ export async function lockstat(o: LockstatOpts, io: Io): Promise<number> {
       seed: o.seed,
       duration_s: o.duration,
       iterations: o.iterations ?? Number.MAX_SAFE_INTEGER,
+      devices,
       detectors: ['lockstat'],
       lockstat: { ...(o.sample !== undefined ? { hold_sample: o.sample } : {}), ...(o.waitSample !== undefined ? { wait_sample: o.waitSample } : {}) },
       ...(o.fastHw ? { hw: FAST_HW } : {}),

@@ -36,6 +36,8 @@ export interface RaceOpts {
   dpor: boolean;
   /** machine overrides on top of the scenario's (recorded in every token) */
   hw?: Partial<HwConfig>;
+  /** subchannels in every run (1 when absent) */
+  devices?: number;
   workers: number;
   /** run only this share of the jobs (seed streams x strategies x variants) */
   shard?: Shard;
@@ -88,6 +90,7 @@ export async function race(o: RaceOpts, io: Io): Promise<number> {
           dpor: o.dpor,
           bound_by: o.bound_by,
           ...(o.hw !== undefined ? { hw: o.hw as Record<string, unknown> } : {}),
+          ...(o.devices !== undefined && o.devices > 1 ? { devices: o.devices } : {}),
           detectors: o.detectors,
           shared,
           stopAtFirst: !o.all,

@@ -39,7 +39,7 @@ export async function replay(o: ReplayOpts, io: Io): Promise<number> {
   await load_token_variant(spec, 'replay', io.err);
   const scenario = await load_scenario(spec.s);
   if (io.interrupted()) return EXIT.interrupted;
-  const rig = await Rig.start(spec.u, [scenario.module]);
+  const rig = await Rig.start(spec.u, [scenario.module], spec.nd ?? 1);
   const offKill = io.onKill(() => void rig.close());
   let out: RunOutcome;
   try {
@@ -81,7 +81,7 @@ const fsm_of = (variant: string): { fsm?: NonNullable<ReturnType<typeof fsm_name
 export async function shrink_and_show(token: string, target: string | undefined, detectors: readonly DetectorName[], verbose = false): Promise<{ token: string; steps: number; preemptions: number; table: string }> {
   const spec = token_spec('shrink', token);
   const scenario = await load_scenario(spec.s);
-  const rig = await Rig.start(spec.u, [scenario.module]);
+  const rig = await Rig.start(spec.u, [scenario.module], spec.nd ?? 1);
   try {
     const det = [...new Set<DetectorName>([...detectors, 'trace'])];
     const first = await run_spec(rig, scenario, spec, det);

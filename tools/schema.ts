@@ -60,11 +60,18 @@ const BaselineKey = z
   .strict()
   .optional();
 
+/** --devices N > 1: the shared memory of the system and the counters of each device, summed over the runs */
+const DeviceRow = z.object({ dev: z.number().int().nonnegative(), schid: z.string(), starts: z.number().int(), presented: z.number().int(), irqs: z.number().int(), io_signals: z.number().int(), pinned_pages: z.number().int() }).strict();
+const Memory = z.object({ device_bytes: z.number().int().positive(), global_bytes: z.number().int().positive(), system_bytes: z.number().int().positive(), total_bytes: z.number().int().positive() }).strict();
+
 export const StressReport = RunReport.extend({
   tool: z.literal('stress'),
   baseline: BaselineKey,
   runs: z.number().int().nonnegative(),
   scenarios: z.array(z.string()),
+  devices: z.number().int().positive().optional(),
+  memory: Memory.optional(),
+  per_device: z.array(DeviceRow).optional(),
 }).strict();
 
 const Shrunk = z.object({ replay: z.string(), steps: z.number().int(), preemptions: z.number().int(), table: z.string() }).strict();

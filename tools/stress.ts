@@ -13,12 +13,16 @@ import { load_scenario } from './scenarios.ts';
 import type { Io } from './io.ts';
 import { baseline_for, baseline_json, format_baseline, type BaselineChoice } from './baseline.ts';
 import { split_by_baseline } from '../src/variants/baseline.ts';
+import type { DeviceStat } from '../src/system/device-stats.ts';
+import type { SharedMemory } from '../src/system/devices.ts';
 
 export interface StressOpts {
   variant: string;
   scenario: string;
   mix?: string[];
   users?: number;
+  /** subchannels (1 when absent) */
+  devices?: number;
   duration: number;
   /** seconds past the duration after which a run still making progress is a livelock */
   grace: number;
@@ -49,7 +53,9 @@ export async function stress(o: StressOpts, io: Io): Promise<number> {
   const users = o.users ?? Math.max(...scenarios.map((s) => s.users.default));
   const outcomes: RunOutcome[] = [];
   // a signal during start-up: the report says nothing ran
-  const rig = io.interrupted() ? null : await Rig.start(users, scenarios.map((s) => s.module));
+  const devices = o.devices ?? 1;
+  const rig = io.interrupted() ? null : await Rig.start(users, scenarios.map((s) => s.module), devices);
+  const memory = rig?.shared_memory();
   // the duration counts from the workers' start
   const t0 = performance.now();
   const offKill = io.onKill(() => void rig?.close());
@@ -85,6 +91,7 @@ export async function stress(o: StressOpts, io: Io): Promise<number> {
         // a scenario's iteration count can shape its workload (S9's storm): runs keep their own
         // and stress starts a new one (next seed) until the duration is up
         iterations: o.iterations ?? sc.iterations,
+        devices,
         detectors: o.detectors,
         ...(o.delayInject !== undefined ? { delay: { p: o.delayInject, max_us: 50 } } : {}),
         ...(o.hw !== undefined ? { hw: o.hw } : {}),
@@ -100,7 +107,7 @@ export async function stress(o: StressOpts, io: Io): Promise<number> {
     offKill();
     await rig?.close();
   }
-  const all = merge(o, scenarios.map((x) => x.id), outcomes, (performance.now() - t0) / 1000, stopped ? (io.interrupted() ? 'signal' : 'stopped') : null);
+  const all = { ...merge(o, scenarios.map((x) => x.id), outcomes, (performance.now() - t0) / 1000, stopped ? (io.interrupted() ? 'signal' : 'stopped') : null), ...per_device_json(devices, memory, outcomes) };
   // the result counts only the findings outside the baseline; the known ones are listed apart
   const base = baseline_for(o.baseline ?? 'none', o.variant);
   const split = split_by_baseline(all.findings, base, all.scenarios);
@@ -111,6 +118,7 @@ export async function stress(o: StressOpts, io: Io): Promise<number> {
   if (o.json) io.out(JSON.stringify(json));
   else {
     io.out(format_summary(report));
+    for (const l of format_devices(report)) io.out(l);
     if (report.findings.length > 0) io.out(format_report_text(report, { verbose: o.verbose === true }));
     for (const l of format_baseline(base, split)) io.out(l);
     for (const f of faults) io.out(`scenario error (user ${f.actor}) at ${f.where}: ${f.message}\n${f.stack}`);
@@ -129,7 +137,36 @@ export async function stress(o: StressOpts, io: Io): Promise<number> {
 export const RESULT_WORD = { pass: 'SUCCESS', fail: 'FAILURE', interrupted: 'INTERRUPTED', skipped: 'SKIPPED' } as const;
 
 /** The stress report (tools/schema.ts StressReport checks it). */
-export type StressJson = Report & { tool: 'stress'; version: string; interrupted_by?: string; scenario_errors?: ScenarioFault[]; runs: number; scenarios: string[] };
+export type StressJson = Report & { tool: 'stress'; version: string; interrupted_by?: string; scenario_errors?: ScenarioFault[]; runs: number; scenarios: string[]; devices?: number; memory?: SharedMemory; per_device?: DeviceStat[] };
+
+/** With more than one device: the shared memory and each device's counters summed over the runs. */
+function per_device_json(devices: number, memory: SharedMemory | undefined, outs: readonly RunOutcome[]): Pick<StressJson, 'devices' | 'memory' | 'per_device'> {
+  if (devices === 1) return {};
+  const rows = new Map<number, DeviceStat>();
+  for (const r of outs) {
+    for (const d of r.devices ?? []) {
+      const have = rows.get(d.dev);
+      rows.set(d.dev, have === undefined ? { ...d } : { ...have, starts: have.starts + d.starts, presented: have.presented + d.presented, irqs: have.irqs + d.irqs, io_signals: have.io_signals + d.io_signals, pinned_pages: d.pinned_pages });
+    }
+  }
+  return { devices, ...(memory !== undefined ? { memory } : {}), per_device: [...rows.values()].sort((a, b) => a.dev - b.dev) };
+}
+
+/** The per-device lines of a text report: every device when there are few, else the spread. */
+function format_devices(r: StressJson): string[] {
+  const rows = r.per_device;
+  if (rows === undefined || r.devices === undefined) return [];
+  const out: string[] = [];
+  if (r.memory !== undefined) out.push(`  devices: ${r.devices}, shared memory ${r.memory.device_bytes} bytes per device (+ ${r.memory.global_bytes + r.memory.system_bytes} shared), ${r.memory.total_bytes} in all`);
+  const line = (d: DeviceStat): string => `    ${d.schid}: I/O starts ${d.starts}, interrupts presented ${d.presented} handled ${d.irqs}, signals ${d.io_signals}`;
+  if (rows.length <= 16) for (const d of rows) out.push(line(d));
+  else {
+    const by = [...rows].sort((a, b) => a.starts - b.starts);
+    const pick = (q: number): DeviceStat => by[Math.min(by.length - 1, Math.floor(q * by.length))]!;
+    out.push(`  I/O starts per device: min ${by[0]!.starts} (${by[0]!.schid}), median ${pick(0.5).starts}, max ${by[by.length - 1]!.starts} (${by[by.length - 1]!.schid}); every device in the report's per_device`);
+  }
+  return out;
+}
 
 function merge(o: StressOpts, ids: readonly string[], outs: readonly RunOutcome[], secs: number, interrupted: string | null): StressJson {
   const stats: Record<string, number> = {};

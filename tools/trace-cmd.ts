@@ -18,6 +18,8 @@ export interface TraceOpts {
   scenario: string;
   iterations: number;
   seed: number;
+  /** subchannels (a token names its own) */
+  devices?: number;
   out: string;
   json: boolean;
 }
@@ -29,14 +31,15 @@ export async function trace_cmd(o: TraceOpts, io: Io): Promise<number> {
   const scenario = await load_scenario(spec?.s ?? o.scenario);
   const users = spec?.u ?? scenario.users.default;
   if (io.interrupted()) return EXIT.interrupted;
-  const rig = await Rig.start(users, [scenario.module]);
+  const devices = spec !== null ? (spec.nd ?? 1) : (o.devices ?? 1);
+  const rig = await Rig.start(users, [scenario.module], devices);
   const offKill = io.onKill(() => void rig.close());
   const offStop = io.onInterrupt(() => rig.request_stop());
   try {
     const out =
       spec !== null
         ? await run_spec(rig, scenario, spec, ['invariants', 'trace'])
-        : await rig.run({ variant: o.variant, scenario, users, seed: o.seed, iterations: o.iterations, detectors: ['invariants', 'trace'] });
+        : await rig.run({ variant: o.variant, scenario, users, seed: o.seed, iterations: o.iterations, devices, detectors: ['invariants', 'trace'] });
     const json = export_chrome_trace(out.trace);
     writeFileSync(o.out, JSON.stringify(json));
     // the rings keep the last events of each actor: say how many of the run's were overwritten

@@ -2,11 +2,11 @@
 // every run of a campaign), IRQ-safe/unsafe usage, and waits as pseudo-locks: a workqueue flush
 // depends on what its work items take; a completion wait depends on what its completer holds.
 import { H, type HookFn, register_hook } from '../kernel/hook.ts';
-import { objClass } from '../kernel/layout.ts';
+import { objBuf, objClass } from '../kernel/layout.ts';
 
 const EDGE_CAP = 4096; // open addressing, power of two
 const CLASS_CAP = 1024;
-const E_WORDS = 6; // from, to, count, site hash, actor, pad
+const E_WORDS = 6; // from, to, count, site hash, actor, buffer index + 1 of the held lock that made it first
 const C_WORDS = 4; // class hash, usage bits, irq site hash, unsafe site hash
 export const USED_IN_HARDIRQ = 1;
 export const HARDIRQ_ON = 2;
@@ -33,6 +33,8 @@ interface Held {
   cls: number;
   name: string;
   site: string;
+  /** the instance's buffer (which device it belongs to) */
+  buf: number;
 }
 
 /** The consumer for this thread. Findings are computed from the shared graph by `lockdep_report`. */
@@ -56,7 +58,7 @@ export function start_lockdep(buf: LockdepBuf): () => void {
     if (s === undefined) held.set(actor, (s = []));
     return s;
   };
-  const edge = (from: number, to: number, site: string, actor: number): void => {
+  const edge = (from: number, to: number, site: string, actor: number, buf: number): void => {
     if (from === to) return;
     let i = (Math.imul(from, 31) ^ to) & (EDGE_CAP - 1);
     for (let n = 0; n < EDGE_CAP; n++, i = (i + 1) & (EDGE_CAP - 1)) {
@@ -70,6 +72,7 @@ export function start_lockdep(buf: LockdepBuf): () => void {
         Atomics.store(a, b + 1, to);
         Atomics.store(a, b + 3, hash(site));
         Atomics.store(a, b + 4, actor);
+        Atomics.store(a, b + 5, buf + 1);
       } else if (f !== from || Atomics.load(a, b + 1) !== to) {
         // A slot being filled has `to` 0 for a moment; treat as a different edge.
         continue;
@@ -93,13 +96,13 @@ export function start_lockdep(buf: LockdepBuf): () => void {
     }
   };
   const names = new Map<number, string>();
-  const acquire = (actor: number, c: [number, string], site: string, irqsOff: boolean): void => {
+  const acquire = (actor: number, c: [number, string], site: string, irqsOff: boolean, buf: number): void => {
     const s = stack(actor);
-    for (const h of s) edge(h.cls, c[0], site, actor);
+    for (const h of s) edge(h.cls, c[0], site, actor, h.buf);
     names.set(c[0], c[1]);
     if (inIrq.get(actor) === true) usage(c[0], USED_IN_HARDIRQ, site);
     else if (!irqsOff) usage(c[0], HARDIRQ_ON, site);
-    s.push({ cls: c[0], name: c[1], site });
+    s.push({ cls: c[0], name: c[1], site, buf });
   };
   const wqc: [number, string] = [hash(WQ_CLASS), WQ_CLASS];
 
@@ -107,7 +110,7 @@ export function start_lockdep(buf: LockdepBuf): () => void {
     switch (kind) {
       case H.acquired:
         // arg: 1 = interrupts were off (spinlocks); mutexes are always taken with them on.
-        acquire(actor, cls(obj), site, arg === 1);
+        acquire(actor, cls(obj), site, arg === 1, objBuf(obj));
         break;
       case H.release: {
         const s = stack(actor);
@@ -127,7 +130,7 @@ export function start_lockdep(buf: LockdepBuf): () => void {
         inIrq.set(actor, false);
         break;
       case H.run: // a work item runs "inside" the workqueue's pseudo-lock
-        stack(actor).push({ cls: wqc[0], name: WQ_CLASS, site });
+        stack(actor).push({ cls: wqc[0], name: WQ_CLASS, site, buf: objBuf(obj) });
         break;
       case H.run_end: {
         const s = stack(actor);
@@ -136,17 +139,17 @@ export function start_lockdep(buf: LockdepBuf): () => void {
         break;
       }
       case H.flush: // flushing waits for every work: it "takes" the workqueue
-        for (const h of stack(actor)) edge(h.cls, wqc[0], site, actor);
+        for (const h of stack(actor)) edge(h.cls, wqc[0], site, actor, h.buf);
         break;
       case H.wait: {
         const c = hash(completionClass(obj));
         names.set(c, completionClass(obj));
-        for (const h of stack(actor)) edge(h.cls, c, site, actor);
+        for (const h of stack(actor)) edge(h.cls, c, site, actor, h.buf);
         break;
       }
       case H.complete: {
         const c = hash(completionClass(obj));
-        for (const h of stack(actor)) edge(c, h.cls, site, actor);
+        for (const h of stack(actor)) edge(c, h.cls, site, actor, h.buf);
         break;
       }
     }
@@ -160,22 +163,37 @@ export interface LockdepFinding {
   cycle: string[];
 }
 
-/** Build findings from the shared graph; `names` maps class hashes to names (from every known class). */
-export function lockdep_report(buf: LockdepBuf, classNames: string[]): LockdepFinding[] {
+/**
+ * Build findings from the shared graph; `names` maps class hashes to names (from every known
+ * class). With `device_of` (a run of many devices), a cycle also names the devices whose locks
+ * made its edges: the graph is over classes, shared by every device, as the kernel's is.
+ */
+export function lockdep_report(buf: LockdepBuf, classNames: string[], device_of?: (buf: number) => string | null): LockdepFinding[] {
   const a = new Int32Array(buf.sab);
   const byHash = new Map<number, string>();
   for (const n of [...classNames, WQ_CLASS]) byHash.set(hash(n), n);
   const nm = (h: number): string => byHash.get(h) ?? `class#${(h >>> 0).toString(16)}`;
   const adj = new Map<number, Set<number>>();
+  const edgeBuf = new Map<string, number>();
   for (let i = 0; i < EDGE_CAP; i++) {
     const b = i * E_WORDS;
     const f = a[b]!;
     const t = a[b + 1]!;
     if (f === 0 || t === 0) continue;
+    edgeBuf.set(`${f},${t}`, a[b + 5]! - 1);
     let s = adj.get(f);
     if (s === undefined) adj.set(f, (s = new Set()));
     s.add(t);
   }
+  const on_devices = (cyc: number[]): string => {
+    if (device_of === undefined) return '';
+    const devs = new Set<string>();
+    cyc.forEach((u, k) => {
+      const d = device_of(edgeBuf.get(`${u},${cyc[(k + 1) % cyc.length]}`) ?? -1);
+      if (d !== null) devs.add(d);
+    });
+    return devs.size === 0 ? '' : ` (edges made on ${[...devs].join(', ')})`;
+  };
   const out: LockdepFinding[] = [];
   // Cycles: DFS from every node; report each cycle once (by its sorted member set).
   const seen = new Set<string>();
@@ -192,7 +210,7 @@ export function lockdep_report(buf: LockdepBuf, classNames: string[]): LockdepFi
           seen.add(key);
           const names = cyc.map(nm);
           const id = names.includes(WQ_CLASS) ? 'flush-under-lock' : names.some((x) => x.startsWith('completion:')) ? 'completion-cycle' : 'ABBA';
-          out.push({ id, message: `possible circular locking dependency: ${[...names, names[0]].join(' -> ')}`, cycle: names });
+          out.push({ id, message: `possible circular locking dependency: ${[...names, names[0]].join(' -> ')}${on_devices(cyc)}`, cycle: names });
         }
       } else if (path.length < 8) dfs(v);
     }

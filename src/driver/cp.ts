@@ -88,8 +88,8 @@ export interface Cp {
   readonly ch_iova: readonly Field[];
   readonly ch_ccws: readonly Field[];
   readonly ch_len: readonly Field[];
-  readonly pa_iova: readonly Field[];
-  readonly pa_tag: readonly Field[];
+  readonly pa_iova: FieldTable;
+  readonly pa_tag: FieldTable;
   readonly gm: GuestMemoryView;
   readonly rules: Readonly<CpRules>;
 }
@@ -99,6 +99,22 @@ function fields(k: { a: Int32Array; i: number; id: number }, n: number): Field[]
   return Array.from({ length: n }, (_, j) => new Field(k.a, k.i + j, k.id + j));
 }
 
+/**
+ * One Field per word of a long `words` array, made when first used: a device's 2 x 1024 pin
+ * slots would otherwise cost every thread thousands of objects per device at bind time.
+ */
+export class FieldTable {
+  private readonly made: (Field | undefined)[] = [];
+  constructor(
+    private readonly k: { a: Int32Array; i: number; id: number },
+    readonly length: number,
+  ) {}
+  at(j: number): Field {
+    if (!Number.isInteger(j) || j < 0 || j >= this.length) throw new RangeError(`cp: index ${j} out of range`);
+    return (this.made[j] ??= new Field(this.k.a, this.k.i + j, this.k.id + j));
+  }
+}
+
 export function bind_cp(buf: SharedBuf, base: number, gm: GuestMemoryView, rules: Readonly<CpRules>): Cp {
   const v = bind(ChannelProgram, buf, base);
   return {
@@ -106,8 +122,8 @@ export function bind_cp(buf: SharedBuf, base: number, gm: GuestMemoryView, rules
     ch_iova: fields(v.ch_iova, CP_MAX_CHAINS),
     ch_ccws: fields(v.ch_ccws, CP_MAX_CHAINS),
     ch_len: fields(v.ch_len, CP_MAX_CHAINS),
-    pa_iova: fields(v.pa_iova, CP_MAX_PINNED),
-    pa_tag: fields(v.pa_tag, CP_MAX_PINNED),
+    pa_iova: new FieldTable(v.pa_iova, CP_MAX_PINNED),
+    pa_tag: new FieldTable(v.pa_tag, CP_MAX_PINNED),
     gm,
     rules,
   };
@@ -222,9 +238,9 @@ function cp_unpin_free(cp: Cp, site: string): void {
   const npinned = v.pinned_pages.get(site);
   let stranded = 0;
   for (let e = 0; e < npinned; e++) {
-    const tag = at(cp.pa_tag, e).get(site);
+    const tag = cp.pa_tag.at(e).get(site);
     const c = tag >>> 16;
-    if (c < n && (tag & 0xffff) < at(cp.ch_len, c).get(site)) vfio_unpin_pages(cp.gm, at(cp.pa_iova, e).get(site), 1, site);
+    if (c < n && (tag & 0xffff) < at(cp.ch_len, c).get(site)) vfio_unpin_pages(cp.gm, cp.pa_iova.at(e).get(site), 1, site);
     else stranded++; // free never looks at it; its chain is gone now
   }
   if (stranded > 0) inc(v.unreachable_pinned_pages, stranded, site);
@@ -290,8 +306,8 @@ export function cp_init(cp: Cp, orb: Orb, site = 'cp_init'): number {
 function pa_record(cp: Cp, c: number, idx: number, pages: readonly number[], site: string): void {
   let e = cp.v.pinned_pages.get(site);
   for (const p of pages) {
-    at(cp.pa_iova, e).set(p, site);
-    at(cp.pa_tag, e).set((c << 16) | idx, site);
+    cp.pa_iova.at(e).set(p, site);
+    cp.pa_tag.at(e).set((c << 16) | idx, site);
     e++;
   }
   cp.v.pinned_pages.set(e, site);
@@ -440,10 +456,10 @@ function for_each_pinned(cp: Cp, site: string, fn: (iova: number) => boolean): b
   const n = cp.v.nchains.get(site);
   const npinned = cp.v.pinned_pages.get(site);
   for (let e = 0; e < npinned; e++) {
-    const tag = at(cp.pa_tag, e).get(site);
+    const tag = cp.pa_tag.at(e).get(site);
     const c = tag >>> 16;
     if (c >= n || (tag & 0xffff) >= at(cp.ch_len, c).get(site)) continue;
-    if (fn(at(cp.pa_iova, e).get(site))) return true;
+    if (fn(cp.pa_iova.at(e).get(site))) return true;
   }
   return false;
 }
@@ -464,5 +480,5 @@ export function cp_iova_pinned(cp: Cp, iova: number, length: number): boolean {
 /** For oracles (I14, I21): every page the cp records as pinned, whatever the rules. */
 export function cp_pinned_iovas(cp: Cp, site = 'oracle'): number[] {
   const n = cp.v.pinned_pages.get(site);
-  return Array.from({ length: n }, (_, e) => at(cp.pa_iova, e).get(site));
+  return Array.from({ length: n }, (_, e) => cp.pa_iova.at(e).get(site));
 }

@@ -16,8 +16,8 @@ import { Kref, kref_get, kref_init, kref_put, kref_read, obj_use, type Lifetime 
 const E = EventfdSlot.fields;
 export const EBADF = 9;
 
-/** Bits of a context pointer that hold fd + 1 (MAX_EVENTFDS = 32); the rest is the generation. */
-const PTR_FD_BITS = 6;
+/** Bits of a context pointer that hold fd + 1 (MAX_EVENTFDS = 1024); the rest is the generation. */
+const PTR_FD_BITS = 11;
 
 export class EventfdCtx implements Lifetime {
   readonly b: number;

@@ -2,8 +2,15 @@
 import { allocBuf, kref, atomic, bytes, completion, defineStruct, i32, nameRegion, spinlock, words, type SharedBuf, type StructLayout, type FieldSpec } from './layout.ts';
 
 export const MAX_ACTORS = 16;
-export const WQ_RING = 256;
-export const MAX_EVENTFDS = 32;
+/** Work items queued at once: each device has two work items, pending at most once each. */
+export const WQ_RING = 1024;
+/** eventfds: QEMU opens three per device (I/O, CRW, request). */
+export const MAX_EVENTFDS = 1024;
+/** The first slots of the ring and of the eventfd table sit where one device's run always had
+ * them; the rest (many devices) follow the warnings, so the object ids one device's run names
+ * (and the kind hashes replay tokens recorded) keep their numbers. */
+const WQ_RING_LOW = 256;
+const EVENTFDS_LOW = 32;
 export const WARN_RING = 64;
 export const WARN_MSG_BYTES = 192; // a use-after-free names two sites
 
@@ -29,7 +36,7 @@ export const Workqueue = defineStruct('workqueue', {
   exec_waiters: atomic(),
   flush_waiters: atomic(),
   stop: atomic('asks the executor to return'),
-  ring: words(WQ_RING, 'queued work object ids'),
+  ring: words(WQ_RING_LOW, 'queued work object ids (slots 0..255; the rest in the ring extension)'),
 });
 
 export const EventfdSlot = defineStruct('eventfd', {
@@ -114,15 +121,19 @@ const SCHED = HEADER + GlobalHeader.words;
 const ACTORS = SCHED + SchedArea.words;
 const WQ = ACTORS + ActorSlot.words * MAX_ACTORS;
 const EVENTFDS = WQ + Workqueue.words;
-const WARNS = EVENTFDS + EventfdSlot.words * MAX_EVENTFDS;
-const TOTAL = WARNS + WarnEntry.words * WARN_RING;
+const WARNS = EVENTFDS + EventfdSlot.words * EVENTFDS_LOW;
+const EVENTFDS_HIGH = WARNS + WarnEntry.words * WARN_RING;
+const WQ_RING_HIGH = EVENTFDS_HIGH + EventfdSlot.words * (MAX_EVENTFDS - EVENTFDS_LOW);
+const TOTAL = WQ_RING_HIGH + (WQ_RING - WQ_RING_LOW);
 
 export const GLOBAL = {
   header: HEADER,
   sched: SCHED,
   actor: (i: number): number => ACTORS + i * ActorSlot.words,
   workqueue: WQ,
-  eventfd: (i: number): number => EVENTFDS + i * EventfdSlot.words,
+  /** word of ring slot k (0 <= k < WQ_RING) */
+  wq_slot: (k: number): number => (k < WQ_RING_LOW ? WQ + Workqueue.fields.ring.off + k : WQ_RING_HIGH + k - WQ_RING_LOW),
+  eventfd: (i: number): number => (i < EVENTFDS_LOW ? EVENTFDS + i * EventfdSlot.words : EVENTFDS_HIGH + (i - EVENTFDS_LOW) * EventfdSlot.words),
   warn: (i: number): number => WARNS + i * WarnEntry.words,
   words: TOTAL,
 } as const;
@@ -133,7 +144,15 @@ function nameAll(): void {
   n(SCHED, SchedArea, 'sched.');
   for (let i = 0; i < MAX_ACTORS; i++) n(GLOBAL.actor(i), ActorSlot, `actor${i}.`);
   n(WQ, Workqueue, 'vfio-ccw.');
-  for (let i = 0; i < MAX_EVENTFDS; i++) n(GLOBAL.eventfd(i), EventfdSlot, `eventfd${i}.`);
+  name_eventfds(EVENTFDS_LOW);
+}
+
+let eventfds_named = 0;
+/** Name eventfd slots 0..n-1 for reports (a run of many devices uses more than the first 32;
+ * naming all 1024 up front would slow every name look-up of a one-device run). */
+export function name_eventfds(n: number): void {
+  for (let i = eventfds_named; i < Math.min(n, MAX_EVENTFDS); i++) nameRegion(0, GLOBAL.eventfd(i), EventfdSlot, `eventfd${i}.`);
+  eventfds_named = Math.max(eventfds_named, Math.min(n, MAX_EVENTFDS));
 }
 nameAll();
 

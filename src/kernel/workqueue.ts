@@ -80,7 +80,7 @@ export function queue_work(wq: WorkqueueStruct, w: WorkStruct, site: string): bo
     raw_unlock(a, b + W.lock.off);
     throw new Error(`workqueue ${wq.name}: ring full`);
   }
-  a[b + W.ring.off + (tail % WQ_RING)] = w.id;
+  a[GLOBAL.wq_slot(tail % WQ_RING)] = w.id;
   a[b + W.tail.off] = tail + 1;
   Atomics.add(a, b + W.queued_seq.off, 1);
   raw_unlock(a, b + W.lock.off);
@@ -105,7 +105,7 @@ export function worker_thread(wq: WorkqueueStruct): number {
       Atomics.sub(a, b + W.exec_waiters.off, 1);
       continue;
     }
-    const id = a[b + W.ring.off + (head % WQ_RING)]!;
+    const id = a[GLOBAL.wq_slot(head % WQ_RING)]!;
     a[b + W.head.off] = head + 1;
     raw_unlock(a, b + W.lock.off);
     const w = wq.resolve(id);

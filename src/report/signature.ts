@@ -14,9 +14,12 @@ function function_in(message: string): string | undefined {
 /** Numbers (generations, counts, task ids) are the run's, not the bug's. */
 const without_numbers = (s: string): string => s.replace(/\d+/g, '#');
 
+/** Which device of a many-device run ("dev84.private->irb") is the run's: the same race on any device is one bug. */
+const without_device = (field: string): string => field.replace(/^dev\d+\./, '');
+
 function race_signature(f: Finding): string {
   const marked = f.id.startsWith('data-race-marked:');
-  const field = f.race?.field ?? (marked ? f.id.slice('data-race-marked:'.length) : f.id);
+  const field = without_device(f.race?.field ?? (marked ? f.id.slice('data-race-marked:'.length) : f.id));
   let pair: string[];
   if (f.race !== undefined) pair = [f.race.first.function, f.race.second.function];
   else {

@@ -24,6 +24,28 @@ export interface UserArgs {
   deadline: number;
   /** free-form scenario parameters */
   params: Record<string, number | string | boolean>;
+  /** subchannels in the run (1 when absent) */
+  devices?: number;
+}
+
+/** One device as a user drives it: the driver's private, QEMU's client, its guest memory. */
+interface DeviceHandles {
+  readonly p: VfioCcwPrivate;
+  readonly client: VfioCcwClient;
+  readonly mem: GuestMem;
+  readonly alloc: GuestAlloc;
+}
+
+/**
+ * The devices user `user` of `users` drives when a scenario spreads its users over `devices`:
+ * every users-th device from its own number, or one device shared round-robin when there are more
+ * users than devices.
+ */
+export function devices_of(user: number, users: number, devices: number): number[] {
+  if (users >= devices) return [user % devices];
+  const out: number[] = [];
+  for (let d = user; d < devices; d += users) out.push(d);
+  return out;
 }
 
 /** One check a scenario makes; failed checks become findings. */
@@ -42,10 +64,8 @@ export interface UserResult {
 
 export class ScenarioEnv {
   readonly sys: System;
-  readonly p: VfioCcwPrivate;
-  readonly client: VfioCcwClient;
-  readonly mem: GuestMem;
-  readonly alloc = new GuestAlloc();
+  private cur: DeviceHandles;
+  private readonly handles = new Map<number, DeviceHandles>();
   readonly rng: Rng;
   readonly flags: ScenarioFlags;
   readonly result: UserResult = { counters: {}, checks: [], not_applicable: [], notes: [] };
@@ -55,15 +75,53 @@ export class ScenarioEnv {
     readonly args: UserArgs,
   ) {
     this.sys = system_of(ctx, args.variant);
-    const p = this.sys.devs[0];
-    if (p === undefined) throw new Error('no device');
-    this.p = p;
-    // Kernels that reject an ORB without prefetch (v4.12 … ≈v5.6) were run with QEMU's force-orb-pfch=on.
-    this.client = new VfioCcwClient(bind_ops(p), ctx.g, { force_orb_pfch: p.drv.f.cp_rules.reject_no_pfch });
-    const gm = this.sys.guests[0]!;
-    this.mem = { write: (iova, bytes) => guest_write(gm, iova, bytes, 'guest') };
+    this.cur = this.handles_of(0);
     this.rng = new Rng(args.seed ^ (args.user * 0x9e3779b1));
     this.flags = new ScenarioFlags(this.sys.sys.flags);
+  }
+
+  private handles_of(dev: number): DeviceHandles {
+    const have = this.handles.get(dev);
+    if (have !== undefined) return have;
+    const p = this.sys.devs[dev];
+    if (p === undefined) throw new Error(`no device ${dev}`);
+    // Kernels that reject an ORB without prefetch (v4.12 … ≈v5.6) were run with QEMU's force-orb-pfch=on.
+    const client = new VfioCcwClient(bind_ops(p), this.ctx.g, { force_orb_pfch: p.drv.f.cp_rules.reject_no_pfch });
+    const gm = this.sys.guests[dev]!;
+    const h: DeviceHandles = { p, client, mem: { write: (iova, bytes) => guest_write(gm, iova, bytes, 'guest') }, alloc: new GuestAlloc() };
+    this.handles.set(dev, h);
+    return h;
+  }
+
+  /** The device the calls below act on (device 0 unless the scenario chose another with use()). */
+  get p(): VfioCcwPrivate {
+    return this.cur.p;
+  }
+  get client(): VfioCcwClient {
+    return this.cur.client;
+  }
+  get mem(): GuestMem {
+    return this.cur.mem;
+  }
+  get alloc(): GuestAlloc {
+    return this.cur.alloc;
+  }
+
+  /** Subchannels in the run. */
+  get devices(): number {
+    return this.args.devices ?? 1;
+  }
+  /** The devices this user drives when the scenario spreads its users over them (devices_of). */
+  my_devices(): number[] {
+    return devices_of(this.args.user, this.args.users, this.devices);
+  }
+  /** Act on device `dev` from now on (each device keeps its own client and guest memory). */
+  use(dev: number): void {
+    this.cur = this.handles_of(dev);
+  }
+  /** Every client this user opened, for its counters. */
+  clients(): VfioCcwClient[] {
+    return [...this.handles.values()].map((h) => h.client);
   }
 
   get user(): number {
@@ -169,7 +227,9 @@ export class ScenarioEnv {
 export function run_user(ctx: ProgramCtx, args: UserArgs, body: (env: ScenarioEnv) => void): UserResult {
   const env = new ScenarioEnv(ctx, args);
   as_actor(env.sys, args, true, () => body(env));
-  for (const [k, v] of Object.entries(env.client.counters)) if (typeof v === 'number') env.count(`client.${k}`, v);
-  for (const [op, m] of Object.entries(env.client.counters.results)) for (const [rc, n] of Object.entries(m)) env.count(`client.${op}.${rc}`, n);
+  for (const client of env.clients()) {
+    for (const [k, v] of Object.entries(client.counters)) if (typeof v === 'number') env.count(`client.${k}`, v);
+    for (const [op, m] of Object.entries(client.counters.results)) for (const [rc, n] of Object.entries(m)) env.count(`client.${op}.${rc}`, n);
+  }
   return env.result;
 }

@@ -27,8 +27,8 @@ export const scenario: Scenario = {
 
 const IO_TIMEOUT_MS = 10_000;
 
-/** One I/O: ssch, then IRBs until a final one; returns the final IRB's device status, or -1 if lost. */
-export function one_io(env: ScenarioEnv, orb: Parameters<ScenarioEnv['client']['ssch']>[0]): number {
+/** One I/O: ssch, then IRBs until a final one; returns the final IRB's device status, or -1 if lost. `id` names the scenario's checks. */
+export function one_io(env: ScenarioEnv, orb: Parameters<ScenarioEnv['client']['ssch']>[0], id = 'S2'): number {
   const c = env.client;
   let cc = c.ssch(orb);
   // cc 2 from the driver's -EBUSY: DASD retries the start later (a 0.5 s timer; here, after the
@@ -48,7 +48,7 @@ export function one_io(env: ScenarioEnv, orb: Parameters<ScenarioEnv['client']['
     const ev = c.wait_io(IO_TIMEOUT_MS);
     if (ev === null) {
       env.count('lost');
-      env.check('S2.no-lost-interrupt', false, `no IRB within ${IO_TIMEOUT_MS} ms after ssch (state ${env.state_name()})`);
+      env.check(`${id}.no-lost-interrupt`, false, `no IRB within ${IO_TIMEOUT_MS} ms after ssch (state ${env.state_name()})`);
       return -1;
     }
     const t = c.tsch();

@@ -28,6 +28,8 @@ export interface JobArgs {
   hw?: Record<string, unknown>;
   /** the user workers this thread's rig starts with, when more than `users` (a matrix: its largest scenario, so no later job restarts it) */
   rig_users?: number;
+  /** subchannels in every run (1 when absent) */
+  devices?: number;
   /** [0] stop flag, [1] schedules done (all jobs), [2] failures found (all jobs) */
   shared: SharedArrayBuffer;
   stopAtFirst: boolean;
@@ -55,10 +57,10 @@ let kept: Rig | null = null;
 
 let kept_mods = new Set<string>();
 
-async function rig_for(users: number, module: string, rig_users: number): Promise<{ rig: Rig; started: number }> {
+async function rig_for(users: number, module: string, rig_users: number, devices: number): Promise<{ rig: Rig; started: number }> {
   // the actors preload the scenario's module and every user variant file loaded so far
   const mods = [module, ...user_variant_modules()];
-  if (kept !== null && !kept.dead && kept.users >= users) {
+  if (kept !== null && !kept.dead && kept.users >= users && kept.devices === devices) {
     const missing = mods.filter((m) => !kept_mods.has(m));
     if (missing.length > 0) {
       await kept.preload(missing);
@@ -71,7 +73,7 @@ async function rig_for(users: number, module: string, rig_users: number): Promis
   const old = kept;
   kept = null;
   await old?.close();
-  kept = await Rig.start(Math.max(users, rig_users), [module]);
+  kept = await Rig.start(Math.max(users, rig_users), [module], devices);
   kept_mods = new Set(mods);
   return { rig: kept, started: kept.pool.actors.length };
 }
@@ -91,7 +93,7 @@ export async function search_job(a: JobArgs): Promise<JobResult> {
   // mdev): with fewer, a user waits for a peer that never runs and the schedule only ends at the
   // step bound, a livelock no kernel shows. As stress does, the scenario's minimum wins.
   const users = Math.max(a.users, scenario.users.min);
-  const { rig, started } = await rig_for(users, scenario.module, a.rig_users ?? users);
+  const { rig, started } = await rig_for(users, scenario.module, a.rig_users ?? users, a.devices ?? 1);
   try {
     const r = await search(rig, {
       variant: a.variant,

@@ -75,6 +75,7 @@ export async function run_spec(rig: Rig, scenario: Scenario, spec: ScheduleSpec,
     detectors,
     ...(spec.hw !== undefined ? { hw: spec.hw } : {}),
     ...(spec.p !== undefined ? { params: spec.p } : {}),
+    ...(spec.nd !== undefined ? { devices: spec.nd } : {}),
     sched: {
       strategy: spec.st,
       seed: spec.seed,
@@ -95,7 +96,7 @@ export async function search(rig: Rig, cfg: SearchConfig): Promise<SearchResult>
   const t0 = performance.now();
   // a user's variant file: the token also records the hash of the file's content
   const vh = variant_by_name(cfg.variant)?.hash;
-  const base = { v: cfg.variant, ...(vh !== undefined ? { vh } : {}), s: scenario_ref(cfg.scenario), u: cfg.users, it: cfg.iterations, ...(cfg.hw !== undefined ? { hw: cfg.hw } : {}), ...(cfg.params !== undefined ? { p: cfg.params } : {}) };
+  const base = { v: cfg.variant, ...(vh !== undefined ? { vh } : {}), s: scenario_ref(cfg.scenario), u: cfg.users, it: cfg.iterations, ...(cfg.hw !== undefined ? { hw: cfg.hw } : {}), ...(cfg.params !== undefined ? { p: cfg.params } : {}), ...(rig.devices > 1 ? { nd: rig.devices } : {}) };
   const found = new Map<string, FoundFinding>();
   let first: SearchResult['first'];
   let exhausted = false;

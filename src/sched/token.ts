@@ -32,6 +32,8 @@ export interface ScheduleSpec {
   hw?: Record<string, unknown>;
   /** scenario parameters */
   p?: Record<string, number | string | boolean>;
+  /** subchannels in the run (1 when absent) */
+  nd?: number;
   /** the sources it was made on: package version + content hash (see source_version) */
   sv?: string;
 }

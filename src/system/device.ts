@@ -1,6 +1,6 @@
 // One device's shared buffer and the per-thread handles over it: struct vfio_ccw_private, the
 // host's struct subchannel, the machine's subchannel, the channel program and guest memory.
-import { INIT_WORK, allocBuf, atomic, bind, create_singlethread_workqueue, defineStruct, fault_active, nameRegion, words, type SharedBuf, type WorkStruct, type WorkqueueStruct } from '../kernel/index.ts';
+import { INIT_WORK, WORD, allocBuf, name_eventfds, atomic, bind, create_singlethread_workqueue, defineStruct, fault_active, nameRegion, words, type SharedBuf, type WorkStruct, type WorkqueueStruct } from '../kernel/index.ts';
 import { HwCss, HwSubchannel, bind_hw_css, hw_css_reset, hw_name_region, hw_reset, type HwCssView, type HwInit } from '../hw/layout.ts';
 import { Subchannel, bind_subchannel, css_init_subchannel } from '../cio/css.ts';
 import { ChannelProgram, bind_cp } from '../driver/cp.ts';
@@ -9,10 +9,13 @@ import { VfioCcwPrivate as PrivateStruct, type VfioCcwPrivate } from '../driver/
 import { driver_for } from '../driver/fsm.ts';
 import { vfio_ccw_sch_probe } from '../driver/drv.ts';
 import { vfio_ccw_mdev_probe, vfio_ccw_private_init } from '../driver/ops.ts';
+import { eventfds_for, type SharedMemory } from './devices.ts';
 
 /** Buffer indexes: 0 global, 1 the system area (css-wide machine words, scenario words), 2.. devices. */
 export const SYS_INDEX = 1;
 export const dev_index = (dev: number): number => dev + 2;
+/** The device a shared buffer belongs to, as reports name it ("dev3"), or null for a shared one. */
+export const device_of_buffer = (buf: number): string | null => (buf >= dev_index(0) ? `dev${buf - dev_index(0)}` : null);
 
 export const SysArea = defineStruct('sys', {
   barrier: atomic('user barrier'),
@@ -36,6 +39,7 @@ export const WORK_CRW_TODO = 2;
 
 /** Names for reports: done in every thread (the layouts are code, the names are per thread). */
 export function name_system(devices: number): void {
+  name_eventfds(eventfds_for(devices));
   nameRegion(SYS_INDEX, SYS_CSS, HwCss, 'css.');
   nameRegion(SYS_INDEX, SYS_AREA, SysArea, 'sys.');
   for (let d = 0; d < devices; d++) {
@@ -60,6 +64,14 @@ export function alloc_devices(g: SharedBuf, devices: number): SystemBufs {
   const sys = allocBuf(SYS_INDEX, SYS_WORDS);
   const devs = Array.from({ length: devices }, (_, d) => allocBuf(dev_index(d), DEVICE_WORDS));
   return { g, sys, devs };
+}
+
+/** What the buffers alloc_devices makes weigh, in bytes (the same for every device). */
+export function shared_memory(bufs: SystemBufs): SharedMemory {
+  const device_bytes = DEVICE_WORDS * WORD;
+  const global_bytes = bufs.g.sab.byteLength;
+  const system_bytes = bufs.sys.sab.byteLength;
+  return { device_bytes, global_bytes, system_bytes, total_bytes: global_bytes + system_bytes + bufs.devs.reduce((n, d) => n + d.sab.byteLength, 0) };
 }
 
 /** The per-thread view of the whole system. */

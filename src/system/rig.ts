@@ -3,7 +3,6 @@
 import { ActorKind, alloc_global, fault_configure, read_warnings, type FaultConfig, reset_global, set_current, Warn, objName, namedObjects, type SharedBuf, type WarnRecord } from '../kernel/index.ts';
 import { ActorPool, prog, unwrap } from '../runtime/pool.ts';
 import type { RunResult } from '../runtime/control.ts';
-import { HwIrqName, hw_accounting_errors, hw_snapshot } from '../hw/layout.ts';
 import { hw_stop } from '../hw/engine.ts';
 import type { HwConfig } from '../hw/config.ts';
 import { alloc_lockdep, lockdep_report } from '../detect/lockdep.ts';
@@ -17,7 +16,9 @@ import { explainer, function_level, interleaving_json, steps_as_lines, type Expl
 import { fsm_names } from '../report/events.ts';
 import type { Scenario } from '../scenarios/types.ts';
 import type { UserArgs, UserResult } from '../scenarios/env.ts';
-import { alloc_devices, bind_system, init_driver, init_system, SYS_INDEX, type SystemBufs } from './device.ts';
+import { alloc_devices, bind_system, device_of_buffer, init_driver, init_system, shared_memory, SYS_INDEX, type SystemBufs } from './device.ts';
+import { check_devices, overrun_allowance_ms, race_shadow_for, type SharedMemory } from './devices.ts';
+import { collect_device_stats, live_device_stats, type DeviceStat } from './device-stats.ts';
 import type { DetectArgs, IrqArgs } from './actors.ts';
 import { wq_stop, SCHED_LOG, MAX_EVENTFDS, eventfd_stats } from '../kernel/index.ts';
 import { ActorSched, SchedAbortName, SchedAbortReason, SchedView } from '../sched/state.ts';
@@ -74,6 +75,8 @@ export interface RunConfig {
   coverage?: SharedArrayBuffer;
   /** fault injection (src/kernel/fault.ts), in every actor and in main's probe */
   fault?: FaultConfig;
+  /** subchannels (the rig's count; 1 when absent) */
+  devices?: number;
 }
 
 export interface SchedConfig {
@@ -120,6 +123,8 @@ export interface RunOutcome {
   lockstat?: LockstatData;
   /** a user's own scenario file threw: its errors, kept apart from the driver's findings */
   scenario_errors?: ScenarioFault[];
+  /** per-device counters, when the run has more than one device */
+  devices?: DeviceStat[];
 }
 
 /** An error a user's scenario program threw (not the driver's): where in the user's file, and its stack. */
@@ -139,11 +144,21 @@ export class Rig {
     private lockdepSab: SharedArrayBuffer,
   ) {}
 
-  /** Start the workers once: IRQ, todo, and `users` user workers, over one device. */
-  static async start(users: number, modules: string[] = []): Promise<Rig> {
+  /** The shared memory of the rig's system (bench devices, stress --devices). */
+  shared_memory(): SharedMemory {
+    return shared_memory(this.bufs);
+  }
+
+  /** Subchannels every run of this rig has. */
+  get devices(): number {
+    return this.bufs.devs.length;
+  }
+
+  /** Start the workers once: IRQ, todo, and `users` user workers, over `devices` devices. */
+  static async start(users: number, modules: string[] = [], devices = 1): Promise<Rig> {
     const g = alloc_global();
     set_current(g, 0, ActorKind.main, 'main');
-    const bufs = alloc_devices(g, 1);
+    const bufs = alloc_devices(g, check_devices(devices));
     const specs = [
       { id: IRQ_ACTOR, kind: ActorKind.irq, name: 'irq' },
       { id: TODO_ACTOR, kind: ActorKind.todo, name: 'todo' },
@@ -178,16 +193,7 @@ export class Rig {
 
   /** Counters of the run in progress, read from shared memory (for periodic stat lines). */
   live_stats(): { starts: number; raised: number; handled: number; delivered: number; eagain: number } | null {
-    const p = this.live?.devs[0];
-    if (p === undefined) return null;
-    const s = hw_snapshot(p.sch.hw);
-    return {
-      starts: s.start_seq,
-      raised: s.made.reduce((a, b) => a + b, 0),
-      handled: Atomics.load(p.v.irqs.a, p.v.irqs.i),
-      delivered: Atomics.load(p.v.io_signals.a, p.v.io_signals.i),
-      eagain: 0,
-    };
+    return this.live === null ? null : live_device_stats(this.live);
   }
 
   /** A fresh lockdep graph (the graph is kept across the runs of a campaign until this is called). */
@@ -207,6 +213,7 @@ export class Rig {
       return { report, results: [], trace: [], warnings: [] };
     }
     if (cfg.users > this.users) throw new Error(`rig has ${this.users} user workers, run asks for ${cfg.users}`);
+    if ((cfg.devices ?? 1) !== this.devices) throw new Error(`rig has ${this.devices} devices, run asks for ${cfg.devices ?? 1}`);
     const t0 = performance.now();
     // Reset shared memory with every actor parked, then set the system up again.
     reset_global(this.g);
@@ -225,7 +232,7 @@ export class Rig {
 
     const on = new Set(cfg.detectors);
     // Fresh clocks and shadow memory per run: the last run's accesses are not ordered with this one's.
-    const raceSab = on.has('race') ? alloc_race() : undefined;
+    const raceSab = on.has('race') ? alloc_race(race_shadow_for(this.devices)) : undefined;
     const lockstatSab = on.has('lockstat') ? alloc_lockstat(cfg.lockstat) : undefined;
     const detect: DetectArgs = {
       ...(on.has('trace') ? { trace: { sab: this.trace.sab, cap: this.trace.cap } } : {}),
@@ -256,7 +263,7 @@ export class Rig {
     const todo = this.pool.run(TODO_ACTOR, prog(ACTORS, 'todo_main'), { variant: cfg.variant, detect, sched });
     const deadline = cfg.duration_s !== undefined ? performance.timeOrigin + performance.now() + cfg.duration_s * 1000 : Infinity;
     const userRuns = Array.from({ length: cfg.users }, (_, u) => {
-      const args: UserArgs = { variant: cfg.variant, detect, sched, user: u, users: cfg.users, seed: cfg.seed, iterations: cfg.iterations ?? cfg.scenario.iterations, deadline, params: cfg.params ?? {} };
+      const args: UserArgs = { variant: cfg.variant, detect, sched, user: u, users: cfg.users, seed: cfg.seed, iterations: cfg.iterations ?? cfg.scenario.iterations, deadline, params: cfg.params ?? {}, devices: this.devices };
       return this.pool.run(FIRST_USER + u, prog(cfg.scenario.module, 'user'), args);
     });
     // The last actor to enter starts the schedule. One that fails before it enters would leave the
@@ -278,7 +285,7 @@ export class Rig {
       const hang_ms = cfg.hang_ms ?? 20_000;
       // A run that goes on making progress long after its deadline is a livelock (a quiesce that
       // restarts for ever, a retry loop nobody breaks): report it like a hang.
-      const overrun_ms = cfg.duration_s !== undefined ? cfg.duration_s * 1000 + (cfg.grace_ms ?? 60_000) : Infinity;
+      const overrun_ms = cfg.duration_s !== undefined ? cfg.duration_s * 1000 + (cfg.grace_ms ?? 60_000) + overrun_allowance_ms(this.devices) : Infinity;
       const w = await watch(this.g, all, { bound_ms: hang_ms, every_ms: Math.min(250, hang_ms / 4), overrun_ms }, () => sys.css.get('loops'));
       if (w !== 'done') return this.hung(cfg, on.has('trace'), w === 'overrun' ? -1 : hang_ms, t0);
     }
@@ -320,22 +327,7 @@ export class Rig {
 
     // The machine's and the driver's accounting.
     const stats: Record<string, number> = {};
-    const p = sys.devs[0]!;
-    const snap = hw_snapshot(p.sch.hw);
-    HwIrqName.forEach((n, k) => {
-      stats[`hw.${n}`] = snap.made[k] ?? 0;
-    });
-    stats['hw.presented'] = snap.presented;
-    stats['hw.starts'] = snap.start_seq;
-    stats['driver.irqs'] = Atomics.load(p.v.irqs.a, p.v.irqs.i);
-    stats['driver.irbs_to_region'] = Atomics.load(p.v.irbs_to_region.a, p.v.irbs_to_region.i);
-    stats['driver.io_signals'] = Atomics.load(p.v.io_signals.a, p.v.io_signals.i);
-    stats['cp.pinned_pages'] = Atomics.load(p.cp.v.pinned_pages.a, p.cp.v.pinned_pages.i);
-    stats['guest.pages_pinned'] = Atomics.load(p.cp.gm.pages_pinned_total.a, p.cp.gm.pages_pinned_total.i);
-    stats['guest.pages_unpinned'] = Atomics.load(p.cp.gm.pages_unpinned_total.a, p.cp.gm.pages_unpinned_total.i);
-    for (const e of hw_accounting_errors(snap)) findings.push({ kind: 'accounting', id: 'hw', message: e });
-    if (stats['guest.pages_unpinned']! > stats['guest.pages_pinned']!) findings.push({ kind: 'accounting', id: 'I21', message: `pages unpinned ${stats['guest.pages_unpinned']} > pinned ${stats['guest.pages_pinned']}` });
-    if (stats['driver.irqs']! > stats['hw.presented']!) findings.push({ kind: 'accounting', id: 'irqs', message: `driver handled ${stats['driver.irqs']} interrupts, the machine presented ${stats['hw.presented']}` });
+    const per_device = collect_device_stats(sys, stats, findings);
 
     // eventfds: every read that got a count needs a signal before it.
     let esig = 0;
@@ -363,7 +355,7 @@ export class Rig {
     if (on.has('lockdep')) {
       const classes = [...new Set([...namedObjects('mutex'), ...namedObjects('spinlock'), ...namedObjects('completion')].map((o) => o.cls))];
       const withComp = classes.concat(namedObjects('completion').map((o) => `completion:${o.cls}`));
-      for (const l of lockdep_report({ sab: this.lockdepSab }, withComp)) findings.push({ kind: 'lockdep', id: l.id, message: l.message });
+      for (const l of lockdep_report({ sab: this.lockdepSab }, withComp, this.devices > 1 ? device_of_buffer : undefined)) findings.push({ kind: 'lockdep', id: l.id, message: l.message });
     }
     if (raceSab !== undefined) {
       for (const r of race_report(raceSab)) {
@@ -389,7 +381,7 @@ export class Rig {
       ...(not_applicable.length > 0 ? { not_applicable } : {}),
     };
     const lockstat = lockstatSab !== undefined ? read_lockstat(lockstatSab) : undefined;
-    return { report, results, trace, warnings, ...(sched ? { sched: sched_outcome(sv) } : {}), ...(lockstat !== undefined ? { lockstat } : {}), ...(scenario_errors.length > 0 ? { scenario_errors } : {}) };
+    return { report, results, trace, warnings, ...(sched ? { sched: sched_outcome(sv) } : {}), ...(lockstat !== undefined ? { lockstat } : {}), ...(scenario_errors.length > 0 ? { scenario_errors } : {}), ...(this.devices > 1 ? { devices: per_device } : {}) };
   }
 
   /** A hang: report it, then terminate the workers (they cannot be reused). */
