@@ -2,10 +2,11 @@
 // User 0 is the guest's vCPU (ssch, wait for the final IRB, tsch, next); further users are
 // client threads that read the schib and I/O regions meanwhile, contending for io_mutex.
 import { basic_sense, dasd_read } from '../client/guest.ts';
-import { DEV_STAT_UNIT_CHECK, scsw_is_final } from '../uapi/scsw.ts';
+import { DEV_STAT_UNIT_CHECK } from '../uapi/scsw.ts';
 import type { ProgramCtx } from '../runtime/context.ts';
 import { run_user, type ScenarioEnv, type UserArgs, type UserResult } from './env.ts';
 import type { Scenario } from './types.ts';
+import { one_io } from './lib/index.ts';
 
 export const scenario: Scenario = {
   id: 'S2',
@@ -24,51 +25,6 @@ export const scenario: Scenario = {
     ];
   },
 };
-
-const IO_TIMEOUT_MS = 10_000;
-
-/** One I/O: ssch, then IRBs until a final one; returns the final IRB's device status, or -1 if lost. `id` names the scenario's checks. */
-export function one_io(env: ScenarioEnv, orb: Parameters<ScenarioEnv['client']['ssch']>[0], id = 'S2'): number {
-  const c = env.client;
-  let cc = c.ssch(orb);
-  // cc 2 from the driver's -EBUSY: DASD retries the start later (a 0.5 s timer; here, after the
-  // next eventfd wake-up or 1 ms). It happens when the user read a final IRB that io_todo copied
-  // from the single IRB slot before it processed it (R2): see the S2.no-ebusy finding.
-  for (let retry = 0; cc === 2 && retry < 100; retry++) {
-    env.count('ssch.cc2');
-    const ev = c.wait_io(1);
-    if (ev !== null) c.tsch();
-    cc = c.ssch(orb);
-  }
-  if (cc !== 0) {
-    env.count(`ssch.cc${cc}`);
-    return -2;
-  }
-  for (;;) {
-    const ev = c.wait_io(IO_TIMEOUT_MS);
-    if (ev === null) {
-      env.count('lost');
-      env.check(`${id}.no-lost-interrupt`, false, `no IRB within ${IO_TIMEOUT_MS} ms after ssch (state ${env.state_name()})`);
-      return -1;
-    }
-    const t = c.tsch();
-    // A stale signal can deliver an IRB the user's own region write zeroed (QEMU writes the
-    // whole I/O region, IRB area zero, and vfio_ccw_mdev_write_io_region copies all of it): the
-    // emulated SCSW then shows no status pending, TSCH answers cc 1 and the guest ignores it.
-    if (t.cc !== 0 || t.irb === null) {
-      env.count('spurious');
-      continue;
-    }
-    const irb = t.irb;
-    const w0 = new DataView(irb.buffer, irb.byteOffset, irb.byteLength).getUint32(0);
-    if (scsw_is_final(w0)) {
-      env.count('finals');
-      return irb[8] ?? 0; // dstat
-    }
-    env.count('intermediates');
-    if (env.result.notes.length < 8) env.note(`intermediate: region ${hex(ev.irb)} tsch ${hex(t.irb)}`);
-  }
-}
 
 export function user(ctx: ProgramCtx, args: UserArgs): UserResult {
   return run_user(ctx, args, (env) => {
@@ -122,4 +78,3 @@ function monitor(env: ScenarioEnv): void {
   env.add_flag(1, 1);
 }
 
-const hex = (b: Uint8Array | null): string => (b === null ? 'null' : Array.from(b.subarray(0, 12), (x) => x.toString(16).padStart(2, '0')).join(''));

@@ -12,7 +12,7 @@ import { basic_sense, dasd_read } from '../client/guest.ts';
 import { DEV_STAT_UNIT_CHECK } from '../uapi/scsw.ts';
 import type { ProgramCtx } from '../runtime/context.ts';
 import { run_user, type ScenarioEnv, type UserArgs, type UserResult } from './env.ts';
-import { one_io } from './s02-dasd-read-loop.ts';
+import { one_io } from './lib/index.ts';
 import type { Scenario } from './types.ts';
 
 export const scenario: Scenario = {
