@@ -22,6 +22,7 @@ import type { DetectArgs, IrqArgs } from './actors.ts';
 import { wq_stop, SCHED_LOG, MAX_EVENTFDS, eventfd_stats } from '../kernel/index.ts';
 import { ActorSched, SchedAbortName, SchedAbortReason, SchedView } from '../sched/state.ts';
 import { init_strategy, type StrategyName } from '../sched/strategy.ts';
+import { unpack, type Decision } from '../sched/decision.ts';
 import { hang_report, watch, watchdog_buffers } from '../detect/watchdog.ts';
 import { variant_by_name, type VariantFeatures } from '../variants/index.ts';
 import { user_variant_modules } from '../variants/load.ts';
@@ -79,22 +80,12 @@ export interface RunConfig {
 export interface SchedConfig {
   strategy: StrategyName;
   seed: number;
-  depth?: number;
-  /** PCT: steps over which change points are spread */
-  expected?: number;
+  /** PCT: the depth, and the steps over which its change points are spread */
+  depth: number;
+  expected: number;
   /** choices to follow first (replay, bounded exhaustive search) */
   forced?: readonly number[];
   max_steps?: number;
-}
-
-export interface Decision {
-  mask: number;
-  cur: number;
-  pick: number;
-  kind: number;
-  obj: number;
-  timed: number;
-  mark: number;
 }
 
 /** What the scheduler recorded about a controlled run. */
@@ -104,8 +95,6 @@ export interface SchedOutcome {
   abort: string;
   kind_hash: number;
   checks: number[];
-  /** per decision: enabled mask, actor at the point, pick; the point's kind and object; the
-   * enabled actors only a timed wait firing would run; the mark the following step passed */
   decisions: Decision[];
   vnow: number;
 }
@@ -249,7 +238,7 @@ export class Rig {
       sv.set('max_steps', c.max_steps ?? 200_000);
       const ids = [IRQ_ACTOR, TODO_ACTOR, ...Array.from({ length: cfg.users }, (_, u) => FIRST_USER + u)];
       sv.set('start_at', 2 + cfg.users);
-      init_strategy(sv, { strategy: c.strategy, seed: c.seed, depth: c.depth ?? 3, expected: c.expected ?? 2000, actors: ids, ...(c.forced !== undefined ? { forced: c.forced } : {}) });
+      init_strategy(sv, { strategy: c.strategy, seed: c.seed, depth: c.depth, expected: c.expected, actors: ids, ...(c.forced !== undefined ? { forced: c.forced } : {}) });
     }
     const irqArgs: IrqArgs = { variant: cfg.variant, detect, seed: cfg.seed, hw, max_ms, sched };
     const irq = this.pool.run(IRQ_ACTOR, prog(ACTORS, 'irq_main'), irqArgs);
@@ -433,10 +422,7 @@ function sched_outcome(v: SchedView): SchedOutcome {
   Object.defineProperty(out, 'decisions', {
     enumerable: true,
     get: (): Decision[] => {
-      decisions ??= Array.from(dec, (d, k) => {
-        const kk = kind[k]!;
-        return { mask: d >>> 16, cur: (d >>> 8) & 0xff, pick: d & 0xff, kind: kk >>> 24, obj: kk & 0xffffff, timed: timed[k]!, mark: mark[k]! };
-      });
+      decisions ??= Array.from(dec, (d, k) => unpack(d, kind[k]!, timed[k]!, mark[k]!));
       return decisions;
     },
   });

@@ -79,4 +79,4 @@ export function default_pick(current: number, mask: number, kind: number): numbe
 }
 
 /** A switch away from an actor that could go on: a preemption (a yield at a relax point is not). */
-export const is_preemption = (d: { cur: number; mask: number; kind: number }, pick: number): boolean => d.cur !== 0xff && d.cur >= 0 && pick !== d.cur && (d.mask & (1 << d.cur)) !== 0 && d.kind !== H.mark;
+export const is_preemption = (d: { cur: number; mask: number; kind: number }, pick: number): boolean => d.cur >= 0 && pick !== d.cur && (d.mask & (1 << d.cur)) !== 0 && d.kind !== H.mark;
