@@ -175,9 +175,16 @@ export class ScenarioEnv {
     backend.relax(this.sys.sys.flags.id);
   }
 
+  /** The run was asked to stop (SysArea.stop): a marked read, as a flag's. */
+  stop_requested(): boolean {
+    const s = this.sys.sys.stop;
+    if (hook !== null) hook(H.read_once, s.id, 'scenario_flag', current.id, 4);
+    return Atomics.load(s.a, s.i) !== 0;
+  }
+
   /** Loops run while this is true. */
   more(i: number): boolean {
-    return i < this.args.iterations && performance.timeOrigin + clock.now_ms() < this.args.deadline && this.flag(15) === 0;
+    return i < this.args.iterations && performance.timeOrigin + clock.now_ms() < this.args.deadline && !this.stop_requested();
   }
 
   count(name: string, n = 1): void {
