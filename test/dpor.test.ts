@@ -2,10 +2,13 @@
 // workers a search that explores fewer schedules than plain DFS and still reaches every outcome.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { H } from '../src/kernel/hook.ts';
-import { backtrack_sets, bound_cost, dependent, type Op } from '../src/sched/dpor.ts';
+import { backtrack_sets, dependent, type Op } from '../src/sched/explore/dpor.ts';
+import { bound_cost } from '../src/sched/explore/dfs.ts';
+import { plan } from '../src/sched/plan.ts';
 import { default_pick, is_preemption } from '../src/sched/strategy.ts';
 import { search } from '../src/sched/search.ts';
-import { Rig, type Decision } from '../src/system/rig.ts';
+import type { Decision } from '../src/sched/decision.ts';
+import { Rig } from '../src/system/rig.ts';
 import { scenario as counter } from './fixtures/counter-scenario.ts';
 import { scenario as s12 } from '../src/scenarios/s12-clear-then-start.ts';
 
@@ -53,13 +56,13 @@ const dec = (cur: number, pick: number, kind: number, obj: number, mask = 0b110)
 
 describe('backtrack sets', () => {
   it('none where the two actors touch different objects', () => {
-    const ds = [dec(0xff, 1, H.run, 0), dec(1, 1, H.write, 10), dec(1, 2, H.write, 10), dec(2, 2, H.write, 20), dec(2, 2, H.write, 20)];
+    const ds = [dec(-1, 1, H.run, 0), dec(1, 1, H.write, 10), dec(1, 2, H.write, 10), dec(2, 2, H.write, 20), dec(2, 2, H.write, 20)];
     expect(backtrack_sets(ds).every((b) => b === 0)).toBe(true);
   });
 
   it('the other actor at the earlier of two conflicting writes', () => {
     // 1 writes x at decision 1 and goes on; 2 writes x at decision 3: try 2 before 1's write
-    const ds = [dec(0xff, 1, H.run, 0), dec(1, 1, H.write, 10), dec(1, 2, H.read, 11), dec(2, 2, H.write, 10), dec(2, 2, H.read, 12)];
+    const ds = [dec(-1, 1, H.run, 0), dec(1, 1, H.write, 10), dec(1, 2, H.read, 11), dec(2, 2, H.write, 10), dec(2, 2, H.read, 12)];
     const b = backtrack_sets(ds);
     expect(b[1]).toBe(1 << 2);
     expect(b.filter((x, k) => k !== 1 && x !== 0)).toEqual([]);
@@ -68,14 +71,14 @@ describe('backtrack sets', () => {
   it('no alternative for a write ordered after the other by a lock hand-over', () => {
     // 1: write x, release m; 2: acquire m, write x. The release and acquire are ordered, so the
     // writes are too: the only backtrack point is at the lock (the release), not at the write.
-    const ds = [dec(0xff, 1, H.run, 0), dec(1, 1, H.write, 10), dec(1, 1, H.release, 30), dec(1, 2, H.read, 11), dec(2, 2, H.acquire, 30), dec(2, 2, H.write, 10)];
+    const ds = [dec(-1, 1, H.run, 0), dec(1, 1, H.write, 10), dec(1, 1, H.release, 30), dec(1, 2, H.read, 11), dec(2, 2, H.acquire, 30), dec(2, 2, H.write, 10)];
     const b = backtrack_sets(ds);
     expect(b[1]).toBe(0);
     expect(b[2]).toBe(1 << 2);
   });
 
   it('a timed wait may fire before the last step of anyone else', () => {
-    const ds = [dec(0xff, 1, H.run, 0), dec(1, 1, H.write, 10), { ...dec(1, 2, H.read, 11), timed: 1 << 2 }];
+    const ds = [dec(-1, 1, H.run, 0), dec(1, 1, H.write, 10), { ...dec(1, 2, H.read, 11), timed: 1 << 2 }];
     expect(backtrack_sets(ds)[1]).toBe(1 << 2);
   });
 });
@@ -89,8 +92,7 @@ describe('bounded exhaustive search on real workers', () => {
 
   const explore = async (params: Record<string, number | boolean>, dpor: boolean, budget = 4000) => {
     const outcomes = new Set<string>();
-    const r = await search(rig, {
-      variant: 'mainline', scenario: counter, users: 2, iterations: 1, strategy: 'dfs', depth: 1, budget, seed0: 1, bound: 8, dpor, detectors: [], stopAtFirst: false, params,
+    const r = await search(rig, counter, plan({ variant: 'mainline', scenario: counter.id, search: 'dfs', users: 2, iterations: 1, depth: 1, budget, seed0: 1, bound: 8, dpor, params }), {
       observe: (o) => outcomes.add(o.results.map((x) => x.counters.seen).join(',')),
     });
     return { r, outcomes: [...outcomes].sort() };
@@ -121,7 +123,7 @@ describe('bounded exhaustive search on real workers', () => {
   // Delay bounding (one departure from the default scheduler) makes S12's space small enough to
   // exhaust: the seeds' race needs exactly one.
   const s12_delays = (variant: string, dpor: boolean) =>
-    search(rig, { variant, scenario: s12, users: 1, iterations: 1, strategy: 'dfs', depth: 1, budget: 2000, seed0: 1, bound: 1, bound_by: 'delays', dpor, detectors: ['invariants'], stopAtFirst: false });
+    search(rig, s12, plan({ variant, scenario: s12.id, search: 'dfs', iterations: 1, depth: 1, budget: 2000, seed0: 1, bound: 1, bound_by: 'delays', dpor, detectors: ['invariants'] }));
   const ids = (r: Awaited<ReturnType<typeof s12_delays>>): string[] => r.found.map((f) => f.finding.id).sort();
 
   it('S12 within one delay: v5.3 reaches I2, v5.13 and mainline exhaust the space without it; DPOR sees what plain DFS sees in fewer schedules', async () => {

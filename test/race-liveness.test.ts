@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Rig } from '../src/system/rig.ts';
 import { SCENARIOS, scenario_by_id_or_slug } from '../src/scenarios/index.ts';
 import { search_job } from '../src/sched/job.ts';
+import { DEFAULTS, job_slots, plan } from '../src/sched/plan.ts';
 import { VARIANTS, variant_by_name } from '../src/variants/registry.ts';
 import { scenario as held } from './fixtures/held-lock-scenario.ts';
 
@@ -40,10 +41,7 @@ describe('S9 and S11 under race end on every variant they apply to', () => {
   });
 
   it('a search job asked for one user runs S11 with the two it needs: no livelock', async () => {
-    const r = await search_job({
-      variant: 'mainline', scenario: 'S11', users: 1, iterations: 2, strategy: 'pct', depth: 3, budget: 1, seed0: 1, bound: 2,
-      detectors: [...DETECT], shared: new SharedArrayBuffer(12), stopAtFirst: false,
-    });
+    const r = await search_job({ plan: plan({ variant: 'mainline', scenario: 'S11', search: 'pct', users: 1, budget: 1, seed0: 1, detectors: [...DETECT] }), slots: job_slots() });
     expect(r.schedules).toBe(1);
     expect(r.found.map((f) => f.finding.id)).not.toContain('livelock');
   });
@@ -51,9 +49,9 @@ describe('S9 and S11 under race end on every variant they apply to', () => {
 
 describe('a run aborted inside a spin_lock section leaves nothing held for the next run', () => {
   it('the next run opens the device without a sleep in atomic context', async () => {
-    const aborted = await rig.run({ variant: 'mainline', scenario: held, users: 1, seed: 1, iterations: 1, detectors: [], sched: { strategy: 'pct', seed: 1, max_steps: 500 } });
+    const aborted = await rig.run({ variant: 'mainline', scenario: held, users: 1, seed: 1, iterations: 1, detectors: [], sched: { strategy: 'pct', seed: 1, depth: DEFAULTS.depth, expected: DEFAULTS.expected, max_steps: 500 } });
     expect(hangs(aborted).map((x) => x.split(':')[0])).toEqual(['livelock']);
-    const next = await rig.run({ variant: 'mainline', scenario: S1, users: 1, seed: 1, iterations: 1, detectors: ['lockdep'], sched: { strategy: 'pct', seed: 1 } });
+    const next = await rig.run({ variant: 'mainline', scenario: S1, users: 1, seed: 1, iterations: 1, detectors: ['lockdep'], sched: { strategy: 'pct', seed: 1, depth: DEFAULTS.depth, expected: DEFAULTS.expected } });
     expect(sleeps(next)).toEqual([]);
     expect(hangs(next)).toEqual([]);
   });

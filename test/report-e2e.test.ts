@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Rig } from '../src/system/rig.ts';
 import { scenario as s12 } from '../src/scenarios/s12-clear-then-start.ts';
+import { plan } from '../src/sched/plan.ts';
 import { search } from '../src/sched/search.ts';
 import type { Finding } from '../src/report/report.ts';
 
@@ -30,7 +31,7 @@ describe('signatures across seeds', () => {
   // finding (the race's two accesses, or the site an invariant names), not from its signature.
   it('the same finding gets the same signature under two seed streams; no signature holds run text', async () => {
     const found = async (seed0: number): Promise<Finding[]> => {
-      const r = await search(rig, { variant: 'v5.3', scenario: s12, users: 1, iterations: 2, strategy: 'pct', depth: 3, budget: 20, seed0, bound: 2, detectors: ['invariants', 'trace', 'race'], stopAtFirst: false });
+      const r = await search(rig, s12, plan({ variant: 'v5.3', scenario: s12.id, search: 'pct', budget: 20, seed0, detectors: ['invariants', 'trace', 'race'] }));
       return r.found.map((f) => f.finding);
     };
     const site = (f: Finding): string =>

@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Rig, type RunOutcome } from '../src/system/rig.ts';
 import { scenario as s12 } from '../src/scenarios/s12-clear-then-start.ts';
+import { plan } from '../src/sched/plan.ts';
 import { check_replay, run_spec, search } from '../src/sched/search.ts';
 import { decode_token } from '../src/sched/token.ts';
 
@@ -19,7 +20,7 @@ const hasI2 = (o: RunOutcome): boolean => o.report.findings.some((f) => f.id ===
 
 describe('S12 controlled mode', () => {
   it('v5.3: PCT finds I2, its token replays it every time, and the report shows the interleaving', async () => {
-    const r = await search(rig, { variant: 'v5.3', scenario: s12, users: 1, iterations: 2, strategy: 'pct', depth: 3, budget: 200, seed0: 1, bound: 2, detectors: ['invariants'], target: /^I2$/, stopAtFirst: true });
+    const r = await search(rig, s12, plan({ variant: 'v5.3', scenario: s12.id, search: 'pct', budget: 200, seed0: 1, detectors: ['invariants'], target: '^I2$', stop_at_first: true }));
     expect(r.first).toBeDefined();
     const spec = decode_token(r.first!.token);
     if (typeof spec === 'string') throw new Error(spec);
@@ -36,7 +37,7 @@ describe('S12 controlled mode', () => {
   });
 
   it.each(['v5.13', 'mainline'])('%s: PCT never finds I2 in 200 schedules', async (variant) => {
-    const r = await search(rig, { variant, scenario: s12, users: 1, iterations: 2, strategy: 'pct', depth: 3, budget: 200, seed0: 1, bound: 2, detectors: ['invariants'], target: /^I2$/, stopAtFirst: true });
+    const r = await search(rig, s12, plan({ variant, scenario: s12.id, search: 'pct', budget: 200, seed0: 1, detectors: ['invariants'], target: '^I2$', stop_at_first: true }));
     expect(r.schedules).toBe(200);
     expect(r.first).toBeUndefined();
   });

@@ -2,6 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Rig } from '../src/system/rig.ts';
 import { scenario as s12 } from '../src/scenarios/s12-clear-then-start.ts';
+import { DEFAULTS, plan } from '../src/sched/plan.ts';
 import { check_replay, run_spec, search, shrink } from '../src/sched/search.ts';
 import { decode_token, encode_token, source_version, type ScheduleSpec } from '../src/sched/token.ts';
 import { controlledHarness } from './contracts/controlled-harness.ts';
@@ -59,7 +60,7 @@ describe('controlled scheduling', () => {
   });
 
   it('shrinking a random schedule keeps a few choices over the default policy, and the result still fails, replayed', async () => {
-    const r = await search(rig, { variant: 'v5.3', scenario: s12, users: 1, iterations: 1, strategy: 'random', depth: 1, budget: 400, seed0: 1, bound: 1, detectors: ['invariants'], stopAtFirst: true, target: /^I2$/ });
+    const r = await search(rig, s12, plan({ variant: 'v5.3', scenario: s12.id, search: 'random', iterations: 1, depth: 1, budget: 400, seed0: 1, bound: 1, detectors: ['invariants'], stop_at_first: true, target: '^I2$' }));
     expect(r.first).toBeDefined();
     const before = r.first!.outcome.sched!.preemptions;
     const s = await shrink(rig, s12, r.first!.spec, r.first!.outcome, 'I2', ['invariants']);
@@ -73,7 +74,7 @@ describe('controlled scheduling', () => {
   });
 
   it('bounded exhaustive search stays within its preemption bound and explores distinct schedules', async () => {
-    const r = await search(rig, { variant: 'mainline', scenario: s12, users: 1, iterations: 1, strategy: 'dfs', depth: 1, budget: 12, seed0: 1, bound: 1, detectors: [], stopAtFirst: false });
+    const r = await search(rig, s12, plan({ variant: 'mainline', scenario: s12.id, search: 'dfs', iterations: 1, depth: 1, budget: 12, seed0: 1, bound: 1 }));
     expect(r.schedules).toBe(12);
   });
 });
@@ -82,7 +83,7 @@ describe('an actor that fails before the schedule begins', () => {
   it('aborts the schedule at once, and its error is the finding', async () => {
     const r = await Rig.start(1, [throws.module]);
     try {
-      const o = await r.run({ variant: 'mainline', scenario: throws, users: 1, seed: 1, iterations: 1, detectors: [], sched: { strategy: 'pct', seed: 1 } });
+      const o = await r.run({ variant: 'mainline', scenario: throws, users: 1, seed: 1, iterations: 1, detectors: [], sched: { strategy: 'pct', seed: 1, depth: DEFAULTS.depth, expected: DEFAULTS.expected } });
       expect(o.sched?.abort).toBe('failed');
       expect(o.report.findings.map((f) => `${f.id}: ${f.message}`)).toEqual(['user-failed: user 0: Error: boom before entering']);
     } finally {

@@ -8,7 +8,8 @@ import { dirname } from 'node:path';
 import { Mutex, Semaphore } from 'async-mutex';
 import cliProgress from 'cli-progress';
 import { Piscina } from 'piscina';
-import type { JobArgs, JobResult } from '../src/sched/job.ts';
+import type { JobResult } from '../src/sched/job.ts';
+import { job_slots, kStopField, plan, type Job } from '../src/sched/plan.ts';
 import type { Finding } from '../src/report/report.ts';
 import { finding_key } from '../src/report/finding_key.ts';
 import type { Scenario } from '../src/scenarios/types.ts';
@@ -32,9 +33,6 @@ export const DEFAULT_BUDGET = 20;
 const FREE = { p: 0.05, max_us: 50, seconds: 2, stop_after_s: 60, give_up_after_s: 120 } as const;
 /** DFS: DPOR within one delay (a departure from the default scheduler). */
 const DFS = { bound: 1, bound_by: 'delays', dpor: true } as const;
-const PCT_DEPTH = 3;
-/** controlled runs: I/O cycles per schedule, as `race` */
-const CONTROLLED_ITERATIONS = 2;
 
 export interface CheckOpts {
   variant: string;
@@ -133,13 +131,13 @@ export async function check(o: CheckOpts, io: Io): Promise<number> {
   const cells: Cell[] = [];
   for (const [role, variant] of [['variant', o.variant], ['base', o.base]] as const) for (const scenario of o.scenarios) for (const arm of PORTFOLIO) cells.push({ role, variant, scenario, arm });
 
-  const shared = new SharedArrayBuffer(16);
+  const shared = job_slots();
   const sh = new Int32Array(shared);
   let stopped = false;
   const rigs = new Set<Rig>();
   const off = io.onInterrupt(() => {
     stopped = true;
-    Atomics.store(sh, 0, 1);
+    Atomics.store(sh, kStopField, 1);
     for (const r of rigs) r.request_stop();
     io.err('vfio-ccw-sim: interrupted: stopping the check, the report follows (marked interrupted)');
   });
@@ -149,7 +147,7 @@ export async function check(o: CheckOpts, io: Io): Promise<number> {
   // Threads start once for the whole matrix: the search threads stay up between cells (each
   // keeps its rig, sized for the largest scenario, across variants and scenarios), and the free
   // runs share one rig on main.
-  const pool = new Piscina<JobArgs, JobResult>({ filename: ENTRY, maxThreads: o.jobs, minThreads: o.jobs, idleTimeout: 3_600_000 });
+  const pool = new Piscina<Job, JobResult>({ filename: ENTRY, maxThreads: o.jobs, minThreads: o.jobs, idleTimeout: 3_600_000 });
   const threads = { search: 0, actors: 0 };
   pool.on('workerCreate', () => void threads.search++);
   const free = new FreeRig(Math.max(1, ...o.scenarios.map((sc) => sc.users.default)), o.scenarios, rigs, threads, o.devices ?? 1);
@@ -220,24 +218,21 @@ export async function check(o: CheckOpts, io: Io): Promise<number> {
   return report.result === 'fail' ? EXIT.failure : EXIT.ok;
 }
 
-function job_args(c: Cell, o: CheckOpts, shared: SharedArrayBuffer, rig_users: number): JobArgs {
+function job_args(c: Cell, o: CheckOpts, slots: SharedArrayBuffer, rig_users: number): Job {
   return {
-    variant: c.variant,
-    scenario: c.scenario.id,
-    users: c.scenario.users.min,
+    plan: plan({
+      variant: c.variant,
+      scenario: c.scenario.id,
+      search: c.arm,
+      users: c.scenario.users.min,
+      budget: o.budget,
+      // the same seeds on both variants
+      seed0: o.seed,
+      ...DFS,
+      detectors: [...o.detectors],
+    }),
+    slots,
     rig_users,
-    iterations: CONTROLLED_ITERATIONS,
-    strategy: c.arm as Exclude<Arm, 'free'>,
-    depth: PCT_DEPTH,
-    budget: o.budget,
-    // the same seeds on both variants
-    seed0: o.seed,
-    bound: DFS.bound,
-    bound_by: DFS.bound_by,
-    dpor: DFS.dpor,
-    detectors: [...o.detectors],
-    shared,
-    stopAtFirst: false,
     ...(o.devices !== undefined && o.devices > 1 ? { devices: o.devices } : {}),
   };
 }

@@ -2,7 +2,8 @@
 // Exit codes (tools/errors.ts): 0 passed, 1 a finding, 2 bad usage or user file, 3 internal error,
 // 4 interrupted (the report is still written), 5 skipped (nothing applicable).
 import type { HwConfig } from '../src/hw/config.ts';
-import type { BoundBy } from '../src/sched/dpor.ts';
+import { DEFAULTS, type BoundBy } from '../src/sched/plan.ts';
+import { SEARCH_NAMES } from '../src/sched/explore/index.ts';
 import { writeFileSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { format_variant_table, variants_json } from '../src/variants/index.ts';
@@ -35,7 +36,6 @@ import { scenario_by_id_or_slug } from '../src/scenarios/index.ts';
 import type { Scenario } from '../src/scenarios/types.ts';
 import { availableParallelism } from 'node:os';
 import { FAULT_SITES, parse_fail_nth, type FaultConfig } from '../src/kernel/fault.ts';
-import type { SearchStrategy } from '../src/sched/search.ts';
 
 function failNth(v: string): FaultConfig {
   const r = parse_fail_nth(v, 0);
@@ -157,20 +157,20 @@ function build(io: Io): Command {
     .description('search schedules in controlled mode (a portfolio on piscina); stop at the first failure and print its report and replay token')
     .addOption(new Option('--variant <list>', 'driver variant(s), comma separated (names, kernel releases or variant files)').argParser((v: string) => v.split(',').map((x) => variantName(x.trim()))).default(['mainline'], 'mainline'))
     .addOption(new Option('--scenario <id>', 'scenario: S1…S13, its slug, or a .ts file').argParser(scenarioArg).default('S12'))
-    .addOption(new Option('--strategy <list>', 'random, pct, dfs (bounded exhaustive); comma list for a portfolio').argParser(oneOf<SearchStrategy>('--strategy', ['random', 'pct', 'dfs'])).default(['pct'], 'pct'))
-    .addOption(new Option('--depth <d>', 'PCT depth (bug depth it targets)').argParser(positiveInt('--depth', 16)).default(3))
-    .addOption(new Option('--bound <n>', 'dfs: the bound (preemptions, or delays with --bound-by delays)').argParser(positiveInt('--bound', 8)).default(2))
-    .addOption(new Option('--bound-by <kind>', 'dfs: count preemptions, or delays (every departure from the default scheduler: small enough to exhaust long scenarios)').argParser(oneValue<BoundBy>('--bound-by', ['preemptions', 'delays'])).default('preemptions'))
+    .addOption(new Option('--strategy <list>', `${SEARCH_NAMES.join(', ')} (dfs: bounded exhaustive; dpor: dfs with partial-order reduction, what dfs runs unless --no-dpor); comma list for a portfolio`).argParser(oneOf<string>('--strategy', SEARCH_NAMES)).default(['pct'], 'pct'))
+    .addOption(new Option('--depth <d>', 'PCT depth (bug depth it targets)').argParser(positiveInt('--depth', 16)).default(DEFAULTS.depth))
+    .addOption(new Option('--bound <n>', 'dfs: the bound (preemptions, or delays with --bound-by delays)').argParser(positiveInt('--bound', 8)).default(DEFAULTS.bound))
+    .addOption(new Option('--bound-by <kind>', 'dfs: count preemptions, or delays (every departure from the default scheduler: small enough to exhaust long scenarios)').argParser(oneValue<BoundBy>('--bound-by', ['preemptions', 'delays'])).default(DEFAULTS.bound_by))
     .option('--no-dpor', 'dfs: try every alternative within the bound (no partial-order reduction)')
     .addOption(new Option('--hw <settings>', "machine overrides on top of the scenario's, e.g. p_pci=1,start_latency_us=0:20 (kept in every token)").argParser(hwOverrides('--hw')))
-    .addOption(new Option('--budget <n>', 'schedules to try at most (over the whole portfolio)').argParser(positiveInt('--budget')).default(1000))
-    .addOption(new Option('--seeds <n>', 'independent seed streams per strategy and variant').argParser(positiveInt('--seeds', 1000)).default(2))
-    .addOption(new Option('--seed <n>', 'first seed').argParser(uint32('--seed')).default(1))
+    .addOption(new Option('--budget <n>', 'schedules to try at most (over the whole portfolio)').argParser(positiveInt('--budget')).default(DEFAULTS.budget))
+    .addOption(new Option('--seeds <n>', 'independent seed streams per strategy and variant').argParser(positiveInt('--seeds', 1000)).default(DEFAULTS.seeds))
+    .addOption(new Option('--seed <n>', 'first seed').argParser(uint32('--seed')).default(DEFAULTS.seed))
     .addOption(new Option('--workers <n>', 'parallel searches (piscina threads; 1 runs the search on the main thread)').argParser(positiveInt('--workers', 16)).default(2))
     .addOption(new Option('--shard <i/N>', 'run shard i of N of the jobs (seed streams x strategies x variants); "auto" reads JOB_COMPLETION_INDEX and VFIO_CCW_SIM_SHARDS (or auto/N)').argParser((v: string) => parse_shard(v)))
-    .addOption(new Option('--users <n>', 'user worker threads').argParser(positiveInt('--users', 8)).default(1))
+    .addOption(new Option('--users <n>', 'user worker threads').argParser(positiveInt('--users', 8)).default(DEFAULTS.users))
     .addOption(devicesOption())
-    .addOption(new Option('--iterations <n>', 'I/O cycles per schedule (for looping scenarios)').argParser(positiveInt('--iterations')).default(2))
+    .addOption(new Option('--iterations <n>', 'I/O cycles per schedule (for looping scenarios)').argParser(positiveInt('--iterations')).default(DEFAULTS.iterations))
     .addOption(new Option('--target <regex>', 'only findings whose id matches count as the failure (e.g. I2)').argParser(regexArg))
     .option('--all', 'run the whole budget instead of stopping at the first failure')
     .option('--no-shrink', 'do not shrink the failing schedule')
@@ -183,26 +183,30 @@ function build(io: Io): Command {
     .action(async (o: Record<string, unknown>, cmd: Command) => {
       process.exitCode = await race(
         {
-          variants: o.variant as string[],
-          scenario: scenario_for_devices(cmd, o.scenario as string, o.devices as number),
+          plan: {
+            variants: o.variant as string[],
+            searches: o.strategy as string[],
+            seeds: o.seeds as number,
+            seed: o.seed as number,
+            budget: o.budget as number,
+            common: {
+              scenario: scenario_for_devices(cmd, o.scenario as string, o.devices as number),
+              users: o.users as number,
+              iterations: o.iterations as number,
+              depth: o.depth as number,
+              bound: o.bound as number,
+              bound_by: o.boundBy as BoundBy,
+              dpor: o.dpor !== false,
+              ...(o.hw !== undefined ? { hw: o.hw as Record<string, unknown> } : {}),
+              detectors: o.detectors as DetectorName[],
+              ...(o.target !== undefined ? { target: o.target as string } : {}),
+              stop_at_first: o.all !== true,
+            },
+          },
           devices: o.devices as number,
-          users: o.users as number,
-          iterations: o.iterations as number,
-          strategies: o.strategy as SearchStrategy[],
-          depth: o.depth as number,
-          budget: o.budget as number,
-          seeds: o.seeds as number,
-          seed: o.seed as number,
-          bound: o.bound as number,
-          dpor: o.dpor !== false,
-          bound_by: o.boundBy as BoundBy,
-          ...(o.hw !== undefined ? { hw: o.hw as Partial<HwConfig> } : {}),
           workers: o.workers as number,
           ...(o.shard !== undefined ? { shard: o.shard as Shard } : {}),
-          detectors: o.detectors as DetectorName[],
-          ...(o.target !== undefined ? { target: o.target as string } : {}),
           baseline: o.baseline as BaselineChoice,
-          all: o.all === true,
           shrink: o.shrink !== false,
           json: o.json === true,
           report: o.report as string,

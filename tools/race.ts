@@ -1,13 +1,11 @@
 // vfio-ccw-sim race: search schedules in controlled mode, a portfolio of (variant, strategy, seed
 // stream) jobs on piscina across cores; stop at the first failure, print its report and token.
-import type { HwConfig } from '../src/hw/config.ts';
-import type { BoundBy } from '../src/sched/dpor.ts';
 import { writeFileSync } from 'node:fs';
 import cliProgress from 'cli-progress';
 import { Piscina } from 'piscina';
-import type { JobArgs, JobResult } from '../src/sched/job.ts';
-import type { SearchStrategy } from '../src/sched/search.ts';
-import { not_applicable, type DetectorName } from '../src/system/rig.ts';
+import type { JobResult } from '../src/sched/job.ts';
+import { entries, entry_budget, job_slots, kFailuresField, kSchedulesField, kStopField, type Job, type Portfolio } from '../src/sched/plan.ts';
+import { not_applicable } from '../src/system/rig.ts';
 import { load_scenario } from '../src/scenarios/load.ts';
 import { exit_for } from './errors.ts';
 import { check_output_path } from './paths.ts';
@@ -22,30 +20,15 @@ import { baseline_for, baseline_json, format_baseline, target_outside, type Base
 import { split_by_baseline } from '../src/variants/baseline.ts';
 
 export interface RaceOpts {
-  variants: string[];
-  scenario: string;
-  users: number;
-  iterations: number;
-  strategies: SearchStrategy[];
-  depth: number;
-  budget: number;
-  seeds: number;
-  seed: number;
-  bound: number;
-  bound_by: BoundBy;
-  dpor: boolean;
-  /** machine overrides on top of the scenario's (recorded in every token) */
-  hw?: Partial<HwConfig>;
+  /** the searches, as the command line asked for them */
+  plan: Portfolio;
   /** subchannels in every run (1 when absent) */
   devices?: number;
   workers: number;
-  /** run only this share of the jobs (seed streams x strategies x variants) */
+  /** run only this share of the jobs (seed streams x searches x variants) */
   shard?: Shard;
-  detectors: DetectorName[];
-  target?: string;
   /** known findings not counted (default: none) */
   baseline?: BaselineChoice;
-  all: boolean;
   shrink: boolean;
   json: boolean;
   report: string;
@@ -59,49 +42,34 @@ const ENTRY = new URL('../workers/search.mjs', import.meta.url).href;
 /** After a stop signal the search jobs get this long to return their results; then they are terminated. */
 export const STOP_BOUND_MS = 3000;
 
+/** The bounded exhaustive searches: their report says whether they ran their whole space. */
+const exhaustive = (search: string): boolean => search === 'dfs' || search === 'dpor';
+
 export async function race(o: RaceOpts, io: Io): Promise<number> {
   check_output_path('--report', o.report);
   const t0 = performance.now();
-  const scenario = await load_scenario(o.scenario);
-  const na = o.variants.map((v) => [v, not_applicable(scenario, v)] as const).filter(([, why]) => why !== null);
-  const variants = o.variants.filter((v) => !na.some(([x]) => x === v));
-  const shared = new SharedArrayBuffer(16);
+  const p = o.plan;
+  const scenario = await load_scenario(p.common.scenario);
+  const na = p.variants.map((v) => [v, not_applicable(scenario, v)] as const).filter(([, why]) => why !== null);
+  const variants = p.variants.filter((v) => !na.some(([x]) => x === v));
+  const shared = job_slots();
   const sh = new Int32Array(shared);
-  const all: JobArgs[] = [];
   // one known list over every variant searched (each variant's own with several: the union)
-  const bases = o.variants.map((v) => baseline_for(o.baseline ?? 'none', v));
+  const bases = p.variants.map((v) => baseline_for(o.baseline ?? 'none', v));
   const base = { source: bases[0]?.source ?? 'none', known: [...new Map(bases.flatMap((b) => b.known).map((k) => [k.key, k])).values()] };
-  const target = target_outside(base, o.target);
-  const perJob = Math.max(1, Math.ceil(o.budget / (o.seeds * o.strategies.length * Math.max(1, variants.length))));
-  for (const variant of variants)
-    for (const strategy of o.strategies)
-      for (let s = 0; s < o.seeds; s++)
-        all.push({
-          variant,
-          scenario: o.scenario,
-          users: o.users,
-          iterations: o.iterations,
-          strategy,
-          depth: o.depth,
-          budget: perJob,
-          // seed streams are disjoint ranges of schedule seeds
-          seed0: (o.seed + s * 1_000_003) >>> 0,
-          bound: o.bound,
-          dpor: o.dpor,
-          bound_by: o.bound_by,
-          ...(o.hw !== undefined ? { hw: o.hw as Record<string, unknown> } : {}),
-          ...(o.devices !== undefined && o.devices > 1 ? { devices: o.devices } : {}),
-          detectors: o.detectors,
-          shared,
-          stopAtFirst: !o.all,
-          ...(target !== undefined ? { target } : {}),
-        });
+  const target = target_outside(base, p.common.target);
+  // the jobs look for the target outside the known list
+  const all: Job[] = entries(p, variants).map((plan) => {
+    delete plan.target;
+    return { plan: target !== undefined ? { ...plan, target } : plan, slots: shared, ...(o.devices !== undefined && o.devices > 1 ? { devices: o.devices } : {}) };
+  });
+  const perJob = entry_budget(p, variants.length);
   const jobs = shard_jobs(all, o.shard);
   const budget = jobs.length * perJob;
   // a signal during start-up: no search starts, and the report says nothing ran
   const run_jobs = io.interrupted() ? [] : jobs;
   // One search thread: main's own, jobs one after another (no piscina thread to start).
-  const pool = o.workers > 1 ? new Piscina<JobArgs, JobResult>({ filename: ENTRY, maxThreads: o.workers, minThreads: Math.max(1, Math.min(o.workers, run_jobs.length)), idleTimeout: 1000 }) : null;
+  const pool = o.workers > 1 ? new Piscina<Job, JobResult>({ filename: ENTRY, maxThreads: o.workers, minThreads: Math.max(1, Math.min(o.workers, run_jobs.length)), idleTimeout: 1000 }) : null;
   const offKill = io.onKill(() => void pool?.destroy());
   // A stop signal: every job stops before its next schedule. A schedule that does not end in
   // time (a long storm, a blocked shutdown) does not hold the report: past STOP_BOUND_MS the
@@ -109,7 +77,7 @@ export async function race(o: RaceOpts, io: Io): Promise<number> {
   let bound: (() => void) | null = null;
   const bounded = new Promise<void>((res) => (bound = res));
   const off = io.onInterrupt(() => {
-    Atomics.store(sh, 0, 1);
+    Atomics.store(sh, kStopField, 1);
     setTimeout(() => bound?.(), STOP_BOUND_MS).unref();
   });
   const showProgress = !o.quiet && process.stderr.isTTY === true;
@@ -117,7 +85,7 @@ export async function race(o: RaceOpts, io: Io): Promise<number> {
   if (!o.quiet && run_jobs.length > 0) io.err(`race: ${jobs.length} search job(s) on ${o.workers} worker(s), budget ${budget} schedule(s)${of}`);
   const bar = showProgress && run_jobs.length > 0 ? new cliProgress.SingleBar({ stream: process.stderr, format: 'race [{bar}] {value}/{total} schedules, {failing} failing, {duration}s', hideCursor: true }, cliProgress.Presets.shades_classic) : null;
   bar?.start(jobs.length * perJob, 0, { failing: 0 });
-  const tick = setInterval(() => bar?.update(Atomics.load(sh, 1), { failing: Atomics.load(sh, 2) }), 500);
+  const tick = setInterval(() => bar?.update(Atomics.load(sh, kSchedulesField), { failing: Atomics.load(sh, kFailuresField) }), 500);
   tick.unref();
   // in job order, whatever order they end in (the first failure's tie-break stays deterministic)
   const slots: (JobResult | undefined)[] = run_jobs.map(() => undefined);
@@ -152,46 +120,46 @@ export async function race(o: RaceOpts, io: Io): Promise<number> {
   const interrupted = io.interrupted();
   const secs = (performance.now() - t0) / 1000;
   // a cut search's schedules were counted by the jobs as they ran
-  const schedules = cut ? Atomics.load(sh, 1) : results.reduce((n, r) => n + r.schedules, 0);
+  const schedules = cut ? Atomics.load(sh, kSchedulesField) : results.reduce((n, r) => n + r.schedules, 0);
   const steps = results.reduce((n, r) => n + r.steps, 0);
   const first = results.filter((r) => r.first !== undefined).sort((a, b) => a.first!.schedule - b.first!.schedule)[0];
   const seen = combine_findings(results.flatMap((r) => r.found.map((f) => ({ ...f.finding, replay: f.token, token: f.token }))));
   // a --target you name counts even when it is known: it is what you asked the search for
-  const asked = o.target !== undefined ? new RegExp(o.target) : null;
-  const split = split_by_baseline(seen.filter((f) => asked === null || !asked.test(f.id)), base, [o.scenario]);
+  const asked = p.common.target !== undefined ? new RegExp(p.common.target) : null;
+  const split = split_by_baseline(seen.filter((f) => asked === null || !asked.test(f.id)), base, [p.common.scenario]);
   const findings = [...seen.filter((f) => asked !== null && asked.test(f.id)), ...split.counted];
   const result = overall({ interrupted, findings: first !== undefined ? 1 : 0, ran: variants.length, skipped: na.length });
   const report: Report & Record<string, unknown> = {
     ...header('race'),
     result,
     ...(interrupted ? { interrupted_by: 'signal' } : {}),
-    variant: o.variants.join(','),
-    scenario: o.scenario,
+    variant: p.variants.join(','),
+    scenario: p.common.scenario,
     mode: 'controlled',
     findings: findings_json(findings, { verbose: o.verbose === true }),
     stats: { schedules, steps, schedules_per_s: secs > 0 ? schedules / secs : 0, first_failure_schedule: first?.first?.schedule ?? -1, actor_threads_started: results.reduce((n, r) => n + r.threads_started, 0) },
-    seed: o.seed,
+    seed: p.seed,
     duration_s: secs,
     ...(na.length > 0 ? { not_applicable: na.map(([v, why]) => `${scenario.id} on ${v}: ${why}`) } : {}),
-    strategies: o.strategies,
+    strategies: p.searches,
     budget,
     jobs: jobs.length,
     ...(o.shard !== undefined ? { shard: { index: o.shard.index, total: o.shard.total, jobs_total: all.length } } : {}),
-    ...(o.strategies.includes('dfs') ? { dfs: { bound: o.bound, bound_by: o.bound_by, dpor: o.dpor, exhausted: results.filter((r) => r.strategy === 'dfs').map((r) => r.exhausted) } } : {}),
+    ...(p.searches.some(exhaustive) ? { dfs: { bound: p.common.bound, bound_by: p.common.bound_by, dpor: p.common.dpor, exhausted: results.filter((r) => exhaustive(r.plan.search)).map((r) => r.exhausted) } } : {}),
     ...baseline_json(base, split),
-    ...(first !== undefined ? { replay: first.first!.token, first_failure: { variant: first.variant, strategy: first.strategy, findings: findings_json(first.first!.report.findings, { verbose: o.verbose === true }) } } : {}),
+    ...(first !== undefined ? { replay: first.first!.token, first_failure: { variant: first.plan.variant, strategy: first.plan.search, findings: findings_json(first.first!.report.findings, { verbose: o.verbose === true }) } } : {}),
   };
   if (first !== undefined && o.shrink && !interrupted) {
-    const sh2 = await shrink_and_show(first.first!.token, target, o.detectors, o.verbose === true);
+    const sh2 = await shrink_and_show(first.first!.token, target, [...p.common.detectors], o.verbose === true);
     report.shrunk = { replay: sh2.token, steps: sh2.steps, preemptions: sh2.preemptions, table: sh2.table };
   }
   writeFileSync(o.report, JSON.stringify(report, null, 2) + '\n');
   if (o.json) io.out(JSON.stringify(report));
   else {
-    io.out(`race: ${o.variants.join(',')} ${o.scenario} ${o.strategies.join(',')}${of}: ${schedules} schedules in ${secs.toFixed(1)}s (${(schedules / secs).toFixed(0)}/s, ${steps} steps)`);
+    io.out(`race: ${p.variants.join(',')} ${p.common.scenario} ${p.searches.join(',')}${of}: ${schedules} schedules in ${secs.toFixed(1)}s (${(schedules / secs).toFixed(0)}/s, ${steps} steps)`);
     if (first !== undefined) {
       const fr = first.first!.report;
-      io.out(`first failure: schedule ${first.first!.schedule} of the ${first.strategy} stream seeded ${first.seed0} on ${first.variant}`);
+      io.out(`first failure: schedule ${first.first!.schedule} of the ${first.plan.search} stream seeded ${first.plan.seed0} on ${first.plan.variant}`);
       io.out(format_report_text({ findings: fr.findings.filter((f) => target === undefined || new RegExp(target).test(f.id)) }, { verbose: o.verbose === true }));
       io.out(`replay: vfio-ccw-sim replay ${first.first!.token}`);
       const s = report.shrunk as { replay: string; steps: number; preemptions: number; table: string } | undefined;
@@ -203,8 +171,8 @@ export async function race(o: RaceOpts, io: Io): Promise<number> {
     } else if (result === 'interrupted') io.out(`interrupted after ${schedules} schedule(s)${cut ? ` (the search was cut after ${STOP_BOUND_MS / 1000} s: a schedule did not stop in time)` : ''}: no failure found so far, which is not a pass`);
     else if (result === 'skipped') io.out(`not applicable: ${na.map(([v, why]) => `${v}: ${why}`).join('; ')}`);
     else io.out('no failure found within the budget');
-    for (const r of results.filter((x) => x.strategy === 'dfs' && x.exhausted)) {
-      io.out(`dfs (seed ${r.seed0}, ${r.variant}): exhausted after ${r.schedules} schedules: every ${o.dpor ? 'backtrack choice DPOR found' : 'alternative'} within ${o.bound} ${o.bound_by === 'delays' ? 'delay' : 'preemption'}(s) was run`);
+    for (const r of results.filter((x) => exhaustive(x.plan.search) && x.exhausted)) {
+      io.out(`${r.plan.search} (seed ${r.plan.seed0}, ${r.plan.variant}): exhausted after ${r.schedules} schedules: every ${r.plan.dpor ? 'backtrack choice DPOR found' : 'alternative'} within ${r.plan.bound} ${r.plan.bound_by === 'delays' ? 'delay' : 'preemption'}(s) was run`);
     }
     if (findings.length > 0 && (target !== undefined || first === undefined)) {
       io.out('other findings seen (with a token each):');

@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { FINDING_KINDS } from '../src/report/report.ts';
 import { source_version } from '../src/sched/token.ts';
+import { SEARCH_NAMES } from '../src/sched/explore/index.ts';
 
 /** A finding. Other keys a detector adds later (a signature, …) are kept, not refused. */
 export const FindingSchema = z
@@ -79,7 +80,7 @@ const Shrunk = z.object({ replay: z.string(), steps: z.number().int(), preemptio
 export const RaceReport = RunReport.extend({
   tool: z.literal('race'),
   baseline: BaselineKey,
-  strategies: z.array(z.enum(['random', 'pct', 'dfs'])),
+  strategies: z.array(z.enum(SEARCH_NAMES)),
   dfs: z.object({ bound: z.number().int(), bound_by: z.enum(['preemptions', 'delays']), dpor: z.boolean(), exhausted: z.array(z.boolean()) }).strict().optional(),
   replay: z.string().optional(),
   first_failure: z.object({ variant: z.string(), strategy: z.string(), findings: z.array(FindingSchema) }).strict().optional(),
@@ -93,7 +94,7 @@ export const RaceReport = RunReport.extend({
 /** merge: the shards' race reports as one campaign */
 export const MergeReport = RunReport.extend({
   tool: z.literal('merge'),
-  strategies: z.array(z.enum(['random', 'pct', 'dfs'])).optional(),
+  strategies: z.array(z.enum(SEARCH_NAMES)).optional(),
   budget: z.number().int().nonnegative(),
   jobs: z.number().int().nonnegative(),
   shards: z.number().int().positive(),

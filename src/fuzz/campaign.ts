@@ -13,6 +13,7 @@ import { fuzz_scenario } from './exec.ts';
 import { count_calls, gen_programs, mutate, type Programs } from './gen.ts';
 import { finding_key } from './finding-key.ts';
 import { decode_token, encode_token, type FuzzToken } from './token.ts';
+import { DEFAULTS } from '../sched/plan.ts';
 
 export interface FuzzFinding extends Omit<Finding, 'kind'> {
   kind: Finding['kind'] | 'errno' | 'exception';
@@ -92,7 +93,7 @@ export async function run_token(rig: Rig, t: FuzzToken, detectors: readonly Dete
     grace_ms: 15_000,
     hang_ms: 20_000,
     ...(coverage !== undefined ? { coverage } : {}),
-    ...(t.sched !== undefined ? { sched: { strategy: t.sched.strategy, seed: t.sched.seed, max_steps: 400_000 } } : {}),
+    ...(t.sched !== undefined ? { sched: { strategy: t.sched.strategy, seed: t.sched.seed, depth: DEFAULTS.depth, expected: DEFAULTS.expected, max_steps: 400_000 } } : {}),
   });
 }
 

@@ -66,6 +66,11 @@ export const GlobalHeader = defineStruct('global', {
 });
 
 export const SCHED_LOG = 1 << 15;
+/**
+ * Words a pick strategy may lay out as its own (PCT takes 51). 53: the words the strategies' state
+ * took when it was named here, so every object id after the area stays as it was.
+ */
+export const STRATEGY_SLOTS = 53;
 
 /** The controlled scheduler's shared state (src/sched): one actor runs at a time, by baton. */
 export const SchedArea = defineStruct('sched', {
@@ -87,21 +92,14 @@ export const SchedArea = defineStruct('sched', {
   handoffs: atomic('baton passes (a switch from one actor to another)'),
   strategy: atomic('StrategyId'),
   seed: atomic(),
-  depth: atomic('PCT depth'),
-  expected: atomic('PCT: expected steps over which change points are spread'),
   rng: atomic('shared PRNG state (mulberry32)'),
   kind_hash: atomic('running hash of the step kinds (replay checks)'),
   ncheck: atomic(),
   checks: words(24, 'kind_hash at steps 2^k, k = 4..27 (replay finds where a run diverged)'),
-  prio: words(MAX_ACTORS, 'PCT priorities'),
-  cps: words(16, 'PCT change points (steps)'),
-  fair_low: atomic('PCT: the lowest priority handed out by the fairness bound'),
-  starve: words(MAX_ACTORS, 'PCT: per actor, decisions it was enabled and passed over since it last ran (the fairness bound)'),
-  fair_at: atomic('PCT: passed-over decisions at which the fairness bound fires next (0: the first, FAIR)'),
+  slots: words(STRATEGY_SLOTS, "the pick strategy's own state, laid out by the strategy (src/sched/strategies)"),
   polling: words(MAX_ACTORS, 'per actor: 1 from its relax point (a polling loop) until it blocks'),
   spin_rounds: atomic('relax points passed since an actor that is not polling last ran'),
   step_mark: atomic('mark object passed since the last decision (+1; 0 none, -1 several)'),
-  sp_next: atomic('sparse strategy: the next (decision, actor) pair to apply'),
   st: words(MAX_ACTORS, 'ActorSched state per actor'),
   key: words(MAX_ACTORS, 'object id of the word a blocked actor waits on'),
   woke: words(MAX_ACTORS, '1 notified, 2 timed out'),

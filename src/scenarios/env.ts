@@ -68,6 +68,7 @@ export class ScenarioEnv {
   private readonly handles = new Map<number, DeviceHandles>();
   readonly rng: Rng;
   readonly flags: ScenarioFlags;
+  private readonly stop_flag: ScenarioFlags;
   readonly result: UserResult = { counters: {}, checks: [], not_applicable: [], notes: [] };
 
   constructor(
@@ -78,6 +79,7 @@ export class ScenarioEnv {
     this.cur = this.handles_of(0);
     this.rng = new Rng(args.seed ^ (args.user * 0x9e3779b1));
     this.flags = new ScenarioFlags(this.sys.sys.flags);
+    this.stop_flag = new ScenarioFlags(this.sys.sys.stop);
   }
 
   private handles_of(dev: number): DeviceHandles {
@@ -195,9 +197,14 @@ export class ScenarioEnv {
     this.flags.relax();
   }
 
+  /** The run was asked to stop (SysArea.stop): a marked read, as a flag's. */
+  stop_requested(): boolean {
+    return this.stop_flag.get(0) !== 0;
+  }
+
   /** Loops run while this is true. */
   more(i: number): boolean {
-    return i < this.args.iterations && performance.timeOrigin + clock.now_ms() < this.args.deadline && this.flag(15) === 0;
+    return i < this.args.iterations && performance.timeOrigin + clock.now_ms() < this.args.deadline && !this.stop_requested();
   }
 
   count(name: string, n = 1): void {

@@ -69,7 +69,7 @@ export function user(ctx: ProgramCtx, args: UserArgs): UserResult {
 function monitor(env: ScenarioEnv): void {
   env.barrier();
   let n = 0;
-  while (env.flag(0) === 0 && env.flag(15) === 0) {
+  while (env.flag(0) === 0 && !env.stop_requested()) {
     const rc = n % 2 === 0 && env.f.regions === 'io+async+schib+crw' ? env.client.read_schib() : env.client.read_io_region();
     env.count(typeof rc === 'number' && rc < 0 ? `read.err${rc}` : 'reads');
     n++;

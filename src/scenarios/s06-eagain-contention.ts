@@ -124,7 +124,7 @@ function holder(env: ScenarioEnv): void {
   const part = new Uint8Array(IO_SCSW + 12); // ORB + SCSW area, FC 0: an IO_REQ that starts nothing, irb_area untouched
   const results: Record<string, number> = {};
   let n = 0;
-  while (env.flag(F_DONE) === 0 && env.flag(15) === 0) {
+  while (env.flag(F_DONE) === 0 && !env.stop_requested()) {
     env.relax();
     const k = n++ % 8;
     if (k === 0 && env.f.regions === 'io+async+schib+crw') env.count(env.client.read_crw().rc >= 0 ? 'crw_reads' : 'crw_read_errors');

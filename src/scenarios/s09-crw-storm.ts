@@ -67,7 +67,7 @@ function guest(env: ScenarioEnv): void {
   const got: number[] = [];
   // DASD traffic while the storm lasts; a cc 3 (no path) waits for the next CRW
   let n = 0;
-  while (env.flag(F_EVENTS_DONE) === 0 && env.flag(15) === 0) {
+  while (env.flag(F_EVENTS_DONE) === 0 && !env.stop_requested()) {
     const io = guest_io(env, env.program(dasd_read({ blocks: env.rng.range([1, 16]) })).orb, timeout_ms);
     env.count(`io.${io.outcome}`);
     expect(env, 'S9.io-ends', io.outcome !== 'lost' && io.outcome !== 'pgm', `I/O ${n}: ${io.outcome}`);
@@ -99,7 +99,7 @@ function guest(env: ScenarioEnv): void {
 function machine(env: ScenarioEnv): void {
   const gap_ms = Number(env.args.params.gap_ms ?? 1);
   for (const e of storm(env.args.seed, env.args.iterations)) {
-    if (env.flag(15) !== 0) break;
+    if (env.stop_requested()) break;
     env.hw({ op: 'path', event: e.event, chpid: e.chpid });
     env.count(e.chpid === OWN_CHPID ? 'events.own' : 'events.other');
     // the storm's pace (a duration, not a handshake)

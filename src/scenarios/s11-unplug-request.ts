@@ -46,7 +46,7 @@ function guest(env: ScenarioEnv): void {
   let i = 0;
   for (;; i++) {
     if (i === env.args.iterations) env.set_flag(F_REMOVE, 1);
-    if (env.flag(F_GAVE_UP) !== 0 || env.flag(15) !== 0) break;
+    if (env.flag(F_GAVE_UP) !== 0 || env.stop_requested()) break;
     const cc = c.ssch(env.program(dasd_read({ blocks: env.rng.range([1, 16]) })).orb);
     if (cc !== 0) {
       expect(env, 'S11.ssch', false, `read ${i}: ssch cc ${cc}`);

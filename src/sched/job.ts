@@ -1,52 +1,22 @@
-// One search job of a portfolio (seeds x strategies x variants), run in a piscina worker: its own
-// long-lived actor workers, a shared stop flag and progress counters.
-import type { BoundBy } from './dpor.ts';
+// One search job of a portfolio (seeds x searches x variants), run in a piscina worker: its own
+// long-lived actor workers, and the portfolio's shared slots (stop, progress).
 import { Rig } from '../system/rig.ts';
-import type { DetectorName } from '../system/rig.ts';
 import type { Finding, Report } from '../report/report.ts';
 import { load_scenario } from '../scenarios/load.ts';
 import { load_variant, user_variant_modules } from '../variants/load.ts';
-import { search, type SearchStrategy } from './search.ts';
-
-export interface JobArgs {
-  variant: string;
-  scenario: string;
-  users: number;
-  iterations: number;
-  strategy: SearchStrategy;
-  depth: number;
-  budget: number;
-  seed0: number;
-  bound: number;
-  /** dfs: partial-order reduction (default on) */
-  dpor?: boolean;
-  /** dfs: what the bound counts */
-  bound_by?: BoundBy;
-  detectors: DetectorName[];
-  target?: string;
-  max_steps?: number;
-  hw?: Record<string, unknown>;
-  /** the user workers this thread's rig starts with, when more than `users` (a matrix: its largest scenario, so no later job restarts it) */
-  rig_users?: number;
-  /** subchannels in every run (1 when absent) */
-  devices?: number;
-  /** [0] stop flag, [1] schedules done (all jobs), [2] failures found (all jobs) */
-  shared: SharedArrayBuffer;
-  stopAtFirst: boolean;
-}
+import { kFailuresField, kSchedulesField, kStopField, type Job, type SearchPlan } from './plan.ts';
+import { search } from './search.ts';
 
 export interface JobResult {
-  variant: string;
-  strategy: SearchStrategy;
-  seed0: number;
+  plan: SearchPlan;
   schedules: number;
   steps: number;
   elapsed_s: number;
-  /** dfs: the whole bounded space was explored */
+  /** the explorer's whole space was run */
   exhausted: boolean;
   /** actor worker threads this job had to start (0 when it reused its thread's rig) */
   threads_started: number;
-  first?: { token: string; report: Report; schedule: number; trace: string[] };
+  first?: { token: string; report: Report; schedule: number };
   found: { finding: Finding; token: string; schedule: number }[];
 }
 
@@ -85,54 +55,26 @@ export async function release_rig(): Promise<void> {
   await r?.close();
 }
 
-export async function search_job(a: JobArgs): Promise<JobResult> {
-  const sh = new Int32Array(a.shared);
-  const scenario = await load_scenario(a.scenario);
-  await load_variant(a.variant, { check: false }); // a user's file: main type-checked it
+export async function search_job({ plan, slots, rig_users, devices }: Job): Promise<JobResult> {
+  const sh = new Int32Array(slots);
+  const scenario = await load_scenario(plan.scenario);
+  await load_variant(plan.variant, { check: false }); // a user's file: main type-checked it
   // A scenario's roles need its minimum of users (S9's CRW producer, S11's vfio core removing the
   // mdev): with fewer, a user waits for a peer that never runs and the schedule only ends at the
   // step bound, a livelock no kernel shows. As stress does, the scenario's minimum wins.
-  const users = Math.max(a.users, scenario.users.min);
-  const { rig, started } = await rig_for(users, scenario.module, a.rig_users ?? users, a.devices ?? 1);
+  const users = Math.max(plan.users, scenario.users.min);
+  const { rig, started } = await rig_for(users, scenario.module, rig_users ?? users, devices ?? 1);
   try {
-    const r = await search(rig, {
-      variant: a.variant,
-      scenario,
-      users,
-      iterations: a.iterations,
-      strategy: a.strategy,
-      depth: a.depth,
-      budget: a.budget,
-      seed0: a.seed0,
-      bound: a.bound,
-      ...(a.dpor !== undefined ? { dpor: a.dpor } : {}),
-      ...(a.bound_by !== undefined ? { bound_by: a.bound_by } : {}),
-      detectors: a.detectors,
-      stopAtFirst: a.stopAtFirst,
-      ...(a.hw !== undefined ? { hw: a.hw } : {}),
-      ...(a.target !== undefined ? { target: new RegExp(a.target) } : {}),
-      ...(a.max_steps !== undefined ? { max_steps: a.max_steps } : {}),
-      stopped: () => Atomics.load(sh, 0) !== 0,
-      progress: () => {
-        Atomics.add(sh, 1, 1);
-      },
+    const r = await search(rig, scenario, { ...plan, users }, {
+      stopped: () => Atomics.load(sh, kStopField) !== 0,
+      progress: () => void Atomics.add(sh, kSchedulesField, 1),
     });
     if (r.first !== undefined) {
-      Atomics.add(sh, 2, 1);
-      if (a.stopAtFirst) Atomics.store(sh, 0, 1);
+      Atomics.add(sh, kFailuresField, 1);
+      if (plan.stop_at_first) Atomics.store(sh, kStopField, 1);
     }
-    return {
-      variant: a.variant,
-      strategy: a.strategy,
-      seed0: a.seed0,
-      schedules: r.schedules,
-      steps: r.steps,
-      elapsed_s: r.elapsed_s,
-      exhausted: r.exhausted,
-      threads_started: started,
-      found: r.found,
-      ...(r.first !== undefined ? { first: { token: r.first.token, report: r.first.outcome.report, schedule: r.first.schedule, trace: [] } } : {}),
-    };
+    const { first, found, schedules, steps, elapsed_s, exhausted } = r;
+    return { plan, schedules, steps, elapsed_s, exhausted, threads_started: started, found, ...(first !== undefined ? { first: { token: first.token, report: first.outcome.report, schedule: first.schedule } } : {}) };
   } catch (e) {
     // a job that failed leaves no rig behind in an unknown state
     if (kept === rig) kept = null;

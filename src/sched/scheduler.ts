@@ -10,6 +10,7 @@ import { current } from '../kernel/current.ts';
 import { SCHED_LOG } from '../kernel/global.ts';
 import { H, type HookFn, register_hook } from '../kernel/hook.ts';
 import type { SharedBuf } from '../kernel/layout.ts';
+import { pack_pick, pack_point } from './decision.ts';
 import { ActorSched, bits, SchedAbortName, SchedAbortReason, SchedView } from './state.ts';
 import { STRATEGIES, is_preemption, type PickCtx } from './strategy.ts';
 
@@ -90,8 +91,8 @@ function decide(kind: number, obj: number, cur: number): number {
     pick = bits(mask)[0]!;
   }
   if (n < SCHED_LOG) {
-    a[w.dec + n] = (mask << 16) | ((cur & 0xff) << 8) | pick;
-    a[w.dec_kind + n] = ((kind & 0xff) << 24) | (obj & 0xffffff);
+    a[w.dec + n] = pack_pick(mask, cur, pick);
+    a[w.dec_kind + n] = pack_point(kind, obj);
     let timed = 0;
     for (let k = 0, m = mask; m !== 0; k++, m >>>= 1) if ((m & 1) !== 0 && a[w.st + k] === ActorSched.blocked) timed |= 1 << k;
     a[w.dec_timed + n] = timed;

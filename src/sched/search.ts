@@ -1,46 +1,25 @@
-// Main side of controlled mode: run one schedule from a spec, search many (random, PCT, bounded
-// exhaustive), replay a token and say where it diverged, and shrink a failing schedule.
+// Main side of controlled mode: run one schedule from a spec, search many (one loop over an
+// explorer: ./explore), replay a token and say where it diverged, and shrink a failing schedule.
 import type { Finding } from '../report/report.ts';
 import type { Scenario } from '../scenarios/types.ts';
 import type { DetectorName, Rig, RunOutcome } from '../system/rig.ts';
 import { scenario_ref } from '../scenarios/load.ts';
 import { variant_by_name } from '../variants/index.ts';
-import { DporSearch, bound_cost, type BoundBy } from './dpor.ts';
-import { bits } from './state.ts';
+import { explorer_for, SEARCHES, type Search } from './explore/index.ts';
+import { run_config, type SearchPlan } from './plan.ts';
 import { default_pick } from './strategy.ts';
 import { encode_token, type ScheduleSpec } from './token.ts';
 
-export type SearchStrategy = 'random' | 'pct' | 'dfs';
-
-export interface SearchConfig {
-  variant: string;
-  scenario: Scenario;
-  users: number;
-  iterations: number;
-  strategy: SearchStrategy;
-  depth: number;
-  /** schedules to try at most */
-  budget: number;
-  /** first seed; schedule k uses seed0 + k */
-  seed0: number;
-  /** DFS: the bound, on preemptions (default) or on delays (departures from the default scheduler) */
-  bound: number;
-  bound_by?: BoundBy;
-  /** DFS: reduce with DPOR (default), or try every alternative within the bound */
-  dpor?: boolean;
-  hw?: Record<string, unknown>;
-  /** scenario parameters */
-  params?: Record<string, number | string | boolean>;
-  detectors: readonly DetectorName[];
-  /** only findings whose id matches count as a failure (all findings still recorded) */
-  target?: RegExp;
-  stopAtFirst: boolean;
-  max_steps?: number;
+/** What the caller of a search hears while it runs. */
+export interface SearchHooks {
+  /** after every schedule: schedules run, distinct findings seen */
   progress?: (done: number, found: number) => void;
   /** every finished schedule, as it finishes */
   observe?: (o: RunOutcome, spec: ScheduleSpec) => void;
   /** asked to stop (Ctrl-C) */
   stopped?: () => boolean;
+  /** the searches to choose the plan's from (default: ./explore's list) */
+  searches?: readonly Search[];
 }
 
 export interface FoundFinding {
@@ -56,7 +35,7 @@ export interface SearchResult {
   first?: { token: string; outcome: RunOutcome; schedule: number; spec: ScheduleSpec };
   /** every distinct finding seen, with a token that reproduces it */
   found: FoundFinding[];
-  /** dfs: every schedule within the bound (up to the reduction) was run */
+  /** the explorer had no schedule left: its whole space (within its bound, up to its reduction) was run */
   exhausted: boolean;
 }
 
@@ -66,25 +45,7 @@ export function failing(o: RunOutcome, target?: RegExp): Finding[] {
 
 /** Run one schedule exactly as a spec names it. */
 export async function run_spec(rig: Rig, scenario: Scenario, spec: ScheduleSpec, detectors: readonly DetectorName[], max_steps?: number): Promise<RunOutcome> {
-  return rig.run({
-    variant: spec.v,
-    scenario,
-    users: spec.u,
-    seed: spec.seed,
-    iterations: spec.it,
-    detectors,
-    ...(spec.hw !== undefined ? { hw: spec.hw } : {}),
-    ...(spec.p !== undefined ? { params: spec.p } : {}),
-    ...(spec.nd !== undefined ? { devices: spec.nd } : {}),
-    sched: {
-      strategy: spec.st,
-      seed: spec.seed,
-      depth: spec.d ?? 3,
-      expected: spec.e ?? 2000,
-      ...(spec.f !== undefined ? { forced: spec.f } : {}),
-      ...(max_steps !== undefined ? { max_steps } : {}),
-    },
-  });
+  return rig.run(run_config(spec, scenario, detectors, max_steps));
 }
 
 /** The spec of a finished run, with its outcome recorded for replay checks. */
@@ -92,78 +53,52 @@ export function recorded(spec: ScheduleSpec, o: RunOutcome): ScheduleSpec {
   return { ...spec, n: o.sched?.steps ?? 0, h: o.sched?.kind_hash ?? 0, c: o.sched?.checks ?? [] };
 }
 
-export async function search(rig: Rig, cfg: SearchConfig): Promise<SearchResult> {
-  const t0 = performance.now();
+/** What every schedule of a plan has in its token besides the schedule itself. */
+function token_base(plan: SearchPlan, scenario: Scenario, devices: number): Omit<ScheduleSpec, 'st' | 'seed'> {
   // a user's variant file: the token also records the hash of the file's content
-  const vh = variant_by_name(cfg.variant)?.hash;
-  const base = { v: cfg.variant, ...(vh !== undefined ? { vh } : {}), s: scenario_ref(cfg.scenario), u: cfg.users, it: cfg.iterations, ...(cfg.hw !== undefined ? { hw: cfg.hw } : {}), ...(cfg.params !== undefined ? { p: cfg.params } : {}), ...(rig.devices > 1 ? { nd: rig.devices } : {}) };
+  const vh = variant_by_name(plan.variant)?.hash;
+  return { v: plan.variant, ...(vh !== undefined ? { vh } : {}), s: scenario_ref(scenario), u: plan.users, it: plan.iterations, ...(plan.hw !== undefined ? { hw: plan.hw } : {}), ...(plan.params !== undefined ? { p: plan.params } : {}), ...(devices > 1 ? { nd: devices } : {}) };
+}
+
+/** Run the plan's explorer until its budget, its space or the caller ends the search. */
+export async function search(rig: Rig, scenario: Scenario, plan: SearchPlan, on: SearchHooks = {}): Promise<SearchResult> {
+  const t0 = performance.now();
+  const explorer = explorer_for(plan, on.searches ?? SEARCHES);
+  const base = token_base(plan, scenario, rig.devices);
+  const target = plan.target !== undefined ? new RegExp(plan.target) : undefined;
   const found = new Map<string, FoundFinding>();
   let first: SearchResult['first'];
   let exhausted = false;
   let schedules = 0;
   let steps = 0;
-  // PCT spreads its change points over the expected number of steps: measure it once.
-  let expected = 2000;
-  if (cfg.strategy === 'pct') {
-    const cal = await run_spec(rig, cfg.scenario, { ...base, st: 'random', seed: cfg.seed0 ^ 0x7f4a7c15 }, [], cfg.max_steps);
-    expected = Math.max(16, cal.sched?.steps ?? 2000);
-  }
-  const dfsStack: number[][] = [[]];
-  const dpor = cfg.strategy === 'dfs' && cfg.dpor !== false ? new DporSearch(cfg.bound, cfg.bound_by) : null;
-  for (let k = 0; k < cfg.budget; k++) {
-    if (cfg.stopped?.() === true) break;
-    let spec: ScheduleSpec;
-    if (dpor !== null) {
-      const prefix = k === 0 ? [] : dpor.next();
-      if (prefix === null) {
-        exhausted = true; // every backtrack choice within the bound was explored
-        break;
-      }
-      spec = { ...base, st: 'prefix', seed: cfg.seed0, f: prefix };
-    } else if (cfg.strategy === 'dfs') {
-      const prefix = dfsStack.pop();
-      if (prefix === undefined) {
-        exhausted = true; // every schedule within the bound was explored
-        break;
-      }
-      spec = { ...base, st: 'prefix', seed: cfg.seed0, f: prefix };
-    } else spec = { ...base, st: cfg.strategy, seed: (cfg.seed0 + k) >>> 0, d: cfg.depth, e: expected };
-    const out = await run_spec(rig, cfg.scenario, spec, cfg.detectors, cfg.max_steps);
-    schedules++;
+  while (schedules < plan.budget && on.stopped?.() !== true) {
+    const next = explorer.next();
+    if (next === null) {
+      exhausted = true;
+      break;
+    }
+    const { probe, ...schedule } = next;
+    const spec: ScheduleSpec = { ...base, ...schedule };
+    const out = await run_spec(rig, scenario, spec, probe === true ? [] : plan.detectors, plan.max_steps);
+    explorer.record(out);
+    if (probe === true) continue;
+    const k = schedules++;
     steps += out.sched?.steps ?? 0;
-    cfg.observe?.(out, spec);
-    if (dpor !== null) dpor.record(out.sched?.decisions ?? []);
-    else if (cfg.strategy === 'dfs') expand(dfsStack, out, spec.f ?? [], cfg.bound, cfg.bound_by ?? 'preemptions');
+    on.observe?.(out, spec);
     const rec = recorded(spec, out);
     for (const f of out.report.findings) {
       const key = f.signature ?? `${f.kind}:${f.id}`;
       if (!found.has(key)) found.set(key, { finding: f, token: encode_token(rec), schedule: k });
     }
-    if (first === undefined && failing(out, cfg.target).length > 0) {
+    if (first === undefined && failing(out, target).length > 0) {
       first = { token: encode_token(rec), outcome: out, schedule: k, spec: rec };
-      if (cfg.stopAtFirst) break;
+      if (plan.stop_at_first) break;
     }
-    cfg.progress?.(schedules, found.size);
+    on.progress?.(schedules, found.size);
   }
-  if (dpor !== null && !exhausted && first === undefined && schedules === cfg.budget) exhausted = dpor.next() === null;
+  // the budget ran out on the last schedule there was
+  if (!exhausted && first === undefined && schedules === plan.budget) exhausted = explorer.next() === null;
   return { schedules, steps, elapsed_s: (performance.now() - t0) / 1000, found: [...found.values()], exhausted, ...(first !== undefined ? { first } : {}) };
-}
-
-/** Bounded exhaustive search: push every alternative at each decision past the prefix, within the bound. */
-function expand(stack: number[][], out: RunOutcome, prefix: readonly number[], bound: number, by: BoundBy): void {
-  const ds = out.sched?.decisions ?? [];
-  const picks = ds.map((d) => d.pick);
-  let spent = 0;
-  for (let i = 0; i < ds.length; i++) {
-    const d = ds[i]!;
-    if (i >= prefix.length) {
-      for (const alt of bits(d.mask)) {
-        if (alt === d.pick || spent + bound_cost(d, alt, by) > bound) continue;
-        stack.push([...picks.slice(0, i), alt]);
-      }
-    }
-    spent += bound_cost(d, d.pick, by);
-  }
 }
 
 export interface ReplayCheck {
@@ -213,7 +148,7 @@ export async function shrink(rig: Rig, scenario: Scenario, spec: ScheduleSpec, o
   };
   // The departures from the default policy, as (decision, actor) pairs.
   let choices: [number, number][] = [];
-  for (const [k, d] of (o.sched?.decisions ?? []).entries()) if (d.pick !== default_pick(d.cur === 0xff ? -1 : d.cur, d.mask, d.kind)) choices.push([k, d.pick]);
+  for (const [k, d] of (o.sched?.decisions ?? []).entries()) if (d.pick !== default_pick(d.cur, d.mask, d.kind)) choices.push([k, d.pick]);
   const flat = (cs: readonly [number, number][]): number[] => cs.flat();
   if (await fails(flat(choices))) {
     // ddmin over the choices: try to keep only one chunk, then to drop one chunk, at finer and finer grain.

@@ -1,6 +1,7 @@
 // The strategy registry. A strategy is one file in ./strategies implementing `Strategy`
 // (./strategies/api.ts); list it here and every tool, token and search can name it.
 import { mulberry32 } from '../hw/prng.ts';
+import { STRATEGY_SLOTS } from '../kernel/global.ts';
 import type { SchedView } from './state.ts';
 import type { Strategy } from './strategies/api.ts';
 import { pct } from './strategies/pct.ts';
@@ -17,6 +18,7 @@ export type StrategyName = (typeof LIST)[number]['name'];
 /** By shared-memory id (the pick path). */
 export const STRATEGIES: Readonly<Record<number, Strategy>> = Object.fromEntries(LIST.map((s) => [s.id, s]));
 if (Object.keys(STRATEGIES).length !== LIST.length) throw new Error('two strategies share an id');
+for (const s of LIST) if ((s.slots?.words ?? 0) > STRATEGY_SLOTS) throw new Error(`strategy ${s.name}: its slots take more than the ${STRATEGY_SLOTS} words of SchedArea.slots`);
 
 export function strategy_by_name(name: string): Strategy | undefined {
   return LIST.find((s) => s.name === name);
@@ -29,8 +31,6 @@ export function init_strategy(v: SchedView, o: { strategy: StrategyName; seed: n
   v.set('strategy', s.id);
   v.set('seed', o.seed);
   v.set('rng', o.seed | 0);
-  v.set('depth', o.depth);
-  v.set('expected', o.expected);
   v.set('hi', Math.max(...o.actors) + 1);
   const forced = o.forced ?? [];
   v.set('nforced', forced.length);

@@ -20,7 +20,8 @@ export const device_of_buffer = (buf: number): string | null => (buf >= dev_inde
 export const SysArea = defineStruct('sys', {
   barrier: atomic('user barrier'),
   barrier_gen: atomic(),
-  flags: words(16, 'scenario flags'),
+  flags: words(15, 'scenario flags'),
+  stop: atomic('the run is asked to stop (Ctrl-C, a bound): users end their loops (ScenarioEnv.more)'),
   results: words(64, 'scenario result words'),
 });
 const SYS_CSS = 0;
@@ -85,6 +86,13 @@ export interface System {
 }
 
 const bind_sys = (b: SharedBuf) => bind(SysArea, b, SYS_AREA);
+
+/** Main: ask the users to end their loops; the run ends and still reports. */
+export function request_stop(sys: SharedBuf): void {
+  const i = SYS_AREA + SysArea.fields.stop.off;
+  Atomics.store(sys.i32, i, 1);
+  Atomics.notify(sys.i32, i);
+}
 
 /** Build this thread's handles over the buffers (any thread, any time after main initialised them). */
 export function bind_system(g: SharedBuf, bufs: ReadonlyMap<number, SharedBuf> | SystemBufs, variant: string): System {

@@ -16,29 +16,24 @@ import { explainer, function_level, interleaving_json, steps_as_lines, type Expl
 import { fsm_names } from '../report/events.ts';
 import type { Scenario } from '../scenarios/types.ts';
 import type { UserArgs, UserResult } from '../scenarios/env.ts';
-import { alloc_devices, bind_system, device_of_buffer, init_driver, init_system, shared_memory, SYS_INDEX, type SystemBufs } from './device.ts';
+import { alloc_devices, bind_system, device_of_buffer, init_driver, init_system, request_stop, shared_memory, SYS_INDEX, type System, type SystemBufs } from './device.ts';
 import { check_devices, overrun_allowance_ms, race_shadow_for, type SharedMemory } from './devices.ts';
 import { collect_device_stats, live_device_stats, type DeviceStat } from './device-stats.ts';
 import type { DetectArgs, IrqArgs } from './actors.ts';
-import { wq_stop, SCHED_LOG, MAX_EVENTFDS, eventfd_stats } from '../kernel/index.ts';
+import { wq_stop, SCHED_LOG, MAX_ACTORS, MAX_EVENTFDS, eventfd_stats } from '../kernel/index.ts';
 import { ActorSched, SchedAbortName, SchedAbortReason, SchedView } from '../sched/state.ts';
 import { init_strategy, type StrategyName } from '../sched/strategy.ts';
+import { unpack, type Decision } from '../sched/decision.ts';
 import { hang_report, watch, watchdog_buffers } from '../detect/watchdog.ts';
-import { variant_by_name, type VariantFeatures } from '../variants/index.ts';
 import { user_variant_modules } from '../variants/load.ts';
-
-function variant_features(name: string): VariantFeatures {
-  const v = variant_by_name(name);
-  if (v === undefined) throw new Error(`no variant ${name}`);
-  return v.features;
-}
+import { sched_cancel } from '../sched/scheduler.ts';
+import { is_user_scenario, map_stack, user_frame } from '../scenarios/load.ts';
+import { driver_for } from '../driver/fsm.ts';
 
 /** Why `scenario` cannot run on `variant` (every step not applicable), or null when it can. */
 export function not_applicable(scenario: Scenario, variant: string): string | null {
-  return scenario.requires?.(variant_features(variant)) ?? null;
+  return scenario.requires?.(driver_for(variant).variant.features) ?? null;
 }
-import { sched_cancel } from '../sched/scheduler.ts';
-import { is_user_scenario, map_stack, user_frame } from '../scenarios/load.ts';
 
 const ACTORS = new URL('./actors.ts', import.meta.url).href;
 export const IRQ_ACTOR = 1;
@@ -82,22 +77,12 @@ export interface RunConfig {
 export interface SchedConfig {
   strategy: StrategyName;
   seed: number;
-  depth?: number;
-  /** PCT: steps over which change points are spread */
-  expected?: number;
+  /** PCT: the depth, and the steps over which its change points are spread */
+  depth: number;
+  expected: number;
   /** choices to follow first (replay, bounded exhaustive search) */
   forced?: readonly number[];
   max_steps?: number;
-}
-
-export interface Decision {
-  mask: number;
-  cur: number;
-  pick: number;
-  kind: number;
-  obj: number;
-  timed: number;
-  mark: number;
 }
 
 /** What the scheduler recorded about a controlled run. */
@@ -107,8 +92,6 @@ export interface SchedOutcome {
   abort: string;
   kind_hash: number;
   checks: number[];
-  /** per decision: enabled mask, actor at the point, pick; the point's kind and object; the
-   * enabled actors only a timed wait firing would run; the mark the following step passed */
   decisions: Decision[];
   vnow: number;
 }
@@ -176,15 +159,7 @@ export class Rig {
 
   /** Ask the users to stop their loops (Ctrl-C): the run ends and still reports. */
   request_stop(): void {
-    const s = this.bufs.sys.i32;
-    // sys.flags[15] (SysArea: barrier, barrier_gen, flags[16]...)
-    Atomics.store(s, this.flag_index(15), 1);
-    Atomics.notify(s, this.flag_index(15));
-  }
-
-  private flag_index(i: number): number {
-    const sys = bind_system(this.g, this.bufs, 'mainline').sys;
-    return sys.flags.i + i;
+    request_stop(this.bufs.sys);
   }
 
   private live: ReturnType<typeof bind_system> | null = null;
@@ -204,18 +179,24 @@ export class Rig {
   /** Set when a hang left workers blocked for good: their threads were terminated. */
   dead = false;
 
+  /** One run: prepare -> launch -> await the end -> collect -> report. */
   async run(cfg: RunConfig): Promise<RunOutcome> {
     if (this.dead) throw new Error('the rig stopped after a hang; start a new one');
     // A scenario that needs what this variant lacks is not run: every step is not applicable.
-    const why = cfg.scenario.requires?.(variant_features(cfg.variant));
-    if (why !== null && why !== undefined) {
-      const report: Report = { result: 'skipped', variant: cfg.variant, scenario: cfg.scenario.id, mode: cfg.sched !== undefined ? 'controlled' : 'free', findings: [], stats: {}, seed: cfg.seed, duration_s: 0, not_applicable: [`${cfg.scenario.id}: ${why}`] };
-      return { report, results: [], trace: [], warnings: [] };
-    }
+    const why = not_applicable(cfg.scenario, cfg.variant);
+    if (why !== null) return skipped(cfg, why);
     if (cfg.users > this.users) throw new Error(`rig has ${this.users} user workers, run asks for ${cfg.users}`);
     if ((cfg.devices ?? 1) !== this.devices) throw new Error(`rig has ${this.devices} devices, run asks for ${cfg.devices ?? 1}`);
+    const run = this.prepare(cfg);
+    const actors = this.launch(cfg, run);
+    const end = await this.await_end(cfg, run, actors);
+    if (end.hung !== undefined) return this.hung(cfg, run.on.has('trace'), end.hung, run.t0);
+    return this.report(cfg, run, collect(cfg, run, end));
+  }
+
+  /** Reset shared memory with every actor parked, set the system up again, and the detectors and scheduler for this run. */
+  private prepare(cfg: RunConfig): Prepared {
     const t0 = performance.now();
-    // Reset shared memory with every actor parked, then set the system up again.
     reset_global(this.g);
     this.bufs.sys.i32.fill(0);
     for (const d of this.bufs.devs) d.i32.fill(0);
@@ -229,40 +210,35 @@ export class Rig {
     init_system(sys);
     fault_configure(cfg.fault ?? null);
     init_driver(sys, { mdev: true });
-
     const on = new Set(cfg.detectors);
     // Fresh clocks and shadow memory per run: the last run's accesses are not ordered with this one's.
-    const raceSab = on.has('race') ? alloc_race(race_shadow_for(this.devices)) : undefined;
-    const lockstatSab = on.has('lockstat') ? alloc_lockstat(cfg.lockstat) : undefined;
+    const race = on.has('race') ? alloc_race(race_shadow_for(this.devices)) : undefined;
+    const lockstat = on.has('lockstat') ? alloc_lockstat(cfg.lockstat) : undefined;
     const detect: DetectArgs = {
       ...(on.has('trace') ? { trace: { sab: this.trace.sab, cap: this.trace.cap } } : {}),
       ...(on.has('lockdep') ? { lockdep: this.lockdepSab } : {}),
       invariants: on.has('invariants'),
-      ...(raceSab !== undefined ? { race: raceSab } : {}),
-      ...(lockstatSab !== undefined ? { lockstat: lockstatSab } : {}),
+      ...(race !== undefined ? { race } : {}),
+      ...(lockstat !== undefined ? { lockstat } : {}),
       ...(cfg.delay !== undefined ? { delay: { ...cfg.delay, seed: cfg.seed } } : {}),
       ...(cfg.coverage !== undefined ? { coverage: cfg.coverage } : {}),
       ...(cfg.fault !== undefined ? { fault: cfg.fault } : {}),
     };
+    const sv = new SchedView(this.g);
+    if (cfg.sched !== undefined) init_schedule(sv, cfg.sched, cfg.users);
+    return { t0, sys, on, detect, sv, controlled: cfg.sched !== undefined, race, lockstat };
+  }
+
+  /** Start the IRQ, todo and user programs on their workers. */
+  private launch(cfg: RunConfig, run: Prepared): Launched {
+    const { detect, controlled: sched } = run;
     const hw = { ...cfg.scenario.hw, ...cfg.hw };
     const max_ms = cfg.max_ms ?? Math.max(60_000, (cfg.duration_s ?? 0) * 1000 + 30_000);
-    const sched = cfg.sched !== undefined;
-    const sv = new SchedView(this.g);
-    if (cfg.sched !== undefined) {
-      const c = cfg.sched;
-      sv.reset();
-      sv.set('mode', 1);
-      sv.set('users', cfg.users);
-      sv.set('max_steps', c.max_steps ?? 200_000);
-      const ids = [IRQ_ACTOR, TODO_ACTOR, ...Array.from({ length: cfg.users }, (_, u) => FIRST_USER + u)];
-      sv.set('start_at', 2 + cfg.users);
-      init_strategy(sv, { strategy: c.strategy, seed: c.seed, depth: c.depth ?? 3, expected: c.expected ?? 2000, actors: ids, ...(c.forced !== undefined ? { forced: c.forced } : {}) });
-    }
     const irqArgs: IrqArgs = { variant: cfg.variant, detect, seed: cfg.seed, hw, max_ms, sched };
     const irq = this.pool.run(IRQ_ACTOR, prog(ACTORS, 'irq_main'), irqArgs);
     const todo = this.pool.run(TODO_ACTOR, prog(ACTORS, 'todo_main'), { variant: cfg.variant, detect, sched });
     const deadline = cfg.duration_s !== undefined ? performance.timeOrigin + performance.now() + cfg.duration_s * 1000 : Infinity;
-    const userRuns = Array.from({ length: cfg.users }, (_, u) => {
+    const users = Array.from({ length: cfg.users }, (_, u) => {
       const args: UserArgs = { variant: cfg.variant, detect, sched, user: u, users: cfg.users, seed: cfg.seed, iterations: cfg.iterations ?? cfg.scenario.iterations, deadline, params: cfg.params ?? {}, devices: this.devices };
       return this.pool.run(FIRST_USER + u, prog(cfg.scenario.module, 'user'), args);
     });
@@ -273,115 +249,65 @@ export class Rig {
         // (a rejection is the awaiting code's to report, not this guard's)
         r.then(
           (x) => {
-            if (!x.ok && sv.get('arrived') < 2 + cfg.users) sched_cancel(this.g, SchedAbortReason.failed);
+            if (!x.ok && run.sv.get('arrived') < 2 + cfg.users) sched_cancel(this.g, SchedAbortReason.failed);
           },
           () => undefined,
         );
       };
-      [irq, todo, ...userRuns].forEach(guard);
+      [irq, todo, ...users].forEach(guard);
     }
-    const all = Promise.allSettled(userRuns.map(async (r) => unwrap<UserResult>(await r)));
-    if (!sched) {
+    return { irq, todo, users };
+  }
+
+  /** Wait for the users (free mode: under the watchdog), then stop the machine and the workqueue and wait for them. */
+  private async await_end(cfg: RunConfig, run: Prepared, a: Launched): Promise<Ended> {
+    const all = Promise.allSettled(a.users.map(async (r) => unwrap<UserResult>(await r)));
+    if (!run.controlled) {
       const hang_ms = cfg.hang_ms ?? 20_000;
       // A run that goes on making progress long after its deadline is a livelock (a quiesce that
       // restarts for ever, a retry loop nobody breaks): report it like a hang.
       const overrun_ms = cfg.duration_s !== undefined ? cfg.duration_s * 1000 + (cfg.grace_ms ?? 60_000) + overrun_allowance_ms(this.devices) : Infinity;
-      const w = await watch(this.g, all, { bound_ms: hang_ms, every_ms: Math.min(250, hang_ms / 4), overrun_ms }, () => sys.css.get('loops'));
-      if (w !== 'done') return this.hung(cfg, on.has('trace'), w === 'overrun' ? -1 : hang_ms, t0);
+      const w = await watch(this.g, all, { bound_ms: hang_ms, every_ms: Math.min(250, hang_ms / 4), overrun_ms }, () => run.sys.css.get('loops'));
+      if (w !== 'done') return { hung: w === 'overrun' ? -1 : hang_ms };
     }
     const settled = await all;
-    if (!sched) {
-      hw_stop(sys.css);
-      wq_stop(sys.wq);
+    if (!run.controlled) {
+      hw_stop(run.sys.css);
+      wq_stop(run.sys.wq);
     }
-    const irqOut = await irq;
-    const todoOut = await todo;
-    const abortReason = sched ? sv.get('abort') : 0;
+    return { settled, irq: await a.irq, todo: await a.todo, abort: run.controlled ? run.sv.get('abort') : 0 };
+  }
 
-    const findings: Finding[] = [];
-    const results: UserResult[] = [];
-    if (abortReason === SchedAbortReason.deadlock) findings.push({ kind: 'hang', id: 'deadlock', message: `nothing can run: every actor is blocked (${blocked_desc(sv)})` });
-    else if (abortReason === SchedAbortReason.step_bound) findings.push({ kind: 'hang', id: 'livelock', message: `no end after ${sv.get('step')} schedule points` });
-    else if (abortReason === SchedAbortReason.stuck) findings.push({ kind: 'hang', id: 'sched-stuck', message: 'the baton protocol stalled (internal)' });
-    // An actor that failed before the schedule began aborted it: its error is the finding, the
-    // others' aborts are not.
-    const aborted = abortReason !== 0;
-    const byAbort = (msg: string | undefined): boolean => aborted && (abortReason !== SchedAbortReason.failed || /schedule aborted/.test(msg ?? ''));
-    const scenario_errors: ScenarioFault[] = [];
-    settled.forEach((s, u) => {
-      if (s.status === 'fulfilled') results.push(s.value);
-      else if (byAbort(String((s.reason as Error)?.message ?? s.reason))) results.push({ counters: {}, checks: [], not_applicable: [], notes: [] });
-      else if (is_user_scenario(cfg.scenario) && thrown_by_user(s.reason, cfg.scenario.module) !== null) {
-        // the user's own code threw: a bug in the scenario, not a finding about the driver
-        results.push({ counters: {}, checks: [], not_applicable: [], notes: [] });
-        const e = s.reason as Error;
-        scenario_errors.push({ actor: FIRST_USER + u, where: thrown_by_user(e, cfg.scenario.module)!, message: e.message.replace(/^\w*Error: /, ''), stack: map_stack(String(e.stack ?? e.message), cfg.scenario.module) });
-      } else {
-        results.push({ counters: {}, checks: [], not_applicable: [], notes: [] });
-        findings.push({ kind: 'hang', id: 'user-failed', message: `user ${u}: ${String((s.reason as Error)?.message ?? s.reason)}`, actor: FIRST_USER + u });
-      }
-    });
-    for (const [name, r] of [['irq', irqOut], ['todo', todoOut]] as const) {
-      if (!r.ok && !byAbort(r.error?.message)) findings.push({ kind: 'hang', id: `${name}-failed`, message: `${name} worker: ${r.error?.message ?? 'failed'}` });
-    }
-
-    // The machine's and the driver's accounting.
-    const stats: Record<string, number> = {};
-    const per_device = collect_device_stats(sys, stats, findings);
-
-    // eventfds: every read that got a count needs a signal before it.
-    let esig = 0;
-    let eread = 0;
-    for (let fd = 0; fd < MAX_EVENTFDS; fd++) {
-      const st = eventfd_stats(this.g, fd);
-      esig += st.signals;
-      eread += st.reads;
-    }
-    stats['eventfd.signals'] = esig;
-    stats['eventfd.reads'] = eread;
-    if (eread > esig) findings.push({ kind: 'accounting', id: 'eventfd', message: `eventfd reads ${eread} > signals ${esig}` });
-
-    // Scenario results and checks.
-    for (const r of results) for (const [k, v] of Object.entries(r.counters)) stats[`user.${k}`] = (stats[`user.${k}`] ?? 0) + v;
+  /** The accounting checks, the scenario's checks and the detectors' findings, as the run's report. */
+  private report(cfg: RunConfig, run: Prepared, c: Collected): RunOutcome {
+    const { stats, results } = c;
+    const findings = [...c.failures, ...accounting(c)];
     const checks = [...results.flatMap((r) => r.checks), ...(cfg.scenario.check?.(results, stats) ?? [])];
-    for (const c of checks) if (!c.ok) findings.push({ kind: 'invariant', id: c.id, message: c.message });
+    for (const k of checks) if (!k.ok) findings.push({ kind: 'invariant', id: k.id, message: k.message });
     const not_applicable = [...new Set(results.flatMap((r) => r.not_applicable))];
-
-    // Detector findings.
-    const trace = on.has('trace') ? read_trace(this.trace) : [];
-    const ex = explainer(trace, { obj: objName, controlled: sched, ...optional_fsm(cfg.variant) });
+    const trace = run.on.has('trace') ? read_trace(this.trace) : [];
+    const ex = explainer(trace, { obj: objName, controlled: run.controlled, ...optional_fsm(cfg.variant) });
     const warnings = read_warnings(this.g).records;
     for (const w of warnings) findings.push(warning_finding(w, ex));
-    if (on.has('lockdep')) {
+    if (run.on.has('lockdep')) {
       const classes = [...new Set([...namedObjects('mutex'), ...namedObjects('spinlock'), ...namedObjects('completion')].map((o) => o.cls))];
       const withComp = classes.concat(namedObjects('completion').map((o) => `completion:${o.cls}`));
       for (const l of lockdep_report({ sab: this.lockdepSab }, withComp, this.devices > 1 ? device_of_buffer : undefined)) findings.push({ kind: 'lockdep', id: l.id, message: l.message });
     }
-    if (raceSab !== undefined) {
-      for (const r of race_report(raceSab)) {
-        const first = { actor: r.first.actor, function: r.first.site, op: r.first.op, marked: r.first.marked };
-        const second = { actor: r.second.actor, function: r.second.site, op: r.second.op, marked: r.second.marked };
-        const f: Finding = { kind: 'data-race', id: r.id === 'data-race' ? r.field : `data-race-marked:${r.field}`, message: r.message, actor: r.second.actor, count: r.count, race: { field: r.field, first, second } };
-        findings.push(with_window(f, ex.race(r.field, first, second)));
-      }
-      const rs = race_stats(raceSab);
-      stats['race.accesses'] = rs.accesses;
-      stats['race.shadow_used'] = rs.shadow_used;
-      for (const m of race_losses(rs)) findings.push({ kind: 'accounting', id: 'race-detector', message: m });
-    }
+    if (run.race !== undefined) findings.push(...race_findings(run.race, ex, stats));
     const report: Report = {
       result: findings.length === 0 ? 'pass' : 'fail',
       variant: cfg.variant,
       scenario: cfg.scenario.id,
-      mode: sched ? 'controlled' : 'free',
+      mode: run.controlled ? 'controlled' : 'free',
       findings: report_findings(findings, cfg),
       stats,
       seed: cfg.seed,
-      duration_s: (performance.now() - t0) / 1000,
+      duration_s: (performance.now() - run.t0) / 1000,
       ...(not_applicable.length > 0 ? { not_applicable } : {}),
     };
-    const lockstat = lockstatSab !== undefined ? read_lockstat(lockstatSab) : undefined;
-    return { report, results, trace, warnings, ...(sched ? { sched: sched_outcome(sv) } : {}), ...(lockstat !== undefined ? { lockstat } : {}), ...(scenario_errors.length > 0 ? { scenario_errors } : {}), ...(this.devices > 1 ? { devices: per_device } : {}) };
+    const lockstat = run.lockstat !== undefined ? read_lockstat(run.lockstat) : undefined;
+    return { report, results, trace, warnings, ...(run.controlled ? { sched: sched_outcome(run.sv) } : {}), ...(lockstat !== undefined ? { lockstat } : {}), ...(c.scenario_errors.length > 0 ? { scenario_errors: c.scenario_errors } : {}), ...(this.devices > 1 ? { devices: c.per_device } : {}) };
   }
 
   /** A hang: report it, then terminate the workers (they cannot be reused). */
@@ -408,6 +334,128 @@ export class Rig {
   }
 }
 
+/** What prepare set up for one run. */
+interface Prepared {
+  t0: number;
+  sys: System;
+  on: ReadonlySet<DetectorName>;
+  detect: DetectArgs;
+  sv: SchedView;
+  controlled: boolean;
+  race: SharedArrayBuffer | undefined;
+  lockstat: SharedArrayBuffer | undefined;
+}
+
+/** The programs launched: each worker's result to come. */
+interface Launched {
+  irq: Promise<RunResult>;
+  todo: Promise<RunResult>;
+  users: Promise<RunResult>[];
+}
+
+/** How the run ended: a hang (its bound in ms, -1 a livelock past the deadline), or every actor's outcome. */
+type Ended = { hung: number } | { hung?: undefined; settled: PromiseSettledResult<UserResult>[]; irq: RunResult; todo: RunResult; abort: number };
+
+/** What the run left: the users' results, the actors' failures, and the machine's and driver's counters. */
+interface Collected {
+  results: UserResult[];
+  failures: Finding[];
+  scenario_errors: ScenarioFault[];
+  stats: Record<string, number>;
+  /** each device's counters (stress prints them for many devices) */
+  per_device: DeviceStat[];
+  /** each device's accounting errors, named by device when there are several */
+  device_accounting: Finding[];
+}
+
+/** Controlled mode: the scheduler's shared state for a new schedule, with the strategy's. */
+function init_schedule(sv: SchedView, c: SchedConfig, users: number): void {
+  sv.reset();
+  sv.set('mode', 1);
+  sv.set('users', users);
+  sv.set('max_steps', c.max_steps ?? 200_000);
+  const ids = [IRQ_ACTOR, TODO_ACTOR, ...Array.from({ length: users }, (_, u) => FIRST_USER + u)];
+  sv.set('start_at', 2 + users);
+  init_strategy(sv, { strategy: c.strategy, seed: c.seed, depth: c.depth, expected: c.expected, actors: ids, ...(c.forced !== undefined ? { forced: c.forced } : {}) });
+}
+
+/** A scenario that needs what the variant lacks: nothing ran. */
+function skipped(cfg: RunConfig, why: string): RunOutcome {
+  const report: Report = { result: 'skipped', variant: cfg.variant, scenario: cfg.scenario.id, mode: cfg.sched !== undefined ? 'controlled' : 'free', findings: [], stats: {}, seed: cfg.seed, duration_s: 0, not_applicable: [`${cfg.scenario.id}: ${why}`] };
+  return { report, results: [], trace: [], warnings: [] };
+}
+
+const NO_RESULT = (): UserResult => ({ counters: {}, checks: [], not_applicable: [], notes: [] });
+
+/** The actors' outcomes and the counters in shared memory, read once every actor is done. */
+function collect(cfg: RunConfig, run: Prepared, end: Exclude<Ended, { hung: number }>): Collected {
+  const { abort } = end;
+  const failures: Finding[] = [];
+  const results: UserResult[] = [];
+  if (abort === SchedAbortReason.deadlock) failures.push({ kind: 'hang', id: 'deadlock', message: `nothing can run: every actor is blocked (${blocked_desc(run.sv)})` });
+  else if (abort === SchedAbortReason.step_bound) failures.push({ kind: 'hang', id: 'livelock', message: `no end after ${run.sv.get('step')} schedule points` });
+  else if (abort === SchedAbortReason.stuck) failures.push({ kind: 'hang', id: 'sched-stuck', message: 'the baton protocol stalled (internal)' });
+  // An actor that failed before the schedule began aborted it: its error is the finding, the
+  // others' aborts are not.
+  const byAbort = (msg: string | undefined): boolean => abort !== 0 && (abort !== SchedAbortReason.failed || /schedule aborted/.test(msg ?? ''));
+  const scenario_errors: ScenarioFault[] = [];
+  end.settled.forEach((s, u) => {
+    if (s.status === 'fulfilled') return void results.push(s.value);
+    results.push(NO_RESULT());
+    const e = s.reason as Error;
+    const message = String(e?.message ?? s.reason);
+    if (byAbort(message)) return;
+    const where = is_user_scenario(cfg.scenario) ? thrown_by_user(e, cfg.scenario.module) : null;
+    // the user's own code threw: a bug in the scenario, not a finding about the driver
+    if (where !== null) scenario_errors.push({ actor: FIRST_USER + u, where, message: e.message.replace(/^\w*Error: /, ''), stack: map_stack(String(e.stack ?? e.message), cfg.scenario.module) });
+    else failures.push({ kind: 'hang', id: 'user-failed', message: `user ${u}: ${message}`, actor: FIRST_USER + u });
+  });
+  for (const [name, r] of [['irq', end.irq], ['todo', end.todo]] as const) {
+    if (!r.ok && !byAbort(r.error?.message)) failures.push({ kind: 'hang', id: `${name}-failed`, message: `${name} worker: ${r.error?.message ?? 'failed'}` });
+  }
+  const stats: Record<string, number> = {};
+  const device_accounting: Finding[] = [];
+  const per_device = collect_device_stats(run.sys, stats, device_accounting);
+  counters(run.sys, results, stats);
+  return { results, failures, scenario_errors, stats, per_device, device_accounting };
+}
+
+/** The eventfds' and the users' counters (the machine's and the driver's come per device). */
+function counters(sys: System, results: readonly UserResult[], stats: Record<string, number>): void {
+  stats['eventfd.signals'] = 0;
+  stats['eventfd.reads'] = 0;
+  for (let fd = 0; fd < MAX_EVENTFDS; fd++) {
+    const st = eventfd_stats(sys.g, fd);
+    stats['eventfd.signals'] += st.signals;
+    stats['eventfd.reads'] += st.reads;
+  }
+  for (const r of results) for (const [k, v] of Object.entries(r.counters)) stats[`user.${k}`] = (stats[`user.${k}`] ?? 0) + v;
+}
+
+/** The machine's, the driver's (per device) and the eventfds' books must balance. */
+function accounting({ device_accounting, stats: s }: Collected): Finding[] {
+  const out = [...device_accounting];
+  // every read that got a count needs a signal before it
+  if (s['eventfd.reads']! > s['eventfd.signals']!) out.push({ kind: 'accounting', id: 'eventfd', message: `eventfd reads ${s['eventfd.reads']} > signals ${s['eventfd.signals']}` });
+  return out;
+}
+
+/** The race detector's findings, each with its window of the trace; its own counters go to stats. */
+function race_findings(sab: SharedArrayBuffer, ex: Explainer, stats: Record<string, number>): Finding[] {
+  const out: Finding[] = [];
+  for (const r of race_report(sab)) {
+    const first = { actor: r.first.actor, function: r.first.site, op: r.first.op, marked: r.first.marked };
+    const second = { actor: r.second.actor, function: r.second.site, op: r.second.op, marked: r.second.marked };
+    const f: Finding = { kind: 'data-race', id: r.id === 'data-race' ? r.field : `data-race-marked:${r.field}`, message: r.message, actor: r.second.actor, count: r.count, race: { field: r.field, first, second } };
+    out.push(with_window(f, ex.race(r.field, first, second)));
+  }
+  const rs = race_stats(sab);
+  stats['race.accesses'] = rs.accesses;
+  stats['race.shadow_used'] = rs.shadow_used;
+  for (const m of race_losses(rs)) out.push({ kind: 'accounting', id: 'race-detector', message: m });
+  return out;
+}
+
 function sched_outcome(v: SchedView): SchedOutcome {
   const n = Math.min(v.get('ndec'), SCHED_LOG);
   // Copy the logs now (the next run overwrites them); build the objects only if someone asks
@@ -430,10 +478,7 @@ function sched_outcome(v: SchedView): SchedOutcome {
   Object.defineProperty(out, 'decisions', {
     enumerable: true,
     get: (): Decision[] => {
-      decisions ??= Array.from(dec, (d, k) => {
-        const kk = kind[k]!;
-        return { mask: d >>> 16, cur: (d >>> 8) & 0xff, pick: d & 0xff, kind: kk >>> 24, obj: kk & 0xffffff, timed: timed[k]!, mark: mark[k]! };
-      });
+      decisions ??= Array.from(dec, (d, k) => unpack(d, kind[k]!, timed[k]!, mark[k]!));
       return decisions;
     },
   });
@@ -442,7 +487,7 @@ function sched_outcome(v: SchedView): SchedOutcome {
 
 function blocked_desc(v: SchedView): string {
   const out: string[] = [];
-  for (let k = 0; k < 16; k++) if (v.get('st', k) === ActorSched.blocked) out.push(`actor ${k} waits on ${objName(v.get('key', k))}`);
+  for (let k = 0; k < MAX_ACTORS; k++) if (v.get('st', k) === ActorSched.blocked) out.push(`actor ${k} waits on ${objName(v.get('key', k))}`);
   return out.join('; ');
 }
 

@@ -1,7 +1,8 @@
 // The interface every scheduling strategy implements (one file each, in this folder), and the
 // helpers they share. A pick runs on whichever actor holds the baton; a strategy keeps its state
-// in the shared SchedArea, so that any actor can make the next pick.
+// in shared memory, in the slots it declares (SchedArea.slots), so that any actor can make the next pick.
 import { H } from '../../kernel/hook.ts';
+import type { FieldSpec, StructLayout } from '../../kernel/layout.ts';
 import type { SchedView } from '../state.ts';
 
 export interface PickCtx {
@@ -30,6 +31,8 @@ export interface Strategy {
   readonly name: string;
   /** its number in shared memory (unique) */
   readonly id: number;
+  /** its own shared state, laid out in SchedArea.slots (absolute word: v.w.slots + field offset) */
+  readonly slots?: StructLayout<Record<string, FieldSpec>>;
   /** Main, before a schedule: seed the strategy's own shared state. */
   init?(v: SchedView, o: StrategyInit): void;
   /** Choose one actor of ctx.mask. */
@@ -79,4 +82,4 @@ export function default_pick(current: number, mask: number, kind: number): numbe
 }
 
 /** A switch away from an actor that could go on: a preemption (a yield at a relax point is not). */
-export const is_preemption = (d: { cur: number; mask: number; kind: number }, pick: number): boolean => d.cur !== 0xff && d.cur >= 0 && pick !== d.cur && (d.mask & (1 << d.cur)) !== 0 && d.kind !== H.mark;
+export const is_preemption = (d: { cur: number; mask: number; kind: number }, pick: number): boolean => d.cur >= 0 && pick !== d.cur && (d.mask & (1 << d.cur)) !== 0 && d.kind !== H.mark;

@@ -1,21 +1,12 @@
-// Dynamic partial-order reduction for the bounded exhaustive search (Flanagan and Godefroid,
-// POPL 2005), over the decisions a controlled run records. Two schedules that only reorder
-// independent steps reach the same state, so after each run only the decisions where a step
-// races with a later one get alternatives. Stateless: every alternative is a forced prefix that
-// the deterministic scheduler replays from the start.
-import { H } from '../kernel/hook.ts';
-import type { Decision } from '../system/rig.ts';
-import { MAX_ACTORS } from '../kernel/global.ts';
-import { default_pick, is_preemption } from './strategy.ts';
-
-/** What a bounded search counts: preemptions, or every departure from the default scheduler (delay bounding). */
-export type BoundBy = 'preemptions' | 'delays';
-
-/** What taking `alt` at decision `d` costs against the bound. */
-export function bound_cost(d: { cur: number; mask: number; kind: number }, alt: number, by: BoundBy): number {
-  if (by === 'delays') return alt !== default_pick(d.cur === 0xff ? -1 : d.cur, d.mask, d.kind) ? 1 : 0;
-  return is_preemption(d, alt) ? 1 : 0;
-}
+// DPOR search: the bounded exhaustive search (./dfs.ts) with dynamic partial-order reduction
+// (Flanagan and Godefroid, POPL 2005), over the decisions a controlled run records. Two schedules
+// that only reorder independent steps reach the same state, so after each run only the decisions
+// where a step races with a later one get alternatives.
+import { H } from '../../kernel/hook.ts';
+import { MAX_ACTORS } from '../../kernel/global.ts';
+import type { Decision } from '../decision.ts';
+import type { Search } from './api.ts';
+import { dfs_explorer } from './dfs.ts';
 
 /** What one step does, as far as ordering goes. */
 export interface Op {
@@ -101,7 +92,7 @@ export function backtrack_sets(ds: readonly Decision[]): number[] {
 
   for (let k = 0; k < ds.length; k++) {
     const d = ds[k]!;
-    if (d.cur !== 0xff) pend[d.cur] = { kind: d.kind, obj: d.obj, mark: 0, wild: false };
+    if (d.cur >= 0) pend[d.cur] = { kind: d.kind, obj: d.obj, mark: 0, wild: false };
     else if (k > 0) exited.add(ds[k - 1]!.pick);
     // next(s_k, p) for every actor still in the run
     for (let p = 0; p < MAX_ACTORS; p++) {
@@ -150,53 +141,8 @@ export function backtrack_sets(ds: readonly Decision[]): number[] {
   return out;
 }
 
-interface Node {
-  mask: number;
-  cur: number;
-  kind: number;
-  pick: number;
-  /** bound spent before this decision */
-  pre: number;
-  backtrack: number;
-  done: number;
-}
-
-
-/** The exploration tree along the current path: a backtrack and a done set per decision. */
-export class DporSearch {
-  private nodes: Node[] = [];
-  constructor(
-    private readonly bound: number,
-    private readonly by: BoundBy = 'preemptions',
-  ) {}
-
-  /** Take a finished run whose first `forced` decisions were the prefix asked for. */
-  record(ds: readonly Decision[]): void {
-    for (let k = this.nodes.length; k < ds.length; k++) {
-      const d = ds[k]!;
-      const prev = this.nodes[k - 1];
-      const pre = prev === undefined ? 0 : prev.pre + bound_cost(prev, prev.pick, this.by);
-      this.nodes.push({ mask: d.mask, cur: d.cur, kind: d.kind, pick: d.pick, pre, backtrack: 0, done: 1 << d.pick });
-    }
-    const b = backtrack_sets(ds);
-    for (let k = 0; k < b.length && k < this.nodes.length; k++) this.nodes[k]!.backtrack |= b[k]!;
-  }
-
-  /** The next prefix to force, or null when every backtrack choice within the bound was taken. */
-  next(): number[] | null {
-    for (let k = this.nodes.length - 1; k >= 0; k--) {
-      const n = this.nodes[k]!;
-      let cand = n.backtrack & ~n.done & n.mask;
-      while (cand !== 0) {
-        const alt = 31 - Math.clz32(cand & -cand);
-        cand &= cand - 1;
-        n.done |= 1 << alt;
-        if (n.pre + bound_cost(n, alt, this.by) > this.bound) continue;
-        this.nodes.length = k + 1;
-        n.pick = alt;
-        return this.nodes.map((x) => x.pick);
-      }
-    }
-    return null;
-  }
-}
+/** DFS that tries, at each decision, only the actors of its backtrack set; the lowest first. */
+export const dpor: Search = {
+  name: 'dpor',
+  explorer: (plan) => dfs_explorer(plan, backtrack_sets, false),
+};
