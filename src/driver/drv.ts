@@ -12,10 +12,9 @@ import {
   CHP_OFFLINE, CHP_ONLINE, CHP_VARY_OFF, CHP_VARY_ON, cio_cancel_halt_clear, cio_disable_subchannel, cio_update_schib, type ChpLink, type Subch,
 } from '../cio/css.ts';
 import { cp_free, cp_update_scsw } from './cp.ts';
-import { VFIO_CCW_ISC, completion_at, irb_to_slot, vfio_ccw_fsm_event } from './fsm.ts';
 import { crw_list_empty, crw_queue } from './crw.ts';
-import type { VfioCcwPrivate } from './private.ts';
-import type { VariantFeatures } from '../variants/types.ts';
+import { VFIO_CCW_ISC, completion_at, vfio_ccw_fsm_event, type VfioCcwPrivate } from './private.ts';
+import type { VariantFeatures } from './features.ts';
 
 /**
  * `if (private->x_trigger) eventfd_signal(private->x_trigger, 1);` (every version, v6.8 read):
@@ -34,6 +33,12 @@ export function signal_trigger(p: VfioCcwPrivate, trigger: Field, site: string):
   const alive = obj_alive(ctx.ref, ctx.gen);
   eventfd_signal(ctx, site); // on a freed context: reported, nothing counted
   return alive;
+}
+
+/** The per-CPU IRB into the single slot (R2), then io_work: IRQ context, sch->lock held by the caller. */
+export function irb_to_slot(p: VfioCcwPrivate, site: string): void {
+  p.v.irb.copy_from(p.sch.v.irb, site, 96);
+  queue_work(p.wq, p.v.io_work, site);
 }
 
 /** The css .irq callback: runs in IRQ context with sch->lock held by do_cio_interrupt. */

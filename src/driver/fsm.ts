@@ -3,10 +3,7 @@
 // One set of actions, mainline's (G), with the steps in which a version differs read from
 // p.drv.f (spec/driver.md §4 … §10). Version A's actions return the next state: they are at the
 // end of the file, as overrides for label A that wrap the shared ones.
-import {
-  BUG, Warn, complete, current, mutex_lock, mutex_unlock, spin_lock_irq, spin_lock_irqsave, spin_unlock_irq, spin_unlock_irqrestore, queue_work,
-  H, hook, Completion, Field, objOff,
-} from '../kernel/index.ts';
+import { Field, complete, spin_lock_irq, spin_lock_irqsave, spin_unlock_irq, spin_unlock_irqrestore } from '../kernel/index.ts';
 import { EACCES, EAGAIN, EBUSY, EINVAL, EIO, ENODEV, EOPNOTSUPP } from '../uapi/errno.ts';
 import { IO_ORB, IO_RET_CODE, IO_SCSW, CMD_COMMAND, CMD_RET_CODE, VFIO_CCW_ASYNC_CMD_CSCH, VFIO_CCW_ASYNC_CMD_HSCH } from '../uapi/vfio_ccw.ts';
 import { ORB_TM_B, orb_lpm, orb_read } from '../uapi/orb.ts';
@@ -16,36 +13,14 @@ import {
   sch_shadow_actl_or, sch_shadow_actl_set,
 } from '../cio/css.ts';
 import { cp_free, cp_get_orb, cp_init, cp_prefetch } from './cp.ts';
-import { SCH_QUIESCE, flush_sch, io_todo_by_rule, io_todo_steps, vfio_ccw_sch_quiesce } from './drv.ts';
-import { LOG_RECORDS, type VfioCcwPrivate } from './private.ts';
+import { SCH_QUIESCE, flush_sch, io_todo_by_rule, io_todo_steps, irb_to_slot, vfio_ccw_sch_quiesce } from './drv.ts';
+import { LOG_RECORDS, VFIO_CCW_ISC, completion_at, vfio_ccw_fsm_event, type FsmFunc, type VfioCcwPrivate } from './private.ts';
 import type { ActionName } from './fsm_tables.ts';
 import { make_driver, type Driver } from './variant.ts';
-import { variant_by_name, type VariantFeatures } from '../variants/index.ts';
+import { variant_by_name, type Variant, type VariantFeatures } from '../variants/index.ts';
 
-export type FsmFunc = (p: VfioCcwPrivate, event: number) => void;
-
-export const VFIO_CCW_ISC = 6; // IO_SCH_ISC in the kernel's isc.h
-
-/**
- * vfio_ccw_fsm_event: a plain table dispatch with no lock of its own (R1). A's dispatcher is
- * serialised ("Make FSM functions atomic", read as a mutex around dispatch [inferred], §4.1).
- */
-export function vfio_ccw_fsm_event(p: VfioCcwPrivate, event: number): void {
-  const serialised = p.drv.f.fsm_dispatch !== 'direct';
-  if (serialised) mutex_lock(p.v.fsm_mutex, 'vfio_ccw_fsm_event');
-  try {
-    const state = p.v.state.get('vfio_ccw_fsm_event');
-    if (hook !== null) hook(H.fsm, p.v.state.id, 'vfio_ccw_fsm_event', current.id, (state << 8) | event);
-    const row = p.drv.jumptable[state];
-    const fn = row?.[event];
-    // A's fsm_quiescing can leave a negative errno as the state: the kernel then indexes out of bounds.
-    if (fn === undefined) BUG(Warn.driver, p.v.state.id, `vfio_ccw_fsm_event: state ${state} event ${event} outside the jump table`);
-    fn(p, event);
-    if (hook !== null) hook(H.fsm_exit, p.v.state.id, 'vfio_ccw_fsm_event', current.id, (state << 8) | event);
-  } finally {
-    if (serialised) mutex_unlock(p.v.fsm_mutex, 'vfio_ccw_fsm_event');
-  }
-}
+// drv.c and fsm.c both reach these through vfio_ccw_private.h; callers that know them as fsm's keep that name.
+export { VFIO_CCW_ISC, completion_at, irb_to_slot, vfio_ccw_fsm_event, type FsmFunc };
 
 const set_state = (p: VfioCcwPrivate, s: number, site: string): void => p.v.state.set(s, site);
 const io_ret = (p: VfioCcwPrivate, rc: number, site: string): void => p.v.io_region.set_i32(IO_RET_CODE, rc, site);
@@ -243,12 +218,6 @@ export const fsm_async_request: FsmFunc = (p) => {
   cmd_ret(p, rc, F);
 };
 
-/** The per-CPU IRB into the single slot (R2), then io_work: IRQ context, sch->lock held by the caller. */
-export function irb_to_slot(p: VfioCcwPrivate, site: string): void {
-  p.v.irb.copy_from(p.sch.v.irb, site, 96);
-  queue_work(p.wq, p.v.io_work, site);
-}
-
 function complete_waiter(p: VfioCcwPrivate, site: string): void {
   const c = p.v.completion.get(site);
   if (c !== 0) complete(completion_at(p, c), site);
@@ -259,11 +228,6 @@ export const fsm_irq: FsmFunc = (p) => {
   irb_to_slot(p, 'fsm_irq');
   complete_waiter(p, 'fsm_irq');
 };
-
-/** The on-stack completion a quiesce points private->completion at (an actor slot's). */
-export function completion_at(p: VfioCcwPrivate, id: number): Completion {
-  return new Completion(p.g.i32, objOff(id), id);
-}
 
 export const fsm_open: FsmFunc = (p) => {
   const F = 'fsm_open';
@@ -430,20 +394,20 @@ export const ACTIONS: Readonly<Partial<Record<ActionName, FsmFunc>>> = {
   fsm_broken,
 };
 
-const drivers = new Map<string, Driver>();
+const drivers = new WeakMap<Variant, Driver>();
 
-/** The driver of a variant (by registry name, or a user file's path), built once per thread. */
+/** The driver of a variant (by registry name, or a user file's path), built once per thread and registry entry. */
 export function driver_for(name: string): Driver {
   const v = variant_by_name(name);
   if (v === undefined) throw new Error(`no variant ${name}`);
-  let d = drivers.get(name);
-  if (d === undefined || d.variant !== v) {
+  let d = drivers.get(v);
+  if (d === undefined) {
     d = make_driver(v, ACTIONS, { A: ACTIONS_A }, {
       vfio_ccw_sch_io_todo: io_todo_by_rule,
       fsm_io_helper: FSM_IO_HELPERS[v.features.io_helper],
       vfio_ccw_sch_quiesce: SCH_QUIESCE[v.features.quiesce],
     });
-    drivers.set(name, d);
+    drivers.set(v, d);
   }
   return d;
 }
