@@ -3,8 +3,9 @@
 // The cp lives in the device's shared buffer. Its fields have no lock of their own: io_mutex
 // covers them by design, but io_todo, close and the DMA-unmap path reach them without it
 // (§12.3), and those races are what the tools look for. So every access goes through the seam.
+import type {
+  Field} from '../kernel/index.ts';
 import {
-  Field,
   WARN,
   Warn,
   bind,
@@ -15,6 +16,7 @@ import {
   should_fail,
   words,
   type SharedBuf,
+  type Words,
   type StructView,
 } from '../kernel/index.ts';
 import { CCW_SIZE, IDAW_SIZE, ccw_decode, ccw_does_data_transfer, ccw_is_chain, ccw_is_idal, ccw_is_tic, idal_nr_words, type Ccw } from '../uapi/ccw.ts';
@@ -133,9 +135,9 @@ export interface Cp {
   readonly rules: Readonly<CpRules>;
 }
 
-/** One Field per word of a `words` array, so each element is its own object for the hook. */
-function fields(k: { a: Int32Array; i: number; id: number }, n: number): Field[] {
-  return Array.from({ length: n }, (_, j) => new Field(k.a, k.i + j, k.id + j));
+/** The element views of a `words` array, each its own object for the hook. */
+function fields(k: Words, n: number): Field[] {
+  return Array.from({ length: n }, (_, j) => k.at(j));
 }
 
 export function bind_cp(buf: SharedBuf, base: number, gm: GuestMemoryView, rules: Readonly<CpRules>): Cp {

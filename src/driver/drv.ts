@@ -1,6 +1,6 @@
 // drivers/s390/cio/vfio_ccw_drv.c: the IRQ entry, io_todo / crw_todo, quiesce, css callbacks.
 import {
-  GLOBAL, ActorSlot, atomic_inc, current, eventfd_ctx_deref, eventfd_signal, obj_alive, objName, type Field, flush_workqueue, init_completion, mutex_lock, mutex_unlock,
+  GLOBAL, ActorSlot, atomic_inc, atomic_set, current, eventfd_ctx_deref, eventfd_signal, obj_alive, objName, type Field, flush_workqueue, init_completion, mutex_lock, mutex_unlock,
   objId, reinit_completion, spin_lock_irq, spin_lock_irqsave, spin_unlock_irq, spin_unlock_irqrestore, wait_for_completion, wait_for_completion_timeout, HZ, should_fail,
   queue_work, WARN, Warn,
 } from '../kernel/index.ts';
@@ -367,7 +367,7 @@ export function vfio_ccw_sch_probe(p: VfioCcwPrivate): number {
     const ret = register_parent();
     if (ret !== 0) return unwind(ret);
   }
-  if (f.avail_accounting) Atomics.store(p.v.avail.a, p.v.avail.i, 1);
+  if (f.avail_accounting) atomic_set(p.v.avail, 1, F);
   if (!A) p.v.state.set(p.drv.R.STANDBY, F);
   if (f.probe_registers_parent_last) {
     const ret = register_parent();

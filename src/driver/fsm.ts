@@ -3,7 +3,7 @@
 // One set of actions, mainline's (G), with the steps in which a version differs read from
 // p.drv.f (spec/driver.md §4 … §10). Version A's actions return the next state: they are at the
 // end of the file, as overrides for label A that wrap the shared ones.
-import { Field, complete, spin_lock_irq, spin_lock_irqsave, spin_unlock_irq, spin_unlock_irqrestore } from '../kernel/index.ts';
+import { complete, spin_lock_irq, spin_lock_irqsave, spin_unlock_irq, spin_unlock_irqrestore, type Field } from '../kernel/index.ts';
 import { EACCES, EAGAIN, EBUSY, EINVAL, EIO, ENODEV, EOPNOTSUPP } from '../uapi/errno.ts';
 import { IO_ORB, IO_RET_CODE, IO_SCSW, CMD_COMMAND, CMD_RET_CODE, VFIO_CCW_ASYNC_CMD_CSCH, VFIO_CCW_ASYNC_CMD_HSCH } from '../uapi/vfio_ccw.ts';
 import { ORB_TM_B, orb_lpm, orb_read } from '../uapi/orb.ts';
@@ -282,7 +282,7 @@ function log(p: VfioCcwPrivate, site: string): void {
   const flags = spin_lock_irqsave(p.v.dbf_lock, F);
   const n = p.v.log_count.get(F);
   const slot = (n % LOG_RECORDS) * 2;
-  const rec = (k: number): Field => new Field(p.v.log.a, p.v.log.i + slot + k, p.v.log.id + slot + k);
+  const rec = (k: number): Field => p.v.log.at(slot + k);
   rec(0).set(byRef ? 1 : 0, F);
   rec(1).set(arg, F);
   p.v.log_count.set(n + 1, F);

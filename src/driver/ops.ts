@@ -469,7 +469,7 @@ export function vfio_put_device(p: VfioCcwPrivate): void {
 }
 
 /** The private of one mdev as an object with a lifetime (v6.2+; before, it lives as long as the subchannel). */
-export const private_ref = (p: VfioCcwPrivate): Kref => new Kref(p.v.life.a, p.v.life.i, p.v.life.id);
+export const private_ref = (p: VfioCcwPrivate): Kref => p.v.life.sub(0, Kref);
 
 /**
  * v6.2+ .release (v6.2 vfio_ccw_ops.c): free the CRWs and regions, and the vfio core kfree()s

@@ -1,6 +1,6 @@
 // drivers/s390/cio/vfio_ccw_private.h: struct vfio_ccw_private, laid out in the device's shared buffer.
 import {
-  BUG, Completion, H, KREF_WORDS, Warn, atomic, bytes, completion, current, defineStruct, hook, i32, kref, mutex, mutex_lock, mutex_unlock, objOff, spinlock, work, words,
+  BUG, H, KREF_WORDS, Warn, atomic, bytes, completion, completion_by_id, current, defineStruct, hook, i32, kref, mutex, mutex_lock, mutex_unlock, spinlock, work, words, type Completion,
 } from '../kernel/index.ts';
 import { CMD_REGION_SIZE, CRW_REGION_SIZE, IO_REGION_SIZE, SCHIB_AREA_SIZE } from '../uapi/vfio_ccw.ts';
 
@@ -162,5 +162,5 @@ export function vfio_ccw_fsm_event(p: VfioCcwPrivate, event: number): void {
 
 /** The on-stack completion a quiesce points private->completion at (an actor slot's). */
 export function completion_at(p: VfioCcwPrivate, id: number): Completion {
-  return new Completion(p.g.i32, objOff(id), id);
+  return completion_by_id(p.g, id);
 }

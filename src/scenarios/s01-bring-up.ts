@@ -1,7 +1,7 @@
 // S1: bring-up, boot reset, single Sense ID (spec/client-and-hardware.md §8, kvm-unit-tests shape).
 // This module also exports the small helpers the later scenarios share: reading IRBs, the
 // driver's and the machine's counters, and a handshake that waits until io_todo has run.
-import { flush_workqueue, spin_lock_irq, spin_unlock_irq } from '../kernel/index.ts';
+import { flush_workqueue, peek, spin_lock_irq, spin_unlock_irq } from '../kernel/index.ts';
 import { HW_IRQ_KINDS, hw_wait_until, type Hw } from '../hw/layout.ts';
 import { sense_id } from '../client/guest.ts';
 import type { Orb } from '../uapi/orb.ts';
@@ -103,8 +103,6 @@ export function pending_name(env: ScenarioEnv): string {
   return env.p.drv.S.CP_PENDING >= 0 ? 'CP_PENDING' : 'BUSY';
 }
 
-const ld = (f: { a: Int32Array; i: number }): number => Atomics.load(f.a, f.i);
-
 /** Interrupts the host has taken (its TSCH in do_cio_interrupt stored a pending status). */
 export function taken(hw: Hw): number {
   let n = 0;
@@ -135,15 +133,15 @@ export function marks(env: ScenarioEnv): Marks {
   const p = env.p;
   const hw = p.sch.hw;
   return {
-    irqs: ld(p.v.irqs),
-    irbs: ld(p.v.irbs_to_region),
-    signals: ld(p.v.io_signals),
-    gen: ld(p.cp.v.generation),
+    irqs: peek(p.v.irqs),
+    irbs: peek(p.v.irbs_to_region),
+    signals: peek(p.v.io_signals),
+    gen: peek(p.cp.v.generation),
     // v4.12 … v5.1 have no cp->initialized: there a channel program is live while it holds chains.
-    initialized: p.cp.rules.has_initialized_flag ? ld(p.cp.v.initialized) !== 0 : ld(p.cp.v.nchains) !== 0,
-    pinned: ld(p.cp.v.pinned_pages),
-    pinned_total: ld(p.cp.gm.pages_pinned_total),
-    unpinned_total: ld(p.cp.gm.pages_unpinned_total),
+    initialized: p.cp.rules.has_initialized_flag ? peek(p.cp.v.initialized) !== 0 : peek(p.cp.v.nchains) !== 0,
+    pinned: peek(p.cp.v.pinned_pages),
+    pinned_total: peek(p.cp.gm.pages_pinned_total),
+    unpinned_total: peek(p.cp.gm.pages_unpinned_total),
     taken: taken(hw),
     presented: hw.get('presented'),
     starts: hw.get('start_seq'),

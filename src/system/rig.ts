@@ -19,7 +19,7 @@ import type { Scenario } from '../scenarios/types.ts';
 import type { UserArgs, UserResult } from '../scenarios/env.ts';
 import { alloc_devices, bind_system, init_driver, init_system, SYS_INDEX, type SystemBufs } from './device.ts';
 import type { DetectArgs, IrqArgs } from './actors.ts';
-import { wq_stop, SCHED_LOG, MAX_EVENTFDS, eventfd_stats } from '../kernel/index.ts';
+import { wq_stop, SCHED_LOG, MAX_EVENTFDS, eventfd_stats, peek } from '../kernel/index.ts';
 import { ActorSched, SchedAbortName, SchedAbortReason, SchedView } from '../sched/state.ts';
 import { init_strategy, type StrategyName } from '../sched/strategy.ts';
 import { hang_report, watch, watchdog_buffers } from '../detect/watchdog.ts';
@@ -184,8 +184,8 @@ export class Rig {
     return {
       starts: s.start_seq,
       raised: s.made.reduce((a, b) => a + b, 0),
-      handled: Atomics.load(p.v.irqs.a, p.v.irqs.i),
-      delivered: Atomics.load(p.v.io_signals.a, p.v.io_signals.i),
+      handled: peek(p.v.irqs),
+      delivered: peek(p.v.io_signals),
       eagain: 0,
     };
   }
@@ -327,12 +327,12 @@ export class Rig {
     });
     stats['hw.presented'] = snap.presented;
     stats['hw.starts'] = snap.start_seq;
-    stats['driver.irqs'] = Atomics.load(p.v.irqs.a, p.v.irqs.i);
-    stats['driver.irbs_to_region'] = Atomics.load(p.v.irbs_to_region.a, p.v.irbs_to_region.i);
-    stats['driver.io_signals'] = Atomics.load(p.v.io_signals.a, p.v.io_signals.i);
-    stats['cp.pinned_pages'] = Atomics.load(p.cp.v.pinned_pages.a, p.cp.v.pinned_pages.i);
-    stats['guest.pages_pinned'] = Atomics.load(p.cp.gm.pages_pinned_total.a, p.cp.gm.pages_pinned_total.i);
-    stats['guest.pages_unpinned'] = Atomics.load(p.cp.gm.pages_unpinned_total.a, p.cp.gm.pages_unpinned_total.i);
+    stats['driver.irqs'] = peek(p.v.irqs);
+    stats['driver.irbs_to_region'] = peek(p.v.irbs_to_region);
+    stats['driver.io_signals'] = peek(p.v.io_signals);
+    stats['cp.pinned_pages'] = peek(p.cp.v.pinned_pages);
+    stats['guest.pages_pinned'] = peek(p.cp.gm.pages_pinned_total);
+    stats['guest.pages_unpinned'] = peek(p.cp.gm.pages_unpinned_total);
     for (const e of hw_accounting_errors(snap)) findings.push({ kind: 'accounting', id: 'hw', message: e });
     if (stats['guest.pages_unpinned']! > stats['guest.pages_pinned']!) findings.push({ kind: 'accounting', id: 'I21', message: `pages unpinned ${stats['guest.pages_unpinned']} > pinned ${stats['guest.pages_pinned']}` });
     if (stats['driver.irqs']! > stats['hw.presented']!) findings.push({ kind: 'accounting', id: 'irqs', message: `driver handled ${stats['driver.irqs']} interrupts, the machine presented ${stats['hw.presented']}` });
