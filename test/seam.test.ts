@@ -46,4 +46,19 @@ describe('the seam', () => {
     expect(leaks('p.v.crw_next.i32[3] = 1;')).toHaveLength(1);
     expect(leaks('// Atomics.load would be invisible\n/* new Field(x) */\nconst n = p.v.state.get(F);')).toEqual([]);
   });
+
+  it('detectors key on call sites through the constants the driver passes (src/driver/sites.ts)', () => {
+    // a string literal compared with a site would stop matching the day the driver renames it
+    const literal = /\bsite\s*[!=]==?\s*['"`]|['"`]\s*[!=]==?\s*site\b/;
+    const found: string[] = [];
+    for (const f of ts_files('src/detect')) {
+      code_of(readFileSync(join(ROOT, f), 'utf8'))
+        .split('\n')
+        .forEach((line, n) => {
+          if (literal.test(line)) found.push(`${f}:${n + 1}: ${line.trim()}`);
+        });
+    }
+    expect(found).toEqual([]);
+    expect(literal.test("if (site === 'vfio_ccw_sch_io_todo') x();")).toBe(true);
+  });
 });

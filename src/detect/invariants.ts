@@ -4,6 +4,7 @@
 import { H, type HookFn, register_hook, WARN, Warn, mutex_owner, peek, poke, spin_owner } from '../kernel/index.ts';
 import { scsw_is_final } from '../uapi/scsw.ts';
 import { LOG_RECORDS, type VfioCcwPrivate } from '../driver/private.ts';
+import { SITES } from '../driver/sites.ts';
 import { CP_HOST_BASE } from '../driver/cp.ts';
 
 type Check = (p: VfioCcwPrivate, kind: number, site: string, actor: number, arg: number) => void;
@@ -79,7 +80,7 @@ export function start_invariants(devs: readonly VfioCcwPrivate[]): () => void {
     // I2: IDLE with an initialised cp while no IO_REQ handler runs; I8, I22 on every state write.
     const onState: Check = (q, kind, site, actor) => {
       if (kind !== H.write && kind !== H.write_once) return;
-      if (actor === todo_actor && site === 'vfio_ccw_sch_io_todo') todo_set_idle = true;
+      if (actor === todo_actor && site === SITES.vfio_ccw_sch_io_todo) todo_set_idle = true;
       // The write has not happened yet (hooks run before the access): check right after it, in the next event.
       pendingState.set(q.dev, site);
     };
@@ -98,7 +99,7 @@ export function start_invariants(devs: readonly VfioCcwPrivate[]): () => void {
       const onList: Check = (q, kind, site) => {
         if (kind !== H.write) return;
         pendingInit.add(q.dev);
-        if ((site === 'cp_free' || site === 'cp_init') && peek(q.cp.v.nchains) > 0) i3_release(q, site);
+        if ((site === SITES.cp_free || site === SITES.cp_init) && peek(q.cp.v.nchains) > 0) i3_release(q, site);
       };
       on.set(p.cp.v.nchains.id, [p, onList]);
     }
@@ -107,7 +108,7 @@ export function start_invariants(devs: readonly VfioCcwPrivate[]): () => void {
     const onPinned: Check = (q, kind, site, actor) => {
       if (kind !== H.write) return;
       if (!q.cp.rules.has_initialized_flag) pendingInit.add(q.dev);
-      if (site !== 'cp_free') return;
+      if (site !== SITES.cp_free) return;
       if (actor === todo_actor) poke(q.v.o_todo_freed, 1);
       const s = st(q);
       const handler = peek(q.v.o_io_req_actor) - 1;
@@ -124,7 +125,7 @@ export function start_invariants(devs: readonly VfioCcwPrivate[]): () => void {
     // I5: cp_init's first look at the cp (D+: initialized; before: the list head) finds it live.
     // cp_init reads with its caller's site; fsm_io_request reaches these fields only through it.
     const onInitEntry: Check = (q, kind, site) => {
-      if (kind === H.read && site === 'fsm_io_request' && cp_init_flag(q)) fire(q, 'I5', q.cp.v.initialized.id, `cp_init entered on a live channel program (generation ${peek(q.cp.v.generation)})`);
+      if (kind === H.read && site === SITES.fsm_io_request && cp_init_flag(q)) fire(q, 'I5', q.cp.v.initialized.id, `cp_init entered on a live channel program (generation ${peek(q.cp.v.generation)})`);
     };
     const initEntryField = p.cp.rules.init_busy_if_initialized ? p.cp.v.initialized : p.cp.v.list_valid;
     const prevInit = on.get(initEntryField.id);
@@ -136,14 +137,14 @@ export function start_invariants(devs: readonly VfioCcwPrivate[]): () => void {
     // I19: the mdev parent (and with it mdev create) is visible before probe finished the device.
     if (!f.parent_split) {
       const onParent: Check = (q, kind, site) => {
-        if (kind === H.write && site === 'vfio_ccw_sch_probe') pendingParent.add(q.dev);
+        if (kind === H.write && site === SITES.vfio_ccw_sch_probe) pendingParent.add(q.dev);
       };
       on.set(p.v.parent_registered.id, [p, onParent]);
     }
 
     // I15 (v5.4 … v5.19 log by reference): mdev remove frees the UUID a log record points at.
     const onMdev: Check = (q, kind, site) => {
-      if (kind === H.write && site === 'vfio_ccw_mdev_remove') pendingMdevGone.add(q.dev);
+      if (kind === H.write && site === SITES.vfio_ccw_mdev_remove) pendingMdevGone.add(q.dev);
     };
     on.set(p.v.mdev.id, [p, onMdev]);
 
@@ -169,7 +170,7 @@ export function start_invariants(devs: readonly VfioCcwPrivate[]): () => void {
         if (kind !== H.write) return;
         const w = q.v.o_region_writer;
         const writer = peek(w) - 1;
-        if (site === 'vfio_ccw_mdev_write_io_region' && writer < 0) poke(w, actor + 1);
+        if (site === SITES.vfio_ccw_mdev_write_io_region && writer < 0) poke(w, actor + 1);
         else if (writer >= 0 && writer !== actor) fire(q, 'I1', q.v.io_region.id, `io_region written at ${site} by actor ${actor} while actor ${writer}'s request in it is not yet processed`);
       };
       on.set(p.v.io_region.id, [p, onRegion]);
@@ -185,13 +186,13 @@ export function start_invariants(devs: readonly VfioCcwPrivate[]): () => void {
     // I12: fsm_irq overwrites the IRB slot while it still holds an unprocessed final IRB.
     const onIrb: Check = (q, kind, site, actor, arg) => {
       // io_todo's first look at the slot (scsw word 0) starts a run (direct calls have no H.run).
-      if (kind === H.read && site === 'vfio_ccw_sch_io_todo' && arg === 4) begin_todo(q, actor);
-      if (kind === H.write && site === 'fsm_irq') {
+      if (kind === H.read && site === SITES.vfio_ccw_sch_io_todo && arg === 4) begin_todo(q, actor);
+      if (kind === H.write && site === SITES.fsm_irq) {
         if (peek(q.v.o_irb_final_unread) !== 0) {
           fire(q, 'I12', q.v.irb.id, 'a final IRB in the single IRB slot was overwritten before io_todo copied it');
         }
         pendingIrb.add(q.dev);
-      } else if (kind === H.read && site === 'vfio_ccw_sch_io_todo') {
+      } else if (kind === H.read && site === SITES.vfio_ccw_sch_io_todo) {
         poke(q.v.o_irb_final_unread, 0);
       }
     };
@@ -208,7 +209,7 @@ export function start_invariants(devs: readonly VfioCcwPrivate[]): () => void {
     // state is not IDLE. A run that set IDLE before its signal keeps it: by the time the signal is
     // counted another actor may already have left IDLE again, which the invariant allows.
     const onSignal: Check = (q, kind, site) => {
-      if (kind === H.write_once && site === 'vfio_ccw_sch_io_todo') {
+      if (kind === H.write_once && site === SITES.vfio_ccw_sch_io_todo) {
         // io_signals (atomic_inc) is bumped right after the signal.
         if (Atomics.exchange(q.v.o_todo_freed.a, q.v.o_todo_freed.i, 0) !== 0 && !todo_set_idle && st(q) !== q.drv.S.IDLE) {
           fire(q, 'I13', q.v.io_trigger.id, `io_trigger signalled for a completed start before io_todo set IDLE (state ${name_of(q, st(q))})`);
@@ -237,10 +238,10 @@ export function start_invariants(devs: readonly VfioCcwPrivate[]): () => void {
       if (now === S.IDLE && cp_init_flag(p) && peek(p.v.o_io_req_running) === 0) {
         fire(p, 'I2', p.v.state.id, `state set to IDLE at ${site} while the channel program is initialised (generation ${peek(p.cp.v.generation)})`);
       }
-      if (p.drv.f.notoper_absorbing && before === p.drv.R.NOT_OPER && now !== p.drv.R.NOT_OPER && site !== 'vfio_ccw_private_init') {
+      if (p.drv.f.notoper_absorbing && before === p.drv.R.NOT_OPER && now !== p.drv.R.NOT_OPER && site !== SITES.vfio_ccw_private_init) {
         fire(p, 'I8', p.v.state.id, `NOT_OPER left for ${p.drv.shape.states[now]} at ${site}`);
       }
-      if ((before === S.NOT_OPER || before === S.STANDBY) && now === S.IDLE && site === 'vfio_ccw_mdev_write_io_region') {
+      if ((before === S.NOT_OPER || before === S.STANDBY) && now === S.IDLE && site === SITES.vfio_ccw_mdev_write_io_region) {
         fire(p, 'I8', p.v.state.id, `a user write moved ${p.drv.shape.states[before]} to IDLE`);
       }
       // I9: a state that owns the subchannel with the subchannel disabled (the machine's pmcw.ena).

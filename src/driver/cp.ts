@@ -23,6 +23,7 @@ import { CCW_SIZE, IDAW_SIZE, ccw_decode, ccw_does_data_transfer, ccw_is_chain, 
 import { EBUSY, EFAULT, EINVAL, ENOMEM, EOPNOTSUPP } from '../uapi/errno.ts';
 import { ORB_C64, ORB_FMT, ORB_PFCH, ORB_SIZE, orb_bytes, orb_lpm, orb_with_lpm, type Orb } from '../uapi/orb.ts';
 import type { Scsw } from '../uapi/scsw.ts';
+import { SITES } from './sites.ts';
 import { PAGE_SIZE, vfio_dma_rw, vfio_pin_pages, vfio_unpin_pages, type GuestMemoryView } from '../vfio/guest.ts';
 
 /** The longest chain: a 257th CCW without an end fails cp_init with -EINVAL. */
@@ -285,7 +286,7 @@ function cp_unpin_free(cp: Cp, site: string): void {
  * -EOPNOTSUPP (no pfch, where required), -EINVAL (chain too long, bad TIC), -ENOMEM (too many
  * chains), or the guest-read error (-EFAULT).
  */
-export function cp_init(cp: Cp, orb: Orb, site = 'cp_init'): number {
+export function cp_init(cp: Cp, orb: Orb, site: string = SITES.cp_init): number {
   const v = cp.v;
   const r = cp.rules;
   // M-D2: "this is an error in the caller"
@@ -427,7 +428,7 @@ export function cp_prefetch(cp: Cp): number {
 
 /** v5.2+: a no-op unless initialised; then clear the flag and free. B: unconditional. */
 export function cp_free(cp: Cp): void {
-  const site = 'cp_free';
+  const site = SITES.cp_free;
   if (!cp_list_usable(cp, site)) return;
   cp_unpin_free(cp, site);
 }

@@ -13,6 +13,7 @@ import {
 } from '../cio/css.ts';
 import { cp_free, cp_update_scsw } from './cp.ts';
 import { crw_list_empty, crw_queue } from './crw.ts';
+import { SITES } from './sites.ts';
 import { VFIO_CCW_ISC, completion_at, vfio_ccw_fsm_event, type VfioCcwPrivate } from './private.ts';
 import type { VariantFeatures } from './features.ts';
 
@@ -73,7 +74,7 @@ export function io_todo_by_rule(p: VfioCcwPrivate): void {
  * §4.4, §5.4, §6.4, §7.2, §9.1).
  */
 export function io_todo_steps(p: VfioCcwPrivate): void {
-  const F = 'vfio_ccw_sch_io_todo';
+  const F = SITES.vfio_ccw_sch_io_todo;
   const rule = p.drv.f.io_todo;
   let cp_is_finished = false;
   const irb = p.v.irb;
@@ -330,7 +331,7 @@ export function vfio_ccw_sch_shutdown(p: VfioCcwPrivate | null): void {
  * registers it before the device is initialised, I19; v5.0+ last, M-A2).
  */
 export function vfio_ccw_sch_probe(p: VfioCcwPrivate): number {
-  const F = 'vfio_ccw_sch_probe';
+  const F = SITES.vfio_ccw_sch_probe;
   const f = p.drv.f;
   const S = p.drv.S;
   // mdev_register_device / mdev_register_parent: may fail (-ENOMEM); the caller unwinds

@@ -16,6 +16,7 @@ import { cp_free, cp_get_orb, cp_init, cp_prefetch } from './cp.ts';
 import { SCH_QUIESCE, flush_sch, io_todo_by_rule, io_todo_steps, irb_to_slot, vfio_ccw_sch_quiesce } from './drv.ts';
 import { LOG_RECORDS, VFIO_CCW_ISC, completion_at, vfio_ccw_fsm_event, type FsmFunc, type VfioCcwPrivate } from './private.ts';
 import type { ActionName } from './fsm_tables.ts';
+import { SITES } from './sites.ts';
 import { make_driver, type Driver } from './variant.ts';
 import { variant_by_name, type Variant, type VariantFeatures } from '../variants/index.ts';
 
@@ -166,7 +167,7 @@ function fsm_do_clear(p: VfioCcwPrivate): number {
  * which starts the program whatever fctl says (§4.4).
  */
 export const fsm_io_request: FsmFunc = (p) => {
-  const F = 'fsm_io_request';
+  const F = SITES.fsm_io_request;
   const f = p.drv.f;
   const io = p.v.io_region;
   set_state(p, p.drv.S[f.request_entry_state], F);
@@ -205,7 +206,7 @@ export const fsm_io_request: FsmFunc = (p) => {
 
 function err_out(p: VfioCcwPrivate): void {
   // v5.2 … v5.12 reset nothing here: the region writer does (IO-6, §7.3).
-  if (p.drv.f.err_out_sets_idle) set_state(p, p.drv.S.IDLE, 'fsm_io_request');
+  if (p.drv.f.err_out_sets_idle) set_state(p, p.drv.S.IDLE, SITES.fsm_io_request);
 }
 
 export const fsm_async_request: FsmFunc = (p) => {
@@ -225,8 +226,8 @@ function complete_waiter(p: VfioCcwPrivate, site: string): void {
 
 /** Runs in IRQ context with sch->lock held by the caller. */
 export const fsm_irq: FsmFunc = (p) => {
-  irb_to_slot(p, 'fsm_irq');
-  complete_waiter(p, 'fsm_irq');
+  irb_to_slot(p, SITES.fsm_irq);
+  complete_waiter(p, SITES.fsm_irq);
 };
 
 export const fsm_open: FsmFunc = (p) => {
@@ -368,7 +369,7 @@ export const ACTIONS_A: Readonly<Partial<Record<ActionName, FsmFunc>>> = {
   // Runs from the work item in A; the snapshot names no lock for it (§4.4).
   fsm_disabled_irq: then('fsm_disabled_irq', fsm_disabled_irq, same),
   // Every step sets ret_code; the helper took no lock and wrote no state.
-  fsm_io_request: then('fsm_io_request', fsm_io_request, (p) => (p.v.io_region.get_i32(IO_RET_CODE, 'fsm_io_request') === 0 ? p.drv.S.BUSY : p.drv.S.IDLE)),
+  fsm_io_request: then('fsm_io_request', fsm_io_request, (p) => (p.v.io_region.get_i32(IO_RET_CODE, SITES.fsm_io_request) === 0 ? p.drv.S.BUSY : p.drv.S.IDLE)),
   // In the work item (io_todo fires INTERRUPT): the io_todo steps of rule A, then IDLE.
   fsm_irq: returns_state('fsm_irq', (p) => {
     io_todo_steps(p);

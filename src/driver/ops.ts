@@ -22,6 +22,7 @@ import { cp_free, cp_iova_pinned } from './cp.ts';
 import { signal_trigger, vfio_ccw_fsm_offline_wait, vfio_ccw_sch_quiesce } from './drv.ts';
 import { vfio_ccw_fsm_event } from './fsm.ts';
 import type { VfioCcwPrivate } from './private.ts';
+import { SITES } from './sites.ts';
 import { copy_from_user, copy_to_user as copy_out, type UserPtr } from './uaccess.ts';
 
 type RegionRw = (p: VfioCcwPrivate, buf: UserPtr, count: number, ppos: number) => number;
@@ -62,7 +63,7 @@ function vfio_ccw_mdev_read_io_region(p: VfioCcwPrivate, buf: UserPtr, count: nu
 }
 
 function vfio_ccw_mdev_write_io_region(p: VfioCcwPrivate, buf: UserPtr, count: number, ppos: number): number {
-  const F = 'vfio_ccw_mdev_write_io_region';
+  const F = SITES.vfio_ccw_mdev_write_io_region;
   const f = p.drv.f;
   const pos = f.offset_shift ? ppos & VFIO_CCW_OFFSET_MASK : ppos;
   if (pos + count > IO_REGION_SIZE) return -EINVAL;
@@ -434,7 +435,7 @@ export function vfio_ccw_mdev_probe(p: VfioCcwPrivate): number {
  * v6.1 then waits until every other reference to the vfio_device is gone (release_comp).
  */
 export function vfio_ccw_mdev_remove(p: VfioCcwPrivate): void {
-  const F = 'vfio_ccw_mdev_remove';
+  const F = SITES.vfio_ccw_mdev_remove;
   const f = p.drv.f;
   const S = p.drv.S;
   // Only the v4.12 … v5.19 remove tests private->state (twice, as the C's two comparisons do);
@@ -485,7 +486,7 @@ function vfio_ccw_mdev_release_dev(p: VfioCcwPrivate): void {
 
 /** Fresh private state (kzalloc + the .init op): main at set-up, mdev probe in v6.2+. */
 export function vfio_ccw_private_init(p: VfioCcwPrivate, state: number): void {
-  const F = 'vfio_ccw_private_init';
+  const F = SITES.vfio_ccw_private_init;
   p.v.state.set(state, F);
   for (const f of [p.v.completion, p.v.num_regions, p.v.region_sets, p.v.crw_first, p.v.crw_last, p.v.io_trigger, p.v.crw_trigger, p.v.req_trigger, p.v.open_count, p.v.notifier_registered]) f.set(0, F);
   p.v.io_region.fill(0, F);
