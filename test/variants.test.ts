@@ -213,7 +213,7 @@ describe('features are consistent with the timeline', () => {
         expect(f.write_resets_idle_on_error).toBe(atMost(v, 'v5.12'));
         expect(f.err_out_sets_idle).toBe(!f.io_mutex || atLeast(v, 'v5.13'));
         expect(f.tm_check).toBe(atLeast(v, 'v4.18') && v.label !== 'A');
-        expect(f.io_helper === 'C-locked').toBe(f.io_mutex);
+        expect(f.io_helper === 'one-lock-pending-on-cc0').toBe(f.io_mutex);
         expect(f.halt_clear_on_io_region === 'A-no-fctl-check').toBe(v.label === 'A');
         expect(f.ioctl_copyback_fault === 'raw-count').toBe(!f.io_mutex);
       });

@@ -15,7 +15,7 @@ import { cp_free, cp_update_scsw } from './cp.ts';
 import { crw_list_empty, crw_queue } from './crw.ts';
 import { SITES } from './sites.ts';
 import { VFIO_CCW_ISC, completion_at, vfio_ccw_fsm_event, type VfioCcwPrivate } from './private.ts';
-import type { VariantFeatures } from './features.ts';
+import { fsm_returns_state, type VariantFeatures } from './features.ts';
 
 /**
  * `if (private->x_trigger) eventfd_signal(private->x_trigger, 1);` (every version, v6.8 read):
@@ -296,7 +296,7 @@ export function vfio_ccw_sch_event(p: VfioCcwPrivate | null, sch: Subch): number
   const busy = sch.v.registered.get(F) === 0 || sch.v.todo.get(F) !== 0;
   // v4.12 … v5.1 answer 0 ("done") here, later code -EAGAIN ("call again", §5.5).
   const rc = busy ? (p?.drv.f.sch_event_busy_rc ?? -EAGAIN) : 0;
-  if (!busy && p !== null && p.drv.f.fsm_dispatch !== 'direct') {
+  if (!busy && p !== null && fsm_returns_state(p.drv.f)) {
     // A: the SCHIB_CHANGED event refreshes the schib under sch->lock itself [inferred from the table].
     spin_unlock_irqrestore(sch.v.lock, flags, F);
     vfio_ccw_fsm_event(p, p.drv.E.SCHIB_CHANGED);
@@ -321,7 +321,7 @@ export function vfio_ccw_sch_shutdown(p: VfioCcwPrivate | null): void {
   if (f.open_close_fsm_events) {
     vfio_ccw_fsm_event(p, p.drv.E.CLOSE);
     vfio_ccw_fsm_event(p, p.drv.R.EV_NOT_OPER);
-  } else if (f.fsm_dispatch !== 'direct') vfio_ccw_fsm_offline_wait(p);
+  } else if (fsm_returns_state(f)) vfio_ccw_fsm_offline_wait(p);
   else vfio_ccw_sch_quiesce(p);
 }
 
@@ -337,7 +337,7 @@ export function vfio_ccw_sch_probe(p: VfioCcwPrivate): number {
   // mdev_register_device / mdev_register_parent: may fail (-ENOMEM); the caller unwinds
   const register_parent = (): number => (should_fail('mdev_register') ? -ENOMEM : (p.v.parent_registered.set(1, F), 0));
   if (f.parent_split) return register_parent(); // v6.2+: only the parent; private comes with the mdev
-  const A = f.fsm_dispatch !== 'direct';
+  const A = fsm_returns_state(f);
   if (f.probe_enables_subchannel) {
     const sch = p.sch;
     if (A) {

@@ -20,7 +20,7 @@ export interface IoTodoRule {
 export interface VariantFeatures {
   // --- FSM dispatch (§1.1 R1, §4.1)
   /** 'direct': handlers write private->state themselves, no dispatch lock. A: actions return the next state, dispatch serialised [inferred]. */
-  readonly fsm_dispatch: 'direct' | 'A-serialised-returns-state';
+  readonly fsm_dispatch: 'direct' | 'serialised-returns-state';
 
   // --- regions and IRQs (§2.2, §11)
   readonly regions: 'io' | 'io+async' | 'io+async+schib+crw';
@@ -35,10 +35,10 @@ export interface VariantFeatures {
   /** the state fsm_io_request writes at entry */
   readonly request_entry_state: 'BOXED' | 'BUSY' | 'CP_PROCESSING';
   readonly io_helper:
-    | 'A-unlocked' // no sch->lock at all; the caller returns BUSY
-    | 'B1-unlocked-ssch' // BUSY under sch->lock, then ssch and the actl update outside it
-    | 'B2-locked' // BUSY, ORB, ssch, cc mapping in one sch->lock section (BUSY even if ssch fails)
-    | 'C-locked'; // one sch->lock section; NULL orb -> -EIO; CP_PENDING only on cc 0
+    | 'no-lock' // morel-2018: no sch->lock at all; the caller returns BUSY
+    | 'ssch-outside-lock' // v4.12: BUSY under sch->lock, then ssch and the actl update outside it
+    | 'one-lock-busy-first' // v4.18 … v5.1: BUSY, ORB, ssch, cc mapping in one sch->lock section (BUSY even if ssch fails)
+    | 'one-lock-pending-on-cc0'; // v5.2+: one sch->lock section; NULL orb -> -EIO; CP_PENDING only on cc 0
   /** ORB transport-mode bit -> -EOPNOTSUPP */
   readonly tm_check: boolean;
   /** HALT/CLEAR fctl written to the I/O region. A: no fctl check, every write starts the program. */
@@ -108,4 +108,12 @@ export interface VariantFeatures {
   readonly dma_unmap: 'notifier-exact' | 'callback-range';
   /** s390dbf records keep a pointer to the mdev UUID (v5.4 … v5.19, §13.4) */
   readonly uuid_log_by_reference: boolean;
+}
+
+/**
+ * morel-2018's FSM (its `fsm_dispatch`): dispatch serialised, actions return the next state, and
+ * the ONLINE/OFFLINE events and QUIESCING state of its own table. Every other version is direct.
+ */
+export function fsm_returns_state(f: Pick<VariantFeatures, 'fsm_dispatch'>): boolean {
+  return f.fsm_dispatch !== 'direct';
 }

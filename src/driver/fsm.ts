@@ -84,13 +84,13 @@ function io_helper_ssch(p: VfioCcwPrivate, F: string, pending: boolean): number 
   }
 }
 
-/** A: no sch->lock at all; the caller leaves the state (§4.4). */
-function fsm_io_helper_a(p: VfioCcwPrivate): number {
+/** morel-2018: no sch->lock at all; the caller leaves the state (its fsm_io_request). */
+function fsm_io_helper_morel_2018(p: VfioCcwPrivate): number {
   return io_helper_ssch(p, 'fsm_io_helper', false);
 }
 
-/** v4.12 (B1): BUSY under sch->lock, then ssch and the actl update outside it (§5.3.2). */
-function fsm_io_helper_b1(p: VfioCcwPrivate): number {
+/** v4.12 (vfio_ccw_fsm.c fsm_io_helper): BUSY under sch->lock, then ssch and the actl update outside it. */
+function fsm_io_helper_v4_12(p: VfioCcwPrivate): number {
   const F = 'fsm_io_helper';
   const flags = spin_lock_irqsave(p.sch.v.lock, F);
   set_state(p, p.drv.S.BUSY, F);
@@ -98,8 +98,8 @@ function fsm_io_helper_b1(p: VfioCcwPrivate): number {
   return io_helper_ssch(p, F, false);
 }
 
-/** v4.18 … v5.1 (B2/B3): BUSY, ORB, ssch and the cc mapping in one sch->lock section; BUSY even if ssch fails. */
-function fsm_io_helper_b2(p: VfioCcwPrivate): number {
+/** v4.18 … v5.1 (vfio_ccw_fsm.c fsm_io_helper): BUSY, ORB, ssch and the cc mapping in one sch->lock section; BUSY even if ssch fails. */
+function fsm_io_helper_v4_18(p: VfioCcwPrivate): number {
   const F = 'fsm_io_helper';
   const flags = spin_lock_irqsave(p.sch.v.lock, F);
   set_state(p, p.drv.S.BUSY, F);
@@ -108,8 +108,8 @@ function fsm_io_helper_b2(p: VfioCcwPrivate): number {
   return ret;
 }
 
-/** v5.2+ (C): one sch->lock section; a NULL ORB is -EIO; CP_PENDING only on cc 0 (§6.3). */
-function fsm_io_helper_c(p: VfioCcwPrivate): number {
+/** v5.2+ (vfio_ccw_fsm.c fsm_io_helper): one sch->lock section; a NULL ORB is -EIO; CP_PENDING only on cc 0. */
+function fsm_io_helper_v5_2(p: VfioCcwPrivate): number {
   const F = 'fsm_io_helper';
   const flags = spin_lock_irqsave(p.sch.v.lock, F);
   const ret = io_helper_ssch(p, F, true);
@@ -119,10 +119,10 @@ function fsm_io_helper_c(p: VfioCcwPrivate): number {
 
 /** The forms of fsm_io_helper by `features.io_helper`: the driver picks one when it is built. */
 export const FSM_IO_HELPERS: Readonly<Record<VariantFeatures['io_helper'], (p: VfioCcwPrivate) => number>> = {
-  'A-unlocked': fsm_io_helper_a,
-  'B1-unlocked-ssch': fsm_io_helper_b1,
-  'B2-locked': fsm_io_helper_b2,
-  'C-locked': fsm_io_helper_c,
+  'no-lock': fsm_io_helper_morel_2018,
+  'ssch-outside-lock': fsm_io_helper_v4_12,
+  'one-lock-busy-first': fsm_io_helper_v4_18,
+  'one-lock-pending-on-cc0': fsm_io_helper_v5_2,
 };
 
 /** The ssch path: the variant's form of fsm_io_helper (or its own replacement). */

@@ -23,6 +23,7 @@ import { signal_trigger, vfio_ccw_fsm_offline_wait, vfio_ccw_sch_quiesce } from 
 import { vfio_ccw_fsm_event } from './fsm.ts';
 import type { VfioCcwPrivate } from './private.ts';
 import { SITES } from './sites.ts';
+import { fsm_returns_state } from './features.ts';
 import { copy_from_user, copy_to_user as copy_out, type UserPtr } from './uaccess.ts';
 
 type RegionRw = (p: VfioCcwPrivate, buf: UserPtr, count: number, ppos: number) => number;
@@ -424,7 +425,7 @@ export function vfio_ccw_mdev_probe(p: VfioCcwPrivate): number {
   p.v.mdev.set(1, F);
   if (!f.mdev_create_sets_idle) return 0;
   // A moves every state change into the FSM: ONLINE (fsm_online enables, IDLE) [inferred].
-  if (f.fsm_dispatch !== 'direct') vfio_ccw_fsm_event(p, p.drv.E.ONLINE);
+  if (fsm_returns_state(f)) vfio_ccw_fsm_event(p, p.drv.E.ONLINE);
   else p.v.state.set(p.drv.S.IDLE, F);
   return 0;
 }

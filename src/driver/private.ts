@@ -73,7 +73,7 @@ import type { LayoutView, SharedBuf, WorkqueueStruct } from '../kernel/index.ts'
 import type { Subch } from '../cio/css.ts';
 import type { Cp } from './cp.ts';
 import type { FsmShape } from './fsm_tables.ts';
-import type { VariantFeatures } from './features.ts';
+import { fsm_returns_state, type VariantFeatures } from './features.ts';
 
 export interface VfioCcwPrivate {
   /** device index (buffer index = dev + 1) */
@@ -144,7 +144,7 @@ export const VFIO_CCW_ISC = 6; // IO_SCH_ISC in the kernel's isc.h
  * serialised ("Make FSM functions atomic", read as a mutex around dispatch [inferred], §4.1).
  */
 export function vfio_ccw_fsm_event(p: VfioCcwPrivate, event: number): void {
-  const serialised = p.drv.f.fsm_dispatch !== 'direct';
+  const serialised = fsm_returns_state(p.drv.f);
   if (serialised) mutex_lock(p.v.fsm_mutex, 'vfio_ccw_fsm_event');
   try {
     const state = p.v.state.get('vfio_ccw_fsm_event');

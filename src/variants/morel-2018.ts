@@ -38,8 +38,8 @@ export default derive('v4.12', {
   ],
   fsm: 'A',
   features: {
-    fsm_dispatch: 'A-serialised-returns-state',
-    io_helper: 'A-unlocked',
+    fsm_dispatch: 'serialised-returns-state',
+    io_helper: 'no-lock',
     halt_clear_on_io_region: 'A-no-fctl-check',
     io_todo: { in_fsm_irq: true, idle: 'returned' },
     quiesce: 'A-states',

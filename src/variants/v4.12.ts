@@ -35,7 +35,7 @@ export default root({
     irqs: 1,
     chp_event: false,
     request_entry_state: 'BOXED',
-    io_helper: 'B1-unlocked-ssch',
+    io_helper: 'ssch-outside-lock',
     tm_check: false,
     halt_clear_on_io_region: '-EOPNOTSUPP',
     err_out_sets_idle: true,

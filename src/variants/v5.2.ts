@@ -32,7 +32,7 @@ export default derive('v5.0', {
     regions: 'io+async',
     offset_shift: true,
     request_entry_state: 'CP_PROCESSING',
-    io_helper: 'C-locked',
+    io_helper: 'one-lock-pending-on-cc0',
     err_out_sets_idle: false,
     write_prefilter_eacces: false,
     io_mutex: true,
