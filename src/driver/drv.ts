@@ -225,11 +225,11 @@ function sch_quiesce_locked(p: VfioCcwPrivate, loop: (p: VfioCcwPrivate) => numb
  * v5.19; A keeps C's shape [inferred]): sch_quiesce_locked around their own loop.
  */
 export const SCH_QUIESCE: Readonly<Record<VariantFeatures['quiesce'], (p: VfioCcwPrivate) => number>> = {
-  'A-states': (p) => sch_quiesce_locked(p, quiesce_loop),
-  B: (p) => sch_quiesce_locked(p, quiesce_loop_b),
-  C: (p) => sch_quiesce_locked(p, quiesce_loop),
-  'F-flush_sch': quiesce_loop,
-  E: quiesce_loop,
+  'quiescing-state': (p) => sch_quiesce_locked(p, quiesce_loop),
+  'retry-255-flush-under-lock': (p) => sch_quiesce_locked(p, quiesce_loop_b),
+  'retry-once': (p) => sch_quiesce_locked(p, quiesce_loop),
+  'flush_sch-in-close': quiesce_loop,
+  'in-close-lock-held': quiesce_loop,
 };
 
 /**

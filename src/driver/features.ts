@@ -42,7 +42,7 @@ export interface VariantFeatures {
   /** ORB transport-mode bit -> -EOPNOTSUPP */
   readonly tm_check: boolean;
   /** HALT/CLEAR fctl written to the I/O region. A: no fctl check, every write starts the program. */
-  readonly halt_clear_on_io_region: '-EOPNOTSUPP' | 'A-no-fctl-check';
+  readonly halt_clear_on_io_region: '-EOPNOTSUPP' | 'no-fctl-check';
   /** fsm_io_request's err_out sets IDLE (B, v5.13+); C (v5.2 … v5.12) leaves CP_PROCESSING */
   readonly err_out_sets_idle: boolean;
   /** write handler: state != IDLE -> -EACCES before the copy (B) */
@@ -60,11 +60,11 @@ export interface VariantFeatures {
 
   // --- quiesce (§5.6, §6.5, §8.4, §9.1, §4.4)
   readonly quiesce:
-    | 'A-states' // OFFLINE/QUIESCING states and fsm_quiescing(_done)
-    | 'B' // iretry = 255 per outer loop, flush_workqueue under sch->lock, NOT_OPER at the end
-    | 'C' // iretry once, -EIO leaves, flush outside the lock, NOT_OPER at the end
-    | 'F-flush_sch' // C's loop inside fsm_close, -EIO returns, no state write
-    | 'E'; // C's loop inside fsm_close with sch->lock held on entry, no state write
+    | 'quiescing-state' // morel-2018: OFFLINE/QUIESCING states and fsm_quiescing(_done)
+    | 'retry-255-flush-under-lock' // v4.12 … v5.1: iretry = 255 per outer loop, flush_workqueue under sch->lock, NOT_OPER at the end
+    | 'retry-once' // v5.2 … v5.19: iretry once, -EIO leaves, flush outside the lock, NOT_OPER at the end
+    | 'flush_sch-in-close' // gunthorpe-2021: retry-once's loop inside fsm_close, -EIO returns, no state write
+    | 'in-close-lock-held'; // v6.0+: retry-once's loop inside fsm_close with sch->lock held on entry, no state write
 
   // --- lifecycle (§13)
   /** open/release per device FD (≤ v5.14); else open_device/close_device (first open/last close) */
@@ -85,10 +85,10 @@ export interface VariantFeatures {
   readonly avail_accounting: boolean;
   /** mdev remove/remove callback */
   readonly mdev_remove:
-    | 'A-offline' // [inferred] fire OFFLINE, wait for QUIESCING to end
-    | 'B-reset' // not NOT_OPER/STANDBY: reset (quiesce + enable) -> STANDBY
-    | 'C-quiesce+cp_free' // not NOT_OPER/STANDBY: quiesce -> STANDBY; cp_free (M-B4)
-    | 'unregister'; // F, E: no quiesce, no cp_free (close_device already closed the FSM)
+    | 'offline-event' // morel-2018 [inferred]: fire OFFLINE, wait for QUIESCING to end
+    | 'reset' // v4.12 … v5.1: not NOT_OPER/STANDBY: reset (quiesce + enable) -> STANDBY
+    | 'quiesce+cp_free' // v5.2 … v5.19: not NOT_OPER/STANDBY: quiesce -> STANDBY; cp_free (M-B4)
+    | 'unregister'; // gunthorpe-2021, v6.0+: no quiesce, no cp_free (close_device already closed the FSM)
   /** release/close_device: if not NOT_OPER/STANDBY reset -> STANDBY; cp_free (v5.2 … v5.19, M-B4) */
   readonly release_frees_cp: boolean;
   /** sch_event: NOT_OPER rewritten to IDLE (mdev) or STANDBY (≤ v5.19) */
@@ -99,7 +99,7 @@ export interface VariantFeatures {
   readonly notoper_frees_cp: boolean;
   /** NOT_OPER (F: BROKEN) is never left except by a fresh probe */
   readonly notoper_absorbing: boolean;
-  readonly reset: 'A-offline+online' | 'quiesce+enable' | 'close+open';
+  readonly reset: 'offline+online' | 'quiesce+enable' | 'close+open';
   /** fsm_open when the enable fails: F writes BROKEN under sch->lock (§8.4); E unlocks, then fires NOT_OPER (§9.1) */
   readonly open_failure: 'state-under-lock' | 'event-after-unlock';
   /** mdev create/probe refuses a NOT_OPER device with -ENODEV (every version but F, §8.6, §13.2) */

@@ -173,7 +173,7 @@ export const fsm_io_request: FsmFunc = (p) => {
   set_state(p, p.drv.S[f.request_entry_state], F);
   p.v.scsw.copy_from(io, F, 12, 0, IO_SCSW);
   const fctl = scsw_fctl(p.v.scsw.get_u32(0, F));
-  if (f.halt_clear_on_io_region === 'A-no-fctl-check' || fctl & SCSW_FCTL_START_FUNC) {
+  if (f.halt_clear_on_io_region === 'no-fctl-check' || fctl & SCSW_FCTL_START_FUNC) {
     const orb = orb_read(new DataView(io.read(IO_ORB, 12, F).buffer), 0);
     if (f.tm_check && (orb.flags & ORB_TM_B) !== 0) {
       io_ret(p, -EOPNOTSUPP, F);
@@ -259,7 +259,7 @@ export const fsm_close: FsmFunc = (p) => {
   let ok = false;
   if (sch.hw_enabled()) {
     let ret = cio_disable_subchannel(sch);
-    if (ret === -EBUSY) ret = p.drv.f.quiesce === 'F-flush_sch' ? flush_sch(p) : vfio_ccw_sch_quiesce(p);
+    if (ret === -EBUSY) ret = p.drv.f.quiesce === 'flush_sch-in-close' ? flush_sch(p) : vfio_ccw_sch_quiesce(p);
     ok = ret === 0;
   }
   if (!ok) {

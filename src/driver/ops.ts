@@ -268,7 +268,7 @@ export function vfio_ccw_mdev_reset(p: VfioCcwPrivate): number {
     vfio_ccw_fsm_event(p, p.drv.E.OPEN);
     return p.v.state.get(F) === p.drv.R.NOT_OPER ? -EINVAL : 0;
   }
-  if (f.reset === 'A-offline+online') {
+  if (f.reset === 'offline+online') {
     // A [inferred, §4.4]: offline (waiting out QUIESCING), then ONLINE; the answer is ours: -EIO unless IDLE.
     vfio_ccw_fsm_offline_wait(p);
     vfio_ccw_fsm_event(p, p.drv.E.ONLINE);
@@ -442,9 +442,9 @@ export function vfio_ccw_mdev_remove(p: VfioCcwPrivate): void {
   // Only the v4.12 … v5.19 remove tests private->state (twice, as the C's two comparisons do);
   // v6.0's and later's, and A's, never read it here.
   const active = (): boolean => p.v.state.get(F) !== S.NOT_OPER && p.v.state.get(F) !== S.STANDBY;
-  if (f.mdev_remove === 'A-offline') vfio_ccw_fsm_offline_wait(p);
-  else if (f.mdev_remove === 'B-reset' && active() && vfio_ccw_mdev_reset(p) === 0) p.v.state.set(S.STANDBY, F);
-  else if (f.mdev_remove === 'C-quiesce+cp_free') {
+  if (f.mdev_remove === 'offline-event') vfio_ccw_fsm_offline_wait(p);
+  else if (f.mdev_remove === 'reset' && active() && vfio_ccw_mdev_reset(p) === 0) p.v.state.set(S.STANDBY, F);
+  else if (f.mdev_remove === 'quiesce+cp_free') {
     if (active() && vfio_ccw_sch_quiesce(p) === 0) p.v.state.set(S.STANDBY, F);
     cp_free(p.cp);
   }

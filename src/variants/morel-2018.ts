@@ -40,11 +40,11 @@ export default derive('v4.12', {
   features: {
     fsm_dispatch: 'serialised-returns-state',
     io_helper: 'no-lock',
-    halt_clear_on_io_region: 'A-no-fctl-check',
+    halt_clear_on_io_region: 'no-fctl-check',
     io_todo: { in_fsm_irq: true, idle: 'returned' },
-    quiesce: 'A-states',
-    mdev_remove: 'A-offline',
+    quiesce: 'quiescing-state',
+    mdev_remove: 'offline-event',
     sch_event_rewrite: false,
-    reset: 'A-offline+online',
+    reset: 'offline+online',
   },
 });
