@@ -4,7 +4,7 @@
 //   npx vfio-ccw-sim race --scenario ./examples/my-scenario.ts --variant v5.3
 // The file runs as it is from any directory: the tools bundle it and point 'vfio-ccw-sim' at the
 // package that runs it.
-import { guest, register_invariant, run_user, scsw, type ProgramCtx, type Scenario, type UserArgs, type UserResult } from 'vfio-ccw-sim';
+import { guest, kernel, register_invariant, run_user, scsw, type ProgramCtx, type Scenario, type UserArgs, type UserResult } from 'vfio-ccw-sim';
 
 export const scenario: Scenario = {
   id: 'my-attention',
@@ -23,9 +23,10 @@ export const scenario: Scenario = {
 register_invariant({
   id: 'my.no-pinned-when-idle',
   check: (p) => {
-    const idle = Atomics.load(p.v.state.a, p.v.state.i) === p.drv.S.IDLE;
-    const pinned = Atomics.load(p.cp.v.pinned_pages.a, p.cp.v.pinned_pages.i);
-    return idle && pinned > 0 && Atomics.load(p.v.o_io_req_running.a, p.v.o_io_req_running.i) === 0 ? `IDLE with ${pinned} pages pinned` : null;
+    // kernel.peek: the check itself stays invisible to the detectors and the scheduler
+    const idle = kernel.peek(p.v.state) === p.drv.S.IDLE;
+    const pinned = kernel.peek(p.cp.v.pinned_pages);
+    return idle && pinned > 0 && kernel.peek(p.v.o_io_req_running) === 0 ? `IDLE with ${pinned} pages pinned` : null;
   },
 });
 

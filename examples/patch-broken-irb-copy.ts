@@ -2,11 +2,11 @@
 // region moved out of io_mutex. The region read handler copies the same bytes under io_mutex, so
 // a read can return half an old and half a new IRB; the race detector reports the pair.
 //   npx vfio-ccw-sim race --variant ./examples/patch-broken-irb-copy.ts --scenario S2
-import { cp, derive, drv, kernel, scsw, uapi, type VfioCcwPrivate } from '../src/index.ts';
+import { SITES, cp, derive, drv, kernel, scsw, uapi, type VfioCcwPrivate } from '../src/index.ts';
 
 /** vfio_ccw_sch_io_todo as in v5.3 (drivers/s390/cio/vfio_ccw_drv.c), minus the io_mutex. */
 function vfio_ccw_sch_io_todo(p: VfioCcwPrivate): void {
-  const F = 'vfio_ccw_sch_io_todo';
+  const F = SITES.vfio_ccw_sch_io_todo;
   const irb = p.v.irb;
   const is_final = scsw.scsw_is_final(irb.get_u32(0, F));
   if (scsw.scsw_is_solicited(irb.get_u32(0, F))) {

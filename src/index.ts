@@ -23,4 +23,5 @@ export type { Variant, VariantName, VariantFeatures, IoTodoRule, CpRules, Driver
 export * as kernel from './kernel/index.ts';
 export * as drv from './driver/drv.ts';
 export * as cp from './driver/cp.ts';
+export { SITES } from './driver/sites.ts';
 export { SCENARIOS } from './scenarios/index.ts';

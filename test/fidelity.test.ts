@@ -131,7 +131,7 @@ describe('cp_update_scsw stores cpa whenever it walks the cp', () => {
 
 describe('the quiesce loop declares its completion once: a surplus complete() carries over', () => {
   // v5.2 … v6.3 vfio_ccw_sch_quiesce and F's flush_sch: DECLARE_COMPLETION_ONSTACK before the loop.
-  const LOOP_ONCE = VARIANTS.filter((v) => v.features.quiesce === 'C' || v.features.quiesce === 'F-flush_sch' || v.features.quiesce === 'E').map((v) => v.name);
+  const LOOP_ONCE = VARIANTS.filter((v) => v.features.quiesce === 'retry-once' || v.features.quiesce === 'flush_sch-in-close' || v.features.quiesce === 'in-close-lock-held').map((v) => v.name);
 
   it.each(LOOP_ONCE)('%s: two completions in the first pass; the second pass finds one left and does not wait', (name) => {
     const r = g_rig({ variant: name });

@@ -84,7 +84,7 @@ describe('every scenario under race on every variant ends, unless the kernel its
         expect(o.report.findings.map((f) => f.id)).toContain('I11');
       }
     }
-    const b = VARIANTS.filter((v) => v.features.quiesce === 'B').map((v) => `${v.name} S8`);
+    const b = VARIANTS.filter((v) => v.features.quiesce === 'retry-255-flush-under-lock').map((v) => `${v.name} S8`);
     expect(looping).toEqual(b);
   }, 900_000);
 });

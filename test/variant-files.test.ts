@@ -77,7 +77,7 @@ describe('the built-in variants are files', () => {
     register_user_variant({ ...v, name: '/nowhere/mine.ts' });
     const d = driver_for('/nowhere/mine.ts');
     expect(d.code.fsm_io_helper).toBe(mine);
-    expect(d.code.vfio_ccw_sch_quiesce).toBe(SCH_QUIESCE.C);
+    expect(d.code.vfio_ccw_sch_quiesce).toBe(SCH_QUIESCE['retry-once']);
     // and a variant derived from it inherits the replacement
     expect(derive(v, {}).code.fsm_io_helper).toBe(mine);
   });

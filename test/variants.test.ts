@@ -208,8 +208,8 @@ describe('features are consistent with the timeline', () => {
         expect(f.write_resets_idle_on_error).toBe(atMost(v, 'v5.12'));
         expect(f.err_out_sets_idle).toBe(!f.io_mutex || atLeast(v, 'v5.13'));
         expect(f.tm_check).toBe(atLeast(v, 'v4.18') && v.label !== 'A');
-        expect(f.io_helper === 'C-locked').toBe(f.io_mutex);
-        expect(f.halt_clear_on_io_region === 'A-no-fctl-check').toBe(v.label === 'A');
+        expect(f.io_helper === 'one-lock-pending-on-cc0').toBe(f.io_mutex);
+        expect(f.halt_clear_on_io_region === 'no-fctl-check').toBe(v.label === 'A');
         expect(f.ioctl_copyback_fault === 'raw-count').toBe(!f.io_mutex);
       });
 
@@ -251,7 +251,7 @@ describe('features are consistent with the timeline', () => {
         expect(f.sch_event_rewrite).toBe(!openClose && v.label !== 'A');
         expect(f.mdev_remove === 'unregister').toBe(openClose);
         expect(f.release_frees_cp).toBe(f.io_mutex && !openClose);
-        expect(f.quiesce).toBe(({ A: 'A-states', B1: 'B', B2: 'B', B3: 'B', F: 'F-flush_sch' } as Record<string, string>)[v.label] ?? (openClose ? 'E' : 'C'));
+        expect(f.quiesce).toBe(({ A: 'quiescing-state', B1: 'retry-255-flush-under-lock', B2: 'retry-255-flush-under-lock', B3: 'retry-255-flush-under-lock', F: 'flush_sch-in-close' } as Record<string, string>)[v.label] ?? (openClose ? 'in-close-lock-held' : 'retry-once'));
       });
 
       it('lifecycle by release', () => {

@@ -19,7 +19,7 @@ import {
 } from '../src/driver/ops.ts';
 import type { StateName } from '../src/driver/variant.ts';
 import {
-  H, KernelBug, atomic_read, complete, completion_done, eventfd_create, eventfd_stats, set_might_sleep_mode, spin_is_locked, spin_lock_irq,
+  H, KernelBug, atomic_read, peek, complete, completion_done, eventfd_create, eventfd_stats, set_might_sleep_mode, spin_is_locked, spin_lock_irq,
   spin_unlock_irq, work_pending,
 } from '../src/kernel/index.ts';
 import { CHP_ONLINE, SCH_TODO_UNREG, css_register_driver, css_unregister_driver, do_cio_interrupt } from '../src/cio/index.ts';
@@ -56,7 +56,7 @@ const rig = (variant: string, opts: { open?: boolean } = {}): GRig => g_rig({ va
 const pinned = (r: GRig): number => atomic_read(r.gm.pages_pinned_total, T);
 const unpinned = (r: GRig): number => atomic_read(r.gm.pages_unpinned_total, T);
 const cpv = (r: GRig, f: 'nchains' | 'unreachable_chains' | 'unreachable_pinned_pages' | 'generation' | 'pinned_pages'): number => r.p.cp.v[f].get(T);
-const raw_state = (r: GRig): number => Atomics.load(r.p.v.state.a, r.p.v.state.i);
+const raw_state = (r: GRig): number => peek(r.p.v.state);
 const FINAL = scsw_word0({ fctl: SCSW_FCTL_START_FUNC, stctl: SCSW_STCTL_PRIM_STATUS | SCSW_STCTL_SEC_STATUS | SCSW_STCTL_STATUS_PEND });
 const HALT_FINAL = scsw_word0({ fctl: SCSW_FCTL_HALT_FUNC, stctl: SCSW_STCTL_PRIM_STATUS | SCSW_STCTL_STATUS_PEND });
 const UNSOLICITED = scsw_word0({ stctl: SCSW_STCTL_ALERT_STATUS | SCSW_STCTL_STATUS_PEND });
@@ -91,9 +91,11 @@ const SHARED: Readonly<Record<string, FsmFunc>> = {
 
 describe.each([...VARIANT_NAMES])('%s: the jump table as functions', (name) => {
   const drv = driver_for(name);
-  const grid = SPEC[drv.variant.fsm];
-  const order = ORDER[drv.variant.fsm];
-  if (grid === undefined || order === undefined) throw new Error(`no spec table for ${drv.variant.fsm}`);
+  const v = variant_by_name(name);
+  if (v === undefined) throw new Error(`no variant ${name}`);
+  const grid = SPEC[v.fsm];
+  const order = ORDER[v.fsm];
+  if (grid === undefined || order === undefined) throw new Error(`no spec table for ${v.fsm}`);
 
   it('numbers states and events in the spec enum order', () => {
     expect(order.states.map((s) => drv.S[s as StateName])).toEqual(order.states.map((_, i) => i));
@@ -108,7 +110,7 @@ describe.each([...VARIANT_NAMES])('%s: the jump table as functions', (name) => {
         const fn = drv.jumptable[drv.S[row.state as StateName]]?.[order.events.indexOf(ev)];
         const want = row.cells[i] ?? '?';
         expect(fn?.name, `${row.state} x ${ev}`).toBe(want);
-        if (drv.variant.label === 'A') {
+        if (v.label === 'A') {
           // A's actions return the next state: its own functions, never the shared ones.
           expect(fn, `${row.state} x ${ev}`).toBe(ACTIONS_A[want as keyof typeof ACTIONS_A]);
           if (SHARED[want] !== undefined) expect(fn).not.toBe(SHARED[want]);

@@ -1,9 +1,10 @@
 // Invariant oracles, checked online (each I<n> is described where it is checked below): a hook
 // consumer that looks at the shared state at the point where the state an invariant relates
 // changes. A violation is recorded as a WARN (code invariant) whose message starts with the id.
-import { H, type HookFn, register_hook, WARN, Warn, mutex_owner, spin_owner } from '../kernel/index.ts';
+import { H, type HookFn, register_hook, WARN, Warn, mutex_owner, peek, poke, spin_owner } from '../kernel/index.ts';
 import { scsw_is_final } from '../uapi/scsw.ts';
 import { LOG_RECORDS, type VfioCcwPrivate } from '../driver/private.ts';
+import { SITES } from '../driver/sites.ts';
 import { CP_HOST_BASE } from '../driver/cp.ts';
 
 type Check = (p: VfioCcwPrivate, kind: number, site: string, actor: number, arg: number) => void;
@@ -25,17 +26,16 @@ export function register_invariant(inv: UserInvariant): void {
 const fire = (p: VfioCcwPrivate, id: string, obj: number, msg: string): void => WARN(Warn.invariant, obj, `${id}: ${msg} (dev${p.dev}, ${p.drv.name})`);
 
 function st(p: VfioCcwPrivate): number {
-  return Atomics.load(p.v.state.a, p.v.state.i);
+  return peek(p.v.state);
 }
-const raw = (f: { a: Int32Array; i: number }): number => Atomics.load(f.a, f.i);
 /**
  * Is the channel program live? v5.2+: cp->initialized. Before, the cp code keeps no flag: the
  * cp counts as live while chains hang on its list or pages are pinned there (what cp_free frees).
  */
 function cp_init_flag(p: VfioCcwPrivate): boolean {
   const v = p.cp.v;
-  if (p.cp.rules.has_initialized_flag) return raw(v.initialized) !== 0;
-  return raw(v.list_valid) !== 0 && (raw(v.nchains) > 0 || raw(v.pinned_pages) > 0);
+  if (p.cp.rules.has_initialized_flag) return peek(v.initialized) !== 0;
+  return peek(v.list_valid) !== 0 && (peek(v.nchains) > 0 || peek(v.pinned_pages) > 0);
 }
 const name_of = (p: VfioCcwPrivate, s: number): string => p.drv.shape.states[s] ?? String(s);
 /** The states in which the device owns an enabled subchannel (I9), in the version's own names. */
@@ -54,7 +54,7 @@ export function start_invariants(devs: readonly VfioCcwPrivate[]): () => void {
   const begin_todo = (q: VfioCcwPrivate, actor: number): void => {
     todo_actor = actor;
     todo_set_idle = false;
-    Atomics.store(q.v.o_todo_freed.a, q.v.o_todo_freed.i, 0);
+    poke(q.v.o_todo_freed, 0);
   };
   const pendingParent = new Set<number>();
   const pendingMdevGone = new Set<number>();
@@ -66,8 +66,8 @@ export function start_invariants(devs: readonly VfioCcwPrivate[]): () => void {
     const hw = q.sch.hw;
     if (hw.get('present') === 0 || hw.get('start_open') === 0) return;
     const running = (hw.get('start_cpa') >>> 16) & 0xff;
-    if ((hw.get('start_cpa') >>> 0) >= CP_HOST_BASE && running === (raw(q.cp.v.generation) & 0xff)) {
-      fire(q, 'I3', q.cp.v.initialized.id, `the channel program of generation ${raw(q.cp.v.generation)} is released at ${site} while the channel still runs its start`);
+    if ((hw.get('start_cpa') >>> 0) >= CP_HOST_BASE && running === (peek(q.cp.v.generation) & 0xff)) {
+      fire(q, 'I3', q.cp.v.initialized.id, `the channel program of generation ${peek(q.cp.v.generation)} is released at ${site} while the channel still runs its start`);
     }
   };
   // The previous state value per device, as the oracle last saw it written.
@@ -80,7 +80,7 @@ export function start_invariants(devs: readonly VfioCcwPrivate[]): () => void {
     // I2: IDLE with an initialised cp while no IO_REQ handler runs; I8, I22 on every state write.
     const onState: Check = (q, kind, site, actor) => {
       if (kind !== H.write && kind !== H.write_once) return;
-      if (actor === todo_actor && site === 'vfio_ccw_sch_io_todo') todo_set_idle = true;
+      if (actor === todo_actor && site === SITES.vfio_ccw_sch_io_todo) todo_set_idle = true;
       // The write has not happened yet (hooks run before the access): check right after it, in the next event.
       pendingState.set(q.dev, site);
     };
@@ -99,7 +99,7 @@ export function start_invariants(devs: readonly VfioCcwPrivate[]): () => void {
       const onList: Check = (q, kind, site) => {
         if (kind !== H.write) return;
         pendingInit.add(q.dev);
-        if ((site === 'cp_free' || site === 'cp_init') && raw(q.cp.v.nchains) > 0) i3_release(q, site);
+        if ((site === SITES.cp_free || site === SITES.cp_init) && peek(q.cp.v.nchains) > 0) i3_release(q, site);
       };
       on.set(p.cp.v.nchains.id, [p, onList]);
     }
@@ -108,12 +108,12 @@ export function start_invariants(devs: readonly VfioCcwPrivate[]): () => void {
     const onPinned: Check = (q, kind, site, actor) => {
       if (kind !== H.write) return;
       if (!q.cp.rules.has_initialized_flag) pendingInit.add(q.dev);
-      if (site !== 'cp_free') return;
-      if (actor === todo_actor) Atomics.store(q.v.o_todo_freed.a, q.v.o_todo_freed.i, 1);
+      if (site !== SITES.cp_free) return;
+      if (actor === todo_actor) poke(q.v.o_todo_freed, 1);
       const s = st(q);
-      const handler = raw(q.v.o_io_req_actor) - 1;
+      const handler = peek(q.v.o_io_req_actor) - 1;
       if (s === q.drv.S.CP_PROCESSING) {
-        const owner = handler >= 0 ? handler : raw(q.cp.v.owner);
+        const owner = handler >= 0 ? handler : peek(q.cp.v.owner);
         if (owner !== actor) fire(q, 'I4', q.cp.v.pinned_pages.id, `cp_free by actor ${actor} while the state is CP_PROCESSING and the cp belongs to actor ${owner}`);
       } else if (q.drv.S.CP_PROCESSING < 0 && handler >= 0 && handler !== actor) {
         // Before v5.2 BUSY covers translation and the running start: the owner translates while its IO_REQ runs.
@@ -125,7 +125,7 @@ export function start_invariants(devs: readonly VfioCcwPrivate[]): () => void {
     // I5: cp_init's first look at the cp (D+: initialized; before: the list head) finds it live.
     // cp_init reads with its caller's site; fsm_io_request reaches these fields only through it.
     const onInitEntry: Check = (q, kind, site) => {
-      if (kind === H.read && site === 'fsm_io_request' && cp_init_flag(q)) fire(q, 'I5', q.cp.v.initialized.id, `cp_init entered on a live channel program (generation ${raw(q.cp.v.generation)})`);
+      if (kind === H.read && site === SITES.fsm_io_request && cp_init_flag(q)) fire(q, 'I5', q.cp.v.initialized.id, `cp_init entered on a live channel program (generation ${peek(q.cp.v.generation)})`);
     };
     const initEntryField = p.cp.rules.init_busy_if_initialized ? p.cp.v.initialized : p.cp.v.list_valid;
     const prevInit = on.get(initEntryField.id);
@@ -137,14 +137,14 @@ export function start_invariants(devs: readonly VfioCcwPrivate[]): () => void {
     // I19: the mdev parent (and with it mdev create) is visible before probe finished the device.
     if (!f.parent_split) {
       const onParent: Check = (q, kind, site) => {
-        if (kind === H.write && site === 'vfio_ccw_sch_probe') pendingParent.add(q.dev);
+        if (kind === H.write && site === SITES.vfio_ccw_sch_probe) pendingParent.add(q.dev);
       };
       on.set(p.v.parent_registered.id, [p, onParent]);
     }
 
     // I15 (v5.4 … v5.19 log by reference): mdev remove frees the UUID a log record points at.
     const onMdev: Check = (q, kind, site) => {
-      if (kind === H.write && site === 'vfio_ccw_mdev_remove') pendingMdevGone.add(q.dev);
+      if (kind === H.write && site === SITES.vfio_ccw_mdev_remove) pendingMdevGone.add(q.dev);
     };
     on.set(p.v.mdev.id, [p, onMdev]);
 
@@ -169,8 +169,8 @@ export function start_invariants(devs: readonly VfioCcwPrivate[]): () => void {
       const onRegion: Check = (q, kind, site, actor) => {
         if (kind !== H.write) return;
         const w = q.v.o_region_writer;
-        const writer = raw(w) - 1;
-        if (site === 'vfio_ccw_mdev_write_io_region' && writer < 0) Atomics.store(w.a, w.i, actor + 1);
+        const writer = peek(w) - 1;
+        if (site === SITES.vfio_ccw_mdev_write_io_region && writer < 0) poke(w, actor + 1);
         else if (writer >= 0 && writer !== actor) fire(q, 'I1', q.v.io_region.id, `io_region written at ${site} by actor ${actor} while actor ${writer}'s request in it is not yet processed`);
       };
       on.set(p.v.io_region.id, [p, onRegion]);
@@ -186,14 +186,14 @@ export function start_invariants(devs: readonly VfioCcwPrivate[]): () => void {
     // I12: fsm_irq overwrites the IRB slot while it still holds an unprocessed final IRB.
     const onIrb: Check = (q, kind, site, actor, arg) => {
       // io_todo's first look at the slot (scsw word 0) starts a run (direct calls have no H.run).
-      if (kind === H.read && site === 'vfio_ccw_sch_io_todo' && arg === 4) begin_todo(q, actor);
-      if (kind === H.write && site === 'fsm_irq') {
-        if (Atomics.load(q.v.o_irb_final_unread.a, q.v.o_irb_final_unread.i) !== 0) {
+      if (kind === H.read && site === SITES.vfio_ccw_sch_io_todo && arg === 4) begin_todo(q, actor);
+      if (kind === H.write && site === SITES.fsm_irq) {
+        if (peek(q.v.o_irb_final_unread) !== 0) {
           fire(q, 'I12', q.v.irb.id, 'a final IRB in the single IRB slot was overwritten before io_todo copied it');
         }
         pendingIrb.add(q.dev);
-      } else if (kind === H.read && site === 'vfio_ccw_sch_io_todo') {
-        Atomics.store(q.v.o_irb_final_unread.a, q.v.o_irb_final_unread.i, 0);
+      } else if (kind === H.read && site === SITES.vfio_ccw_sch_io_todo) {
+        poke(q.v.o_irb_final_unread, 0);
       }
     };
     on.set(p.v.irb.id, [p, onIrb]);
@@ -209,7 +209,7 @@ export function start_invariants(devs: readonly VfioCcwPrivate[]): () => void {
     // state is not IDLE. A run that set IDLE before its signal keeps it: by the time the signal is
     // counted another actor may already have left IDLE again, which the invariant allows.
     const onSignal: Check = (q, kind, site) => {
-      if (kind === H.write_once && site === 'vfio_ccw_sch_io_todo') {
+      if (kind === H.write_once && site === SITES.vfio_ccw_sch_io_todo) {
         // io_signals (atomic_inc) is bumped right after the signal.
         if (Atomics.exchange(q.v.o_todo_freed.a, q.v.o_todo_freed.i, 0) !== 0 && !todo_set_idle && st(q) !== q.drv.S.IDLE) {
           fire(q, 'I13', q.v.io_trigger.id, `io_trigger signalled for a completed start before io_todo set IDLE (state ${name_of(q, st(q))})`);
@@ -235,13 +235,13 @@ export function start_invariants(devs: readonly VfioCcwPrivate[]): () => void {
       const now = st(p);
       const before = last.get(dev) ?? now;
       last.set(dev, now);
-      if (now === S.IDLE && cp_init_flag(p) && raw(p.v.o_io_req_running) === 0) {
-        fire(p, 'I2', p.v.state.id, `state set to IDLE at ${site} while the channel program is initialised (generation ${raw(p.cp.v.generation)})`);
+      if (now === S.IDLE && cp_init_flag(p) && peek(p.v.o_io_req_running) === 0) {
+        fire(p, 'I2', p.v.state.id, `state set to IDLE at ${site} while the channel program is initialised (generation ${peek(p.cp.v.generation)})`);
       }
-      if (p.drv.f.notoper_absorbing && before === p.drv.R.NOT_OPER && now !== p.drv.R.NOT_OPER && site !== 'vfio_ccw_private_init') {
+      if (p.drv.f.notoper_absorbing && before === p.drv.R.NOT_OPER && now !== p.drv.R.NOT_OPER && site !== SITES.vfio_ccw_private_init) {
         fire(p, 'I8', p.v.state.id, `NOT_OPER left for ${p.drv.shape.states[now]} at ${site}`);
       }
-      if ((before === S.NOT_OPER || before === S.STANDBY) && now === S.IDLE && site === 'vfio_ccw_mdev_write_io_region') {
+      if ((before === S.NOT_OPER || before === S.STANDBY) && now === S.IDLE && site === SITES.vfio_ccw_mdev_write_io_region) {
         fire(p, 'I8', p.v.state.id, `a user write moved ${p.drv.shape.states[before]} to IDLE`);
       }
       // I9: a state that owns the subchannel with the subchannel disabled (the machine's pmcw.ena).
@@ -249,7 +249,7 @@ export function start_invariants(devs: readonly VfioCcwPrivate[]): () => void {
       if (active && p.sch.hw.get('present') !== 0 && p.sch.hw.get('enabled') === 0) {
         fire(p, 'I9', p.v.state.id, `state set to ${name_of(p, now)} at ${site} while the subchannel is disabled`);
       }
-      if (raw(p.v.mdev) === 0 && now !== S.STANDBY && now !== S.NOT_OPER && now !== S.CLOSED && now !== S.BROKEN) {
+      if (peek(p.v.mdev) === 0 && now !== S.STANDBY && now !== S.NOT_OPER && now !== S.CLOSED && now !== S.BROKEN) {
         fire(p, 'I22', p.v.state.id, `no mdev but state ${p.drv.shape.states[now]} (set at ${site})`);
       }
       for (const u of user_invariants) {
@@ -260,43 +260,43 @@ export function start_invariants(devs: readonly VfioCcwPrivate[]): () => void {
     pendingState.clear();
     for (const dev of pendingInit) {
       const p = byDev.get(dev)!;
-      if (st(p) === p.drv.S.IDLE && cp_init_flag(p) && raw(p.v.o_io_req_running) === 0) {
+      if (st(p) === p.drv.S.IDLE && cp_init_flag(p) && peek(p.v.o_io_req_running) === 0) {
         fire(p, 'I2', p.cp.v.initialized.id, 'channel program initialised while the state is IDLE and no IO_REQ runs');
       }
     }
     pendingInit.clear();
     for (const dev of pendingLeak) {
       const p = byDev.get(dev)!;
-      const pages = raw(p.cp.v.unreachable_pinned_pages);
-      const chains = raw(p.cp.v.unreachable_chains);
+      const pages = peek(p.cp.v.unreachable_pinned_pages);
+      const chains = peek(p.cp.v.unreachable_chains);
       if (pages !== 0 || chains !== 0) fire(p, 'I7', p.cp.v.unreachable_chains.id, `${chains} chain(s) and ${pages} pinned page(s) are no longer reachable from the cp`);
     }
     pendingLeak.clear();
     for (const dev of pendingIrb) {
       const p = byDev.get(dev)!;
       const w0 = p.v.irb.dv.getUint32(0) | 0;
-      Atomics.store(p.v.o_irb_final_unread.a, p.v.o_irb_final_unread.i, scsw_is_final(w0) ? 1 : 0);
+      poke(p.v.o_irb_final_unread, scsw_is_final(w0) ? 1 : 0);
     }
     pendingIrb.clear();
     for (const [dev, site] of pendingOnce) {
       const p = byDev.get(dev)!;
-      if (raw(p.v.notifier_registered) > 1 || raw(p.v.region_sets) > 1) {
-        fire(p, 'I16', p.v.region_sets.id, `open-time resources set up again at ${site} (notifier ${raw(p.v.notifier_registered)}, region sets ${raw(p.v.region_sets)})`);
+      if (peek(p.v.notifier_registered) > 1 || peek(p.v.region_sets) > 1) {
+        fire(p, 'I16', p.v.region_sets.id, `open-time resources set up again at ${site} (notifier ${peek(p.v.notifier_registered)}, region sets ${peek(p.v.region_sets)})`);
       }
     }
     pendingOnce.clear();
     for (const dev of pendingParent) {
       const p = byDev.get(dev)!;
-      const ready = st(p) === p.drv.R.STANDBY && (!p.drv.f.avail_accounting || raw(p.v.avail) > 0);
-      if (!ready) fire(p, 'I19', p.v.parent_registered.id, `the mdev parent is registered while probe has not finished the device (state ${name_of(p, st(p))}, avail ${raw(p.v.avail)})`);
+      const ready = st(p) === p.drv.R.STANDBY && (!p.drv.f.avail_accounting || peek(p.v.avail) > 0);
+      if (!ready) fire(p, 'I19', p.v.parent_registered.id, `the mdev parent is registered while probe has not finished the device (state ${name_of(p, st(p))}, avail ${peek(p.v.avail)})`);
     }
     pendingParent.clear();
     for (const dev of pendingMdevGone) {
       const p = byDev.get(dev)!;
-      const n = Math.min(raw(p.v.log_count), LOG_RECORDS);
+      const n = Math.min(peek(p.v.log_count), LOG_RECORDS);
       let byRef = 0;
       for (let k = 0; k < n; k++) if (p.v.log.a[p.v.log.i + 2 * k] === 1) byRef++;
-      if (raw(p.v.mdev) === 0 && byRef > 0) fire(p, 'I15', p.v.log.id, `${byRef} debug log record(s) still point at the UUID of the mdev just removed`);
+      if (peek(p.v.mdev) === 0 && byRef > 0) fire(p, 'I15', p.v.log.id, `${byRef} debug log record(s) still point at the UUID of the mdev just removed`);
     }
     pendingMdevGone.clear();
     void actor;
@@ -315,7 +315,7 @@ export function start_invariants(devs: readonly VfioCcwPrivate[]): () => void {
         const state = arg >> 8;
         if (ev === p.drv.R.EV_IO_REQ) {
           Atomics.add(p.v.o_io_req_running.a, p.v.o_io_req_running.i, kind === H.fsm ? 1 : -1);
-          Atomics.store(p.v.o_io_req_actor.a, p.v.o_io_req_actor.i, kind === H.fsm ? actor + 1 : 0);
+          poke(p.v.o_io_req_actor, kind === H.fsm ? actor + 1 : 0);
           // The request has been read: the region is the user's no longer (I1 before io_mutex).
           if (kind === H.fsm_exit) Atomics.compareExchange(p.v.o_region_writer.a, p.v.o_region_writer.i, actor + 1, 0);
         }

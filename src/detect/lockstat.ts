@@ -19,9 +19,10 @@
 import { build, decodeFromCompressedBase64, encodeIntoCompressedBase64, type Histogram } from 'hdr-histogram-js';
 import { H, type HookFn, register_hook } from '../kernel/hook.ts';
 import { objClass } from '../kernel/layout.ts';
+import { MAX_ACTORS } from '../kernel/global.ts';
 import { set_io_latency_hook } from '../client/client.ts';
 
-export const LOCKSTAT_ACTORS = 16;
+export const LOCKSTAT_ACTORS = MAX_ACTORS;
 const LOCK_CAP = 128;
 const SITE_CAP = 512;
 const SLOT_CAP = 512;

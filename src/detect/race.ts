@@ -25,11 +25,12 @@
 // csch) is issued under sch->lock, and do_cio_interrupt takes sch->lock before tsch. The handler
 // that sees the status can only take the lock after the starter let go of it, so the starter's
 // release -> the handler's acquired is already the "interrupt raised -> handler" edge.
-import { GLOBAL } from '../kernel/global.ts';
+import { GLOBAL, MAX_ACTORS } from '../kernel/global.ts';
 import { H, type HookFn, register_hook } from '../kernel/hook.ts';
 import { objName } from '../kernel/layout.ts';
 
-export const RACE_ACTORS = 16;
+/** a vector clock per actor: every actor a run can have */
+export const RACE_ACTORS = MAX_ACTORS;
 const N = RACE_ACTORS;
 
 /** Header words (one place for every slot, as piscina names its fields). */
@@ -59,7 +60,19 @@ const LOCK_SLOTS = 32; // interned lock ids: a held set is a 32-bit mask over th
 const SYNC_CAP = 1024; // locks, completions, works, eventfds, the workqueue
 const SYNC_WORDS = 2 + N; // key+1, lock, clock
 const FIND_CAP = 512;
-const FIND_WORDS = 16; // used, base+1, count, low site, high site, (unused), first access (5), second access (5)
+const FIND_WORDS = 16;
+/** A findings-table row: its words by name. Word 5 is unused. */
+const Row = { used: 0, obj: 1 /* object id + 1 */, count: 2, lo_site: 3, hi_site: 4, first: 6, second: 11 } as const;
+/** One access of a row (first, second): actor, interned site, flags, span (offset << 16 | size), held-lock mask. */
+const Acc = { actor: 0, site: 1, flags: 2, span: 3, locks: 4 } as const;
+
+function put_access(a: Int32Array, at: number, actor: number, site: number, flags: number, span: number, locks: number): void {
+  a[at + Acc.actor] = actor;
+  a[at + Acc.site] = site;
+  a[at + Acc.flags] = flags;
+  a[at + Acc.span] = span;
+  a[at + Acc.locks] = locks;
+}
 const RV_CAP = 2048; // read clocks for locations read concurrently
 const RV_ACTOR_WORDS = 5; // clock, site, flags, span, locks
 const RV_WORDS = N * RV_ACTOR_WORDS;
@@ -297,7 +310,7 @@ export function start_race_detector(buf: SharedArrayBuffer, actor: number): () =
   const bump = (b: number): void => {
     for (let i = 0; i < ncounted; i++) if (counted[i] === b) return;
     if (ncounted < counted.length) counted[ncounted++] = b;
-    Atomics.add(a, b + 2, 1);
+    Atomics.add(a, b + Row.count, 1);
   };
   const report = (base: number, pa: number, ps: number, pf: number, pspan: number, pl: number, t: number, s: number, f: number, span: number, l: number): void => {
     if ((pf & f & F_MARKED) !== 0) return;
@@ -306,7 +319,7 @@ export function start_race_detector(buf: SharedArrayBuffer, actor: number): () =
     const hi = lo === ps ? s : ps;
     const h = (Math.imul(base, 0x9e3779b1) ^ Math.imul(lo, 0x85ebca6b) ^ Math.imul(hi, 0xc2b2ae35)) | 0;
     const cached = findSlots.get(h);
-    if (cached !== undefined && a[cached + 1] === base + 1 && a[cached + 3] === lo && a[cached + 4] === hi) {
+    if (cached !== undefined && a[cached + Row.obj] === base + 1 && a[cached + Row.lo_site] === lo && a[cached + Row.hi_site] === hi) {
       bump(cached);
       return;
     }
@@ -314,27 +327,19 @@ export function start_race_detector(buf: SharedArrayBuffer, actor: number): () =
     let i = (h >>> 0) % FIND_CAP;
     for (let n = 0; n < FIND_CAP; n++, i = (i + 1) % FIND_CAP) {
       const b = L.find + i * FIND_WORDS;
-      if (a[b] === 0) {
-        a[b] = 1;
-        a[b + 1] = base + 1;
-        a[b + 3] = lo;
-        a[b + 4] = hi;
-        a[b + 6] = pa;
-        a[b + 7] = ps;
-        a[b + 8] = pf;
-        a[b + 9] = pspan;
-        a[b + 10] = pl;
-        a[b + 11] = t;
-        a[b + 12] = s;
-        a[b + 13] = f;
-        a[b + 14] = span;
-        a[b + 15] = l;
+      if (a[b + Row.used] === 0) {
+        a[b + Row.used] = 1;
+        a[b + Row.obj] = base + 1;
+        a[b + Row.lo_site] = lo;
+        a[b + Row.hi_site] = hi;
+        put_access(a, b + Row.first, pa, ps, pf, pspan, pl);
+        put_access(a, b + Row.second, t, s, f, span, l);
         unlock(a, Hdr.find_lock);
         bump(b);
         findSlots.set(h, b);
         return;
       }
-      if (a[b + 1] === base + 1 && a[b + 3] === lo && a[b + 4] === hi) {
+      if (a[b + Row.obj] === base + 1 && a[b + Row.lo_site] === lo && a[b + Row.hi_site] === hi) {
         unlock(a, Hdr.find_lock);
         bump(b);
         findSlots.set(h, b);
@@ -600,30 +605,30 @@ export function race_report(buf: SharedArrayBuffer): RaceFinding[] {
     return out;
   };
   const desc = (b: number): AccessDesc => ({
-    actor: a[b]!,
-    site: site(a[b + 1]!),
-    op: (a[b + 2]! & F_WRITE) !== 0 ? 'write' : 'read',
-    marked: (a[b + 2]! & F_MARKED) !== 0,
-    locks: locks(a[b + 4]!),
-    offset: a[b + 3]! >>> 16,
-    size: a[b + 3]! & 0xffff,
+    actor: a[b + Acc.actor]!,
+    site: site(a[b + Acc.site]!),
+    op: (a[b + Acc.flags]! & F_WRITE) !== 0 ? 'write' : 'read',
+    marked: (a[b + Acc.flags]! & F_MARKED) !== 0,
+    locks: locks(a[b + Acc.locks]!),
+    offset: a[b + Acc.span]! >>> 16,
+    size: a[b + Acc.span]! & 0xffff,
   });
   // Elements of a words() array carry their own object ids ("cp->pa_iova+10"): they are one
   // field, so merge them by (field, site pair, class) and keep the byte offset of the element.
   const merged = new Map<string, RaceFinding>();
   for (let i = 0; i < FIND_CAP; i++) {
     const b = L.find + i * FIND_WORDS;
-    if (a[b] === 0) continue;
-    const name = objName(a[b + 1]! - 1);
+    if (a[b + Row.used] === 0) continue;
+    const name = objName(a[b + Row.obj]! - 1);
     const m = /^(.*)\+(\d+)$/.exec(name);
     const field = m === null ? name : m[1]!;
     const extra = m === null ? 0 : Number(m[2]) * 4;
-    const first = desc(b + 6);
-    const second = desc(b + 11);
+    const first = desc(b + Row.first);
+    const second = desc(b + Row.second);
     first.offset += extra;
     second.offset += extra;
     const id = 'data-race';
-    const count = a[b + 2]!;
+    const count = a[b + Row.count]!;
     const key = `${id}|${field}|${[first.site, second.site].sort().join('|')}`;
     const seen = merged.get(key);
     if (seen !== undefined) seen.count += count;

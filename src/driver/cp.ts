@@ -15,12 +15,14 @@ import {
   should_fail,
   words,
   type SharedBuf,
+  type Words,
   type StructView,
 } from '../kernel/index.ts';
 import { CCW_SIZE, IDAW_SIZE, ccw_decode, ccw_does_data_transfer, ccw_is_chain, ccw_is_idal, ccw_is_tic, idal_nr_words, type Ccw } from '../uapi/ccw.ts';
 import { EBUSY, EFAULT, EINVAL, ENOMEM, EOPNOTSUPP } from '../uapi/errno.ts';
 import { ORB_C64, ORB_FMT, ORB_PFCH, ORB_SIZE, orb_bytes, orb_lpm, orb_with_lpm, type Orb } from '../uapi/orb.ts';
 import type { Scsw } from '../uapi/scsw.ts';
+import { SITES } from './sites.ts';
 import { PAGE_SIZE, vfio_dma_rw, vfio_pin_pages, vfio_unpin_pages, type GuestMemoryView } from '../vfio/guest.ts';
 
 /** The longest chain: a 257th CCW without an end fails cp_init with -EINVAL. */
@@ -94,9 +96,9 @@ export interface Cp {
   readonly rules: Readonly<CpRules>;
 }
 
-/** One Field per word of a `words` array, so each element is its own object for the hook. */
-function fields(k: { a: Int32Array; i: number; id: number }, n: number): Field[] {
-  return Array.from({ length: n }, (_, j) => new Field(k.a, k.i + j, k.id + j));
+/** The element views of a `words` array, each its own object for the hook. */
+function fields(k: Words, n: number): Field[] {
+  return Array.from({ length: n }, (_, j) => k.at(j));
 }
 
 /**
@@ -260,7 +262,7 @@ function cp_unpin_free(cp: Cp, site: string): void {
  * -EOPNOTSUPP (no pfch, where required), -EINVAL (chain too long, bad TIC), -ENOMEM (too many
  * chains), or the guest-read error (-EFAULT).
  */
-export function cp_init(cp: Cp, orb: Orb, site = 'cp_init'): number {
+export function cp_init(cp: Cp, orb: Orb, site: string = SITES.cp_init): number {
   const v = cp.v;
   const r = cp.rules;
   // M-D2: "this is an error in the caller"
@@ -402,7 +404,7 @@ export function cp_prefetch(cp: Cp): number {
 
 /** v5.2+: a no-op unless initialised; then clear the flag and free. B: unconditional. */
 export function cp_free(cp: Cp): void {
-  const site = 'cp_free';
+  const site = SITES.cp_free;
   if (!cp_list_usable(cp, site)) return;
   cp_unpin_free(cp, site);
 }

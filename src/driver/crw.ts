@@ -5,7 +5,7 @@
 // object with a lifetime (src/kernel/lifetime.ts): a reader that still follows an entry another
 // reader freed is a use-after-free. The head is one word (first entry), as list_first_entry and
 // list_del on the first entry touch only it and that entry's next; `last` stands for head.prev.
-import { Field, Kref, KREF_WORDS, kref_gen, kref_init, kref_read, obj_free, obj_use, type Lifetime } from '../kernel/index.ts';
+import { Kref, KREF_WORDS, kref_gen, kref_init, kref_read, obj_free, obj_use, peek, type Lifetime } from '../kernel/index.ts';
 import { CRW_QUEUE, type VfioCcwPrivate } from './private.ts';
 
 /** A pointer to an entry (struct vfio_ccw_crw *): generation << 8 | index + 1; 0 is NULL. */
@@ -15,11 +15,8 @@ const idx = (e: CrwPtr): number => (e & 0xff) - 1;
 const gen = (e: CrwPtr): number => e >>> 8;
 
 function entry(p: VfioCcwPrivate, e: CrwPtr): Lifetime {
-  const l = p.v.crw_life;
-  const k = idx(e) * KREF_WORDS;
-  return { ref: new Kref(l.a, l.i + k, l.id + k), what: 'vfio_ccw_crw' };
+  return { ref: p.v.crw_life.sub(idx(e) * KREF_WORDS, Kref), what: 'vfio_ccw_crw' };
 }
-const word = (f: { a: Int32Array; i: number; id: number }, j: number): Field => new Field(f.a, f.i + j, f.id + j);
 
 /** list_empty(&private->crw) */
 export function crw_list_empty(p: VfioCcwPrivate, site: string): boolean {
@@ -34,11 +31,11 @@ export function crw_queue(p: VfioCcwPrivate, value: number, site: string): boole
     if (kref_read(cand.ref) === 0) e = (kref_init(cand.ref) << 8) | (j + 1);
   }
   if (e === 0) return false;
-  word(p.v.crw_val, idx(e)).set(value, site);
-  word(p.v.crw_next, idx(e)).set(0, site);
+  p.v.crw_val.at(idx(e)).set(value, site);
+  p.v.crw_next.at(idx(e)).set(0, site);
   const last = p.v.crw_last.get(site);
   if (last === 0) p.v.crw_first.set(e, site);
-  else if (obj_use(entry(p, last), gen(last), site)) word(p.v.crw_next, idx(last)).set(e, site);
+  else if (obj_use(entry(p, last), gen(last), site)) p.v.crw_next.at(idx(last)).set(e, site);
   p.v.crw_last.set(e, site);
   return true;
 }
@@ -50,7 +47,7 @@ export function crw_queue(p: VfioCcwPrivate, value: number, site: string): boole
 export function crw_dequeue(p: VfioCcwPrivate, site: string): CrwPtr {
   const e = p.v.crw_first.get(site);
   if (e === 0) return 0;
-  const next = word(p.v.crw_next, idx(e)).get(site);
+  const next = p.v.crw_next.at(idx(e)).get(site);
   // checked after the load: another reader may have freed the entry since we found it
   if (!obj_use(entry(p, e), gen(e), site, 'list_del of')) return 0;
   p.v.crw_first.set(next, site);
@@ -60,7 +57,7 @@ export function crw_dequeue(p: VfioCcwPrivate, site: string): CrwPtr {
 
 /** crw->crw of an entry the caller took off the list (0 if it is already freed: reported). */
 export function crw_value(p: VfioCcwPrivate, e: CrwPtr, site: string): number {
-  return obj_use(entry(p, e), gen(e), site, 'read of') ? word(p.v.crw_val, idx(e)).get(site) : 0;
+  return obj_use(entry(p, e), gen(e), site, 'read of') ? p.v.crw_val.at(idx(e)).get(site) : 0;
 }
 
 /** kfree(crw) */
@@ -68,12 +65,12 @@ export function crw_free(p: VfioCcwPrivate, e: CrwPtr, site: string): void {
   obj_free(entry(p, e), gen(e), site);
 }
 
-/** Entries queued (tests, stats): walks the list with raw loads. */
+/** Entries queued (tests, stats): walks the list with peek(), unseen by the detectors. */
 export function crw_count(p: VfioCcwPrivate): number {
   let n = 0;
-  for (let e = Atomics.load(p.v.crw_first.a, p.v.crw_first.i); e !== 0 && n <= CRW_QUEUE; n++) {
+  for (let e = peek(p.v.crw_first); e !== 0 && n <= CRW_QUEUE; n++) {
     if (kref_gen(entry(p, e).ref) !== gen(e)) break;
-    e = Atomics.load(p.v.crw_next.a, p.v.crw_next.i + idx(e));
+    e = peek(p.v.crw_next.at(idx(e)));
   }
   return n;
 }

@@ -1,6 +1,6 @@
 // drivers/s390/cio/vfio_ccw_drv.c: the IRQ entry, io_todo / crw_todo, quiesce, css callbacks.
 import {
-  GLOBAL, ActorSlot, atomic_inc, current, eventfd_ctx_deref, eventfd_signal, obj_alive, objName, type Field, flush_workqueue, init_completion, mutex_lock, mutex_unlock,
+  GLOBAL, ActorSlot, atomic_inc, atomic_set, current, eventfd_ctx_deref, eventfd_signal, obj_alive, objName, type Field, flush_workqueue, init_completion, mutex_lock, mutex_unlock,
   objId, reinit_completion, spin_lock_irq, spin_lock_irqsave, spin_unlock_irq, spin_unlock_irqrestore, wait_for_completion, wait_for_completion_timeout, HZ, should_fail,
   queue_work, WARN, Warn,
 } from '../kernel/index.ts';
@@ -12,10 +12,10 @@ import {
   CHP_OFFLINE, CHP_ONLINE, CHP_VARY_OFF, CHP_VARY_ON, cio_cancel_halt_clear, cio_disable_subchannel, cio_update_schib, type ChpLink, type Subch,
 } from '../cio/css.ts';
 import { cp_free, cp_update_scsw } from './cp.ts';
-import { VFIO_CCW_ISC, completion_at, irb_to_slot, vfio_ccw_fsm_event } from './fsm.ts';
 import { crw_list_empty, crw_queue } from './crw.ts';
-import type { VfioCcwPrivate } from './private.ts';
-import type { VariantFeatures } from '../variants/types.ts';
+import { SITES } from './sites.ts';
+import { VFIO_CCW_ISC, completion_at, vfio_ccw_fsm_event, type VfioCcwPrivate } from './private.ts';
+import { fsm_returns_state, type VariantFeatures } from './features.ts';
 
 /**
  * `if (private->x_trigger) eventfd_signal(private->x_trigger, 1);` (every version, v6.8 read):
@@ -34,6 +34,12 @@ export function signal_trigger(p: VfioCcwPrivate, trigger: Field, site: string):
   const alive = obj_alive(ctx.ref, ctx.gen);
   eventfd_signal(ctx, site); // on a freed context: reported, nothing counted
   return alive;
+}
+
+/** The per-CPU IRB into the single slot (R2), then io_work: IRQ context, sch->lock held by the caller. */
+export function irb_to_slot(p: VfioCcwPrivate, site: string): void {
+  p.v.irb.copy_from(p.sch.v.irb, site, 96);
+  queue_work(p.wq, p.v.io_work, site);
 }
 
 /** The css .irq callback: runs in IRQ context with sch->lock held by do_cio_interrupt. */
@@ -68,7 +74,7 @@ export function io_todo_by_rule(p: VfioCcwPrivate): void {
  * §4.4, §5.4, §6.4, §7.2, §9.1).
  */
 export function io_todo_steps(p: VfioCcwPrivate): void {
-  const F = 'vfio_ccw_sch_io_todo';
+  const F = SITES.vfio_ccw_sch_io_todo;
   const rule = p.drv.f.io_todo;
   let cp_is_finished = false;
   const irb = p.v.irb;
@@ -219,11 +225,11 @@ function sch_quiesce_locked(p: VfioCcwPrivate, loop: (p: VfioCcwPrivate) => numb
  * v5.19; A keeps C's shape [inferred]): sch_quiesce_locked around their own loop.
  */
 export const SCH_QUIESCE: Readonly<Record<VariantFeatures['quiesce'], (p: VfioCcwPrivate) => number>> = {
-  'A-states': (p) => sch_quiesce_locked(p, quiesce_loop),
-  B: (p) => sch_quiesce_locked(p, quiesce_loop_b),
-  C: (p) => sch_quiesce_locked(p, quiesce_loop),
-  'F-flush_sch': quiesce_loop,
-  E: quiesce_loop,
+  'quiescing-state': (p) => sch_quiesce_locked(p, quiesce_loop),
+  'retry-255-flush-under-lock': (p) => sch_quiesce_locked(p, quiesce_loop_b),
+  'retry-once': (p) => sch_quiesce_locked(p, quiesce_loop),
+  'flush_sch-in-close': quiesce_loop,
+  'in-close-lock-held': quiesce_loop,
 };
 
 /**
@@ -290,7 +296,7 @@ export function vfio_ccw_sch_event(p: VfioCcwPrivate | null, sch: Subch): number
   const busy = sch.v.registered.get(F) === 0 || sch.v.todo.get(F) !== 0;
   // v4.12 … v5.1 answer 0 ("done") here, later code -EAGAIN ("call again", §5.5).
   const rc = busy ? (p?.drv.f.sch_event_busy_rc ?? -EAGAIN) : 0;
-  if (!busy && p !== null && p.drv.f.fsm_dispatch !== 'direct') {
+  if (!busy && p !== null && fsm_returns_state(p.drv.f)) {
     // A: the SCHIB_CHANGED event refreshes the schib under sch->lock itself [inferred from the table].
     spin_unlock_irqrestore(sch.v.lock, flags, F);
     vfio_ccw_fsm_event(p, p.drv.E.SCHIB_CHANGED);
@@ -315,7 +321,7 @@ export function vfio_ccw_sch_shutdown(p: VfioCcwPrivate | null): void {
   if (f.open_close_fsm_events) {
     vfio_ccw_fsm_event(p, p.drv.E.CLOSE);
     vfio_ccw_fsm_event(p, p.drv.R.EV_NOT_OPER);
-  } else if (f.fsm_dispatch !== 'direct') vfio_ccw_fsm_offline_wait(p);
+  } else if (fsm_returns_state(f)) vfio_ccw_fsm_offline_wait(p);
   else vfio_ccw_sch_quiesce(p);
 }
 
@@ -325,13 +331,13 @@ export function vfio_ccw_sch_shutdown(p: VfioCcwPrivate | null): void {
  * registers it before the device is initialised, I19; v5.0+ last, M-A2).
  */
 export function vfio_ccw_sch_probe(p: VfioCcwPrivate): number {
-  const F = 'vfio_ccw_sch_probe';
+  const F = SITES.vfio_ccw_sch_probe;
   const f = p.drv.f;
   const S = p.drv.S;
   // mdev_register_device / mdev_register_parent: may fail (-ENOMEM); the caller unwinds
   const register_parent = (): number => (should_fail('mdev_register') ? -ENOMEM : (p.v.parent_registered.set(1, F), 0));
   if (f.parent_split) return register_parent(); // v6.2+: only the parent; private comes with the mdev
-  const A = f.fsm_dispatch !== 'direct';
+  const A = fsm_returns_state(f);
   if (f.probe_enables_subchannel) {
     const sch = p.sch;
     if (A) {
@@ -362,7 +368,7 @@ export function vfio_ccw_sch_probe(p: VfioCcwPrivate): number {
     const ret = register_parent();
     if (ret !== 0) return unwind(ret);
   }
-  if (f.avail_accounting) Atomics.store(p.v.avail.a, p.v.avail.i, 1);
+  if (f.avail_accounting) atomic_set(p.v.avail, 1, F);
   if (!A) p.v.state.set(p.drv.R.STANDBY, F);
   if (f.probe_registers_parent_last) {
     const ret = register_parent();

@@ -3,10 +3,7 @@
 // One set of actions, mainline's (G), with the steps in which a version differs read from
 // p.drv.f (spec/driver.md §4 … §10). Version A's actions return the next state: they are at the
 // end of the file, as overrides for label A that wrap the shared ones.
-import {
-  BUG, Warn, complete, current, mutex_lock, mutex_unlock, spin_lock_irq, spin_lock_irqsave, spin_unlock_irq, spin_unlock_irqrestore, queue_work,
-  H, hook, Completion, Field, objOff,
-} from '../kernel/index.ts';
+import { complete, spin_lock_irq, spin_lock_irqsave, spin_unlock_irq, spin_unlock_irqrestore, type Field } from '../kernel/index.ts';
 import { EACCES, EAGAIN, EBUSY, EINVAL, EIO, ENODEV, EOPNOTSUPP } from '../uapi/errno.ts';
 import { IO_ORB, IO_RET_CODE, IO_SCSW, CMD_COMMAND, CMD_RET_CODE, VFIO_CCW_ASYNC_CMD_CSCH, VFIO_CCW_ASYNC_CMD_HSCH } from '../uapi/vfio_ccw.ts';
 import { ORB_TM_B, orb_lpm, orb_read } from '../uapi/orb.ts';
@@ -16,36 +13,15 @@ import {
   sch_shadow_actl_or, sch_shadow_actl_set,
 } from '../cio/css.ts';
 import { cp_free, cp_get_orb, cp_init, cp_prefetch } from './cp.ts';
-import { SCH_QUIESCE, flush_sch, io_todo_by_rule, io_todo_steps, vfio_ccw_sch_quiesce } from './drv.ts';
-import { LOG_RECORDS, type VfioCcwPrivate } from './private.ts';
+import { SCH_QUIESCE, flush_sch, io_todo_by_rule, io_todo_steps, irb_to_slot, vfio_ccw_sch_quiesce } from './drv.ts';
+import { LOG_RECORDS, VFIO_CCW_ISC, completion_at, vfio_ccw_fsm_event, type FsmFunc, type VfioCcwPrivate } from './private.ts';
 import type { ActionName } from './fsm_tables.ts';
+import { SITES } from './sites.ts';
 import { make_driver, type Driver } from './variant.ts';
-import { variant_by_name, type VariantFeatures } from '../variants/index.ts';
+import { variant_by_name, type Variant, type VariantFeatures } from '../variants/index.ts';
 
-export type FsmFunc = (p: VfioCcwPrivate, event: number) => void;
-
-export const VFIO_CCW_ISC = 6; // IO_SCH_ISC in the kernel's isc.h
-
-/**
- * vfio_ccw_fsm_event: a plain table dispatch with no lock of its own (R1). A's dispatcher is
- * serialised ("Make FSM functions atomic", read as a mutex around dispatch [inferred], §4.1).
- */
-export function vfio_ccw_fsm_event(p: VfioCcwPrivate, event: number): void {
-  const serialised = p.drv.f.fsm_dispatch !== 'direct';
-  if (serialised) mutex_lock(p.v.fsm_mutex, 'vfio_ccw_fsm_event');
-  try {
-    const state = p.v.state.get('vfio_ccw_fsm_event');
-    if (hook !== null) hook(H.fsm, p.v.state.id, 'vfio_ccw_fsm_event', current.id, (state << 8) | event);
-    const row = p.drv.jumptable[state];
-    const fn = row?.[event];
-    // A's fsm_quiescing can leave a negative errno as the state: the kernel then indexes out of bounds.
-    if (fn === undefined) BUG(Warn.driver, p.v.state.id, `vfio_ccw_fsm_event: state ${state} event ${event} outside the jump table`);
-    fn(p, event);
-    if (hook !== null) hook(H.fsm_exit, p.v.state.id, 'vfio_ccw_fsm_event', current.id, (state << 8) | event);
-  } finally {
-    if (serialised) mutex_unlock(p.v.fsm_mutex, 'vfio_ccw_fsm_event');
-  }
-}
+// drv.c and fsm.c both reach these through vfio_ccw_private.h; callers that know them as fsm's keep that name.
+export { VFIO_CCW_ISC, completion_at, irb_to_slot, vfio_ccw_fsm_event, type FsmFunc };
 
 const set_state = (p: VfioCcwPrivate, s: number, site: string): void => p.v.state.set(s, site);
 const io_ret = (p: VfioCcwPrivate, rc: number, site: string): void => p.v.io_region.set_i32(IO_RET_CODE, rc, site);
@@ -108,13 +84,13 @@ function io_helper_ssch(p: VfioCcwPrivate, F: string, pending: boolean): number 
   }
 }
 
-/** A: no sch->lock at all; the caller leaves the state (§4.4). */
-function fsm_io_helper_a(p: VfioCcwPrivate): number {
+/** morel-2018: no sch->lock at all; the caller leaves the state (its fsm_io_request). */
+function fsm_io_helper_morel_2018(p: VfioCcwPrivate): number {
   return io_helper_ssch(p, 'fsm_io_helper', false);
 }
 
-/** v4.12 (B1): BUSY under sch->lock, then ssch and the actl update outside it (§5.3.2). */
-function fsm_io_helper_b1(p: VfioCcwPrivate): number {
+/** v4.12 (vfio_ccw_fsm.c fsm_io_helper): BUSY under sch->lock, then ssch and the actl update outside it. */
+function fsm_io_helper_v4_12(p: VfioCcwPrivate): number {
   const F = 'fsm_io_helper';
   const flags = spin_lock_irqsave(p.sch.v.lock, F);
   set_state(p, p.drv.S.BUSY, F);
@@ -122,8 +98,8 @@ function fsm_io_helper_b1(p: VfioCcwPrivate): number {
   return io_helper_ssch(p, F, false);
 }
 
-/** v4.18 … v5.1 (B2/B3): BUSY, ORB, ssch and the cc mapping in one sch->lock section; BUSY even if ssch fails. */
-function fsm_io_helper_b2(p: VfioCcwPrivate): number {
+/** v4.18 … v5.1 (vfio_ccw_fsm.c fsm_io_helper): BUSY, ORB, ssch and the cc mapping in one sch->lock section; BUSY even if ssch fails. */
+function fsm_io_helper_v4_18(p: VfioCcwPrivate): number {
   const F = 'fsm_io_helper';
   const flags = spin_lock_irqsave(p.sch.v.lock, F);
   set_state(p, p.drv.S.BUSY, F);
@@ -132,8 +108,8 @@ function fsm_io_helper_b2(p: VfioCcwPrivate): number {
   return ret;
 }
 
-/** v5.2+ (C): one sch->lock section; a NULL ORB is -EIO; CP_PENDING only on cc 0 (§6.3). */
-function fsm_io_helper_c(p: VfioCcwPrivate): number {
+/** v5.2+ (vfio_ccw_fsm.c fsm_io_helper): one sch->lock section; a NULL ORB is -EIO; CP_PENDING only on cc 0. */
+function fsm_io_helper_v5_2(p: VfioCcwPrivate): number {
   const F = 'fsm_io_helper';
   const flags = spin_lock_irqsave(p.sch.v.lock, F);
   const ret = io_helper_ssch(p, F, true);
@@ -143,10 +119,10 @@ function fsm_io_helper_c(p: VfioCcwPrivate): number {
 
 /** The forms of fsm_io_helper by `features.io_helper`: the driver picks one when it is built. */
 export const FSM_IO_HELPERS: Readonly<Record<VariantFeatures['io_helper'], (p: VfioCcwPrivate) => number>> = {
-  'A-unlocked': fsm_io_helper_a,
-  'B1-unlocked-ssch': fsm_io_helper_b1,
-  'B2-locked': fsm_io_helper_b2,
-  'C-locked': fsm_io_helper_c,
+  'no-lock': fsm_io_helper_morel_2018,
+  'ssch-outside-lock': fsm_io_helper_v4_12,
+  'one-lock-busy-first': fsm_io_helper_v4_18,
+  'one-lock-pending-on-cc0': fsm_io_helper_v5_2,
 };
 
 /** The ssch path: the variant's form of fsm_io_helper (or its own replacement). */
@@ -191,13 +167,13 @@ function fsm_do_clear(p: VfioCcwPrivate): number {
  * which starts the program whatever fctl says (§4.4).
  */
 export const fsm_io_request: FsmFunc = (p) => {
-  const F = 'fsm_io_request';
+  const F = SITES.fsm_io_request;
   const f = p.drv.f;
   const io = p.v.io_region;
   set_state(p, p.drv.S[f.request_entry_state], F);
   p.v.scsw.copy_from(io, F, 12, 0, IO_SCSW);
   const fctl = scsw_fctl(p.v.scsw.get_u32(0, F));
-  if (f.halt_clear_on_io_region === 'A-no-fctl-check' || fctl & SCSW_FCTL_START_FUNC) {
+  if (f.halt_clear_on_io_region === 'no-fctl-check' || fctl & SCSW_FCTL_START_FUNC) {
     const orb = orb_read(new DataView(io.read(IO_ORB, 12, F).buffer), 0);
     if (f.tm_check && (orb.flags & ORB_TM_B) !== 0) {
       io_ret(p, -EOPNOTSUPP, F);
@@ -230,7 +206,7 @@ export const fsm_io_request: FsmFunc = (p) => {
 
 function err_out(p: VfioCcwPrivate): void {
   // v5.2 … v5.12 reset nothing here: the region writer does (IO-6, §7.3).
-  if (p.drv.f.err_out_sets_idle) set_state(p, p.drv.S.IDLE, 'fsm_io_request');
+  if (p.drv.f.err_out_sets_idle) set_state(p, p.drv.S.IDLE, SITES.fsm_io_request);
 }
 
 export const fsm_async_request: FsmFunc = (p) => {
@@ -243,12 +219,6 @@ export const fsm_async_request: FsmFunc = (p) => {
   cmd_ret(p, rc, F);
 };
 
-/** The per-CPU IRB into the single slot (R2), then io_work: IRQ context, sch->lock held by the caller. */
-export function irb_to_slot(p: VfioCcwPrivate, site: string): void {
-  p.v.irb.copy_from(p.sch.v.irb, site, 96);
-  queue_work(p.wq, p.v.io_work, site);
-}
-
 function complete_waiter(p: VfioCcwPrivate, site: string): void {
   const c = p.v.completion.get(site);
   if (c !== 0) complete(completion_at(p, c), site);
@@ -256,14 +226,9 @@ function complete_waiter(p: VfioCcwPrivate, site: string): void {
 
 /** Runs in IRQ context with sch->lock held by the caller. */
 export const fsm_irq: FsmFunc = (p) => {
-  irb_to_slot(p, 'fsm_irq');
-  complete_waiter(p, 'fsm_irq');
+  irb_to_slot(p, SITES.fsm_irq);
+  complete_waiter(p, SITES.fsm_irq);
 };
-
-/** The on-stack completion a quiesce points private->completion at (an actor slot's). */
-export function completion_at(p: VfioCcwPrivate, id: number): Completion {
-  return new Completion(p.g.i32, objOff(id), id);
-}
 
 export const fsm_open: FsmFunc = (p) => {
   const F = 'fsm_open';
@@ -294,7 +259,7 @@ export const fsm_close: FsmFunc = (p) => {
   let ok = false;
   if (sch.hw_enabled()) {
     let ret = cio_disable_subchannel(sch);
-    if (ret === -EBUSY) ret = p.drv.f.quiesce === 'F-flush_sch' ? flush_sch(p) : vfio_ccw_sch_quiesce(p);
+    if (ret === -EBUSY) ret = p.drv.f.quiesce === 'flush_sch-in-close' ? flush_sch(p) : vfio_ccw_sch_quiesce(p);
     ok = ret === 0;
   }
   if (!ok) {
@@ -318,7 +283,7 @@ function log(p: VfioCcwPrivate, site: string): void {
   const flags = spin_lock_irqsave(p.v.dbf_lock, F);
   const n = p.v.log_count.get(F);
   const slot = (n % LOG_RECORDS) * 2;
-  const rec = (k: number): Field => new Field(p.v.log.a, p.v.log.i + slot + k, p.v.log.id + slot + k);
+  const rec = (k: number): Field => p.v.log.at(slot + k);
   rec(0).set(byRef ? 1 : 0, F);
   rec(1).set(arg, F);
   p.v.log_count.set(n + 1, F);
@@ -404,7 +369,7 @@ export const ACTIONS_A: Readonly<Partial<Record<ActionName, FsmFunc>>> = {
   // Runs from the work item in A; the snapshot names no lock for it (§4.4).
   fsm_disabled_irq: then('fsm_disabled_irq', fsm_disabled_irq, same),
   // Every step sets ret_code; the helper took no lock and wrote no state.
-  fsm_io_request: then('fsm_io_request', fsm_io_request, (p) => (p.v.io_region.get_i32(IO_RET_CODE, 'fsm_io_request') === 0 ? p.drv.S.BUSY : p.drv.S.IDLE)),
+  fsm_io_request: then('fsm_io_request', fsm_io_request, (p) => (p.v.io_region.get_i32(IO_RET_CODE, SITES.fsm_io_request) === 0 ? p.drv.S.BUSY : p.drv.S.IDLE)),
   // In the work item (io_todo fires INTERRUPT): the io_todo steps of rule A, then IDLE.
   fsm_irq: returns_state('fsm_irq', (p) => {
     io_todo_steps(p);
@@ -430,20 +395,20 @@ export const ACTIONS: Readonly<Partial<Record<ActionName, FsmFunc>>> = {
   fsm_broken,
 };
 
-const drivers = new Map<string, Driver>();
+const drivers = new WeakMap<Variant, Driver>();
 
-/** The driver of a variant (by registry name, or a user file's path), built once per thread. */
+/** The driver of a variant (by registry name, or a user file's path), built once per thread and registry entry. */
 export function driver_for(name: string): Driver {
   const v = variant_by_name(name);
   if (v === undefined) throw new Error(`no variant ${name}`);
-  let d = drivers.get(name);
-  if (d === undefined || d.variant !== v) {
+  let d = drivers.get(v);
+  if (d === undefined) {
     d = make_driver(v, ACTIONS, { A: ACTIONS_A }, {
       vfio_ccw_sch_io_todo: io_todo_by_rule,
       fsm_io_helper: FSM_IO_HELPERS[v.features.io_helper],
       vfio_ccw_sch_quiesce: SCH_QUIESCE[v.features.quiesce],
     });
-    drivers.set(name, d);
+    drivers.set(v, d);
   }
   return d;
 }

@@ -22,6 +22,8 @@ import { cp_free, cp_iova_pinned } from './cp.ts';
 import { signal_trigger, vfio_ccw_fsm_offline_wait, vfio_ccw_sch_quiesce } from './drv.ts';
 import { vfio_ccw_fsm_event } from './fsm.ts';
 import type { VfioCcwPrivate } from './private.ts';
+import { SITES } from './sites.ts';
+import { fsm_returns_state } from './features.ts';
 import { copy_from_user, copy_to_user as copy_out, type UserPtr } from './uaccess.ts';
 
 type RegionRw = (p: VfioCcwPrivate, buf: UserPtr, count: number, ppos: number) => number;
@@ -62,7 +64,7 @@ function vfio_ccw_mdev_read_io_region(p: VfioCcwPrivate, buf: UserPtr, count: nu
 }
 
 function vfio_ccw_mdev_write_io_region(p: VfioCcwPrivate, buf: UserPtr, count: number, ppos: number): number {
-  const F = 'vfio_ccw_mdev_write_io_region';
+  const F = SITES.vfio_ccw_mdev_write_io_region;
   const f = p.drv.f;
   const pos = f.offset_shift ? ppos & VFIO_CCW_OFFSET_MASK : ppos;
   if (pos + count > IO_REGION_SIZE) return -EINVAL;
@@ -266,7 +268,7 @@ export function vfio_ccw_mdev_reset(p: VfioCcwPrivate): number {
     vfio_ccw_fsm_event(p, p.drv.E.OPEN);
     return p.v.state.get(F) === p.drv.R.NOT_OPER ? -EINVAL : 0;
   }
-  if (f.reset === 'A-offline+online') {
+  if (f.reset === 'offline+online') {
     // A [inferred, §4.4]: offline (waiting out QUIESCING), then ONLINE; the answer is ours: -EIO unless IDLE.
     vfio_ccw_fsm_offline_wait(p);
     vfio_ccw_fsm_event(p, p.drv.E.ONLINE);
@@ -423,7 +425,7 @@ export function vfio_ccw_mdev_probe(p: VfioCcwPrivate): number {
   p.v.mdev.set(1, F);
   if (!f.mdev_create_sets_idle) return 0;
   // A moves every state change into the FSM: ONLINE (fsm_online enables, IDLE) [inferred].
-  if (f.fsm_dispatch !== 'direct') vfio_ccw_fsm_event(p, p.drv.E.ONLINE);
+  if (fsm_returns_state(f)) vfio_ccw_fsm_event(p, p.drv.E.ONLINE);
   else p.v.state.set(p.drv.S.IDLE, F);
   return 0;
 }
@@ -434,15 +436,15 @@ export function vfio_ccw_mdev_probe(p: VfioCcwPrivate): number {
  * v6.1 then waits until every other reference to the vfio_device is gone (release_comp).
  */
 export function vfio_ccw_mdev_remove(p: VfioCcwPrivate): void {
-  const F = 'vfio_ccw_mdev_remove';
+  const F = SITES.vfio_ccw_mdev_remove;
   const f = p.drv.f;
   const S = p.drv.S;
   // Only the v4.12 … v5.19 remove tests private->state (twice, as the C's two comparisons do);
   // v6.0's and later's, and A's, never read it here.
   const active = (): boolean => p.v.state.get(F) !== S.NOT_OPER && p.v.state.get(F) !== S.STANDBY;
-  if (f.mdev_remove === 'A-offline') vfio_ccw_fsm_offline_wait(p);
-  else if (f.mdev_remove === 'B-reset' && active() && vfio_ccw_mdev_reset(p) === 0) p.v.state.set(S.STANDBY, F);
-  else if (f.mdev_remove === 'C-quiesce+cp_free') {
+  if (f.mdev_remove === 'offline-event') vfio_ccw_fsm_offline_wait(p);
+  else if (f.mdev_remove === 'reset' && active() && vfio_ccw_mdev_reset(p) === 0) p.v.state.set(S.STANDBY, F);
+  else if (f.mdev_remove === 'quiesce+cp_free') {
     if (active() && vfio_ccw_sch_quiesce(p) === 0) p.v.state.set(S.STANDBY, F);
     cp_free(p.cp);
   }
@@ -469,7 +471,7 @@ export function vfio_put_device(p: VfioCcwPrivate): void {
 }
 
 /** The private of one mdev as an object with a lifetime (v6.2+; before, it lives as long as the subchannel). */
-export const private_ref = (p: VfioCcwPrivate): Kref => new Kref(p.v.life.a, p.v.life.i, p.v.life.id);
+export const private_ref = (p: VfioCcwPrivate): Kref => p.v.life.sub(0, Kref);
 
 /**
  * v6.2+ .release (v6.2 vfio_ccw_ops.c): free the CRWs and regions, and the vfio core kfree()s
@@ -485,7 +487,7 @@ function vfio_ccw_mdev_release_dev(p: VfioCcwPrivate): void {
 
 /** Fresh private state (kzalloc + the .init op): main at set-up, mdev probe in v6.2+. */
 export function vfio_ccw_private_init(p: VfioCcwPrivate, state: number): void {
-  const F = 'vfio_ccw_private_init';
+  const F = SITES.vfio_ccw_private_init;
   p.v.state.set(state, F);
   for (const f of [p.v.completion, p.v.num_regions, p.v.region_sets, p.v.crw_first, p.v.crw_last, p.v.io_trigger, p.v.crw_trigger, p.v.req_trigger, p.v.open_count, p.v.notifier_registered]) f.set(0, F);
   p.v.io_region.fill(0, F);

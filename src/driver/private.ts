@@ -1,5 +1,7 @@
 // drivers/s390/cio/vfio_ccw_private.h: struct vfio_ccw_private, laid out in the device's shared buffer.
-import { KREF_WORDS, atomic, bytes, completion, defineStruct, i32, kref, mutex, spinlock, work, words } from '../kernel/index.ts';
+import {
+  BUG, H, KREF_WORDS, Warn, atomic, bytes, completion, completion_by_id, current, defineStruct, hook, i32, kref, mutex, mutex_lock, mutex_unlock, spinlock, work, words, type Completion,
+} from '../kernel/index.ts';
 import { CMD_REGION_SIZE, CRW_REGION_SIZE, IO_REGION_SIZE, SCHIB_AREA_SIZE } from '../uapi/vfio_ccw.ts';
 
 export const CRW_QUEUE = 64;
@@ -70,7 +72,8 @@ export type PrivateLayout = typeof VfioCcwPrivate;
 import type { LayoutView, SharedBuf, WorkqueueStruct } from '../kernel/index.ts';
 import type { Subch } from '../cio/css.ts';
 import type { Cp } from './cp.ts';
-import type { Driver } from './variant.ts';
+import type { FsmShape } from './fsm_tables.ts';
+import { fsm_returns_state, type VariantFeatures } from './features.ts';
 
 export interface VfioCcwPrivate {
   /** device index (buffer index = dev + 1) */
@@ -85,4 +88,79 @@ export interface VfioCcwPrivate {
   readonly drv: Driver;
   /** the vfio-ccw workqueue (one for all devices) */
   readonly wq: WorkqueueStruct;
+}
+
+// ---- what vfio_ccw_private.h declares for drv.c and fsm.c: fsm_func_t, the jump table of the
+// device's version, vfio_ccw_fsm_event (a static inline there), the functions a version replaces.
+
+/** fsm_func_t */
+export type FsmFunc = (p: VfioCcwPrivate, event: number) => void;
+
+/** Every state name any version uses; a version that lacks one maps it to -1. */
+export const STATE_NAMES = ['NOT_OPER', 'STANDBY', 'IDLE', 'BOXED', 'BUSY', 'CP_PROCESSING', 'CP_PENDING', 'QUIESCING', 'BROKEN', 'CLOSED'] as const;
+export type StateName = (typeof STATE_NAMES)[number];
+export const EVENT_NAMES = ['NOT_OPER', 'IO_REQ', 'INTERRUPT', 'ASYNC_REQ', 'OPEN', 'CLOSE', 'INIT', 'SSCH_REQ', 'SCHIB_CHANGED', 'ONLINE', 'OFFLINE', 'BROKEN'] as const;
+export type EventName = (typeof EVENT_NAMES)[number];
+
+export type DriverFeatures = VariantFeatures;
+
+export interface Driver {
+  /** variant name, e.g. "mainline" */
+  readonly name: string;
+  readonly shape: FsmShape;
+  readonly S: Readonly<Record<StateName, number>>;
+  readonly E: Readonly<Record<EventName, number>>;
+  /**
+   * States and events by their role where a version renamed them, so shared code reads one
+   * number: F's BROKEN/CLOSED for NOT_OPER/STANDBY (§8.1), A's SSCH_REQ for IO_REQ (§4.2).
+   * Elsewhere these are the names themselves.
+   */
+  readonly R: Readonly<{ NOT_OPER: number; STANDBY: number; EV_NOT_OPER: number; EV_IO_REQ: number }>;
+  /** jumptable[state][event] */
+  readonly jumptable: readonly (readonly FsmFunc[])[];
+  readonly f: DriverFeatures;
+  /** functions picked once for this variant: its own replacement, else the shared one */
+  readonly code: DriverCode;
+}
+
+/**
+ * Driver functions a variant may replace with its own, written like that version's C. The driver
+ * picks each one once, when it is built; without a replacement it runs the shared function under
+ * the variant's `features`.
+ */
+export interface DriverCode {
+  /** io_work's handler (drivers/s390/cio/vfio_ccw_drv.c): the IRB slot to the I/O region, free, IDLE, signal */
+  readonly vfio_ccw_sch_io_todo: (p: VfioCcwPrivate) => void;
+  /** the ssch path of fsm_io_request (vfio_ccw_fsm.c): 0 or -errno; the forms differ in sch->lock */
+  readonly fsm_io_helper: (p: VfioCcwPrivate) => number;
+  /** vfio_ccw_sch_quiesce (vfio_ccw_drv.c): cancel/halt/clear until the disable takes; 0 or -errno */
+  readonly vfio_ccw_sch_quiesce: (p: VfioCcwPrivate) => number;
+}
+
+export const VFIO_CCW_ISC = 6; // IO_SCH_ISC in the kernel's isc.h
+
+/**
+ * vfio_ccw_fsm_event: a plain table dispatch with no lock of its own (R1). A's dispatcher is
+ * serialised ("Make FSM functions atomic", read as a mutex around dispatch [inferred], §4.1).
+ */
+export function vfio_ccw_fsm_event(p: VfioCcwPrivate, event: number): void {
+  const serialised = fsm_returns_state(p.drv.f);
+  if (serialised) mutex_lock(p.v.fsm_mutex, 'vfio_ccw_fsm_event');
+  try {
+    const state = p.v.state.get('vfio_ccw_fsm_event');
+    if (hook !== null) hook(H.fsm, p.v.state.id, 'vfio_ccw_fsm_event', current.id, (state << 8) | event);
+    const row = p.drv.jumptable[state];
+    const fn = row?.[event];
+    // A's fsm_quiescing can leave a negative errno as the state: the kernel then indexes out of bounds.
+    if (fn === undefined) BUG(Warn.driver, p.v.state.id, `vfio_ccw_fsm_event: state ${state} event ${event} outside the jump table`);
+    fn(p, event);
+    if (hook !== null) hook(H.fsm_exit, p.v.state.id, 'vfio_ccw_fsm_event', current.id, (state << 8) | event);
+  } finally {
+    if (serialised) mutex_unlock(p.v.fsm_mutex, 'vfio_ccw_fsm_event');
+  }
+}
+
+/** The on-stack completion a quiesce points private->completion at (an actor slot's). */
+export function completion_at(p: VfioCcwPrivate, id: number): Completion {
+  return completion_by_id(p.g, id);
 }

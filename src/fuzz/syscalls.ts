@@ -185,7 +185,7 @@ const IOCTLS: CallSpec[] = [
       return v.efd_live(data) && !v.fault ? [0] : [0, -EBADF];
     },
   ),
-  ioctl('reset', [], 2, (_a, f) => (f.reset === 'close+open' ? [0, -EINVAL] : f.reset === 'A-offline+online' ? [0, -EIO] : [0, -EBUSY, -ENODEV, -EIO])),
+  ioctl('reset', [], 2, (_a, f) => (f.reset === 'close+open' ? [0, -EINVAL] : f.reset === 'offline+online' ? [0, -EIO] : [0, -EBUSY, -ENODEV, -EIO])),
   ioctl('bad_ioctl', [arg('cmd', () => 0x3b70, () => [0x3b6a], [0, 0xffff])], 1, (a) => ([0x3b6b, 0x3b6c, 0x3b6d, 0x3b6e, 0x3b6f].includes(a[0]!) ? null : [-ENOTTY])),
 ];
 

@@ -29,13 +29,54 @@ export function WRITE_ONCE(f: Field, v: number, site: string): void {
 /** atomic_t */
 export class AtomicT extends KObj {}
 
+/** Any shared word: a field, an atomic_t, or one element of a `words` array. */
+export interface SharedWord {
+  readonly a: Int32Array;
+  readonly i: number;
+}
+
 /**
- * A harness's or a checker's look at a shared word (a scenario polling `state` or `sch->todo`):
- * no hook, so no detector files it and no schedule point is made. Driver code never uses it:
- * every kernel read goes through the accessors above.
+ * A harness's or a checker's look at a shared word (a scenario polling `state`, an invariant
+ * reading the cp's generation, a run's statistics): no hook, so no detector files it and no
+ * schedule point is made. Driver code never uses it: every kernel read goes through the
+ * accessors above.
  */
-export function peek(f: KObj): number {
+export function peek(f: SharedWord): number {
   return Atomics.load(f.a, f.i);
+}
+
+/** A checker's write to its own bookkeeping word (the o_* oracle fields): as peek, invisible. */
+export function poke(f: SharedWord, v: number): void {
+  Atomics.store(f.a, f.i, v);
+}
+
+/**
+ * A `words` array of a shared struct (the CRW entries, the debug log, the cp's chain tables):
+ * each element is its own object for the hook (id = the array's id + index), reached as a
+ * plain field (`at`) or an atomic_t (`atomic`), so no element is touched outside the seam.
+ */
+export class Words extends KObj {
+  constructor(
+    a: Int32Array,
+    i: number,
+    id: number,
+    /** elements */
+    readonly length: number,
+  ) {
+    super(a, i, id);
+  }
+  /** element `k` as a plain shared word */
+  at(k: number): Field {
+    return new Field(this.a, this.i + k, this.id + k);
+  }
+  /** element `k` as an atomic_t (a per-page pin count) */
+  atomic(k: number): AtomicT {
+    return new AtomicT(this.a, this.i + k, this.id + k);
+  }
+  /** `n` words from element `k` as an object of its own (an entry's kref) */
+  sub<T extends KObj>(k: number, make: new (a: Int32Array, i: number, id: number) => T): T {
+    return new make(this.a, this.i + k, this.id + k);
+  }
 }
 
 const rd = (v: AtomicT, site: string): void => {

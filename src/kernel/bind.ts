@@ -1,10 +1,10 @@
 // Typed views over a struct laid out in a shared buffer.
-import { AtomicT, Field } from './atomic.ts';
+import { AtomicT, Field, Words } from './atomic.ts';
 import { Bytes } from './bytes.ts';
 import { Completion } from './completion.ts';
 import { objId, type FieldSpec, type SharedBuf, type StructLayout } from './layout.ts';
 import { Mutex } from './mutex.ts';
-import { KObj } from './obj.ts';
+import type { KObj } from './obj.ts';
 import { Spinlock } from './spinlock.ts';
 import { WorkStruct } from './workqueue.ts';
 
@@ -22,7 +22,9 @@ type ViewOf<F extends FieldSpec> = F['kind'] extends 'i32'
             ? WorkStruct
             : F['kind'] extends 'bytes'
               ? Bytes
-              : KObj;
+              : F['kind'] extends 'words'
+                ? Words
+                : KObj;
 
 export type StructView<S extends Record<string, FieldSpec>> = { readonly [K in keyof S]: ViewOf<S[K]> };
 
@@ -56,7 +58,7 @@ export function bind<S extends Record<string, FieldSpec>>(layout: StructLayout<S
         out[f.name] = new Bytes(a, i, id, f.bytes ?? f.words * 4);
         break;
       case 'words':
-        out[f.name] = new KObj(a, i, id);
+        out[f.name] = new Words(a, i, id, f.words);
         break;
     }
   }

@@ -4,9 +4,15 @@ import { might_sleep } from './bug.ts';
 import { clock, jiffies_to_msecs, msecs_to_jiffies } from './clock.ts';
 import { current, progress } from './current.ts';
 import { H, hook } from './hook.ts';
+import { objOff, type SharedBuf } from './layout.ts';
 import { KObj } from './obj.ts';
 
 export class Completion extends KObj {}
+
+/** The completion a `struct completion *` kept in a shared word points at: its object id in `buf`. */
+export function completion_by_id(buf: SharedBuf, id: number): Completion {
+  return new Completion(buf.i32, objOff(id), id);
+}
 
 const WAITERS = 1;
 const ALL = 0x7fffffff; // UINT_MAX in the kernel: complete_all

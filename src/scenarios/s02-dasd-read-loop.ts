@@ -1,6 +1,7 @@
 // S2: steady DASD read loop with intermediate interrupts.
 // User 0 is the guest's vCPU (ssch, wait for the final IRB, tsch, next); further users are
 // client threads that read the schib and I/O regions meanwhile, contending for io_mutex.
+import { peek } from '../kernel/index.ts';
 import { basic_sense, dasd_read } from '../client/guest.ts';
 import { DEV_STAT_UNIT_CHECK } from '../uapi/scsw.ts';
 import type { ProgramCtx } from '../runtime/context.ts';
@@ -60,7 +61,7 @@ export function user(ctx: ProgramCtx, args: UserArgs): UserResult {
       `${busy} -EBUSY answer(s) to a start issued after the user read a final IRB: io_todo judged an intermediate IRB not final, then copied the final one that fsm_irq had meanwhile written into the single IRB slot (R2), and signalled before the run that frees the cp and sets IDLE`,
     );
     env.client.unrealize();
-    const pinned = Atomics.load(env.p.cp.v.pinned_pages.a, env.p.cp.v.pinned_pages.i);
+    const pinned = peek(env.p.cp.v.pinned_pages);
     env.check('S2.no-pinned-after-close', pinned === 0, `I6: ${pinned} pages still pinned when close returned (fsm_close's cp_free does not wait for an io_todo that is freeing the same channel program; no workqueue flush orders them when the disable succeeds at once)`);
   });
 }

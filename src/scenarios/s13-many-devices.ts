@@ -11,6 +11,7 @@
 import { basic_sense, dasd_read } from '../client/guest.ts';
 import { DEV_STAT_UNIT_CHECK } from '../uapi/scsw.ts';
 import type { ProgramCtx } from '../runtime/context.ts';
+import { peek } from '../kernel/index.ts';
 import { run_user, type ScenarioEnv, type UserArgs, type UserResult } from './env.ts';
 import { one_io } from './lib/index.ts';
 import type { Scenario } from './types.ts';
@@ -59,7 +60,7 @@ export function user(ctx: ProgramCtx, args: UserArgs): UserResult {
     for (const d of owned) {
       env.use(d);
       env.client.unrealize();
-      const pinned = Atomics.load(env.p.cp.v.pinned_pages.a, env.p.cp.v.pinned_pages.i);
+      const pinned = peek(env.p.cp.v.pinned_pages);
       env.check('S13.no-pinned-after-close', pinned === 0, `${pinned} pages still pinned when close returned`);
     }
   });
@@ -82,7 +83,7 @@ function io_cycle(env: ScenarioEnv): boolean {
 function close_and_open(env: ScenarioEnv): boolean {
   env.client.unrealize();
   env.count('closes');
-  const pinned = Atomics.load(env.p.cp.v.pinned_pages.a, env.p.cp.v.pinned_pages.i);
+  const pinned = peek(env.p.cp.v.pinned_pages);
   env.check('S13.no-pinned-after-close', pinned === 0, `${pinned} pages still pinned when close returned`);
   const r = env.client.realize();
   env.check('S13.reopen', r.ok, r.ok ? 'opened again' : (r.error ?? 'realize failed'));

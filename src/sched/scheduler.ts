@@ -7,7 +7,7 @@ import { availableParallelism, loadavg } from 'node:os';
 import { set_backend, type WaitBackend } from '../kernel/backend.ts';
 import { set_clock } from '../kernel/clock.ts';
 import { current } from '../kernel/current.ts';
-import { SCHED_LOG } from '../kernel/global.ts';
+import { MAX_ACTORS, SCHED_LOG } from '../kernel/global.ts';
 import { H, type HookFn, register_hook } from '../kernel/hook.ts';
 import type { SharedBuf } from '../kernel/layout.ts';
 import { pack_pick, pack_point } from './decision.ts';
@@ -32,7 +32,7 @@ let onAllUsersDone: (() => void) | null = null;
 /** Record why the schedule ends (the first reason wins) and release every actor and main. */
 function release_all(s: SchedView, reason: number): void {
   if (s.get('abort') === 0) s.set('abort', reason);
-  for (let k = 0; k < 16; k++) {
+  for (let k = 0; k < MAX_ACTORS; k++) {
     s.set('baton', 1, k);
     Atomics.notify(s.a, s.i('baton', k));
   }
@@ -187,7 +187,7 @@ const controlled: WaitBackend = {
   notify(_a, _idx, count, key) {
     const s = v!;
     let n = count;
-    for (let k = 0; k < 16 && n > 0; k++) {
+    for (let k = 0; k < MAX_ACTORS && n > 0; k++) {
       if (s.get('st', k) === ActorSched.blocked && s.get('key', k) === key) {
         s.set('st', ActorSched.runnable, k);
         s.set_deadline(k, Infinity);
@@ -262,7 +262,7 @@ export function sched_exit(isUser: boolean): void {
   const mask = s.enabled();
   if (mask === 0) {
     let alive = false;
-    for (let k = 0; k < 16; k++) if (s.get('st', k) === ActorSched.blocked) alive = true;
+    for (let k = 0; k < MAX_ACTORS; k++) if (s.get('st', k) === ActorSched.blocked) alive = true;
     if (alive) {
       try {
         abort(SchedAbortReason.deadlock);

@@ -5,6 +5,7 @@ import { HwIrqName, hw_accounting_errors, hw_snapshot } from '../hw/layout.ts';
 import type { Finding } from '../report/report.ts';
 import type { VfioCcwPrivate } from '../driver/private.ts';
 import type { System } from './device.ts';
+import { peek } from '../kernel/index.ts';
 
 /** One device's counters after a run (stress prints them; bench divides by them). */
 export interface DeviceStat {
@@ -18,7 +19,6 @@ export interface DeviceStat {
   pinned_pages: number;
 }
 
-const load = (f: { a: Int32Array; i: number }): number => Atomics.load(f.a, f.i);
 
 /** How reports name device `dev` of `devices` (nothing when the run has one, so its findings keep their signatures). */
 export const device_prefix = (dev: number, devices: number): string => (devices === 1 ? '' : `dev${dev}: `);
@@ -34,13 +34,13 @@ function one(p: VfioCcwPrivate, stats: Record<string, number>, findings: Finding
   HwIrqName.forEach((n, k) => add(`hw.${n}`, snap.made[k] ?? 0));
   add('hw.presented', snap.presented);
   add('hw.starts', snap.start_seq);
-  const irqs = load(p.v.irqs);
-  const io_signals = load(p.v.io_signals);
-  const pinned_pages = load(p.cp.v.pinned_pages);
-  const pinned = load(p.cp.gm.pages_pinned_total);
-  const unpinned = load(p.cp.gm.pages_unpinned_total);
+  const irqs = peek(p.v.irqs);
+  const io_signals = peek(p.v.io_signals);
+  const pinned_pages = peek(p.cp.v.pinned_pages);
+  const pinned = peek(p.cp.gm.pages_pinned_total);
+  const unpinned = peek(p.cp.gm.pages_unpinned_total);
   add('driver.irqs', irqs);
-  add('driver.irbs_to_region', load(p.v.irbs_to_region));
+  add('driver.irbs_to_region', peek(p.v.irbs_to_region));
   add('driver.io_signals', io_signals);
   add('cp.pinned_pages', pinned_pages);
   add('guest.pages_pinned', pinned);
@@ -66,8 +66,8 @@ export function live_device_stats(sys: System): { starts: number; raised: number
     const s = hw_snapshot(p.sch.hw);
     starts += s.start_seq;
     raised += s.made.reduce((a, b) => a + b, 0);
-    handled += load(p.v.irqs);
-    delivered += load(p.v.io_signals);
+    handled += peek(p.v.irqs);
+    delivered += peek(p.v.io_signals);
   }
   return { starts, raised, handled, delivered, eagain: 0 };
 }

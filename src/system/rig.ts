@@ -28,11 +28,13 @@ import { hang_report, watch, watchdog_buffers } from '../detect/watchdog.ts';
 import { user_variant_modules } from '../variants/load.ts';
 import { sched_cancel } from '../sched/scheduler.ts';
 import { is_user_scenario, map_stack, user_frame } from '../scenarios/load.ts';
-import { driver_for } from '../driver/fsm.ts';
+import { variant_by_name } from '../variants/index.ts';
 
 /** Why `scenario` cannot run on `variant` (every step not applicable), or null when it can. */
 export function not_applicable(scenario: Scenario, variant: string): string | null {
-  return scenario.requires?.(driver_for(variant).variant.features) ?? null;
+  const v = variant_by_name(variant);
+  if (v === undefined) throw new Error(`no variant ${variant}`);
+  return scenario.requires?.(v.features) ?? null;
 }
 
 const ACTORS = new URL('./actors.ts', import.meta.url).href;

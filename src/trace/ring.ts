@@ -2,8 +2,9 @@
 // trace buffer. Reports, interleaving tables and timelines are rebuilt from these rings.
 import { H, type HookFn, type HookKind, HookName, register_hook } from '../kernel/hook.ts';
 import { set_trace_seq } from '../kernel/bug.ts';
+import { MAX_ACTORS } from '../kernel/global.ts';
 
-export const TRACE_ACTORS = 16;
+export const TRACE_ACTORS = MAX_ACTORS;
 export const EVENT_WORDS = 8; // f64 time (2 words), seq, kind|actor, site, obj, arg, spare
 const HDR = 16; // words: [0] global seq, [1] ring capacity, [2] string table used bytes, [3] string lock
 const STR_BYTES = 64 * 1024;

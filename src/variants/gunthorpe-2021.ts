@@ -26,7 +26,7 @@ export default derive('v5.13', {
   ],
   fsm: 'F',
   features: {
-    quiesce: 'F-flush_sch',
+    quiesce: 'flush_sch-in-close',
     open_close_fsm_events: true,
     probe_enables_subchannel: false,
     mdev_create_sets_idle: false,

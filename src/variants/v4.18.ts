@@ -23,5 +23,5 @@ export default derive('v4.12', {
     'sch_event busy answer: v4.12 returns 0, "later code" -EAGAIN (§5.5); the change is not dated, we keep 0 through all of B.',
   ],
   fsm: 'B2',
-  features: { io_helper: 'B2-locked', tm_check: true },
+  features: { io_helper: 'one-lock-busy-first', tm_check: true },
 });

@@ -26,7 +26,7 @@ export default derive('v5.13', {
   features: {
     io_todo: { idle: 'freed' },
     cp_rules: { iova_pinned_range: true },
-    quiesce: 'E',
+    quiesce: 'in-close-lock-held',
     open_close_fsm_events: true,
     probe_enables_subchannel: false,
     mdev_create_sets_idle: false,

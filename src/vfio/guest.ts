@@ -3,14 +3,13 @@
 // type1 takes its mutex once the arguments pass the core's checks: a caller under a spinlock is
 // a "sleeping function called from invalid context".
 import {
-  H,
   READ_ONCE,
   WARN,
   Warn,
   atomic,
-  current,
-  hook,
   atomic_add_return,
+  atomic_dec_if_positive,
+  atomic_inc,
   bind,
   bytes,
   defineStruct,
@@ -81,12 +80,7 @@ export function vfio_pin_pages(gm: GuestMemoryView, iova: number, npage: number,
   const bad = READ_ONCE(gm.pin_fail_iova, site);
   if (bad !== 0 && bad >= iova && bad < iova + npage * PAGE_SIZE) return -EFAULT;
   atomic_add_return(npage, gm.pages_pinned_total, site);
-  const pc = gm.pin_count;
-  for (let k = 0; k < npage; k++) {
-    const page = (iova >> PAGE_SHIFT) + k;
-    if (hook !== null) hook(H.write_once, pc.id + page, site, current.id, 4);
-    Atomics.add(pc.a, pc.i + page, 1);
-  }
+  for (let k = 0; k < npage; k++) atomic_inc(gm.pin_count.atomic((iova >> PAGE_SHIFT) + k), site);
   return npage;
 }
 
@@ -104,9 +98,7 @@ export function vfio_unpin_pages(gm: GuestMemoryView, iova: number, npage: numbe
   for (let k = 0; k < npage; k++) {
     const page = (iova >> PAGE_SHIFT) + k;
     if (page < 0 || page >= GUEST_PAGES) continue;
-    if (hook !== null) hook(H.write_once, pc.id + page, site, current.id, 4);
-    if (Atomics.sub(pc.a, pc.i + page, 1) <= 0) {
-      Atomics.add(pc.a, pc.i + page, 1);
+    if (atomic_dec_if_positive(pc.atomic(page), site) < 0) {
       WARN(Warn.invariant, pc.id + page, `I21: the page at iova 0x${(page << PAGE_SHIFT).toString(16)} is unpinned at ${site} with no pin left (unpinned twice, or never pinned)`);
     }
   }

@@ -3,7 +3,7 @@
 // .dma_unmap from v6.0) and expects it to unpin every page it holds in the range; with pages
 // still pinned it notifies again and finally BUG_ON(++retries > 10). The model notifies once and
 // then checks I14 (spec §16.2): no pinned page may be left in the range.
-import { WARN, Warn } from '../kernel/index.ts';
+import { WARN, Warn, peek } from '../kernel/index.ts';
 import { vfio_ccw_dma_unmap } from '../driver/ops.ts';
 import type { VfioCcwPrivate } from '../driver/private.ts';
 import { GUEST_PAGES, PAGE_SHIFT, type GuestMemoryView } from './guest.ts';
@@ -14,7 +14,7 @@ export function pinned_in_range(gm: GuestMemoryView, iova: number, length: numbe
   const out: number[] = [];
   const first = Math.max(0, iova >> PAGE_SHIFT);
   const last = Math.min(GUEST_PAGES - 1, (iova + length - 1) >> PAGE_SHIFT);
-  for (let page = first; page <= last; page++) if (Atomics.load(pc.a, pc.i + page) > 0) out.push(page << PAGE_SHIFT);
+  for (let page = first; page <= last; page++) if (peek(pc.at(page)) > 0) out.push(page << PAGE_SHIFT);
   return out;
 }
 
