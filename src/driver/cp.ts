@@ -3,8 +3,9 @@
 // The cp lives in the device's shared buffer. Its fields have no lock of their own: io_mutex
 // covers them by design, but io_todo, close and the DMA-unmap path reach them without it
 // (§12.3), and those races are what the tools look for. So every access goes through the seam.
+import type {
+  Field} from '../kernel/index.ts';
 import {
-  Field,
   WARN,
   Warn,
   bind,
@@ -108,12 +109,12 @@ function fields(k: Words, n: number): Field[] {
 export class FieldTable {
   private readonly made: (Field | undefined)[] = [];
   constructor(
-    private readonly k: { a: Int32Array; i: number; id: number },
+    private readonly k: Words,
     readonly length: number,
   ) {}
   at(j: number): Field {
     if (!Number.isInteger(j) || j < 0 || j >= this.length) throw new RangeError(`cp: index ${j} out of range`);
-    return (this.made[j] ??= new Field(this.k.a, this.k.i + j, this.k.id + j));
+    return (this.made[j] ??= this.k.at(j));
   }
 }
 
