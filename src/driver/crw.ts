@@ -26,26 +26,38 @@ export function crw_list_empty(p: VfioCcwPrivate, site: string): boolean {
   return p.v.crw_first.get(site) === 0;
 }
 
-/** kzalloc(GFP_ATOMIC) + fill + list_add_tail; false when the allocation fails (the CRW is dropped). */
-export function crw_queue(p: VfioCcwPrivate, value: number, site: string): boolean {
+/** kzalloc(GFP_ATOMIC) + fill: a new entry, not yet on the list, or 0 when the allocation fails. */
+export function crw_alloc(p: VfioCcwPrivate, value: number, site: string): CrwPtr {
   let e: CrwPtr = 0;
   for (let j = 0; j < CRW_QUEUE && e === 0; j++) {
     const cand = entry(p, j + 1);
     if (kref_read(cand.ref) === 0) e = (kref_init(cand.ref) << 8) | (j + 1);
   }
-  if (e === 0) return false;
+  if (e === 0) return 0;
   word(p.v.crw_val, idx(e)).set(value, site);
   word(p.v.crw_next, idx(e)).set(0, site);
+  return e;
+}
+
+/** list_add_tail(&crw->next, &private->crw) */
+export function crw_list_add_tail(p: VfioCcwPrivate, e: CrwPtr, site: string): void {
   const last = p.v.crw_last.get(site);
   if (last === 0) p.v.crw_first.set(e, site);
   else if (obj_use(entry(p, last), gen(last), site)) word(p.v.crw_next, idx(last)).set(e, site);
   p.v.crw_last.set(e, site);
+}
+
+/** kzalloc(GFP_ATOMIC) + fill + list_add_tail; false when the allocation fails (the CRW is dropped). */
+export function crw_queue(p: VfioCcwPrivate, value: number, site: string): boolean {
+  const e = crw_alloc(p, value, site);
+  if (e === 0) return false;
+  crw_list_add_tail(p, e, site);
   return true;
 }
 
 /**
  * list_first_entry_or_null + list_del: the first entry, unlinked, or 0. Callers before the
- * crw_lock change hold no lock here.
+ * crw_lock change hold no lock here; the current tree's hold private->crw_lock.
  */
 export function crw_dequeue(p: VfioCcwPrivate, site: string): CrwPtr {
   const e = p.v.crw_first.get(site);
