@@ -6,7 +6,6 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { VARIANT_NAMES } from '../src/variants/registry.ts';
 
-
 const BIN = new URL('../bin/vfio-ccw-sim.mjs', import.meta.url).pathname;
 const run = (args: string[]) => spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 120_000 });
 const tmp = (): string => mkdtempSync(join(tmpdir(), 'vfio-ccw-sim-'));
