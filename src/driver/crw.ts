@@ -5,7 +5,9 @@
 // object with a lifetime (src/kernel/lifetime.ts): a reader that still follows an entry another
 // reader freed is a use-after-free. The head is one word (first entry), as list_first_entry and
 // list_del on the first entry touch only it and that entry's next; `last` stands for head.prev.
-import { Field, Kref, KREF_WORDS, kref_gen, kref_init, kref_read, obj_free, obj_use, type Lifetime } from '../kernel/index.ts';
+import {
+  Field, Kref, KREF_WORDS, kref_gen, kref_init, kref_read, obj_free, obj_use, spin_lock_irqsave, spin_unlock_irqrestore, type Lifetime,
+} from '../kernel/index.ts';
 import { CRW_QUEUE, type VfioCcwPrivate } from './private.ts';
 
 /** A pointer to an entry (struct vfio_ccw_crw *): generation << 8 | index + 1; 0 is NULL. */
@@ -26,13 +28,19 @@ export function crw_list_empty(p: VfioCcwPrivate, site: string): boolean {
   return p.v.crw_first.get(site) === 0;
 }
 
-/** kzalloc(GFP_ATOMIC) + fill: a new entry, not yet on the list, or 0 when the allocation fails. */
+/**
+ * kzalloc(GFP_ATOMIC) + fill: a new entry, not yet on the list, or 0 when the allocation fails.
+ * The allocator orders a kfree before the kzalloc that reuses the memory (crw_slab stands for its
+ * own synchronisation): the new owner's writes do not race the old owner's last reads.
+ */
 export function crw_alloc(p: VfioCcwPrivate, value: number, site: string): CrwPtr {
   let e: CrwPtr = 0;
+  const flags = spin_lock_irqsave(p.v.crw_slab, 'kzalloc');
   for (let j = 0; j < CRW_QUEUE && e === 0; j++) {
     const cand = entry(p, j + 1);
     if (kref_read(cand.ref) === 0) e = (kref_init(cand.ref) << 8) | (j + 1);
   }
+  spin_unlock_irqrestore(p.v.crw_slab, flags, 'kzalloc');
   if (e === 0) return 0;
   word(p.v.crw_val, idx(e)).set(value, site);
   word(p.v.crw_next, idx(e)).set(0, site);
@@ -77,7 +85,9 @@ export function crw_value(p: VfioCcwPrivate, e: CrwPtr, site: string): number {
 
 /** kfree(crw) */
 export function crw_free(p: VfioCcwPrivate, e: CrwPtr, site: string): void {
+  const flags = spin_lock_irqsave(p.v.crw_slab, 'kfree');
   obj_free(entry(p, e), gen(e), site);
+  spin_unlock_irqrestore(p.v.crw_slab, flags, 'kfree');
 }
 
 /** Entries queued (tests, stats): walks the list with raw loads. */

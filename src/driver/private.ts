@@ -33,6 +33,7 @@ export const VfioCcwPrivate = defineStruct('private', {
   crw_next: words(CRW_QUEUE, 'per entry: next pointer'),
   crw_val: words(CRW_QUEUE, 'per entry: the CRW'),
   crw_life: words(CRW_QUEUE * KREF_WORDS, 'per entry: kzalloc / kfree (lifetime.ts)'),
+  crw_slab: spinlock('the slab allocator\'s own ordering of a kfree before the kzalloc that hands the same vfio_ccw_crw out again (a leaf lock, not the driver\'s)'),
   io_trigger: i32('struct eventfd_ctx * (eventfd_ctx_ptr: its generation and fd), 0 = NULL'),
   crw_trigger: i32(),
   req_trigger: i32(),
