@@ -46,7 +46,8 @@ function read_with_append_at(variant: string, at: number): { left: number; point
   let done = false;
   const off = register_hook(() => {
     if (inside || done) return;
-    if (++points < at || spin_is_locked(r.p.v.crw_lock)) return;
+    // CPU 2 needs crw_lock (and the allocator's crw_slab): while CPU 1 holds either it spins
+    if (++points < at || spin_is_locked(r.p.v.crw_lock) || spin_is_locked(r.p.v.crw_slab)) return;
     inside = true;
     chp_online(r, 0x41);
     inside = false;
