@@ -22,7 +22,7 @@ export default derive('v6.3', {
   inferred: [
     'Range start v7.0 [not verified]: the stored tree is after the v7.0 merge window (kzalloc_obj); the release that took these changes is not in any stored copy.',
     'notoper_work: vfio_ccw_notoper_todo (io_mutex + cp_free) and its flush_work in close/.release are in the C, but the vfio_ccw_fsm.c that queues it is not stored at that commit; fsm_notoper is kept as v6.3 read it (cp_free in place) and the work item is not modelled.',
-    'The region index check in the schib/CRW reads cannot fail in the port: vfio_ccw_mdev_read already rejects an index past num_regions, and both run under io_mutex with the same num_regions.',
+    'The region index check in the schib/CRW reads is modelled (chp.ts region_gone); it does not fail in the scenarios: vfio_ccw_mdev_read already rejected the index, and close_device, which empties the regions, runs only after the last FD is closed.',
     'Not modelled (no concurrency): array_index_nospec, kzalloc_obj, get_region_info_caps, the 1-argument eventfd_signal, vfio_ccw_sch_shutdown returning on a NULL private without WARN_ON.',
   ],
   features: { crw_lock: true, io_todo_holds_io_mutex: true, close_cancels_work: true },
