@@ -152,7 +152,7 @@ describe('eventfd contexts: SET_IRQS puts the old context; signallers hold no re
 
 describe('v6.2+: private is per mdev and freed at .release; a late io_work uses it', () => {
   it.each([
-    ['mainline', 1],
+    ['v6.3', 1],
     ['v6.2', 1],
     ['v6.1', 0],
   ])('%s: an interrupt queued io_work; close and mdev remove run first; then io_work -> %i use-after-free', (variant, n) => {
@@ -184,7 +184,7 @@ describe('v6.2+: private is per mdev and freed at .release; a late io_work uses 
   });
 });
 
-describe('CRW entries: kzalloc under sch->lock, list_del with no lock, kfree after the copy', () => {
+describe('CRW entries (v6.3): kzalloc under sch->lock, list_del with no lock, kfree after the copy', () => {
   const OFF_CRW = 0xc00;
   function queued(variant: string, n: number): GRig {
     const r = g_rig({ variant });
@@ -206,13 +206,13 @@ describe('CRW entries: kzalloc under sch->lock, list_del with no lock, kfree aft
   };
 
   it('two readers one after the other take one CRW each and free them: quiet', () => {
-    const r = queued('mainline', 2);
+    const r = queued('v6.3', 2);
     expect([read_as(r, TEST_ACTOR), read_as(r, OTHER_ACTOR), crw_count(r.p)]).toEqual([4, 4, 0]);
     expect(r.take_warnings()).toEqual([]);
   });
 
   it('CPU 1 has loaded the first entry; CPU 2 reads the region whole (list_del, copy, kfree); CPU 1 follows the freed entry', () => {
-    const r = queued('mainline', 2);
+    const r = queued('v6.3', 2);
     const first = r.p.v.crw_first.id;
     let loads = 0;
     let done = false;

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { VARIANTS, VARIANT_NAMES, derive, register_user_variant, variant_by_name } from '../src/variants/index.ts';
 import { FSM_IO_HELPERS, driver_for } from '../src/driver/fsm.ts';
-import { SCH_QUIESCE, io_todo_by_rule } from '../src/driver/drv.ts';
+import { SCH_QUIESCE, io_todo_by_rule, io_todo_under_io_mutex } from '../src/driver/drv.ts';
 import { encode_token } from '../src/sched/token.ts';
 import { variant_file_hash } from '../src/variants/load.ts';
 
@@ -70,7 +70,7 @@ describe('the built-in variants are files', () => {
       const d = driver_for(v.name);
       expect(d.code.fsm_io_helper).toBe(FSM_IO_HELPERS[v.features.io_helper]);
       expect(d.code.vfio_ccw_sch_quiesce).toBe(SCH_QUIESCE[v.features.quiesce]);
-      expect(d.code.vfio_ccw_sch_io_todo).toBe(io_todo_by_rule);
+      expect(d.code.vfio_ccw_sch_io_todo).toBe(v.features.io_todo_holds_io_mutex ? io_todo_under_io_mutex : io_todo_by_rule);
     }
     const mine = (): number => 0;
     const v = derive('v5.3', { code: { fsm_io_helper: mine } });

@@ -5,7 +5,9 @@
 // object with a lifetime (src/kernel/lifetime.ts): a reader that still follows an entry another
 // reader freed is a use-after-free. The head is one word (first entry), as list_first_entry and
 // list_del on the first entry touch only it and that entry's next; `last` stands for head.prev.
-import { Kref, KREF_WORDS, kref_gen, kref_init, kref_read, obj_free, obj_use, peek, type Lifetime } from '../kernel/index.ts';
+import {
+  Kref, KREF_WORDS, kref_gen, kref_init, kref_read, obj_free, obj_use, peek, spin_lock_irqsave, spin_unlock_irqrestore, type Lifetime,
+} from '../kernel/index.ts';
 import { CRW_QUEUE, type VfioCcwPrivate } from './private.ts';
 
 /** A pointer to an entry (struct vfio_ccw_crw *): generation << 8 | index + 1; 0 is NULL. */
@@ -23,26 +25,44 @@ export function crw_list_empty(p: VfioCcwPrivate, site: string): boolean {
   return p.v.crw_first.get(site) === 0;
 }
 
-/** kzalloc(GFP_ATOMIC) + fill + list_add_tail; false when the allocation fails (the CRW is dropped). */
-export function crw_queue(p: VfioCcwPrivate, value: number, site: string): boolean {
+/**
+ * kzalloc(GFP_ATOMIC) + fill: a new entry, not yet on the list, or 0 when the allocation fails.
+ * The allocator orders a kfree before the kzalloc that reuses the memory (crw_slab stands for its
+ * own synchronisation): the new owner's writes do not race the old owner's last reads.
+ */
+export function crw_alloc(p: VfioCcwPrivate, value: number, site: string): CrwPtr {
   let e: CrwPtr = 0;
+  const flags = spin_lock_irqsave(p.v.crw_slab, 'kzalloc');
   for (let j = 0; j < CRW_QUEUE && e === 0; j++) {
     const cand = entry(p, j + 1);
     if (kref_read(cand.ref) === 0) e = (kref_init(cand.ref) << 8) | (j + 1);
   }
-  if (e === 0) return false;
+  spin_unlock_irqrestore(p.v.crw_slab, flags, 'kzalloc');
+  if (e === 0) return 0;
   p.v.crw_val.at(idx(e)).set(value, site);
   p.v.crw_next.at(idx(e)).set(0, site);
+  return e;
+}
+
+/** list_add_tail(&crw->next, &private->crw) */
+export function crw_list_add_tail(p: VfioCcwPrivate, e: CrwPtr, site: string): void {
   const last = p.v.crw_last.get(site);
   if (last === 0) p.v.crw_first.set(e, site);
   else if (obj_use(entry(p, last), gen(last), site)) p.v.crw_next.at(idx(last)).set(e, site);
   p.v.crw_last.set(e, site);
+}
+
+/** kzalloc(GFP_ATOMIC) + fill + list_add_tail; false when the allocation fails (the CRW is dropped). */
+export function crw_queue(p: VfioCcwPrivate, value: number, site: string): boolean {
+  const e = crw_alloc(p, value, site);
+  if (e === 0) return false;
+  crw_list_add_tail(p, e, site);
   return true;
 }
 
 /**
  * list_first_entry_or_null + list_del: the first entry, unlinked, or 0. Callers before the
- * crw_lock change hold no lock here.
+ * crw_lock change hold no lock here; the current tree's hold private->crw_lock.
  */
 export function crw_dequeue(p: VfioCcwPrivate, site: string): CrwPtr {
   const e = p.v.crw_first.get(site);
@@ -62,7 +82,9 @@ export function crw_value(p: VfioCcwPrivate, e: CrwPtr, site: string): number {
 
 /** kfree(crw) */
 export function crw_free(p: VfioCcwPrivate, e: CrwPtr, site: string): void {
+  const flags = spin_lock_irqsave(p.v.crw_slab, 'kfree');
   obj_free(entry(p, e), gen(e), site);
+  spin_unlock_irqrestore(p.v.crw_slab, flags, 'kfree');
 }
 
 /** Entries queued (tests, stats): walks the list with peek(), unseen by the detectors. */

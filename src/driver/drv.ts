@@ -12,7 +12,7 @@ import {
   CHP_OFFLINE, CHP_ONLINE, CHP_VARY_OFF, CHP_VARY_ON, cio_cancel_halt_clear, cio_disable_subchannel, cio_update_schib, type ChpLink, type Subch,
 } from '../cio/css.ts';
 import { cp_free, cp_update_scsw } from './cp.ts';
-import { crw_list_empty, crw_queue } from './crw.ts';
+import { crw_alloc, crw_list_add_tail, crw_list_empty } from './crw.ts';
 import { SITES } from './sites.ts';
 import { VFIO_CCW_ISC, completion_at, vfio_ccw_fsm_event, type VfioCcwPrivate } from './private.ts';
 import { fsm_returns_state, type VariantFeatures } from './features.ts';
@@ -111,10 +111,47 @@ export function io_todo_steps(p: VfioCcwPrivate): void {
   if (to_idle && !rule.idle_before_signal) p.v.state.set(S.IDLE, F);
 }
 
-/** crw_work (v5.8+): tell the user that CRWs are queued. */
+/**
+ * io_todo of the current tree (torvalds/linux @ 16b0798024c0 vfio_ccw_drv.c): io_mutex is taken
+ * after is_final is judged and held across cp_update_scsw, cp_free, the IRB copy and the IDLE
+ * write, so the cp is freed under the lock fsm_io_request builds it under. The signal follows
+ * the unlock.
+ */
+export function io_todo_under_io_mutex(p: VfioCcwPrivate): void {
+  const F = 'vfio_ccw_sch_io_todo';
+  const S = p.drv.S;
+  const irb = p.v.irb;
+  let cp_is_finished = false;
+  const is_final = scsw_is_final(irb.get_u32(0, F));
+  mutex_lock(p.v.io_mutex, F);
+  if (scsw_is_solicited(irb.get_u32(0, F))) {
+    const scsw = scsw_read(new DataView(irb.read(0, 12, F).buffer), 0);
+    if (cp_update_scsw(p.cp, scsw)) irb.set_u32(4, scsw.cpa, 'cp_update_scsw');
+    if (is_final && p.v.state.get(F) === S.CP_PENDING) {
+      cp_free(p.cp);
+      cp_is_finished = true;
+    }
+  }
+  p.v.io_region.copy_from(irb, F, 96, IO_IRB, 0);
+  atomic_inc(p.v.irbs_to_region, F);
+  if (cp_is_finished) p.v.state.set(S.IDLE, F);
+  mutex_unlock(p.v.io_mutex, F);
+  if (signal_trigger(p, p.v.io_trigger, F)) atomic_inc(p.v.io_signals, F);
+}
+
+/**
+ * crw_work (v5.8+): tell the user that CRWs are queued. The current tree tests the list and
+ * signals under private->crw_lock; before, with no lock.
+ */
 export function vfio_ccw_crw_todo(p: VfioCcwPrivate): void {
   const F = 'vfio_ccw_crw_todo';
+  if (!p.drv.f.crw_lock) {
+    if (!crw_list_empty(p, F)) signal_trigger(p, p.v.crw_trigger, F);
+    return;
+  }
+  const flags = spin_lock_irqsave(p.v.crw_lock, F);
   if (!crw_list_empty(p, F)) signal_trigger(p, p.v.crw_trigger, F);
+  spin_unlock_irqrestore(p.v.crw_lock, flags, F);
 }
 
 /** The actor's on-stack completion (struct completion c on the kernel stack). */
@@ -248,11 +285,20 @@ export function vfio_ccw_fsm_offline_wait(p: VfioCcwPrivate): void {
   reinit_completion(c);
 }
 
-/** Queue a CRW for the user (chp_event, under sch->lock). Allocation failure drops it. */
+/**
+ * Queue a CRW for the user (chp_event, under sch->lock). Allocation failure drops it. The
+ * current tree adds the entry under private->crw_lock (nested in sch->lock); before, under
+ * sch->lock only, which the CRW region read does not take.
+ */
 function vfio_ccw_queue_crw(p: VfioCcwPrivate, rsc: number, erc: number, rsid: number): void {
   const F = 'vfio_ccw_queue_crw';
-  const crw = ((rsc & 0xf) << 24) | ((erc & 0x3f) << 16) | (rsid & 0xffff);
-  if (!crw_queue(p, crw, F)) return; // kzalloc(GFP_ATOMIC) failed: dropped silently
+  const crw = crw_alloc(p, ((rsc & 0xf) << 24) | ((erc & 0x3f) << 16) | (rsid & 0xffff), F);
+  if (crw === 0) return; // kzalloc(GFP_ATOMIC) failed: dropped silently
+  if (p.drv.f.crw_lock) {
+    const flags = spin_lock_irqsave(p.v.crw_lock, F);
+    crw_list_add_tail(p, crw, F);
+    spin_unlock_irqrestore(p.v.crw_lock, flags, F);
+  } else crw_list_add_tail(p, crw, F);
   queue_work(p.wq, p.v.crw_work, F);
 }
 

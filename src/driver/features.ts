@@ -30,6 +30,12 @@ export interface VariantFeatures {
   readonly irqs: 1 | 2 | 3;
   /** v5.8+: the css chp_event callback and the crw work item */
   readonly chp_event: boolean;
+  /**
+   * The current tree (torvalds/linux @ 16b0798024c0): spinlock_t private->crw_lock around every
+   * list operation on private->crw (queue_crw, crw_todo, the CRW region read, .release); the CRW
+   * region read runs under io_mutex and checks the region index. Before: no lock of its own.
+   */
+  readonly crw_lock: boolean;
 
   // --- I/O request path (§5.3, §6.3, §7.3, §11.2)
   /** the state fsm_io_request writes at entry */
@@ -52,6 +58,12 @@ export interface VariantFeatures {
   /** v5.2+: io_mutex; region writers trylock (-EAGAIN), readers lock, io_todo locks around the IRB copy */
   readonly io_mutex: boolean;
   readonly io_todo: IoTodoRule;
+  /**
+   * The current tree (@ 16b0798024c0): io_todo holds io_mutex from before cp_update_scsw until
+   * after the IDLE write, so cp_free there is serialised with fsm_io_request. Before (v5.2 …):
+   * io_mutex around the IRB copy only.
+   */
+  readonly io_todo_holds_io_mutex: boolean;
   /** ioctl copy-back fault: v4.12 returns copy_to_user's raw count (§11.6) */
   readonly ioctl_copyback_fault: 'raw-count' | '-EFAULT';
 
@@ -89,6 +101,11 @@ export interface VariantFeatures {
     | 'reset' // v4.12 … v5.1: not NOT_OPER/STANDBY: reset (quiesce + enable) -> STANDBY
     | 'quiesce+cp_free' // v5.2 … v5.19: not NOT_OPER/STANDBY: quiesce -> STANDBY; cp_free (M-B4)
     | 'unregister'; // gunthorpe-2021, v6.0+: no quiesce, no cp_free (close_device already closed the FSM)
+  /**
+   * The current tree (@ 16b0798024c0): close_device (after CLOSE) and .release cancel io_work and
+   * crw_work with cancel_work_sync (and flush notoper_work) before they drop the regions / free.
+   */
+  readonly close_cancels_work: boolean;
   /** release/close_device: if not NOT_OPER/STANDBY reset -> STANDBY; cp_free (v5.2 … v5.19, M-B4) */
   readonly release_frees_cp: boolean;
   /** sch_event: NOT_OPER rewritten to IDLE (mdev) or STANDBY (≤ v5.19) */

@@ -13,7 +13,7 @@ import {
   sch_shadow_actl_or, sch_shadow_actl_set,
 } from '../cio/css.ts';
 import { cp_free, cp_get_orb, cp_init, cp_prefetch } from './cp.ts';
-import { SCH_QUIESCE, flush_sch, io_todo_by_rule, io_todo_steps, irb_to_slot, vfio_ccw_sch_quiesce } from './drv.ts';
+import { SCH_QUIESCE, flush_sch, io_todo_by_rule, io_todo_steps, io_todo_under_io_mutex, irb_to_slot, vfio_ccw_sch_quiesce } from './drv.ts';
 import { LOG_RECORDS, VFIO_CCW_ISC, completion_at, vfio_ccw_fsm_event, type FsmFunc, type VfioCcwPrivate } from './private.ts';
 import type { ActionName } from './fsm_tables.ts';
 import { SITES } from './sites.ts';
@@ -404,7 +404,7 @@ export function driver_for(name: string): Driver {
   let d = drivers.get(v);
   if (d === undefined) {
     d = make_driver(v, ACTIONS, { A: ACTIONS_A }, {
-      vfio_ccw_sch_io_todo: io_todo_by_rule,
+      vfio_ccw_sch_io_todo: v.features.io_todo_holds_io_mutex ? io_todo_under_io_mutex : io_todo_by_rule,
       fsm_io_helper: FSM_IO_HELPERS[v.features.io_helper],
       vfio_ccw_sch_quiesce: SCH_QUIESCE[v.features.quiesce],
     });

@@ -1,7 +1,7 @@
 // drivers/s390/cio/vfio_ccw_ops.c: the user-facing file operations, ioctls and mdev lifecycle.
 import {
-  atomic_dec_if_positive, atomic_dec_return, atomic_inc, atomic_set, complete, init_completion, mutex_lock, mutex_trylock, mutex_unlock,
-  wait_for_completion, WARN, Warn,
+  atomic_dec_if_positive, atomic_dec_return, atomic_inc, atomic_set, cancel_work_sync, complete, init_completion, mutex_lock, mutex_trylock, mutex_unlock,
+  spin_lock_irqsave, spin_unlock_irqrestore, wait_for_completion, WARN, Warn,
 } from '../kernel/index.ts';
 import { EACCES, EAGAIN, EBADF, EBUSY, EFAULT, EINVAL, EIO, ENODEV, ENOMEM, ENOTTY, EPERM } from '../uapi/errno.ts';
 import {
@@ -343,6 +343,9 @@ export function vfio_ccw_mdev_close_device(p: VfioCcwPrivate): void {
   const S = p.drv.S;
   if (p.drv.f.open_close_fsm_events) {
     vfio_ccw_fsm_event(p, p.drv.E.CLOSE);
+    // The current tree drains the work items in case the device is opened again (notoper_work,
+    // flushed here too, is not modelled: see the mainline variant).
+    if (p.drv.f.close_cancels_work) cancel_work_items(p, F);
     unregister_regions(p);
   } else if (p.drv.f.release_frees_cp) {
     // v5.2+ (M-B4): reset, free the cp, drop the regions. B leaves the cp and its pins as they are.
@@ -473,14 +476,26 @@ export function vfio_put_device(p: VfioCcwPrivate): void {
 /** The private of one mdev as an object with a lifetime (v6.2+; before, it lives as long as the subchannel). */
 export const private_ref = (p: VfioCcwPrivate): Kref => p.v.life.sub(0, Kref);
 
+/** cancel_work_sync(&private->io_work); cancel_work_sync(&private->crw_work) (the current tree). */
+function cancel_work_items(p: VfioCcwPrivate, site: string): void {
+  cancel_work_sync(p.wq, p.v.io_work, site);
+  cancel_work_sync(p.wq, p.v.crw_work, site);
+}
+
 /**
  * v6.2+ .release (v6.2 vfio_ccw_ops.c): free the CRWs and regions, and the vfio core kfree()s
  * private. No work item is cancelled: an io_work or an interrupt that still holds the pointer
- * runs on freed memory (src/detect/lifetime.ts sees its accesses).
+ * runs on freed memory (src/detect/lifetime.ts sees its accesses). The current tree
+ * (@ 16b0798024c0) cancels io_work and crw_work first and empties the list under crw_lock.
  */
 function vfio_ccw_mdev_release_dev(p: VfioCcwPrivate): void {
   const F = 'vfio_ccw_mdev_release_dev';
-  crw_free_all(p, F);
+  if (p.drv.f.close_cancels_work) cancel_work_items(p, F);
+  if (p.drv.f.crw_lock) {
+    const flags = spin_lock_irqsave(p.v.crw_lock, F);
+    crw_free_all(p, F);
+    spin_unlock_irqrestore(p.v.crw_lock, flags, F);
+  } else crw_free_all(p, F);
   const ref = private_ref(p);
   obj_free({ ref, what: 'vfio_ccw_private' }, kref_gen(ref), F);
 }

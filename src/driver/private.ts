@@ -14,6 +14,7 @@ export const LOG_RECORDS = 16;
  * - irb: none (R2): fsm_irq writes it under sch->lock, io_todo reads it with no lock.
  * - completion, triggers: none (R4, R5).
  * - crw list (crw.ts): the producer holds sch->lock; the CRW region reader dequeues with no lock.
+ *   The current tree (torvalds/linux @ 16b0798024c0) puts every list operation under crw_lock.
  */
 export const VfioCcwPrivate = defineStruct('private', {
   state: i32('enum vfio_ccw_state, per variant'),
@@ -28,11 +29,13 @@ export const VfioCcwPrivate = defineStruct('private', {
   crw_region: bytes(CRW_REGION_SIZE),
   num_regions: i32('extra regions registered at open (async, schib, crw)'),
   region_sets: i32('times the region array was filled (I16: at most 1)'),
+  crw_lock: spinlock('private->crw_lock: the CRW list (the current tree only; crw_lock feature)'),
   crw_first: i32('private->crw: the first entry (crw.ts pointer), 0 = empty'),
   crw_last: i32('private->crw.prev: the last entry, 0 = empty'),
   crw_next: words(CRW_QUEUE, 'per entry: next pointer'),
   crw_val: words(CRW_QUEUE, 'per entry: the CRW'),
   crw_life: words(CRW_QUEUE * KREF_WORDS, 'per entry: kzalloc / kfree (lifetime.ts)'),
+  crw_slab: spinlock('the slab allocator\'s own ordering of a kfree before the kzalloc that hands the same vfio_ccw_crw out again (a leaf lock, not the driver\'s)'),
   io_trigger: i32('struct eventfd_ctx * (eventfd_ctx_ptr: its generation and fd), 0 = NULL'),
   crw_trigger: i32(),
   req_trigger: i32(),

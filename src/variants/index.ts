@@ -41,8 +41,8 @@ export interface KernelRelease {
   readonly minor: number;
 }
 
-/** Last minor release of each finished major series (4.20, 5.19); later majors are open. */
-const LAST_MINOR: Readonly<Record<number, number>> = { 4: 20, 5: 19 };
+/** Last minor release of each finished major series (4.20, 5.19, 6.19: v7.0 followed); later majors are open. */
+const LAST_MINOR: Readonly<Record<number, number>> = { 4: 20, 5: 19, 6: 19 };
 const FIRST_RELEASE: KernelRelease = { major: 4, minor: 12 };
 
 /**
@@ -100,7 +100,7 @@ export type ResolveResult = { readonly ok: true; readonly variant: Variant } | {
 
 /**
  * A variant by exact name, or the merged variant whose kernel range contains a release
- * ('v5.12' → v5.3, '5.15' → v5.13, 'v6.8' → mainline). The error is one line naming the valid names.
+ * ('v5.12' → v5.3, '5.15' → v5.13, 'v6.8' → v6.3, 'v7.0' → mainline). The error is one line naming the valid names.
  */
 export function try_resolve_variant(arg: string): ResolveResult {
   const byName = BY_NAME.get(arg);

@@ -24,12 +24,13 @@ export const VARIANT_NAMES = [
   'v6.0',
   'v6.1',
   'v6.2',
+  'v6.3',
   'mainline',
 ] as const;
 export type VariantName = (typeof VARIANT_NAMES)[number];
 
 /** Spec labels (§3, §16.1; §16.1 calls v5.2 "C52"). */
-export type SpecLabel = 'A' | 'B1' | 'B2' | 'B3' | 'C' | 'C53' | 'D' | 'F' | 'E0' | 'E1' | 'E2' | 'G';
+export type SpecLabel = 'A' | 'B1' | 'B2' | 'B3' | 'C' | 'C53' | 'D' | 'F' | 'E0' | 'E1' | 'E2' | 'G' | 'H'; // H: the current tree (after the spec was written)
 
 /** Mainline releases "vX.Y"; `to: null` = still current. */
 export interface KernelRange {

@@ -34,6 +34,7 @@ export default root({
     offset_shift: false,
     irqs: 1,
     chp_event: false,
+    crw_lock: false,
     request_entry_state: 'BOXED',
     io_helper: 'ssch-outside-lock',
     tm_check: false,
@@ -43,6 +44,7 @@ export default root({
     write_resets_idle_on_error: true,
     io_mutex: false,
     io_todo: { in_fsm_irq: false, free: 'solicited', idle: 'mdev', idle_before_signal: false },
+    io_todo_holds_io_mutex: false,
     ioctl_copyback_fault: 'raw-count',
     cp_rules: {
       has_initialized_flag: false,
@@ -63,6 +65,7 @@ export default root({
     mdev_create_sets_idle: true,
     avail_accounting: true,
     mdev_remove: 'reset',
+    close_cancels_work: false,
     release_frees_cp: false,
     sch_event_rewrite: true,
     sch_event_busy_rc: 0,
