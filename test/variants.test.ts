@@ -308,7 +308,7 @@ describe('output', () => {
     });
     expect(text).toMatch(/v5\.3\s+C53\s+v5\.3-v5\.12/);
     expect(text).toMatch(/v6\.3\s+G\s+v6\.3-v6\.19/);
-    expect(text).toMatch(/mainline\s+G\s+v7\.0\+/);
+    expect(text).toMatch(/mainline\s+H\s+v7\.0\+/);
     expect(text).toMatch(/morel-2018\s+A\s+unmerged/);
   });
 

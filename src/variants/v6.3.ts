@@ -15,8 +15,8 @@ export default derive('v6.2', {
   ],
   sources: ['G-fsm', 'G-drv', 'G-ops', 'G-priv', 'G-cp', 'G-chp', 'G-async', 'G-uapi', 'G-doc'],
   inferred: [
-    'Read from a 2025 mirror whose comments were altered; the code was cross-checked (§0.1, §17).',
+    'Models v6.3, read from a 2025 mirror whose comments were altered; the code was cross-checked against torvalds/linux.',
     'Range end v6.19 [not verified]: the CRW-list lock, io_todo under io_mutex and the work drains on close are read only in a tree after the v7.0 merge window (torvalds/linux @ 16b0798024c0, which already uses kzalloc_obj); no stored copy names the release that took them. They are the mainline variant.',
-    'cp_update_scsw: §10.4 says "otherwise leave it" (cpa outside every chain); the C stores scsw->cmd.cpa back whenever the cp is initialised, a plain write to the IRB slot. The C is followed.',
+    'cp_update_scsw: the spec says "otherwise leave it" (cpa outside every chain); the C stores scsw->cmd.cpa back whenever the cp is initialised, a plain write to the IRB slot. The C is followed.',
   ],
 });
