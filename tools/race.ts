@@ -20,6 +20,9 @@ import { shrink_and_show } from './replay.ts';
 import { shard_jobs, type Shard } from './shard.ts';
 import { baseline_for, baseline_json, format_baseline, target_outside, type BaselineChoice } from './baseline.ts';
 import { split_by_baseline } from '../src/variants/baseline.ts';
+import type { FaultConfig } from '../src/kernel/fault.ts';
+import { alloc_coverage, sum_coverage } from '../src/fuzz/coverage.ts';
+import { coverage_out } from './fault-cov.ts';
 
 export interface RaceOpts {
   variants: string[];
@@ -50,6 +53,10 @@ export interface RaceOpts {
   quiet: boolean;
   /** show harness steps and machine marks in interleavings */
   verbose?: boolean;
+  /** fault injection in every schedule (kept in the tokens) */
+  fault?: FaultConfig;
+  /** report coverage */
+  coverage?: boolean;
 }
 
 const ENTRY = new URL('../workers/search.mjs', import.meta.url).href;
@@ -88,6 +95,9 @@ export async function race(o: RaceOpts, io: Io): Promise<number> {
           dpor: o.dpor,
           bound_by: o.bound_by,
           ...(o.hw !== undefined ? { hw: o.hw as Record<string, unknown> } : {}),
+          ...(o.fault !== undefined ? { fault: o.fault } : {}),
+          // a buffer per job: actor ids repeat across the jobs' rigs, so overlaps are per rig
+          ...(o.coverage === true ? { coverage: alloc_coverage() } : {}),
           detectors: o.detectors,
           shared,
           stopAtFirst: !o.all,
@@ -158,6 +168,7 @@ export async function race(o: RaceOpts, io: Io): Promise<number> {
   const split = split_by_baseline(seen.filter((f) => asked === null || !asked.test(f.id)), base, [o.scenario]);
   const findings = [...seen.filter((f) => asked !== null && asked.test(f.id)), ...split.counted];
   const result = overall({ interrupted, findings: first !== undefined ? 1 : 0, ran: variants.length, skipped: na.length });
+  const covered = o.coverage === true ? coverage_out(variants.map((v) => ({ variant: v, sab: sum_coverage(jobs.filter((j) => j.variant === v).map((j) => j.coverage!)) }))) : null;
   const report: Report & Record<string, unknown> = {
     ...header('race'),
     result,
@@ -176,6 +187,8 @@ export async function race(o: RaceOpts, io: Io): Promise<number> {
     ...(o.shard !== undefined ? { shard: { index: o.shard.index, total: o.shard.total, jobs_total: all.length } } : {}),
     ...(o.strategies.includes('dfs') ? { dfs: { bound: o.bound, bound_by: o.bound_by, dpor: o.dpor, exhausted: results.filter((r) => r.strategy === 'dfs').map((r) => r.exhausted) } } : {}),
     ...baseline_json(base, split),
+    ...(covered !== null ? { coverage: covered.json } : {}),
+    ...(o.fault !== undefined ? { fault: o.fault } : {}),
     ...(first !== undefined ? { replay: first.first!.token, first_failure: { variant: first.variant, strategy: first.strategy, findings: findings_json(first.first!.report.findings, { verbose: o.verbose === true }) } } : {}),
   };
   if (first !== undefined && o.shrink && !interrupted) {
@@ -208,6 +221,7 @@ export async function race(o: RaceOpts, io: Io): Promise<number> {
       for (const f of findings) io.out(`  ${f.signature}${f.count !== undefined && f.count > 1 ? ` (x${f.count})` : ''}${f.cause !== f.signature ? ` [cause: ${f.cause}]` : ''}: ${f.message}\n    replay ${f.token}`);
     }
     for (const l of format_baseline(base, split)) io.out(l);
+    if (covered !== null) io.out(covered.text);
     io.out(`report: ${o.report}`);
     io.out(RESULT_WORD[result]);
   }

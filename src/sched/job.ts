@@ -1,6 +1,7 @@
 // One search job of a portfolio (seeds x strategies x variants), run in a piscina worker: its own
 // long-lived actor workers, a shared stop flag and progress counters.
 import type { BoundBy } from './dpor.ts';
+import type { FaultConfig } from '../kernel/fault.ts';
 import { Rig } from '../system/rig.ts';
 import type { DetectorName } from '../system/rig.ts';
 import type { Finding, Report } from '../report/report.ts';
@@ -26,6 +27,9 @@ export interface JobArgs {
   target?: string;
   max_steps?: number;
   hw?: Record<string, unknown>;
+  fault?: FaultConfig;
+  /** coverage of every schedule of every job (shared memory: piscina threads add into it) */
+  coverage?: SharedArrayBuffer;
   /** [0] stop flag, [1] schedules done (all jobs), [2] failures found (all jobs) */
   shared: SharedArrayBuffer;
   stopAtFirst: boolean;
@@ -101,6 +105,8 @@ export async function search_job(a: JobArgs): Promise<JobResult> {
       detectors: a.detectors,
       stopAtFirst: a.stopAtFirst,
       ...(a.hw !== undefined ? { hw: a.hw } : {}),
+      ...(a.fault !== undefined ? { fault: a.fault } : {}),
+      ...(a.coverage !== undefined ? { coverage: a.coverage } : {}),
       ...(a.target !== undefined ? { target: new RegExp(a.target) } : {}),
       ...(a.max_steps !== undefined ? { max_steps: a.max_steps } : {}),
       stopped: () => Atomics.load(sh, 0) !== 0,

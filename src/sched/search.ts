@@ -1,5 +1,6 @@
 // Main side of controlled mode: run one schedule from a spec, search many (random, PCT, bounded
 // exhaustive), replay a token and say where it diverged, and shrink a failing schedule.
+import type { FaultConfig } from '../kernel/fault.ts';
 import type { Finding } from '../report/report.ts';
 import type { Scenario } from '../scenarios/types.ts';
 import type { DetectorName, Rig, RunOutcome } from '../system/rig.ts';
@@ -31,6 +32,10 @@ export interface SearchConfig {
   hw?: Record<string, unknown>;
   /** scenario parameters */
   params?: Record<string, number | string | boolean>;
+  /** fault injection in every schedule (kept in the tokens) */
+  fault?: FaultConfig;
+  /** coverage of every schedule, added into this buffer */
+  coverage?: SharedArrayBuffer;
   detectors: readonly DetectorName[];
   /** only findings whose id matches count as a failure (all findings still recorded) */
   target?: RegExp;
@@ -65,7 +70,7 @@ export function failing(o: RunOutcome, target?: RegExp): Finding[] {
 }
 
 /** Run one schedule exactly as a spec names it. */
-export async function run_spec(rig: Rig, scenario: Scenario, spec: ScheduleSpec, detectors: readonly DetectorName[], max_steps?: number): Promise<RunOutcome> {
+export async function run_spec(rig: Rig, scenario: Scenario, spec: ScheduleSpec, detectors: readonly DetectorName[], max_steps?: number, coverage?: SharedArrayBuffer): Promise<RunOutcome> {
   return rig.run({
     variant: spec.v,
     scenario,
@@ -75,6 +80,8 @@ export async function run_spec(rig: Rig, scenario: Scenario, spec: ScheduleSpec,
     detectors,
     ...(spec.hw !== undefined ? { hw: spec.hw } : {}),
     ...(spec.p !== undefined ? { params: spec.p } : {}),
+    ...(spec.fl !== undefined ? { fault: spec.fl } : {}),
+    ...(coverage !== undefined ? { coverage } : {}),
     sched: {
       strategy: spec.st,
       seed: spec.seed,
@@ -95,7 +102,7 @@ export async function search(rig: Rig, cfg: SearchConfig): Promise<SearchResult>
   const t0 = performance.now();
   // a user's variant file: the token also records the hash of the file's content
   const vh = variant_by_name(cfg.variant)?.hash;
-  const base = { v: cfg.variant, ...(vh !== undefined ? { vh } : {}), s: scenario_ref(cfg.scenario), u: cfg.users, it: cfg.iterations, ...(cfg.hw !== undefined ? { hw: cfg.hw } : {}), ...(cfg.params !== undefined ? { p: cfg.params } : {}) };
+  const base = { v: cfg.variant, ...(vh !== undefined ? { vh } : {}), s: scenario_ref(cfg.scenario), u: cfg.users, it: cfg.iterations, ...(cfg.hw !== undefined ? { hw: cfg.hw } : {}), ...(cfg.params !== undefined ? { p: cfg.params } : {}), ...(cfg.fault !== undefined ? { fl: cfg.fault } : {}) };
   const found = new Map<string, FoundFinding>();
   let first: SearchResult['first'];
   let exhausted = false;
@@ -127,7 +134,7 @@ export async function search(rig: Rig, cfg: SearchConfig): Promise<SearchResult>
       }
       spec = { ...base, st: 'prefix', seed: cfg.seed0, f: prefix };
     } else spec = { ...base, st: cfg.strategy, seed: (cfg.seed0 + k) >>> 0, d: cfg.depth, e: expected };
-    const out = await run_spec(rig, cfg.scenario, spec, cfg.detectors, cfg.max_steps);
+    const out = await run_spec(rig, cfg.scenario, spec, cfg.detectors, cfg.max_steps, cfg.coverage);
     schedules++;
     steps += out.sched?.steps ?? 0;
     cfg.observe?.(out, spec);
