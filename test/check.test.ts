@@ -33,6 +33,7 @@ interface CheckJson {
   jobs: number;
   budget: number;
   interrupted?: boolean;
+  coverage: { variant: string; cells: { reached: number; total: number }; pairs: { reached: number } }[];
 }
 
 /** A well-formedness check of the XML we write (elements balanced, attributes quoted), and its test cases. */
@@ -77,6 +78,9 @@ describe('check', { timeout: 900_000 }, () => {
     // schedule found preempted it there, which depends on which search thread found it first)
     expect(i2!.interleaving_text!.at(-1)!.trim().replace(/\s*<- preempted$/, '')).toBe('vfio_ccw_sch_io_todo()');
     expect(j.fixed.map((e) => e.signature)).not.toContain(I2);
+    // coverage is always measured, per side, over every cell
+    expect(j.coverage.map((c) => c.variant)).toEqual(['v5.3', 'v5.13']);
+    for (const c of j.coverage) expect(c.cells.reached).toBeGreaterThan(0);
     expect(JSON.parse(readFileSync(join(d, 'check.json'), 'utf8'))).toMatchObject({ result: 'fail', variant: 'v5.3' });
     const cases = parse_junit(readFileSync(join(d, 'junit.xml'), 'utf8'));
     expect(cases.map((c) => [c.classname, c.name, c.failed])).toEqual([
@@ -90,6 +94,7 @@ describe('check', { timeout: 900_000 }, () => {
     const r = run(['check', '--variant', 'v5.13', '--base', 'v5.3', ...SMALL, '--report', join(d, 'check.json')]);
     expect(r.status, r.stdout + r.stderr).toBe(0);
     expect(r.stdout).toMatch(/^new \(in v5\.13, not in v5\.3\): 0$/m);
+    expect(r.stdout).toMatch(/^jump-table cells +\d+\/\d+ \(\d+%\) +\d+\/\d+/m);
     // keyed by signature, I2 is one line among the fixed ones (sorted), not the whole I2 class
     const fixed = r.stdout.slice(r.stdout.indexOf('fixed (in v5.3, not in v5.13): '), r.stdout.indexOf('\nunchanged'));
     expect(fixed).toMatch(/^ {2}invariant I2 in vfio_ccw_sch_io_todo: /m);

@@ -14,6 +14,7 @@ import { summarize } from '../src/fuzz/coverage-report.ts';
 import { classify, closes_of, run_token } from '../src/fuzz/campaign.ts';
 import { fuzz_scenario } from '../src/fuzz/exec.ts';
 import { Rig } from '../src/system/rig.ts';
+import { ddmin } from '../src/fuzz/ddmin.ts';
 
 const F = (v: string) => variant_by_name(v)!.features;
 const view: RunView = { closes: false, efd_live: () => true, fault: false };
@@ -67,6 +68,23 @@ describe('the interface table', () => {
     expect(decode_token(encode_token(t))).toEqual(t);
     expect(decode_token('fz1.!!!')).toMatch(/damaged/);
     expect(decode_token('S1:xyz')).toMatch(/not a fuzz token/);
+  });
+
+  it('shrinks a schedule\'s departures with ddmin: the two that matter, in order', async () => {
+    const xs = Array.from({ length: 40 }, (_, k) => k);
+    let tries = 0;
+    const need = async (ys: readonly number[]): Promise<boolean> => {
+      tries++;
+      return ys.includes(7) && ys.includes(31);
+    };
+    expect(await ddmin(xs, need)).toEqual([7, 31]);
+    expect(tries).toBeLessThan(80);
+    // nothing needed: the empty schedule (the default scheduler) is the answer
+    expect(await ddmin(xs, async () => true)).toEqual([]);
+    // a schedule token keeps its sparse departures; a damaged one is named
+    const t = { variant: 'v5.3', seed: 9, users: 2, programs: [[], []] as Call[][], sched: { strategy: 'sparse' as const, seed: 9, forced: [12, 3, 40, 4] } };
+    expect(decode_token(encode_token(t))).toEqual(t);
+    expect(decode_token(encode_token({ ...t, sched: { ...t.sched, forced: [1] } }))).toMatch(/damaged schedule/);
   });
 
   it('keys a finding by its signature when the report gives one', () => {

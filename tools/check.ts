@@ -2,6 +2,8 @@
 // variant and on its base under one fixed portfolio (random, PCT, DFS with DPOR within one delay,
 // and a delay-injected free run); each finding is then new (in the variant only), fixed (in the
 // base only) or unchanged. Exit 1 only when something is new.
+import { alloc_coverage, sum_coverage } from '../src/fuzz/coverage.ts';
+import { format_coverage, summarize, type CoverageSummary } from '../src/fuzz/coverage-report.ts';
 import { mkdirSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
@@ -78,6 +80,8 @@ interface CellResult {
   schedules: number;
   seconds: number;
   sightings: Sighting[];
+  /** the cell's coverage (src/fuzz/coverage.ts), when it ran */
+  cov?: SharedArrayBuffer;
 }
 
 export interface CheckEntry {
@@ -116,6 +120,8 @@ export interface CheckReport {
   cells: { variant: string; scenario: string; arm: Arm; status: CellResult['status']; schedules: number; findings: number; seconds: number; note?: string }[];
   /** threads this check started: search threads (piscina) and actor workers (irq, todo, users), each once for the whole matrix */
   threads: { search: number; actors: number };
+  /** always measured: the variant's and the base's coverage over every cell */
+  coverage: CoverageSummary[];
   interrupted?: true;
 }
 
@@ -175,9 +181,11 @@ export async function check(o: CheckOpts, io: Io): Promise<number> {
     const why = not_applicable(c.variant, c.scenario);
     if (why !== null) return { cell: c, status: 'not-applicable', note: why, schedules: 0, seconds: 0, sightings: [] };
     if (stopped) return { cell: c, status: 'interrupted', schedules: 0, seconds: 0, sightings: [] };
+    // a buffer per cell: actor ids repeat across the cells' rigs, so overlaps are per rig
+    const cov = alloc_coverage();
     try {
-      const r = c.arm === 'free' ? await free_cell(c, o, free) : from_job(c, await pool.run(job_args(c, o, shared, rig_users)), threads);
-      return { cell: c, status: stopped ? 'interrupted' : 'run', schedules: r.schedules, seconds: (performance.now() - t) / 1000, sightings: r.sightings };
+      const r = c.arm === 'free' ? await free_cell(c, o, free, cov) : from_job(c, await pool.run(job_args(c, o, shared, rig_users, cov)), threads);
+      return { cell: c, status: stopped ? 'interrupted' : 'run', schedules: r.schedules, seconds: (performance.now() - t) / 1000, sightings: r.sightings, cov };
     } catch (e) {
       return { cell: c, status: stopped ? 'interrupted' : 'error', note: e instanceof Error ? e.message : String(e), schedules: 0, seconds: (performance.now() - t) / 1000, sightings: [] };
     }
@@ -218,7 +226,7 @@ export async function check(o: CheckOpts, io: Io): Promise<number> {
   return report.result === 'fail' ? EXIT.failure : EXIT.ok;
 }
 
-function job_args(c: Cell, o: CheckOpts, slots: SharedArrayBuffer, rig_users: number): Job {
+function job_args(c: Cell, o: CheckOpts, slots: SharedArrayBuffer, rig_users: number, coverage: SharedArrayBuffer): Job {
   return {
     plan: plan({
       variant: c.variant,
@@ -233,6 +241,7 @@ function job_args(c: Cell, o: CheckOpts, slots: SharedArrayBuffer, rig_users: nu
     }),
     slots,
     rig_users,
+    coverage,
     ...(o.devices !== undefined && o.devices > 1 ? { devices: o.devices } : {}),
   };
 }
@@ -288,7 +297,7 @@ class FreeRig {
   }
 }
 
-async function free_cell(c: Cell, o: CheckOpts, free: FreeRig): Promise<{ schedules: number; sightings: Sighting[] }> {
+async function free_cell(c: Cell, o: CheckOpts, free: FreeRig, coverage: SharedArrayBuffer): Promise<{ schedules: number; sightings: Sighting[] }> {
   const devices = o.devices ?? 1;
   const rig = await free.get(c.scenario);
   // a free run that outlives its time by far is asked to stop, then given up (the cell is an error, never a pass)
@@ -298,7 +307,7 @@ async function free_cell(c: Cell, o: CheckOpts, free: FreeRig): Promise<{ schedu
     timers.push(setTimeout(() => reject(new Error(`the free run did not end within ${FREE.give_up_after_s}s (seed ${o.seed})`)), FREE.give_up_after_s * 1000));
   });
   try {
-    const run = rig.run({ variant: c.variant, scenario: c.scenario, users: c.scenario.users.default, seed: o.seed, iterations: c.scenario.iterations, duration_s: FREE.seconds, devices, detectors: o.detectors, delay: { p: FREE.p, max_us: FREE.max_us } });
+    const run = rig.run({ variant: c.variant, scenario: c.scenario, users: c.scenario.users.default, seed: o.seed, iterations: c.scenario.iterations, duration_s: FREE.seconds, devices, detectors: o.detectors, delay: { p: FREE.p, max_us: FREE.max_us }, coverage });
     const out = await Promise.race([run, over]);
     return { schedules: 1, sightings: out.report.findings.map((f) => ({ key: finding_key(f), finding: f, scenario: c.scenario.id, arm: c.arm })) };
   } catch (e) {
@@ -372,6 +381,7 @@ function make_report(o: CheckOpts, rs: readonly CellResult[], bv: Baseline, bb: 
     baseline: o.baseline === 'none' || o.baseline === 'known' ? o.baseline : o.baseline.source,
     seed: o.seed,
     duration_s: secs,
+    coverage: (['variant', 'base'] as const).map((role) => summarize(sum_coverage(rs.filter((r) => r.cell.role === role && r.cov !== undefined).map((r) => r.cov!)), role === 'variant' ? o.variant : o.base)),
     cells: rs.map((r) => ({ variant: r.cell.variant, scenario: r.cell.scenario.id, arm: r.cell.arm, status: r.status, schedules: r.schedules, findings: r.sightings.length, seconds: Math.round(r.seconds * 10) / 10, ...(r.note !== undefined ? { note: r.note } : {}) })),
     threads: { ...threads },
     ...(interrupted ? { interrupted: true as const } : {}),
@@ -423,6 +433,7 @@ export function format_check(r: CheckReport, rs: readonly CellResult[], file: st
   for (const e of r.unchanged) lines.push(...format_entry(e, false));
   const na = [...new Set(rs.filter((x) => x.status === 'not-applicable').map((x) => `${x.cell.scenario.id} on ${x.cell.variant}: ${x.note}`))];
   if (na.length > 0) lines.push('not applicable:', ...na.map((x) => `  ${x}`));
+  lines.push(format_coverage(r.coverage.map((c) => ({ label: c.variant, cov: c }))));
   if (r.result === 'interrupted') lines.push(`interrupted: ${rs.filter((x) => x.status === 'interrupted').length} of the matrix's cells did not run to their end`);
   lines.push(`report: ${file}`);
   lines.push(r.result === 'interrupted' ? 'INTERRUPTED' : r.result === 'error' ? 'ERROR' : r.result === 'fail' ? 'FAILURE' : 'SUCCESS');

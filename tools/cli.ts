@@ -35,13 +35,8 @@ import { base_of } from '../src/variants/base_of.ts';
 import { scenario_by_id_or_slug } from '../src/scenarios/index.ts';
 import type { Scenario } from '../src/scenarios/types.ts';
 import { availableParallelism } from 'node:os';
-import { FAULT_SITES, parse_fail_nth, type FaultConfig } from '../src/kernel/fault.ts';
+import { coverageOption, failNthOption, failRateOption, withFault } from './fault-cov.ts';
 
-function failNth(v: string): FaultConfig {
-  const r = parse_fail_nth(v, 0);
-  if (typeof r === 'string') throw new InvalidArgumentError(`--fail-nth: ${r}`);
-  return r;
-}
 
 export { EXIT, UsageError };
 
@@ -120,6 +115,9 @@ function build(io: Io): Command {
     .addOption(new Option('--hw <settings>', "machine overrides on top of the scenario's, e.g. p_pci=1,start_latency_us=0:20").argParser(hwOverrides('--hw')))
     .addOption(detectorsOption())
     .addOption(baselineOption())
+    .addOption(failNthOption())
+    .addOption(failRateOption())
+    .addOption(coverageOption())
     .addOption(new Option('--report <file>', 'write the JSON report here').default('reports/stress.json'))
     .option('--json', 'print one JSON object instead of text')
     .option('--quiet', 'no periodic stat lines')
@@ -146,6 +144,8 @@ function build(io: Io): Command {
           report: o.report as string,
           quiet: o.quiet === true || o.json === true,
           verbose: o.verbose === true,
+          ...withFault(o),
+          coverage: o.coverage === true,
         },
         io,
       );
@@ -176,6 +176,9 @@ function build(io: Io): Command {
     .option('--no-shrink', 'do not shrink the failing schedule')
     .addOption(new Option('--detectors <list>', `detectors (${ALL_DETECTORS.join(', ')}); "none" for none`).argParser((v: string) => (v === 'none' ? [] : oneOf<DetectorName>('--detectors', ALL_DETECTORS)(v))).default(['invariants', 'trace'], 'invariants,trace'))
     .addOption(baselineOption())
+    .addOption(failNthOption())
+    .addOption(failRateOption())
+    .addOption(coverageOption())
     .addOption(new Option('--report <file>', 'write the JSON report here').default('reports/race.json'))
     .option('--json', 'print one JSON object')
     .option('--quiet', 'no progress on stderr')
@@ -208,6 +211,8 @@ function build(io: Io): Command {
           ...(o.shard !== undefined ? { shard: o.shard as Shard } : {}),
           baseline: o.baseline as BaselineChoice,
           shrink: o.shrink !== false,
+          ...withFault(o),
+          coverage: o.coverage === true,
           json: o.json === true,
           report: o.report as string,
           quiet: o.quiet === true || o.json === true,
@@ -273,11 +278,12 @@ function build(io: Io): Command {
     .argument('<token>', 'a replay token (vcs1.…) printed by race')
     .addOption(new Option('--detectors <list>', `detectors (${ALL_DETECTORS.join(', ')})`).argParser((v: string) => (v === 'none' ? [] : oneOf<DetectorName>('--detectors', ALL_DETECTORS)(v))).default(['invariants', 'trace'], 'invariants,trace'))
     .addOption(new Option('--trace-out <file>', 'also write the run as Chrome trace-event JSON (Perfetto)'))
+    .addOption(coverageOption())
     .option('--json', 'print one JSON object')
     .option('--quiet', 'no trace table')
     .option('--verbose', 'interleavings also show harness steps (the scenario\'s own code) and machine marks')
     .action(async (token: string, o: Record<string, unknown>) => {
-      process.exitCode = await replay({ token, detectors: o.detectors as DetectorName[], json: o.json === true, quiet: o.quiet === true, verbose: o.verbose === true, ...(o.traceOut !== undefined ? { traceOut: o.traceOut as string } : {}) }, io);
+      process.exitCode = await replay({ token, detectors: o.detectors as DetectorName[], coverage: o.coverage === true, json: o.json === true, quiet: o.quiet === true, verbose: o.verbose === true, ...(o.traceOut !== undefined ? { traceOut: o.traceOut as string } : {}) }, io);
     });
 
   program
@@ -290,13 +296,16 @@ function build(io: Io): Command {
     .addOption(new Option('--seed <n>', 'seed').argParser(uint32('--seed')).default(1))
     .addOption(devicesOption())
     .addOption(new Option('--out <file>', 'where to write the JSON').default('reports/trace.json'))
+    .addOption(failNthOption())
+    .addOption(failRateOption())
+    .addOption(coverageOption())
     .option('--json', 'print one JSON object (the run report, the file written, events kept and dropped)')
     .action(async (token: string | undefined, o: Record<string, unknown>, cmd: Command) => {
       if (token !== undefined) {
-        const given = ['variant', 'scenario', 'iterations', 'seed', 'devices'].filter((k) => cmd.getOptionValueSource(k) === 'cli');
+        const given = ['variant', 'scenario', 'iterations', 'seed', 'devices', 'failNth', 'failRate'].filter((k) => cmd.getOptionValueSource(k) === 'cli').map((k) => k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`));
         if (given.length > 0) throw new UsageError(`trace: a token fixes the run; --${given[0]} cannot change it (drop it, or drop the token)`);
       }
-      process.exitCode = await trace_cmd({ ...(token !== undefined ? { token } : {}), variant: o.variant as string, scenario: scenario_for_devices(cmd, o.scenario as string, o.devices as number), iterations: o.iterations as number, seed: o.seed as number, devices: o.devices as number, out: o.out as string, json: o.json === true }, io);
+      process.exitCode = await trace_cmd({ ...(token !== undefined ? { token } : {}), variant: o.variant as string, scenario: scenario_for_devices(cmd, o.scenario as string, o.devices as number), iterations: o.iterations as number, seed: o.seed as number, devices: o.devices as number, out: o.out as string, json: o.json === true, ...withFault(o), coverage: o.coverage === true }, io);
     });
 
   program
@@ -312,6 +321,9 @@ function build(io: Io): Command {
     .addOption(new Option('--sample <n>', 'time the hold of one acquisition in n per actor (counts stay exact)').argParser(positiveInt('--sample', 0x7fffffff)).default(DEFAULT_HOLD_SAMPLE))
     .addOption(new Option('--wait-sample <n>', 'time the wait of one contention in n per actor').argParser(positiveInt('--wait-sample', 0x7fffffff)).default(DEFAULT_WAIT_SAMPLE))
     .addOption(new Option('--top <n>', 'contention points to list').argParser(positiveInt('--top', 1000)).default(10))
+    .addOption(failNthOption())
+    .addOption(failRateOption())
+    .addOption(coverageOption())
     .option('--fast-hw', 'the machine answers at once (profile the software path, not device latency)')
     .option('--json', 'print one JSON object (schema at the top of tools/lockstat.ts)')
     .option('--quiet', 'no progress on stderr')
@@ -329,6 +341,8 @@ function build(io: Io): Command {
           waitSample: o.waitSample as number,
           top: o.top as number,
           fastHw: o.fastHw === true,
+          ...withFault(o),
+          coverage: o.coverage === true,
           json: o.json === true,
           progress: o.quiet !== true && o.json !== true && process.stderr.isTTY === true,
         },
@@ -352,7 +366,8 @@ function build(io: Io): Command {
     .option('--no-minimise', 'keep failing programs as they were found')
     .addOption(new Option('--replay <token>', 'run a fuzz token\'s program again and report its findings'))
     .addOption(new Option('--repeat <n>', 'with --replay in free mode: tries before giving up').argParser(positiveInt('--repeat', 1000)).default(3))
-    .addOption(new Option('--fail-nth <site:n>', `fault injection: the nth call at a site fails in each actor (sites: ${FAULT_SITES.join(', ')})`).argParser(failNth))
+    .addOption(failNthOption())
+    .addOption(failRateOption())
     .addOption(new Option('--target <regex>', 'only findings whose signature matches count (and are minimised), e.g. I16').argParser((v: string) => {
       try {
         return new RegExp(v);
@@ -360,7 +375,6 @@ function build(io: Io): Command {
         throw new InvalidArgumentError(`--target: '${v}' is not a regular expression`);
       }
     }))
-    .addOption(new Option('--fail-rate <p>', 'fault injection: every call at every site fails with probability p (seeded)').argParser(probability('--fail-rate')))
     .addOption(detectorsOption())
     .addOption(new Option('--report <file>', 'write the JSON report here').default('reports/fuzz.json'))
     .option('--json', 'print one JSON object instead of text')
@@ -382,9 +396,7 @@ function build(io: Io): Command {
           minimise: o.minimise !== false,
           ...(o.replay !== undefined ? { replay: o.replay as string } : {}),
           repeat: o.repeat as number,
-          ...(o.failNth !== undefined || o.failRate !== undefined
-            ? { fault: { ...(o.failNth as FaultConfig | undefined), ...(o.failRate !== undefined ? { rate: o.failRate as number } : {}), seed: o.seed as number } }
-            : {}),
+          ...withFault(o),
           ...(o.target !== undefined ? { target: o.target as RegExp } : {}),
           report: o.report as string,
           json: o.json === true,

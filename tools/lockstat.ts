@@ -37,6 +37,8 @@
 //   Summary = { "count", "min_us", "mean_us", "p50_us", "p90_us", "p99_us", "p99_9_us", "max_us": number }
 //
 // Counts are exact. Times are sampled: min/max/avg are over the timed events, totals are avg × count.
+import type { FaultConfig } from '../src/kernel/fault.ts';
+import { coverage_buf, coverage_out } from './fault-cov.ts';
 import { Rig, type RunOutcome } from '../src/system/rig.ts';
 import { summarize, type LatencySummary, type LockstatData, type LockstatRow, type LockstatSiteRow } from '../src/detect/lockstat.ts';
 import type { Finding, Report } from '../src/report/report.ts';
@@ -64,6 +66,9 @@ export interface LockstatOpts {
   json: boolean;
   /** progress lines on stderr (the CLI sets it when stderr is a TTY and neither --quiet nor --json) */
   progress: boolean;
+  /** fault injection: the error paths' locking profiled too */
+  fault?: FaultConfig;
+  coverage?: boolean;
 }
 
 export interface Point {
@@ -118,6 +123,7 @@ export async function lockstat(o: LockstatOpts, io: Io): Promise<number> {
     : null;
   tick?.unref();
   let out: RunOutcome;
+  const cov = coverage_buf(o.coverage);
   try {
     out = await rig.run({
       variant: o.variant,
@@ -130,6 +136,8 @@ export async function lockstat(o: LockstatOpts, io: Io): Promise<number> {
       detectors: ['lockstat'],
       lockstat: { ...(o.sample !== undefined ? { hold_sample: o.sample } : {}), ...(o.waitSample !== undefined ? { wait_sample: o.waitSample } : {}) },
       ...(o.fastHw ? { hw: FAST_HW } : {}),
+      ...(o.fault !== undefined ? { fault: o.fault } : {}),
+      ...(cov !== undefined ? { coverage: cov } : {}),
     });
   } finally {
     if (tick !== null) clearInterval(tick);
@@ -144,8 +152,12 @@ export async function lockstat(o: LockstatOpts, io: Io): Promise<number> {
     j.result = 'interrupted';
     j.interrupted_by = 'signal';
   }
-  if (o.json) io.out(JSON.stringify(j));
-  else io.out(format_lockstat(j));
+  const covered = cov !== undefined ? coverage_out([{ variant: o.variant, sab: cov }]) : null;
+  if (o.json) io.out(JSON.stringify({ ...j, ...(covered !== null ? { coverage: covered.json } : {}), ...(o.fault !== undefined ? { fault: o.fault } : {}) }));
+  else {
+    io.out(format_lockstat(j));
+    if (covered !== null) io.out(covered.text);
+  }
   // a profiler, not a test: only an interruption changes the exit code (stress gives the verdict)
   return j.result === 'interrupted' ? EXIT.interrupted : EXIT.ok;
 }

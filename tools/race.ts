@@ -18,6 +18,9 @@ import { shrink_and_show } from './replay.ts';
 import { shard_jobs, type Shard } from './shard.ts';
 import { baseline_for, baseline_json, format_baseline, target_outside, type BaselineChoice } from './baseline.ts';
 import { split_by_baseline } from '../src/variants/baseline.ts';
+import type { FaultConfig } from '../src/kernel/fault.ts';
+import { alloc_coverage, sum_coverage } from '../src/fuzz/coverage.ts';
+import { coverage_out } from './fault-cov.ts';
 
 export interface RaceOpts {
   /** the searches, as the command line asked for them */
@@ -35,6 +38,10 @@ export interface RaceOpts {
   quiet: boolean;
   /** show harness steps and machine marks in interleavings */
   verbose?: boolean;
+  /** fault injection in every schedule (kept in the tokens) */
+  fault?: FaultConfig;
+  /** report coverage */
+  coverage?: boolean;
 }
 
 const ENTRY = new URL('../workers/search.mjs', import.meta.url).href;
@@ -61,7 +68,14 @@ export async function race(o: RaceOpts, io: Io): Promise<number> {
   // the jobs look for the target outside the known list
   const all: Job[] = entries(p, variants).map((plan) => {
     delete plan.target;
-    return { plan: target !== undefined ? { ...plan, target } : plan, slots: shared, ...(o.devices !== undefined && o.devices > 1 ? { devices: o.devices } : {}) };
+    const pl = { ...plan, ...(target !== undefined ? { target } : {}), ...(o.fault !== undefined ? { fault: o.fault } : {}) };
+    return {
+      plan: pl,
+      slots: shared,
+      ...(o.devices !== undefined && o.devices > 1 ? { devices: o.devices } : {}),
+      // a buffer per job: actor ids repeat across the jobs' rigs, so overlaps are per rig
+      ...(o.coverage === true ? { coverage: alloc_coverage() } : {}),
+    };
   });
   const perJob = entry_budget(p, variants.length);
   const jobs = shard_jobs(all, o.shard);
@@ -129,6 +143,7 @@ export async function race(o: RaceOpts, io: Io): Promise<number> {
   const split = split_by_baseline(seen.filter((f) => asked === null || !asked.test(f.id)), base, [p.common.scenario]);
   const findings = [...seen.filter((f) => asked !== null && asked.test(f.id)), ...split.counted];
   const result = overall({ interrupted, findings: first !== undefined ? 1 : 0, ran: variants.length, skipped: na.length });
+  const covered = o.coverage === true ? coverage_out(variants.map((v) => ({ variant: v, sab: sum_coverage(jobs.filter((j) => j.plan.variant === v).map((j) => j.coverage!)) }))) : null;
   const report: Report & Record<string, unknown> = {
     ...header('race'),
     result,
@@ -147,6 +162,8 @@ export async function race(o: RaceOpts, io: Io): Promise<number> {
     ...(o.shard !== undefined ? { shard: { index: o.shard.index, total: o.shard.total, jobs_total: all.length } } : {}),
     ...(p.searches.some(exhaustive) ? { dfs: { bound: p.common.bound, bound_by: p.common.bound_by, dpor: p.common.dpor, exhausted: results.filter((r) => exhaustive(r.plan.search)).map((r) => r.exhausted) } } : {}),
     ...baseline_json(base, split),
+    ...(covered !== null ? { coverage: covered.json } : {}),
+    ...(o.fault !== undefined ? { fault: o.fault } : {}),
     ...(first !== undefined ? { replay: first.first!.token, first_failure: { variant: first.plan.variant, strategy: first.plan.search, findings: findings_json(first.first!.report.findings, { verbose: o.verbose === true }) } } : {}),
   };
   if (first !== undefined && o.shrink && !interrupted) {
@@ -179,6 +196,7 @@ export async function race(o: RaceOpts, io: Io): Promise<number> {
       for (const f of findings) io.out(`  ${f.signature}${f.count !== undefined && f.count > 1 ? ` (x${f.count})` : ''}${f.cause !== f.signature ? ` [cause: ${f.cause}]` : ''}: ${f.message}\n    replay ${f.token}`);
     }
     for (const l of format_baseline(base, split)) io.out(l);
+    if (covered !== null) io.out(covered.text);
     io.out(`report: ${o.report}`);
     io.out(RESULT_WORD[result]);
   }

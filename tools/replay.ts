@@ -13,6 +13,7 @@ import { EXIT, UsageError, exit_for } from './errors.ts';
 import { check_output_path } from './paths.ts';
 import { header } from './schema.ts';
 import { load_token_variant } from './options.ts';
+import { coverage_buf, coverage_out } from './fault-cov.ts';
 
 export interface ReplayOpts {
   token: string;
@@ -22,6 +23,8 @@ export interface ReplayOpts {
   quiet: boolean;
   /** show harness steps and machine marks */
   verbose?: boolean;
+  /** report coverage (the token fixes any fault injection) */
+  coverage?: boolean;
 }
 
 /** A token's schedule, or a usage error: damaged, or made on other sources than these. */
@@ -42,8 +45,9 @@ export async function replay(o: ReplayOpts, io: Io): Promise<number> {
   const rig = await Rig.start(spec.u, [scenario.module], spec.nd ?? 1);
   const offKill = io.onKill(() => void rig.close());
   let out: RunOutcome;
+  const cov = coverage_buf(o.coverage);
   try {
-    out = await run_spec(rig, scenario, spec, [...new Set<DetectorName>([...o.detectors, 'trace'])]);
+    out = await run_spec(rig, scenario, spec, [...new Set<DetectorName>([...o.detectors, 'trace'])], undefined, cov);
   } finally {
     offKill();
     await rig.close();
@@ -55,7 +59,8 @@ export async function replay(o: ReplayOpts, io: Io): Promise<number> {
   }
   // one schedule is short: a signal during it still lets it finish, but the verdict is not earned
   const result = io.interrupted() ? 'interrupted' : out.report.result;
-  const report = { ...header('replay'), ...out.report, result, findings: findings_json(out.report.findings, { verbose: o.verbose === true }), replay: { token: o.token, ok: chk.ok, message: chk.message, steps: out.sched?.steps ?? 0 } };
+  const covered = cov !== undefined ? coverage_out([{ variant: spec.v, sab: cov }]) : null;
+  const report = { ...header('replay'), ...out.report, ...(covered !== null ? { coverage: covered.json } : {}), ...(spec.fl !== undefined ? { fault: spec.fl } : {}), result, findings: findings_json(out.report.findings, { verbose: o.verbose === true }), replay: { token: o.token, ok: chk.ok, message: chk.message, steps: out.sched?.steps ?? 0 } };
   if (o.json) io.out(JSON.stringify(report));
   else {
     io.out(`replay: ${spec.v} ${spec.s} ${spec.st} seed ${spec.seed}: ${chk.message}`);
@@ -65,6 +70,7 @@ export async function replay(o: ReplayOpts, io: Io): Promise<number> {
     }
     if (out.report.findings.length > 0) io.out(format_report_text(out.report, { verbose: o.verbose === true }));
     if (o.traceOut !== undefined) io.out(`trace: ${o.traceOut}`);
+    if (covered !== null) io.out(covered.text);
     io.out(RESULT_WORD[result]);
   }
   // the same sources and a different run: a bug of ours (the scheduler is not deterministic)

@@ -40,8 +40,16 @@ export const BaseReport = z.object({
 /** An error a user's own scenario threw: kept apart from the driver's findings. */
 export const ScenarioFaultSchema = z.object({ actor: z.number().int(), where: z.string(), message: z.string(), stack: z.string() });
 
+const Measure = z.object({ reached: z.number().int().nonnegative(), total: z.number().int().nonnegative(), list: z.array(z.string()) }).strict();
+/** --coverage (always in check): per variant, the jump-table cells, spec errnos and overlapping entry pairs reached */
+export const CoverageSchema = z.object({ variant: z.string(), cells: Measure, errnos: Measure, pairs: Measure, entries: z.object({ reached: z.number().int(), total: z.number().int() }).strict() }).strict();
+/** --fail-nth / --fail-rate: the fault injection of the run */
+export const FaultSchema = z.object({ nth: z.object({ site: z.string(), n: z.number().int().positive() }).strict().optional(), rate: z.number().optional(), seed: z.number().int() }).strict();
+
 /** A run (or runs) of the driver: src/report/report.ts's Report, plus the base. */
 export const RunReport = BaseReport.extend({
+  coverage: z.array(CoverageSchema).optional(),
+  fault: FaultSchema.optional(),
   variant: z.string(),
   scenario: z.string(),
   mode: z.enum(['free', 'controlled']),

@@ -15,6 +15,8 @@ import { baseline_for, baseline_json, format_baseline, type BaselineChoice } fro
 import { split_by_baseline } from '../src/variants/baseline.ts';
 import type { DeviceStat } from '../src/system/device-stats.ts';
 import type { SharedMemory } from '../src/system/devices.ts';
+import type { FaultConfig } from '../src/kernel/fault.ts';
+import { coverage_buf, coverage_out } from './fault-cov.ts';
 
 export interface StressOpts {
   variant: string;
@@ -41,6 +43,10 @@ export interface StressOpts {
   quiet: boolean;
   /** show harness steps and machine marks in interleavings */
   verbose?: boolean;
+  /** fault injection in every run */
+  fault?: FaultConfig;
+  /** report coverage */
+  coverage?: boolean;
 }
 
 export type { Io } from './io.ts';
@@ -52,6 +58,7 @@ export async function stress(o: StressOpts, io: Io): Promise<number> {
   for (const n of names) scenarios.push(await load_scenario(n));
   const users = o.users ?? Math.max(...scenarios.map((s) => s.users.default));
   const outcomes: RunOutcome[] = [];
+  const cov = coverage_buf(o.coverage);
   // a signal during start-up: the report says nothing ran
   const devices = o.devices ?? 1;
   const rig = io.interrupted() ? null : await Rig.start(users, scenarios.map((s) => s.module), devices);
@@ -95,6 +102,8 @@ export async function stress(o: StressOpts, io: Io): Promise<number> {
         detectors: o.detectors,
         ...(o.delayInject !== undefined ? { delay: { p: o.delayInject, max_us: 50 } } : {}),
         ...(o.hw !== undefined ? { hw: o.hw } : {}),
+        ...(o.fault !== undefined ? { fault: o.fault } : {}),
+        ...(cov !== undefined ? { coverage: cov } : {}),
       });
       outcomes.push(out);
       k++;
@@ -111,7 +120,8 @@ export async function stress(o: StressOpts, io: Io): Promise<number> {
   // the result counts only the findings outside the baseline; the known ones are listed apart
   const base = baseline_for(o.baseline ?? 'none', o.variant);
   const split = split_by_baseline(all.findings, base, all.scenarios);
-  const report = { ...all, result: all.result === 'fail' && split.counted.length === 0 ? ('pass' as const) : all.result, findings: split.counted, ...baseline_json(base, split) };
+  const covered = cov !== undefined ? coverage_out([{ variant: o.variant, sab: cov }]) : null;
+  const report = { ...all, result: all.result === 'fail' && split.counted.length === 0 ? ('pass' as const) : all.result, findings: split.counted, ...baseline_json(base, split), ...(covered !== null ? { coverage: covered.json } : {}), ...(o.fault !== undefined ? { fault: o.fault } : {}) };
   const json = { ...report, findings: findings_json(report.findings, { verbose: o.verbose === true }) };
   writeFileSync(o.report, JSON.stringify(json, null, 2) + '\n');
   const faults = report.scenario_errors ?? [];
@@ -121,6 +131,7 @@ export async function stress(o: StressOpts, io: Io): Promise<number> {
     for (const l of format_devices(report)) io.out(l);
     if (report.findings.length > 0) io.out(format_report_text(report, { verbose: o.verbose === true }));
     for (const l of format_baseline(base, split)) io.out(l);
+    if (covered !== null) io.out(covered.text);
     for (const f of faults) io.out(`scenario error (user ${f.actor}) at ${f.where}: ${f.message}\n${f.stack}`);
     io.out(`report: ${o.report}`);
     io.out(RESULT_WORD[report.result]);

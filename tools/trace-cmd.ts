@@ -11,6 +11,8 @@ import { token_spec } from './replay.ts';
 import { header } from './schema.ts';
 import { load_token_variant } from './options.ts';
 import { export_chrome_trace } from './trace-export.ts';
+import type { FaultConfig } from '../src/kernel/fault.ts';
+import { coverage_buf, coverage_out } from './fault-cov.ts';
 
 export interface TraceOpts {
   token?: string;
@@ -22,6 +24,9 @@ export interface TraceOpts {
   devices?: number;
   out: string;
   json: boolean;
+  /** fault injection of a run without a token (a token fixes its own) */
+  fault?: FaultConfig;
+  coverage?: boolean;
 }
 
 export async function trace_cmd(o: TraceOpts, io: Io): Promise<number> {
@@ -35,20 +40,24 @@ export async function trace_cmd(o: TraceOpts, io: Io): Promise<number> {
   const rig = await Rig.start(users, [scenario.module], devices);
   const offKill = io.onKill(() => void rig.close());
   const offStop = io.onInterrupt(() => rig.request_stop());
+  const cov = coverage_buf(o.coverage);
   try {
     const out =
       spec !== null
-        ? await run_spec(rig, scenario, spec, ['invariants', 'trace'])
-        : await rig.run({ variant: o.variant, scenario, users, seed: o.seed, iterations: o.iterations, devices, detectors: ['invariants', 'trace'] });
+        ? await run_spec(rig, scenario, spec, ['invariants', 'trace'], undefined, cov)
+        : await rig.run({ variant: o.variant, scenario, users, seed: o.seed, iterations: o.iterations, devices, detectors: ['invariants', 'trace'], ...(o.fault !== undefined ? { fault: o.fault } : {}), ...(cov !== undefined ? { coverage: cov } : {}) });
+    const covered = cov !== undefined ? coverage_out([{ variant: spec?.v ?? o.variant, sab: cov }]) : null;
+    const fault = spec?.fl ?? o.fault;
     const json = export_chrome_trace(out.trace);
     writeFileSync(o.out, JSON.stringify(json));
     // the rings keep the last events of each actor: say how many of the run's were overwritten
     const total = out.trace.reduce((m, e) => Math.max(m, e.seq + 1), 0);
     const dropped = Math.max(0, total - out.trace.length);
     const result = io.interrupted() ? 'interrupted' : out.report.result;
-    if (o.json) io.out(JSON.stringify({ ...header('trace'), ...out.report, result, out: o.out, events: out.trace.length, dropped, trace_events: json.traceEvents.length }));
+    if (o.json) io.out(JSON.stringify({ ...header('trace'), ...out.report, ...(covered !== null ? { coverage: covered.json } : {}), ...(fault !== undefined ? { fault } : {}), result, out: o.out, events: out.trace.length, dropped, trace_events: json.traceEvents.length }));
     else {
       io.out(`trace: ${out.trace.length} events, ${json.traceEvents.length} trace events, ${out.report.findings.length} finding(s) -> ${o.out}`);
+      if (covered !== null) io.out(covered.text);
       if (dropped > 0) io.out(`trace: the rings wrapped: the file covers the last ${out.trace.length} of the run's ${total} events (${dropped} older ones dropped); fewer --iterations cover the whole run`);
     }
     return exit_for(result);

@@ -14,6 +14,9 @@ import { count_calls, gen_programs, mutate, type Programs } from './gen.ts';
 import { finding_key } from './finding-key.ts';
 import { decode_token, encode_token, type FuzzToken } from './token.ts';
 import { DEFAULTS } from '../sched/plan.ts';
+import { ddmin } from './ddmin.ts';
+import { default_pick } from '../sched/strategy.ts';
+import { SCHED_LOG } from '../kernel/global.ts';
 
 export interface FuzzFinding extends Omit<Finding, 'kind'> {
   kind: Finding['kind'] | 'errno' | 'exception';
@@ -93,7 +96,7 @@ export async function run_token(rig: Rig, t: FuzzToken, detectors: readonly Dete
     grace_ms: 15_000,
     hang_ms: 20_000,
     ...(coverage !== undefined ? { coverage } : {}),
-    ...(t.sched !== undefined ? { sched: { strategy: t.sched.strategy, seed: t.sched.seed, depth: DEFAULTS.depth, expected: DEFAULTS.expected, max_steps: 400_000 } } : {}),
+    ...(t.sched !== undefined ? { sched: { strategy: t.sched.strategy, seed: t.sched.seed, depth: DEFAULTS.depth, expected: DEFAULTS.expected, max_steps: 400_000, ...(t.sched.forced !== undefined ? { forced: t.sched.forced } : {}) } } : {}),
   });
 }
 
@@ -198,20 +201,29 @@ export async function campaign(o: CampaignOpts): Promise<CampaignResult> {
 }
 
 /** Does the program still show finding `key`? Free mode gets two tries (a race may not recur at once). */
-async function shows(rig: Rig, t: FuzzToken, key: string, detectors: readonly DetectorName[]): Promise<{ yes: boolean; rig: Rig }> {
+async function shows(rig: Rig, t: FuzzToken, key: string, detectors: readonly DetectorName[]): Promise<{ yes: boolean; rig: Rig; out: RunOutcome | null }> {
   const tries = t.sched !== undefined ? 1 : 2;
   for (let k = 0; k < tries; k++) {
     const out = await run_token(rig, t, detectors);
     const hit = out.report.findings.some((x) => finding_key(classify(x, '', 0)) === key);
     if (rig.dead) rig = await Rig.start(t.users, [fuzz_scenario.module]);
-    if (hit) return { yes: true, rig };
+    if (hit) return { yes: true, rig, out };
   }
-  return { yes: false, rig };
+  return { yes: false, rig, out: null };
+}
+
+/** The departures of a controlled run from the default scheduler: (decision index, actor) pairs. */
+export function departures(out: RunOutcome): [number, number][] {
+  const cs: [number, number][] = [];
+  for (const [k, d] of (out.sched?.decisions ?? []).entries()) if (d.pick !== default_pick(d.cur === 0xff ? -1 : d.cur, d.mask, d.kind)) cs.push([k, d.pick]);
+  return cs;
 }
 
 /**
- * Minimise the calls of a failing program (chunks, halving down to single calls, per user), then
- * its users (an emptied user goes). Bounded: at most `budget` runs.
+ * Minimise a failing program: its calls (chunks, halving down to single calls, per user), then,
+ * in controlled mode, its schedule: the run's departures from the default scheduler go through
+ * ddmin, and what is left is a `sparse` schedule of a few preemption points that still shows the
+ * finding. Bounded: at most `budget` runs.
  */
 export async function minimise(rig0: Rig, ff: FuzzFinding, key: string, detectors: readonly DetectorName[], budget = 80): Promise<{ finding: FuzzFinding; rig: Rig; runs: number }> {
   const t0 = decode_token(ff.token);
@@ -219,20 +231,31 @@ export async function minimise(rig0: Rig, ff: FuzzFinding, key: string, detector
   let rig = rig0;
   let best = t0;
   let runs = 0;
-  const attempt = async (p: Programs): Promise<boolean> => {
-    if (runs >= budget) return false;
+  const attempt = async (t: FuzzToken): Promise<RunOutcome | null> => {
+    if (runs >= budget) return null;
     runs++;
-    const s = await shows(rig, { ...best, programs: p }, key, detectors);
+    const s = await shows(rig, t, key, detectors);
     rig = s.rig;
-    if (s.yes) best = { ...best, programs: p };
-    return s.yes;
+    if (s.yes) best = t;
+    return s.out;
   };
   for (let u = 0; u < best.programs.length; u++) {
     for (let chunk = Math.ceil(best.programs[u]!.length / 2); chunk >= 1; chunk = chunk === 1 ? 0 : Math.ceil(chunk / 2)) {
       for (let i = 0; i < best.programs[u]!.length && runs < budget; ) {
         const p = best.programs.map((x, j) => (j === u ? [...x.slice(0, i), ...x.slice(i + chunk)] : x));
-        if (!(await attempt(p))) i += chunk;
+        if ((await attempt({ ...best, programs: p })) === null) i += chunk;
       }
+    }
+  }
+  if (best.sched !== undefined && best.sched.strategy !== 'sparse' && runs < budget) {
+    // the schedule of the minimised program as it ran: its departures are what ddmin shrinks
+    const out = await attempt(best);
+    const all = out !== null ? departures(out) : [];
+    const sched = best.sched;
+    const as_sparse = (cs: readonly [number, number][]): FuzzToken => ({ ...best, sched: { strategy: 'sparse', seed: sched.seed, forced: cs.flat() } });
+    // the sparse strategy holds at most SCHED_LOG words of pairs
+    if (out !== null && all.length <= SCHED_LOG / 2 && (await attempt(as_sparse(all))) !== null) {
+      await ddmin(all, async (cs) => (await attempt(as_sparse(cs))) !== null);
     }
   }
   const n = count_calls(best.programs);

@@ -26,6 +26,13 @@ export function merge_coverage(dst: SharedArrayBuffer, src: SharedArrayBuffer): 
   for (let i = 0; i < WORDS; i++) if (i < W.active || i >= W.pairs) d[i]! += s[i]!;
 }
 
+/** One buffer holding the sum of `bufs` (every run's counts; the pairs any run saw). */
+export function sum_coverage(bufs: readonly SharedArrayBuffer[]): SharedArrayBuffer {
+  const out = alloc_coverage();
+  for (const b of bufs) merge_coverage(out, b);
+  return out;
+}
+
 /** Install the consumer in this thread (actor `me`); returns its removal. */
 export function start_coverage(sab: SharedArrayBuffer, me: number): () => void {
   const a = new Int32Array(sab);

@@ -8,10 +8,17 @@ export interface FuzzToken {
   seed: number;
   users: number;
   programs: Programs;
-  /** controlled mode: the strategy and its seed */
-  sched?: { strategy: 'random' | 'pct'; seed: number };
+  /** controlled mode: the strategy and its seed; a minimised schedule is `sparse`, with its
+   * departures from the default scheduler as (decision index, actor) pairs */
+  sched?: FuzzSched;
   /** fault injection of the run */
   fault?: FaultConfig;
+}
+
+export interface FuzzSched {
+  strategy: 'random' | 'pct' | 'sparse';
+  seed: number;
+  forced?: number[];
 }
 
 const PREFIX = 'fz1.';
@@ -27,6 +34,8 @@ export function decode_token(s: string): FuzzToken | string {
   try {
     const raw = JSON.parse(inflateRawSync(Buffer.from(s.slice(PREFIX.length), 'base64url')).toString()) as Omit<FuzzToken, 'programs'> & { programs: [string, ...number[]][][] };
     if (typeof raw.variant !== 'string' || !Number.isInteger(raw.seed) || !Number.isInteger(raw.users) || !Array.isArray(raw.programs)) return 'a fuzz token with missing fields';
+    const sc = raw.sched;
+    if (sc !== undefined && (!['random', 'pct', 'sparse'].includes(sc.strategy) || !Number.isInteger(sc.seed) || (sc.forced !== undefined && (!Array.isArray(sc.forced) || sc.forced.length % 2 !== 0 || !sc.forced.every((x) => Number.isInteger(x) && x >= 0))))) return 'a fuzz token with a damaged schedule';
     return { ...raw, programs: raw.programs.map((u) => u.map(([op, ...a]) => ({ op, a }))) };
   } catch {
     return 'a damaged fuzz token (it does not decode)';

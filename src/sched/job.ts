@@ -55,7 +55,7 @@ export async function release_rig(): Promise<void> {
   await r?.close();
 }
 
-export async function search_job({ plan, slots, rig_users, devices }: Job): Promise<JobResult> {
+export async function search_job({ plan, slots, rig_users, devices, coverage }: Job): Promise<JobResult> {
   const sh = new Int32Array(slots);
   const scenario = await load_scenario(plan.scenario);
   await load_variant(plan.variant, { check: false }); // a user's file: main type-checked it
@@ -68,6 +68,7 @@ export async function search_job({ plan, slots, rig_users, devices }: Job): Prom
     const r = await search(rig, scenario, { ...plan, users }, {
       stopped: () => Atomics.load(sh, kStopField) !== 0,
       progress: () => void Atomics.add(sh, kSchedulesField, 1),
+      ...(coverage !== undefined ? { coverage } : {}),
     });
     if (r.first !== undefined) {
       Atomics.add(sh, kFailuresField, 1);

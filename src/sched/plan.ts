@@ -5,6 +5,7 @@
 import type { Scenario } from '../scenarios/types.ts';
 import type { DetectorName, RunConfig } from '../system/rig.ts';
 import type { ScheduleSpec } from './token.ts';
+import type { FaultConfig } from '../kernel/fault.ts';
 
 /** What a bounded search counts: preemptions, or every departure from the default scheduler (delay bounding). */
 export type BoundBy = 'preemptions' | 'delays';
@@ -56,6 +57,8 @@ export interface SearchPlan {
   target?: string;
   stop_at_first: boolean;
   max_steps?: number;
+  /** fault injection in every schedule (--fail-nth, --fail-rate; kept in the tokens) */
+  fault?: FaultConfig;
 }
 
 /** A plan with the defaults filled in for what is not given. */
@@ -121,10 +124,12 @@ export interface Job {
   rig_users?: number;
   /** subchannels in every run (1 when absent) */
   devices?: number;
+  /** coverage of every schedule of every job (shared memory: the search threads add into it) */
+  coverage?: SharedArrayBuffer;
 }
 
 /** The config of one controlled run: the schedule a token names, with these detectors. */
-export function run_config(spec: ScheduleSpec, scenario: Scenario, detectors: readonly DetectorName[], max_steps?: number): RunConfig {
+export function run_config(spec: ScheduleSpec, scenario: Scenario, detectors: readonly DetectorName[], max_steps?: number, coverage?: SharedArrayBuffer): RunConfig {
   return {
     variant: spec.v,
     scenario,
@@ -135,6 +140,8 @@ export function run_config(spec: ScheduleSpec, scenario: Scenario, detectors: re
     ...(spec.hw !== undefined ? { hw: spec.hw } : {}),
     ...(spec.p !== undefined ? { params: spec.p } : {}),
     ...(spec.nd !== undefined ? { devices: spec.nd } : {}),
+    ...(spec.fl !== undefined ? { fault: spec.fl } : {}),
+    ...(coverage !== undefined ? { coverage } : {}),
     sched: {
       strategy: spec.st,
       seed: spec.seed,

@@ -20,6 +20,8 @@ export interface SearchHooks {
   stopped?: () => boolean;
   /** the searches to choose the plan's from (default: ./explore's list) */
   searches?: readonly Search[];
+  /** coverage of every schedule (not the calibration runs) is added into this buffer */
+  coverage?: SharedArrayBuffer;
 }
 
 export interface FoundFinding {
@@ -44,8 +46,8 @@ export function failing(o: RunOutcome, target?: RegExp): Finding[] {
 }
 
 /** Run one schedule exactly as a spec names it. */
-export async function run_spec(rig: Rig, scenario: Scenario, spec: ScheduleSpec, detectors: readonly DetectorName[], max_steps?: number): Promise<RunOutcome> {
-  return rig.run(run_config(spec, scenario, detectors, max_steps));
+export async function run_spec(rig: Rig, scenario: Scenario, spec: ScheduleSpec, detectors: readonly DetectorName[], max_steps?: number, coverage?: SharedArrayBuffer): Promise<RunOutcome> {
+  return rig.run(run_config(spec, scenario, detectors, max_steps, coverage));
 }
 
 /** The spec of a finished run, with its outcome recorded for replay checks. */
@@ -57,7 +59,7 @@ export function recorded(spec: ScheduleSpec, o: RunOutcome): ScheduleSpec {
 function token_base(plan: SearchPlan, scenario: Scenario, devices: number): Omit<ScheduleSpec, 'st' | 'seed'> {
   // a user's variant file: the token also records the hash of the file's content
   const vh = variant_by_name(plan.variant)?.hash;
-  return { v: plan.variant, ...(vh !== undefined ? { vh } : {}), s: scenario_ref(scenario), u: plan.users, it: plan.iterations, ...(plan.hw !== undefined ? { hw: plan.hw } : {}), ...(plan.params !== undefined ? { p: plan.params } : {}), ...(devices > 1 ? { nd: devices } : {}) };
+  return { v: plan.variant, ...(vh !== undefined ? { vh } : {}), s: scenario_ref(scenario), u: plan.users, it: plan.iterations, ...(plan.hw !== undefined ? { hw: plan.hw } : {}), ...(plan.params !== undefined ? { p: plan.params } : {}), ...(devices > 1 ? { nd: devices } : {}), ...(plan.fault !== undefined ? { fl: plan.fault } : {}) };
 }
 
 /** Run the plan's explorer until its budget, its space or the caller ends the search. */
@@ -79,7 +81,7 @@ export async function search(rig: Rig, scenario: Scenario, plan: SearchPlan, on:
     }
     const { probe, ...schedule } = next;
     const spec: ScheduleSpec = { ...base, ...schedule };
-    const out = await run_spec(rig, scenario, spec, probe === true ? [] : plan.detectors, plan.max_steps);
+    const out = await run_spec(rig, scenario, spec, probe === true ? [] : plan.detectors, plan.max_steps, probe === true ? undefined : on.coverage);
     explorer.record(out);
     if (probe === true) continue;
     const k = schedules++;

@@ -2,6 +2,7 @@
 // (variant, scenario, strategy, seed, parameters); a shrunk or searched one carries its choices.
 // The kind hash and checkpoints let replay say where a run diverged.
 import type { StrategyName } from './strategy.ts';
+import type { FaultConfig } from '../kernel/fault.ts';
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -34,6 +35,8 @@ export interface ScheduleSpec {
   p?: Record<string, number | string | boolean>;
   /** subchannels in the run (1 when absent) */
   nd?: number;
+  /** fault injection (--fail-nth, --fail-rate): replays fail the same calls */
+  fl?: FaultConfig;
   /** the sources it was made on: package version + content hash (see source_version) */
   sv?: string;
 }
