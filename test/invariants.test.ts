@@ -228,3 +228,70 @@ describe('I1 before io_mutex: a second writer while a request sits in the I/O re
     expect(r.ids().filter((i) => i === 'I1')).toEqual(want);
   });
 });
+
+describe('I22: no mdev, yet a state other than STANDBY or NOT_OPER', () => {
+  // CPU 1 (the workqueue) has tested "private->mdev && is_final" (no lock) and is about to store
+  // IDLE; CPU 2 closes the device and removes the mdev in between. The race hook is installed
+  // before the oracle, as the scheduler is: the oracle sees the store when it lands.
+  function io_todo_vs_remove(variant: string, racing: boolean): string[] {
+    const r = g_rig({ variant });
+    r.take_warnings();
+    const remove = (): void => {
+      set_current(r.g, OTHER_ACTOR + 1, ActorKind.user, 'admin');
+      try {
+        vfio_device_release(r.p);
+        vfio_ccw_mdev_remove(r.p);
+      } finally {
+        set_current(r.g, OTHER_ACTOR, ActorKind.todo, 'todo');
+      }
+    };
+    let done = !racing;
+    const offRace = register_hook((k, o, site) => {
+      if (done || k !== H.write || o !== r.p.v.state.id || site !== 'vfio_ccw_sch_io_todo') return;
+      done = true;
+      remove();
+    });
+    const off = start_invariants([r.p]);
+    try {
+      start(r);
+      hw_idle(r);
+      io_todo_as(r, OTHER_ACTOR, FINAL);
+      if (!racing) {
+        remove();
+        set_current(r.g, TEST_ACTOR, ActorKind.test, 't');
+      }
+    } finally {
+      off();
+      offRace();
+    }
+    expect(done).toBe(true);
+    return r.take_warnings().filter((m) => m.includes('I22:'));
+  }
+
+  it.each(['v5.0', 'v5.3'])('%s: the remove lands between io_todo\'s mdev test and its IDLE store -> I22', (variant) => {
+    const w = io_todo_vs_remove(variant, true);
+    expect(w).toHaveLength(1);
+    expect(w[0]).toMatch(/^invariant: I22: no mdev but state IDLE \(set at vfio_ccw_sch_io_todo\)/);
+  });
+
+  it.each(['v5.0', 'v5.3'])('%s: the same close and remove after io_todo: quiet', (variant) => {
+    expect(io_todo_vs_remove(variant, false)).toEqual([]);
+  });
+});
+
+describe('I17: CLOSE delivered in STANDBY', () => {
+  // No shipped version does it: the v6.0 development series between "Create a CLOSE FSM event"
+  // (M-E5) and M-E7 fired CLOSE from the remove handlers too, after close_device had (spec §9).
+  // That remove is played here as its C did it; v6.0 as shipped removes without an FSM event.
+  it.each([
+    ['v6.0 dev series (remove fires CLOSE)', ['I17'], true],
+    ['v6.0', [], false],
+  ])('%s: open, close, remove -> %j', (_name, want, dev_series) => {
+    const r = oracle('v6.0');
+    vfio_device_release(r.p);
+    if (dev_series) vfio_ccw_fsm_event(r.p, r.E.CLOSE);
+    vfio_ccw_mdev_remove(r.p);
+    r.off();
+    expect(r.ids().filter((i) => i === 'I17')).toEqual(want);
+  });
+});

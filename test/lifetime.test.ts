@@ -233,3 +233,42 @@ describe('CRW entries (v6.3): kzalloc under sch->lock, list_del with no lock, kf
     expect(w[0]).toMatch(/^use_after_free: BUG: KASAN: use-after-free in vfio_ccw_crw_region_read: list_del of vfio_ccw_crw freed at vfio_ccw_crw_region_read by actor 5$/);
   });
 });
+
+describe('channel-program chains: ccwchain_alloc in cp_init, ccwchain_free in cp_free', () => {
+  type At = (r: GRig) => (k: number, o: number, s: string) => boolean;
+  const TODO_ACTOR = 2;
+  /** CPU 1 (the workqueue) runs io_todo on the start's final IRB; CPU 2 (QEMU closing the device) runs at `at`, or after io_todo. */
+  function io_todo_vs_close(variant: string, at: At | null): string[] {
+    const { r } = armed(variant);
+    const as = (id: number, kind: ActorKind, name: string): void => void set_current(r.g, id, kind, name);
+    const close = (): void => {
+      as(OTHER_ACTOR, ActorKind.user, 'qemu');
+      try {
+        vfio_device_release(r.p);
+      } finally {
+        as(TODO_ACTOR, ActorKind.todo, 'todo');
+      }
+    };
+    as(TODO_ACTOR, ActorKind.todo, 'todo');
+    try {
+      if (at === null) {
+        vfio_ccw_sch_io_todo(r.p);
+        close();
+      } else io_todo_racing(r, at(r), close);
+    } finally {
+      as(TEST_ACTOR, ActorKind.test, 't');
+    }
+    return r.take_warnings().filter((x) => x.startsWith('use_after_free'));
+  }
+  // cp_update_scsw has tested cp->initialized and walks the chains with no lock (v5.3 … mainline)
+  const in_update_walk: At = (r) => (k, o, s) => k === H.read && s === 'cp_update_scsw' && o === r.p.cp.ch_len[0]!.id;
+
+  it.each(['v5.3', 'mainline'])('%s: CPU 1 io_todo walks the chains for the SCSW; CPU 2 closes the device and its cp_free frees them: use-after-free', (variant) => {
+    const w = io_todo_vs_close(variant, in_update_walk);
+    expect(w[0]).toBe('use_after_free: BUG: KASAN: use-after-free in cp_update_scsw: read of ccwchain freed at cp_free by actor 5');
+  });
+
+  it.each(['v5.3', 'mainline'])('%s: the same steps with the close after io_todo: quiet', (variant) => {
+    expect(io_todo_vs_close(variant, null)).toEqual([]);
+  });
+});

@@ -74,6 +74,17 @@ describe('every scenario under race on every variant ends, unless the kernel its
     }
   });
 
+  // Found by race over every variant x S1..S12 (20 PCT schedules each): user 1's loop (region
+  // reads and writes, io_mutex held across mailbox round trips) sat above the machine, whose I/O
+  // end is a timed event. Each round trip woke the machine by notify, which reset its starvation
+  // count without advancing virtual time, so the I/O end never came due and user 0 waited for
+  // ever, where real time would pass. A timed event passed over now counts until it fires.
+  it('S6 on gunthorpe-2021 (PCT seed 15, expected 1739): no livelock', async () => {
+    const S6 = scenario_by_id_or_slug('S6')!;
+    const o = await rig.run({ variant: 'gunthorpe-2021', scenario: S6, users: 2, seed: 15, iterations: 2, detectors: DETECT, sched: { strategy: 'pct', seed: 15, depth: 3, expected: 1739 } });
+    expect(hangs(o)).toEqual([]);
+  });
+
   it('the whole matrix (PCT, seed 1): the only livelocks are B\'s quiesce on S8, with I11 beside them', async () => {
     const looping: string[] = [];
     for (const v of VARIANTS) {

@@ -6,6 +6,8 @@
 import type {
   Field} from '../kernel/index.ts';
 import {
+  KREF_WORDS,
+  Kref,
   WARN,
   Warn,
   bind,
@@ -13,8 +15,14 @@ import {
   current,
   defineStruct,
   i32,
+  kref_init,
+  kref_read,
+  obj_alive,
+  obj_free,
+  obj_use,
   should_fail,
   words,
+  type Lifetime,
   type SharedBuf,
   type Words,
   type StructView,
@@ -32,6 +40,8 @@ export const CCWCHAIN_LEN_MAX = 256;
 export const CP_MAX_CHAINS = 8;
 export const CP_MAX_PINNED = 1024;
 const CHAIN_BYTES = CCWCHAIN_LEN_MAX * CCW_SIZE;
+/** Chain objects the model's allocator holds: live, leaked (I7) and freed ones. */
+const CHAIN_POOL = 4 * CP_MAX_CHAINS;
 
 // Host ("physical") address of translated CCW `idx` of chain `c`, for cp generation `gen`:
 //   0x40000000 | (gen & 0xff) << 16 | c << 12 | idx * 8
@@ -59,6 +69,9 @@ const spec = {
   pa_iova: words(CP_MAX_PINNED, 'pinned page iovas: the ch_pa arrays, flattened'),
   pa_tag: words(CP_MAX_PINNED, 'chain << 16 | CCW index that pinned each page'),
   ch_ccw: bytes(CP_MAX_CHAINS * CHAIN_BYTES, 'translated CCWs: chain c at c * 2048 (TIC addresses rewritten to host addresses)'),
+  ch_obj: words(CP_MAX_CHAINS, 'the chain object whose ch_* data sits at each position (chain pointer); kept after its free, so a late use is seen. Raw, not hooked: the model\'s map, not driver memory'),
+  ch_cursor: i32('where ccwchain_alloc looks for a free chain object next (raw: the allocator\'s, not the driver\'s)'),
+  ch_life: words(CHAIN_POOL * KREF_WORDS, 'per chain object (struct ccwchain with its ch_ccw and ch_pa arrays): ccwchain_alloc to ccwchain_free (lifetime.ts)'),
 };
 
 export const ChannelProgram = defineStruct('cp', spec);
@@ -140,6 +153,55 @@ function at<T>(a: readonly T[], i: number): T {
 
 const inc = (f: Field, n: number, site: string): void => f.set(f.get(site) + n, site);
 
+// ---- chain objects: struct ccwchain with its ch_ccw and ch_pa arrays ----
+// v4.12 … v6.1 kzalloc a chain and both arrays in one block; the later lines kcalloc the arrays
+// apart. ccwchain_free kfree()s them together, so they are one object here: born in
+// ccwchain_alloc, dead after ccwchain_free. The chain data stays in the position slots above (the
+// model's); ch_obj says which object a slot belongs to and keeps naming it after the free, so a
+// walker that reads the slot of a freed chain is a use-after-free (src/kernel/lifetime.ts) naming
+// the freeing and the using call site. The walk itself goes on with the stale slot, as before.
+
+/** struct ccwchain *: generation << 8 | pool index + 1; 0 is NULL. */
+function chain_obj(cp: Cp, e: number): Lifetime {
+  const l = cp.v.ch_life;
+  const k = ((e & 0xff) - 1) * KREF_WORDS;
+  return { ref: new Kref(l.a, l.i + k, l.id + k), what: 'ccwchain' };
+}
+const obj_at = (cp: Cp, c: number): number => Atomics.load(cp.v.ch_obj.a, cp.v.ch_obj.i + c);
+const set_obj_at = (cp: Cp, c: number, e: number): void => void Atomics.store(cp.v.ch_obj.a, cp.v.ch_obj.i + c, e);
+
+/** ccwchain_alloc's allocation: a new chain object owns position c. */
+function chain_alloc(cp: Cp, c: number): void {
+  const cur = cp.v.ch_cursor;
+  const from = Atomics.load(cur.a, cur.i);
+  let k = from;
+  for (let j = 0; j < CHAIN_POOL; j++) {
+    const x = (from + j) % CHAIN_POOL;
+    if (kref_read(chain_obj(cp, x + 1).ref) === 0) {
+      k = x;
+      break;
+    }
+  }
+  // None free: every object is a leaked chain (I7 fired for each); the model's pool reuses one.
+  Atomics.store(cur.a, cur.i, (k + 1) % CHAIN_POOL);
+  set_obj_at(cp, c, (kref_init(chain_obj(cp, k + 1).ref) << 8) | (k + 1));
+}
+
+/** After an access to position c's chain: false (reported) if its object is freed. */
+function chain_used(cp: Cp, c: number, site: string, how = 'read of'): boolean {
+  const e = obj_at(cp, c);
+  return e === 0 || obj_use(chain_obj(cp, e), e >>> 8, site, how);
+}
+
+/** ccwchain_free's kfree of position c's object: false (reported) if it was freed already. */
+function chain_free(cp: Cp, c: number, site: string): boolean {
+  const e = obj_at(cp, c);
+  if (e === 0) return true;
+  const live = obj_alive(chain_obj(cp, e).ref, e >>> 8);
+  obj_free(chain_obj(cp, e), e >>> 8, site);
+  return live;
+}
+
 /**
  * May an accessor walk ccwchain_list? With the flag, only an initialised cp. B walks whatever is
  * there; before the first cp_init that is a zeroed list head (I20): WARN and treat it as empty.
@@ -157,6 +219,7 @@ const ccw_at = (cp: Cp, c: number, idx: number, site: string): Ccw => ccw_decode
 function in_chain(cp: Cp, c: number, cda: number, site: string): boolean {
   const head = at(cp.ch_iova, c).get(site);
   const len = at(cp.ch_ccws, c).get(site);
+  chain_used(cp, c, site);
   return cda >= head && cda <= head + (len - 1) * CCW_SIZE;
 }
 
@@ -186,13 +249,18 @@ function ccwchain_calc_length(cp: Cp, cda: number): Uint8Array | number {
 /** ccwchain_free: unlink chain c (later chains move down one slot). */
 function ccwchain_free(cp: Cp, c: number, site: string): void {
   const n = cp.v.nchains.get(site);
+  const freed = obj_at(cp, c);
+  chain_free(cp, c, site);
   for (let k = c + 1; k < n; k++) {
+    set_obj_at(cp, k - 1, obj_at(cp, k));
     at(cp.ch_iova, k - 1).set(at(cp.ch_iova, k).get(site), site);
     const len = at(cp.ch_ccws, k).get(site);
     at(cp.ch_ccws, k - 1).set(len, site);
     at(cp.ch_len, k - 1).set(at(cp.ch_len, k).get(site), site);
     cp.v.ch_ccw.copy_from(cp.v.ch_ccw, site, len * CCW_SIZE, (k - 1) * CHAIN_BYTES, k * CHAIN_BYTES);
   }
+  // the vacated slot names the freed chain: a walker that still reads it uses freed memory
+  if (n > 0) set_obj_at(cp, n - 1, freed);
   cp.v.nchains.set(n - 1, site);
 }
 
@@ -200,8 +268,10 @@ function ccwchain_free(cp: Cp, c: number, site: string): void {
 function ccwchain_loop_tic(cp: Cp, c: number): number {
   const site = 'ccwchain_loop_tic';
   const len = at(cp.ch_ccws, c).get(site);
+  let ok = chain_used(cp, c, site);
   for (let i = 0; i < len; i++) {
     const ccw = ccw_at(cp, c, i, site);
+    ok = ok && chain_used(cp, c, site);
     if (!ccw_is_tic(ccw)) continue;
     if (tic_target_chain(cp, ccw.cda, site) >= 0) continue;
     const ret = ccwchain_handle_ccw(cp, ccw.cda);
@@ -217,6 +287,7 @@ function ccwchain_handle_ccw(cp: Cp, cda: number): number {
   if (typeof ccws === 'number') return ccws;
   const c = cp.v.nchains.get(site);
   if (c >= CP_MAX_CHAINS || should_fail('cp_alloc')) return -ENOMEM; // ccwchain_alloc
+  chain_alloc(cp, c);
   const len = ccws.length / CCW_SIZE;
   cp.v.ch_ccw.write(c * CHAIN_BYTES, ccws, site);
   at(cp.ch_iova, c).set(cda, site);
@@ -240,11 +311,15 @@ function cp_unpin_free(cp: Cp, site: string): void {
   const n = v.nchains.get(site);
   const npinned = v.pinned_pages.get(site);
   let stranded = 0;
+  // KASAN reports the first bad access of a walk: one report per cp_free
+  let ok = true;
   for (let e = 0; e < npinned; e++) {
     const tag = cp.pa_tag.at(e).get(site);
     const c = tag >>> 16;
-    if (c < n && (tag & 0xffff) < at(cp.ch_len, c).get(site)) vfio_unpin_pages(cp.gm, cp.pa_iova.at(e).get(site), 1, site);
-    else stranded++; // free never looks at it; its chain is gone now
+    if (c < n && (tag & 0xffff) < at(cp.ch_len, c).get(site)) {
+      ok = ok && chain_used(cp, c, site);
+      vfio_unpin_pages(cp.gm, cp.pa_iova.at(e).get(site), 1, site);
+    } else stranded++; // free never looks at it; its chain is gone now
   }
   if (stranded > 0) inc(v.unreachable_pinned_pages, stranded, site);
   // < v5.3: the unallocated page array still says pa_nr pages; unpinning them unpins pages
@@ -255,6 +330,11 @@ function cp_unpin_free(cp: Cp, site: string): void {
     v.pa_nr_stale.set(0, site);
   }
   v.pinned_pages.set(0, site);
+  for (let c = 0; c < n; c++) {
+    const e = obj_at(cp, c);
+    if (!ok && e !== 0 && !obj_alive(chain_obj(cp, e).ref, e >>> 8)) continue;
+    ok = chain_free(cp, c, site) && ok;
+  }
   v.nchains.set(0, site);
 }
 
@@ -390,10 +470,13 @@ export function cp_prefetch(cp: Cp): number {
   const site = 'cp_prefetch';
   if (!cp_list_usable(cp, site)) return cp.rules.has_initialized_flag ? -EINVAL : 0;
   const n = cp.v.nchains.get(site);
+  let ok = true;
   for (let c = 0; c < n; c++) {
     const len = at(cp.ch_len, c).get(site);
+    ok = ok && chain_used(cp, c, site);
     for (let idx = 0; idx < len; idx++) {
       const ret = ccwchain_fetch_one(cp, c, idx);
+      ok = ok && chain_used(cp, c, 'ccwchain_fetch_one', 'access to');
       if (ret === 0) continue;
       at(cp.ch_len, c).set(idx, site);
       for (let k = c + 1; k < n; k++) at(cp.ch_len, k).set(0, site);
@@ -424,6 +507,8 @@ export function cp_get_orb(cp: Cp, intparm: number, lpm: number): Orb | null {
   if (orb_lpm(flags) === 0) flags = orb_with_lpm(flags, lpm);
   // B on an empty list takes the list head itself as a chain: garbage; the model says 0.
   const cpa = v.nchains.get(site) > 0 ? cp_host_addr(v.generation.get(site), 0, 0) : 0;
+  // cpa = the first chain's ch_ccw: a read of that chain
+  if (cpa !== 0) chain_used(cp, 0, site);
   const orb: Orb = { intparm: intparm >>> 0, flags, cpa };
   v.orb.write(0, orb_bytes(orb), site);
   return orb;
@@ -440,11 +525,14 @@ export function cp_update_scsw(cp: Cp, scsw: Scsw): boolean {
   const gen = cp.v.generation.get(site);
   const n = cp.v.nchains.get(site);
   let cpa = scsw.cpa >>> 0;
+  let ok = true;
   for (let c = 0; c < n; c++) {
     const head = cp_host_addr(gen, c, 0);
     const len = at(cp.ch_len, c).get(site) + (cp.rules.update_scsw_past_end ? 1 : 0);
+    ok = ok && chain_used(cp, c, site);
     if (cpa >= head && cpa <= head + (len - 1) * CCW_SIZE) {
       cpa = (at(cp.ch_iova, c).get(site) + (cpa - head)) >>> 0;
+      if (ok) chain_used(cp, c, site);
       break;
     }
   }
@@ -458,11 +546,14 @@ export function cp_update_scsw(cp: Cp, scsw: Scsw): boolean {
 function for_each_pinned(cp: Cp, site: string, fn: (iova: number) => boolean): boolean {
   const n = cp.v.nchains.get(site);
   const npinned = cp.v.pinned_pages.get(site);
+  let ok = true;
   for (let e = 0; e < npinned; e++) {
     const tag = cp.pa_tag.at(e).get(site);
     const c = tag >>> 16;
     if (c >= n || (tag & 0xffff) >= at(cp.ch_len, c).get(site)) continue;
-    if (fn(cp.pa_iova.at(e).get(site))) return true;
+    const iova = cp.pa_iova.at(e).get(site);
+    ok = ok && chain_used(cp, c, site);
+    if (fn(iova)) return true;
   }
   return false;
 }

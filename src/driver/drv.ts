@@ -99,16 +99,18 @@ export function io_todo_steps(p: VfioCcwPrivate): void {
   if (p.drv.f.io_mutex) mutex_unlock(p.v.io_mutex, F);
   atomic_inc(p.v.irbs_to_region, F);
 
+  // "if (private->mdev && …)" is tested right before the store: after the signal up to v5.2,
+  // before it from "Set vfio-ccw FSM state before ioeventfd" (v5.3) on.
   const mdev = (): boolean => p.v.mdev.get(F) !== 0;
-  const to_idle =
+  const to_idle = (): boolean =>
     rule.idle === 'freed' ? cp_is_finished
     : rule.idle === 'mdev+freed' ? mdev() && cp_is_finished
     : rule.idle === 'mdev+final' ? mdev() && is_final
     : rule.idle === 'mdev' ? mdev()
     : false;
-  if (to_idle && rule.idle_before_signal) p.v.state.set(S.IDLE, F);
+  if (rule.idle_before_signal && to_idle()) p.v.state.set(S.IDLE, F);
   if (signal_trigger(p, p.v.io_trigger, F)) atomic_inc(p.v.io_signals, F);
-  if (to_idle && !rule.idle_before_signal) p.v.state.set(S.IDLE, F);
+  if (!rule.idle_before_signal && to_idle()) p.v.state.set(S.IDLE, F);
 }
 
 /**

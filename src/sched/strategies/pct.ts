@@ -3,6 +3,7 @@
 // below everyone.
 import { MAX_ACTORS } from '../../kernel/global.ts';
 import { defineStruct, i32, words } from '../../kernel/layout.ts';
+import { ActorSched } from '../state.ts';
 import { rand, type Strategy } from './api.ts';
 
 /** Change points at most (depth - 1). */
@@ -72,13 +73,21 @@ export const pct: Strategy = {
     // first it is drawn from [FAIR, 2 FAIR). A fixed one phase-locks with pollers whose loops divide
     // it (v5.2 S2: the monitor's 8-point io_mutex loop was cut inside the mutex every time, and the
     // vCPU's -EAGAIN retrier ran only while the mutex was held, for ever).
+    // A timed event passed over counts too, in the high half of the word, and only its firing
+    // clears that: the machine woken now and then by a notify (a mailbox round trip) runs without
+    // its timed wait coming due, and virtual time would never reach the I/O's end (S6 on v5.2 and
+    // gunthorpe-2021: user 1's loop above the machine, user 0 waiting for ever). Real time passes.
     let victim = -1;
     let most = (A[b + FAIR_AT]! || FAIR) - 1;
     for (let a = 0; a < MAX_ACTORS; a++) {
       const i = b + STARVE + a;
-      if (a === best) A[i] = 0;
+      const timed = v.get('st', a) === ActorSched.blocked;
+      if (a === best) A[i] = timed ? 0 : A[i]! & ~0xffff;
       if ((c.mask & (1 << a)) === 0 || a === best) continue;
-      const n = (A[i] = A[i]! + 1);
+      const low = Math.min((A[i]! & 0xffff) + 1, 0xffff);
+      const high = Math.min((A[i]! >>> 16) + (timed ? 1 : 0), 0x7fff);
+      A[i] = (high << 16) | low;
+      const n = Math.max(low, high);
       if (n > most) {
         most = n;
         victim = a;
