@@ -314,7 +314,7 @@ const then = (name: ActionName, fn: FsmFunc, next: FsmFuncA): FsmFunc =>
     return next(p, event);
   });
 
-export const ACTIONS_A: Readonly<Partial<Record<ActionName, FsmFunc>>> = {
+export const ACTIONS_MOREL_2018: Readonly<Partial<Record<ActionName, FsmFunc>>> = {
   nop: returns_state('nop', same),
   fsm_init: returns_state('fsm_init', (p) => {
     p.sch.v.isc.set(VFIO_CCW_ISC, 'fsm_init');
@@ -403,7 +403,7 @@ export function driver_for(name: string): Driver {
   if (v === undefined) throw new Error(`no variant ${name}`);
   let d = drivers.get(v);
   if (d === undefined) {
-    d = make_driver(v, ACTIONS, { A: ACTIONS_A }, {
+    d = make_driver(v, ACTIONS, { 'morel-2018': ACTIONS_MOREL_2018 }, {
       vfio_ccw_sch_io_todo: v.features.io_todo_holds_io_mutex ? io_todo_under_io_mutex : io_todo_by_rule,
       fsm_io_helper: FSM_IO_HELPERS[v.features.io_helper],
       vfio_ccw_sch_quiesce: SCH_QUIESCE[v.features.quiesce],

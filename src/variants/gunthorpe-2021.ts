@@ -24,7 +24,7 @@ export default derive('v5.13', {
     'notoper_absorbing = true: BROKEN is left only by re-probing the driver (§8.1), and no path rewrites it.',
     'dma_unmap stays the v5.15 IOMMU notifier (exact page-start match); its reset is CLOSE + OPEN.',
   ],
-  fsm: 'F',
+  fsm: 'gunthorpe-2021',
   features: {
     quiesce: 'flush_sch-in-close',
     open_close_fsm_events: true,

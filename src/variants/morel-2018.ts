@@ -36,7 +36,7 @@ export default derive('v4.12', {
     'fsm_disabled_irq runs from the work item with no sch->lock: the snapshot names no lock for it; cio.c asserts none, so the unlocked disable shows only as the unlocked schib write (I18, race detector).',
     'fsm_quiescing returns the raw cio_cancel_halt_clear result, as the snapshot does (its BOXED row is kept too): 0 reads as NOT_OPER, -ENODEV/-EIO leave a state outside the table and the next event BUGs.',
   ],
-  fsm: 'A',
+  fsm: 'morel-2018',
   features: {
     fsm_dispatch: 'serialised-returns-state',
     io_helper: 'no-lock',

@@ -1,7 +1,7 @@
 // The types of a variant: one selectable driver, stated in src/variants/<name>.ts as its
 // predecessor plus its changes (derive.ts). Data only; the driver code reads `features`, and
 // `code` replaces a driver function where a version (or a user's patch) changes its C.
-import type { FsmLabel } from '../driver/fsm_tables.ts';
+import type { FsmName } from '../driver/fsm_tables.ts';
 import type { CpRules } from '../driver/cp.ts';
 import type { DriverCode } from '../driver/private.ts';
 import type { IoTodoRule, VariantFeatures } from '../driver/features.ts';
@@ -73,7 +73,7 @@ export interface Variant {
   readonly sources: readonly string[];
   /** facts the spec marks [inferred]/[not verified], and how we read them; choices we made */
   readonly inferred: readonly string[];
-  readonly fsm: FsmLabel;
+  readonly fsm: FsmName;
   readonly features: VariantFeatures;
   /** driver functions this variant replaces (inherited by the variants derived from it) */
   readonly code: Readonly<Partial<DriverCode>>;

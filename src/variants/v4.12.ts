@@ -27,7 +27,7 @@ export default root({
     'vfio_ccw_mdev_reset enables the subchannel without sch->lock (through v5.19): §1.2 does not list the reset among the lock\'s takers; cio.c asserts no lock, so I18 and the race detector report the unlocked schib write (no lockdep warning).',
     'cp_update_scsw: §12.2 says it rewrites cpa only when it points inside a chain; the C (v4.12 … v6.3) stores scsw->cmd.cpa after the walk in every case, so io_todo writes the IRB slot whenever the cp is walked. The C is followed.',
   ],
-  fsm: 'B1',
+  fsm: 'v4.12',
   features: {
     fsm_dispatch: 'direct',
     regions: 'io',

@@ -22,7 +22,7 @@ export default derive('v4.18', {
     '"only free cp on final interrupt" landed in v5.0 or v5.1 (§17); we model it for the whole range (§5.1 puts it in B3).',
     'sch_event busy answer kept at 0 as in v4.12; "later code" returns -EAGAIN (§5.5), which we start at v5.2.',
   ],
-  fsm: 'B3',
+  fsm: 'v5.0',
   features: {
     request_entry_state: 'BUSY',
     io_todo: { free: 'final', idle: 'mdev+final' },

@@ -27,7 +27,7 @@ export default derive('v5.0', {
     'cp_update_scsw\'s "tail + 1" bound is known only from G-cp; we assume it from v5.2 on.',
     'sch_event answers -EAGAIN when busy ("later code", §5.5); the change is not dated, we start it here.',
   ],
-  fsm: 'C',
+  fsm: 'v5.2',
   features: {
     regions: 'io+async',
     offset_shift: true,

@@ -22,7 +22,7 @@ export default derive('v5.13', {
   inferred: [
     'The series\' intermediate states (§9.1, M-E4 … M-E6 and M-E5 … M-E7) are not modelled; the release has the final table and the quiesce return-code fix.',
   ],
-  fsm: 'E',
+  fsm: 'v6.0',
   features: {
     io_todo: { idle: 'freed' },
     cp_rules: { iova_pinned_range: true },
