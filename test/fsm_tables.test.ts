@@ -4,15 +4,15 @@
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import {
   ACTION_NAMES,
-  FSM_LABELS,
+  FSM_NAMES,
   FSM_TABLES,
   type ActionName,
-  type EventB,
-  type EventE,
+  type EventV4_12,
+  type EventV6_0,
   type FsmShape,
   type JumpTable,
-  type StateB3,
-  type StateE,
+  type StateV5_0,
+  type StateV6_0,
   type StateOf,
 } from '../src/driver/fsm_tables.ts';
 import { ORDER, SPEC } from './helpers/spec_tables.ts';
@@ -21,13 +21,13 @@ import { enum_values, event_name, event_value, fsm_jump, state_name, state_value
 const shapes = Object.values(FSM_TABLES) as FsmShape[];
 
 describe('FSM tables', () => {
-  it('has one shape per label, keyed by its own label', () => {
-    expect(Object.keys(FSM_TABLES).sort()).toEqual([...FSM_LABELS].sort());
-    expect(Object.keys(SPEC).sort()).toEqual([...FSM_LABELS].sort());
-    for (const [label, shape] of Object.entries(FSM_TABLES)) expect(shape.label).toBe(label);
+  it('has one shape per table name, keyed by its own name', () => {
+    expect(Object.keys(FSM_TABLES).sort()).toEqual([...FSM_NAMES].sort());
+    expect(Object.keys(SPEC).sort()).toEqual([...FSM_NAMES].sort());
+    for (const [label, shape] of Object.entries(FSM_TABLES)) expect(shape.name).toBe(label);
   });
 
-  for (const label of FSM_LABELS) {
+  for (const label of FSM_NAMES) {
     describe(label, () => {
       const shape: FsmShape = FSM_TABLES[label];
       const grid = SPEC[label];
@@ -74,10 +74,10 @@ describe('FSM tables', () => {
     });
   }
 
-  it('B1 and B2 share the table; B3 is B1 without BOXED', () => {
-    expect(FSM_TABLES.B2.table).toEqual(FSM_TABLES.B1.table);
-    const b3 = Object.fromEntries(Object.entries(FSM_TABLES.B1.table).filter(([state]) => state !== 'BOXED'));
-    expect(FSM_TABLES.B3.table).toEqual(b3);
+  it('v4.12 and v4.18 share the table; v5.0 is v4.12 without BOXED', () => {
+    expect(FSM_TABLES['v4.18'].table).toEqual(FSM_TABLES['v4.12'].table);
+    const b3 = Object.fromEntries(Object.entries(FSM_TABLES['v4.12'].table).filter(([state]) => state !== 'BOXED'));
+    expect(FSM_TABLES['v5.0'].table).toEqual(b3);
   });
 
   it('every action name is used by some table, and no table uses another', () => {
@@ -86,41 +86,41 @@ describe('FSM tables', () => {
     expect([...used].sort()).toEqual([...ACTION_NAMES].sort());
   });
 
-  it('A keeps its own nop; the others use fsm_nop', () => {
+  it('morel-2018 keeps its own nop; the others use fsm_nop', () => {
     for (const shape of shapes) {
       const actions = Object.values(shape.table).flatMap((row) => Object.values(row));
-      expect(actions.includes('nop')).toBe(shape.label === 'A');
-      expect(actions.includes('fsm_nop')).toBe(shape.label !== 'A');
+      expect(actions.includes('nop')).toBe(shape.name === 'morel-2018');
+      expect(actions.includes('fsm_nop')).toBe(shape.name !== 'morel-2018');
     }
   });
 
   it('helpers: out-of-range values and unknown names', () => {
-    const a: FsmShape = FSM_TABLES.A;
+    const a: FsmShape = FSM_TABLES['morel-2018'];
     // A's fsm_quiescing can hand back 0 (NOT_OPER) or a negative errno as the next state.
     expect(state_name(a, 0)).toBe('NOT_OPER');
     expect(state_name(a, -19)).toBeUndefined();
     expect(state_name(a, 6)).toBeUndefined();
     expect(state_name(a, 1.5)).toBeUndefined();
-    expect(fsm_jump(FSM_TABLES.E, 2, 99)).toBeUndefined();
-    expect(fsm_jump(FSM_TABLES.E, -1, 0)).toBeUndefined();
-    expect(fsm_jump(FSM_TABLES.E, 1, 4)).toBe('fsm_open');
+    expect(fsm_jump(FSM_TABLES['v6.0'], 2, 99)).toBeUndefined();
+    expect(fsm_jump(FSM_TABLES['v6.0'], -1, 0)).toBeUndefined();
+    expect(fsm_jump(FSM_TABLES['v6.0'], 1, 4)).toBe('fsm_open');
     expect(() => state_value(a, 'CP_PENDING')).toThrow(/no state CP_PENDING/);
     expect(() => event_value(a, 'IO_REQ')).toThrow(/no event IO_REQ/);
-    expect(enum_values(FSM_TABLES.E.states)).toEqual({ NOT_OPER: 0, STANDBY: 1, IDLE: 2, CP_PROCESSING: 3, CP_PENDING: 4 });
-    expect(enum_values(FSM_TABLES.A.events).OFFLINE).toBe(6);
+    expect(enum_values(FSM_TABLES['v6.0'].states)).toEqual({ NOT_OPER: 0, STANDBY: 1, IDLE: 2, CP_PROCESSING: 3, CP_PENDING: 4 });
+    expect(enum_values(FSM_TABLES['morel-2018'].events).OFFLINE).toBe(6);
   });
 
   it('types: names are checked against the shape', () => {
-    expect(state_value(FSM_TABLES.E, 'CP_PENDING')).toBe(4);
-    expect(event_value(FSM_TABLES.F, 'CLOSE')).toBe(5);
+    expect(state_value(FSM_TABLES['v6.0'], 'CP_PENDING')).toBe(4);
+    expect(event_value(FSM_TABLES['gunthorpe-2021'], 'CLOSE')).toBe(5);
     // @ts-expect-error F has no NOT_OPER state (it is BROKEN)
-    expect(() => state_value(FSM_TABLES.F, 'NOT_OPER')).toThrow();
+    expect(() => state_value(FSM_TABLES['gunthorpe-2021'], 'NOT_OPER')).toThrow();
     // @ts-expect-error C has no OPEN event
-    expect(() => event_value(FSM_TABLES.C, 'OPEN')).toThrow();
-    expectTypeOf(FSM_TABLES.E.table.IDLE.CLOSE).toEqualTypeOf<'fsm_close'>();
-    expectTypeOf(FSM_TABLES.A.table.QUIESCING.INTERRUPT).toEqualTypeOf<'fsm_quiescing_done'>();
-    expectTypeOf<StateOf<'B3'>>().toEqualTypeOf<'NOT_OPER' | 'STANDBY' | 'IDLE' | 'BUSY'>();
-    expectTypeOf(state_name(FSM_TABLES.E, 0)).toEqualTypeOf<StateE | undefined>();
+    expect(() => event_value(FSM_TABLES['v5.2'], 'OPEN')).toThrow();
+    expectTypeOf(FSM_TABLES['v6.0'].table.IDLE.CLOSE).toEqualTypeOf<'fsm_close'>();
+    expectTypeOf(FSM_TABLES['morel-2018'].table.QUIESCING.INTERRUPT).toEqualTypeOf<'fsm_quiescing_done'>();
+    expectTypeOf<StateOf<'v5.0'>>().toEqualTypeOf<'NOT_OPER' | 'STANDBY' | 'IDLE' | 'BUSY'>();
+    expectTypeOf(state_name(FSM_TABLES['v6.0'], 0)).toEqualTypeOf<StateV6_0 | undefined>();
   });
 
   it('types: an incomplete or misspelt table does not compile', () => {
@@ -130,7 +130,7 @@ describe('FSM tables', () => {
       IDLE: { NOT_OPER: 'fsm_notoper', IO_REQ: 'fsm_io_request', INTERRUPT: 'fsm_irq' },
       // BUSY row missing
       // @ts-expect-error Property 'BUSY' is missing
-    } as const satisfies JumpTable<StateB3, EventB>;
+    } as const satisfies JumpTable<StateV5_0, EventV4_12>;
 
     const missingCell = {
       NOT_OPER: { NOT_OPER: 'fsm_nop', IO_REQ: 'fsm_io_error', INTERRUPT: 'fsm_disabled_irq' },
@@ -138,7 +138,7 @@ describe('FSM tables', () => {
       IDLE: { NOT_OPER: 'fsm_notoper', IO_REQ: 'fsm_io_request', INTERRUPT: 'fsm_irq' },
       // @ts-expect-error Property 'INTERRUPT' is missing
       BUSY: { NOT_OPER: 'fsm_notoper', IO_REQ: 'fsm_io_busy' },
-    } as const satisfies JumpTable<StateB3, EventB>;
+    } as const satisfies JumpTable<StateV5_0, EventV4_12>;
 
     const misspelt = {
       NOT_OPER: { NOT_OPER: 'fsm_nop', IO_REQ: 'fsm_io_error', INTERRUPT: 'fsm_disabled_irq' },
@@ -146,9 +146,9 @@ describe('FSM tables', () => {
       IDLE: { NOT_OPER: 'fsm_notoper', IO_REQ: 'fsm_io_request', INTERRUPT: 'fsm_irq' },
       // @ts-expect-error 'fsm_io_bsy' is not an ActionName
       BUSY: { NOT_OPER: 'fsm_notoper', IO_REQ: 'fsm_io_bsy', INTERRUPT: 'fsm_irq' },
-    } as const satisfies JumpTable<StateB3, EventB>;
+    } as const satisfies JumpTable<StateV5_0, EventV4_12>;
 
-    const extraEvent: JumpTable<StateB3, EventB> = {
+    const extraEvent: JumpTable<StateV5_0, EventV4_12> = {
       NOT_OPER: { NOT_OPER: 'fsm_nop', IO_REQ: 'fsm_io_error', INTERRUPT: 'fsm_disabled_irq' },
       STANDBY: { NOT_OPER: 'fsm_notoper', IO_REQ: 'fsm_io_error', INTERRUPT: 'fsm_irq' },
       IDLE: { NOT_OPER: 'fsm_notoper', IO_REQ: 'fsm_io_request', INTERRUPT: 'fsm_irq' },
@@ -165,7 +165,7 @@ describe('FSM tables', () => {
       OPEN: 'fsm_notoper',
     } as const;
     // @ts-expect-error Property 'CLOSE' is missing
-    const gWithoutClose: JumpTable<StateE, EventE> = { ...FSM_TABLES.E.table, IDLE: idleWithoutClose };
+    const gWithoutClose: JumpTable<StateV6_0, EventV6_0> = { ...FSM_TABLES['v6.0'].table, IDLE: idleWithoutClose };
 
     // Runtime: the broken tables really lack what the compiler flagged.
     expect(Object.keys(missingRow)).not.toContain('BUSY');

@@ -48,7 +48,7 @@ describe('registry contents', () => {
   });
 
   it('each variant runs an FSM table of its own label, and a table once replaced never comes back', () => {
-    for (const v of VARIANTS) expect(FSM_TABLES[v.fsm].label).toBe(v.fsm);
+    for (const v of VARIANTS) expect(FSM_TABLES[v.fsm].name).toBe(v.fsm);
     const order = VARIANTS.filter((v) => v.merged).map((v) => v.fsm);
     const runs = order.filter((l, i) => i === 0 || order[i - 1] !== l);
     expect(new Set(runs).size).toBe(runs.length);

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
-  ACTIONS_A, completion_at, driver_for, fsm_async_error, fsm_async_request, fsm_async_retry, fsm_broken, fsm_close, fsm_disabled_irq, fsm_io_busy,
+  ACTIONS_MOREL_2018, completion_at, driver_for, fsm_async_error, fsm_async_request, fsm_async_retry, fsm_broken, fsm_close, fsm_disabled_irq, fsm_io_busy,
   fsm_io_error, fsm_io_request, fsm_io_retry, fsm_irq, fsm_nop, fsm_notoper, fsm_open, vfio_ccw_fsm_event, type FsmFunc,
 } from '../src/driver/fsm.ts';
 import { crw_count } from '../src/driver/crw.ts';
@@ -110,9 +110,9 @@ describe.each([...VARIANT_NAMES])('%s: the jump table as functions', (name) => {
         const fn = drv.jumptable[drv.S[row.state as StateName]]?.[order.events.indexOf(ev)];
         const want = row.cells[i] ?? '?';
         expect(fn?.name, `${row.state} x ${ev}`).toBe(want);
-        if (v.label === 'A') {
+        if (v.fsm === 'morel-2018') {
           // A's actions return the next state: its own functions, never the shared ones.
-          expect(fn, `${row.state} x ${ev}`).toBe(ACTIONS_A[want as keyof typeof ACTIONS_A]);
+          expect(fn, `${row.state} x ${ev}`).toBe(ACTIONS_MOREL_2018[want as keyof typeof ACTIONS_MOREL_2018]);
           if (SHARED[want] !== undefined) expect(fn).not.toBe(SHARED[want]);
         } else expect(fn, `${row.state} x ${ev}`).toBe(SHARED[want]);
         cells++;

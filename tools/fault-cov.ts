@@ -1,5 +1,5 @@
 // Fault injection (--fail-nth, --fail-rate) and coverage (--coverage) as every tool takes them
-// (issue 14 §3, §4): the options, the FaultConfig they make, and coverage's JSON and text.
+// (issue 14, items 3 and 4): the options, the FaultConfig they make, and coverage's JSON and text.
 import { InvalidArgumentError, Option } from 'commander';
 import { FAULT_SITES, parse_fail_nth, type FaultConfig } from '../src/kernel/fault.ts';
 import { alloc_coverage } from '../src/fuzz/coverage.ts';

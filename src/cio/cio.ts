@@ -134,7 +134,7 @@ export function cio_clear(sch: Subch, site = 'cio_clear'): number {
 }
 
 /**
- * Terminate the subchannel's current function in stages (spec/driver.md §1.3); call it again,
+ * Terminate the subchannel's current function in stages (cio_cancel_halt_clear, drivers/s390/cio/cio.c); call it again,
  * with the same iretry, after each expected interrupt or timeout:
  *   refresh the schib (-ENODEV if gone); not enabled: 0;
  *   no halt/clear pending: cancel (xsch), and any answer but "not applicable" is the result; iretry = 3;

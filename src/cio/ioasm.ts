@@ -1,6 +1,6 @@
 // drivers/s390/cio/ioasm.h, ioasm.c: the I/O instructions as the host issues them. Each returns
 // the condition code; mapping it to an errno is the caller's business. Callers issue them under
-// sch->lock (spec/driver.md §1.2), but ioasm.c (v6.3, as every version before it) takes a schid and
+// sch->lock (fsm_io_helper in vfio_ccw_fsm.c, for one), but ioasm.c (v6.3, as every version before it) takes a schid and
 // asserts nothing: a caller without the lock is seen through the shadow-schib write it makes (I18,
 // the race detector), never here. Every instruction is a hook mark on the machine's object
 // (arg: instr << 8 | cc).

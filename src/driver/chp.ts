@@ -41,7 +41,7 @@ export function vfio_ccw_crw_region_read(p: VfioCcwPrivate, buf: UserPtr, count:
   const pos = ppos & VFIO_CCW_OFFSET_MASK;
   if (pos + count > CRW_REGION_SIZE) return -EINVAL;
   if (p.drv.f.crw_lock) return crw_region_read_locked(p, buf, count, ppos);
-  // Dequeue with no lock: the producer appends under sch->lock, which we do not take (§11.5).
+  // Dequeue with no lock: the producer appends under sch->lock, which we do not take (vfio_ccw_crw_region_read in vfio_ccw_chp.c).
   const crw = crw_dequeue(p, F);
   mutex_lock(p.v.io_mutex, F);
   if (crw !== 0) p.v.crw_region.set_u32(0, crw_value(p, crw, F), F);

@@ -1,8 +1,8 @@
-// drivers/s390/cio/vfio_ccw_cp.c, vfio_ccw_cp.h: the channel program, per kernel line (spec/driver.md §12).
+// drivers/s390/cio/vfio_ccw_cp.c, vfio_ccw_cp.h: the channel program, per kernel line.
 //
 // The cp lives in the device's shared buffer. Its fields have no lock of their own: io_mutex
 // covers them by design, but io_todo, close and the DMA-unmap path reach them without it
-// (§12.3), and those races are what the tools look for. So every access goes through the seam.
+// (cp_init, cp_prefetch, cp_free, cp_update_scsw in vfio_ccw_cp.c), and those races are what the tools look for. So every access goes through the seam.
 import type {
   Field} from '../kernel/index.ts';
 import {
@@ -77,7 +77,7 @@ const spec = {
 export const ChannelProgram = defineStruct('cp', spec);
 export type ChannelProgramView = StructView<typeof spec>;
 
-/** What differs between kernel lines (spec/driver.md §12.2). */
+/** What differs between kernel lines (vfio_ccw_cp.c of each). */
 export interface CpRules {
   /** v5.2+: cp->initialized, checked by every accessor */
   has_initialized_flag: boolean;
@@ -296,7 +296,7 @@ function ccwchain_handle_ccw(cp: Cp, cda: number): number {
   cp.v.nchains.set(c + 1, site);
   const ret = ccwchain_loop_tic(cp, c);
   // M-C6: the failed chain frees itself. Chains its TICs built before the failure stay on the
-  // list [inferred from §12.2 "frees only that chain"]; cp_init then counts them unreachable.
+  // list [inferred: the error path frees only that chain]; cp_init then counts them unreachable.
   if (ret !== 0 && cp.rules.init_error_path === 'free_failed_chain') ccwchain_free(cp, c, site);
   return ret;
 }

@@ -56,7 +56,7 @@ export function vfio_ccw_sch_irq(p: VfioCcwPrivate | null, sch: Subch): void {
 }
 
 /**
- * io_work: process the IRB in the single slot (§10.4), with the variant's own function if it
+ * io_work: process the IRB in the single slot (vfio_ccw_sch_io_todo in vfio_ccw_drv.c), with the variant's own function if it
  * replaces it. A fires INTERRUPT, whose fsm_irq runs the steps.
  */
 export function vfio_ccw_sch_io_todo(p: VfioCcwPrivate): void {
@@ -71,7 +71,7 @@ export function io_todo_by_rule(p: VfioCcwPrivate): void {
 
 /**
  * The steps of io_todo under the variant's rule (features.io_todo, stated in each variant file;
- * §4.4, §5.4, §6.4, §7.2, §9.1).
+ * vfio_ccw_sch_io_todo in vfio_ccw_drv.c of each version).
  */
 export function io_todo_steps(p: VfioCcwPrivate): void {
   const F = SITES.vfio_ccw_sch_io_todo;
@@ -168,7 +168,7 @@ function i11(p: VfioCcwPrivate, passes: number): void {
 }
 
 /**
- * The quiesce loop of C (§6.5 step 2), F (flush_sch, §8.4) and E (§9.1): sch->lock held on entry
+ * The quiesce loop of v5.2 … v5.19, gunthorpe-2021 (flush_sch) and v6.0+ (vfio_ccw_sch_quiesce, vfio_ccw_drv.c): sch->lock held on entry
  * and on return, dropped while waiting. iretry is set once; -EIO ("could not quiesce") leaves.
  * The completion is DECLARE_COMPLETION_ONSTACK'd once per call, before the loop (v5.2 … v6.3
  * vfio_ccw_sch_quiesce, F's flush_sch): a complete() no wait consumed (a second interrupt of
@@ -199,11 +199,11 @@ function quiesce_loop(p: VfioCcwPrivate): number {
   return ret;
 }
 
-/** F's name for the loop (§8.4: "flush_sch (was quiesce)"). */
+/** gunthorpe-2021's name for the loop: its v3 diff renames vfio_ccw_sch_quiesce to flush_sch. */
 export const flush_sch = quiesce_loop;
 
 /**
- * The v4.12 … v5.1 loop (§5.6), sch->lock held: iretry = 255 again on every outer pass (so a
+ * The v4.12 … v5.1 loop (vfio_ccw_sch_quiesce, vfio_ccw_drv.c), sch->lock held: iretry = 255 again on every outer pass (so a
  * subchannel that never quiesces loops for ever, M-B3), and flush_workqueue with sch->lock held
  * (M-B2). Both flaws are kept. As in v4.12's vfio_ccw_sch_quiesce, the on-stack completion is
  * declared once for all passes, so a surplus complete() carries over.
@@ -241,7 +241,7 @@ export function vfio_ccw_sch_quiesce(p: VfioCcwPrivate): number {
 }
 
 /**
- * vfio_ccw_sch_quiesce before v6.0 (B §5.6, C §6.5): takes sch->lock itself, disables first,
+ * vfio_ccw_sch_quiesce before v6.0 (vfio_ccw_drv.c, v4.12 … v5.19): takes sch->lock itself, disables first,
  * runs `loop` only if the disable is busy, and leaves NOT_OPER whatever happened.
  */
 function sch_quiesce_locked(p: VfioCcwPrivate, loop: (p: VfioCcwPrivate) => number): number {
@@ -273,7 +273,7 @@ export const SCH_QUIESCE: Readonly<Record<VariantFeatures['quiesce'], (p: VfioCc
 
 /**
  * A: reset and remove fire OFFLINE and, if the device went QUIESCING, wait until the INTERRUPT
- * in QUIESCING has run fsm_quiescing_done (the reconstruction of §4.4 [inferred]).
+ * in QUIESCING has run fsm_quiescing_done (our reconstruction of the 2018 series [inferred]).
  */
 export function vfio_ccw_fsm_offline_wait(p: VfioCcwPrivate): void {
   const F = 'vfio_ccw_fsm_offline_wait';
@@ -342,7 +342,7 @@ export function vfio_ccw_sch_event(p: VfioCcwPrivate | null, sch: Subch): number
   const F = 'vfio_ccw_sch_event';
   const flags = spin_lock_irqsave(sch.v.lock, F);
   const busy = sch.v.registered.get(F) === 0 || sch.v.todo.get(F) !== 0;
-  // v4.12 … v5.1 answer 0 ("done") here, later code -EAGAIN ("call again", §5.5).
+  // v4.12 … v5.1 answer 0 ("done") here, later code -EAGAIN ("call again"; vfio_ccw_sch_event in vfio_ccw_drv.c).
   const rc = busy ? (p?.drv.f.sch_event_busy_rc ?? -EAGAIN) : 0;
   if (!busy && p !== null && fsm_returns_state(p.drv.f)) {
     // A: the SCHIB_CHANGED event refreshes the schib under sch->lock itself [inferred from the table].
@@ -374,7 +374,7 @@ export function vfio_ccw_sch_shutdown(p: VfioCcwPrivate | null): void {
 }
 
 /**
- * css probe (§13.1). The subchannel is already known to the css (main set it up); what differs
+ * css probe (vfio_ccw_sch_probe, vfio_ccw_drv.c). The subchannel is already known to the css (main set it up); what differs
  * per version is the enable, the state it leaves, and when the mdev parent becomes visible (B1
  * registers it before the device is initialised, I19; v5.0+ last, M-A2).
  */

@@ -4,8 +4,8 @@
 import type { CpRules } from './cp.ts';
 
 /**
- * What io_todo does with a solicited interrupt and when it resets IDLE (§4.4, §5.4, §6.4, §7.2,
- * §9.1). Each variant states its rule; neighbouring variants differ in the patch between them.
+ * What io_todo does with a solicited interrupt and when it resets IDLE (vfio_ccw_sch_io_todo in
+ * vfio_ccw_drv.c). Each variant states its rule; neighbouring variants differ in the patch between them.
  */
 export interface IoTodoRule {
   /** A: the work item fires INTERRUPT and fsm_irq runs these steps [inferred from patch 1] */
@@ -18,11 +18,11 @@ export interface IoTodoRule {
 }
 
 export interface VariantFeatures {
-  // --- FSM dispatch (§1.1 R1, §4.1)
+  // --- FSM dispatch (vfio_ccw_fsm_event, vfio_ccw_private.h)
   /** 'direct': handlers write private->state themselves, no dispatch lock. A: actions return the next state, dispatch serialised [inferred]. */
   readonly fsm_dispatch: 'direct' | 'serialised-returns-state';
 
-  // --- regions and IRQs (§2.2, §11)
+  // --- regions and IRQs (vfio_ccw_ops.c, vfio_ccw_async.c)
   readonly regions: 'io' | 'io+async' | 'io+async+schib+crw';
   /** v5.2+: region index = offset >> 10, position = offset & 0x3FF (B: offset = position) */
   readonly offset_shift: boolean;
@@ -37,7 +37,7 @@ export interface VariantFeatures {
    */
   readonly crw_lock: boolean;
 
-  // --- I/O request path (§5.3, §6.3, §7.3, §11.2)
+  // --- I/O request path (fsm_io_request, fsm_io_helper in vfio_ccw_fsm.c; vfio_ccw_io_region_write)
   /** the state fsm_io_request writes at entry */
   readonly request_entry_state: 'BOXED' | 'BUSY' | 'CP_PROCESSING';
   readonly io_helper:
@@ -64,13 +64,13 @@ export interface VariantFeatures {
    * io_mutex around the IRB copy only.
    */
   readonly io_todo_holds_io_mutex: boolean;
-  /** ioctl copy-back fault: v4.12 returns copy_to_user's raw count (§11.6) */
+  /** ioctl copy-back fault: v4.12 returns copy_to_user's raw count (vfio_ccw_mdev_ioctl, vfio_ccw_ops.c) */
   readonly ioctl_copyback_fault: 'raw-count' | '-EFAULT';
 
-  // --- channel program (§12.2, §2.5)
+  // --- channel program (vfio_ccw_cp.c)
   readonly cp_rules: CpRules;
 
-  // --- quiesce (§5.6, §6.5, §8.4, §9.1, §4.4)
+  // --- quiesce (vfio_ccw_sch_quiesce, vfio_ccw_drv.c)
   readonly quiesce:
     | 'quiescing-state' // morel-2018: OFFLINE/QUIESCING states and fsm_quiescing(_done)
     | 'retry-255-flush-under-lock' // v4.12 … v5.1: iretry = 255 per outer loop, flush_workqueue under sch->lock, NOT_OPER at the end
@@ -78,7 +78,7 @@ export interface VariantFeatures {
     | 'flush_sch-in-close' // gunthorpe-2021: retry-once's loop inside fsm_close, -EIO returns, no state write
     | 'in-close-lock-held'; // v6.0+: retry-once's loop inside fsm_close with sch->lock held on entry, no state write
 
-  // --- lifecycle (§13)
+  // --- lifecycle (vfio_ccw_sch_probe/remove in vfio_ccw_drv.c; mdev probe/remove in vfio_ccw_ops.c)
   /** open/release per device FD (≤ v5.14); else open_device/close_device (first open/last close) */
   readonly per_fd_open: boolean;
   /** FSM OPEN/CLOSE events at open/close; reset = CLOSE + OPEN */
@@ -117,13 +117,13 @@ export interface VariantFeatures {
   /** NOT_OPER (F: BROKEN) is never left except by a fresh probe */
   readonly notoper_absorbing: boolean;
   readonly reset: 'offline+online' | 'quiesce+enable' | 'close+open';
-  /** fsm_open when the enable fails: F writes BROKEN under sch->lock (§8.4); E unlocks, then fires NOT_OPER (§9.1) */
+  /** fsm_open when the enable fails: F writes BROKEN under sch->lock (v3 diff); v6.0+ unlocks, then fires NOT_OPER (fsm_open, vfio_ccw_fsm.c) */
   readonly open_failure: 'state-under-lock' | 'event-after-unlock';
-  /** mdev create/probe refuses a NOT_OPER device with -ENODEV (every version but F, §8.6, §13.2) */
+  /** mdev create/probe refuses a NOT_OPER device with -ENODEV (every version but gunthorpe-2021; vfio_ccw_mdev_probe, vfio_ccw_ops.c) */
   readonly mdev_probe_checks_notoper: boolean;
   /** ≤ v5.19: IOMMU notifier, exact page-start match, reset then cp_free; v6.0+: .dma_unmap(iova, length), reset */
   readonly dma_unmap: 'notifier-exact' | 'callback-range';
-  /** s390dbf records keep a pointer to the mdev UUID (v5.4 … v5.19, §13.4) */
+  /** s390dbf records keep a pointer to the mdev UUID (v5.4 … v5.19, VFIO_CCW_HEX_EVENT/VFIO_CCW_MSG_EVENT in vfio_ccw_private.h) */
   readonly uuid_log_by_reference: boolean;
 }
 

@@ -1,8 +1,8 @@
 // drivers/s390/cio/vfio_ccw_fsm.c: the jump table's actions and the dispatcher, every version.
 //
 // One set of actions, mainline's (G), with the steps in which a version differs read from
-// p.drv.f (spec/driver.md §4 … §10). Version A's actions return the next state: they are at the
-// end of the file, as overrides for label A that wrap the shared ones.
+// p.drv.f (vfio_ccw_fsm.c of each version). morel-2018's actions return the next state: they are
+// at the end of the file, as overrides for its table that wrap the shared ones.
 import { complete, spin_lock_irq, spin_lock_irqsave, spin_unlock_irq, spin_unlock_irqrestore, type Field } from '../kernel/index.ts';
 import { EACCES, EAGAIN, EBUSY, EINVAL, EIO, ENODEV, EOPNOTSUPP } from '../uapi/errno.ts';
 import { IO_ORB, IO_RET_CODE, IO_SCSW, CMD_COMMAND, CMD_RET_CODE, VFIO_CCW_ASYNC_CMD_CSCH, VFIO_CCW_ASYNC_CMD_HSCH } from '../uapi/vfio_ccw.ts';
@@ -34,11 +34,11 @@ export const fsm_notoper: FsmFunc = (p) => {
   log(p, F);
   css_sched_sch_todo(p.sch, SCH_TODO_UNREG);
   set_state(p, p.drv.R.NOT_OPER, F);
-  // v6.0+ and F: "usually handled during CLOSE event"; before, the cp stays (§5.3, §9.1).
+  // v6.0+ and F: "usually handled during CLOSE event"; before, the cp stays (fsm_notoper, vfio_ccw_fsm.c).
   if (p.drv.f.notoper_frees_cp) cp_free(p.cp);
 };
 
-/** F's name for fsm_notoper: NOT_OPER became BROKEN (§8.4). */
+/** gunthorpe-2021's name for fsm_notoper: NOT_OPER became BROKEN (its v3 diff). */
 export const fsm_broken: FsmFunc = (p, event) => fsm_notoper(p, event);
 
 export const fsm_io_error: FsmFunc = (p) => {
@@ -58,7 +58,7 @@ export const fsm_disabled_irq: FsmFunc = (p) => {
 
 /**
  * ssch of the cp's ORB and the mapping of its condition code, the part of fsm_io_helper every
- * version shares (§5.3.2, §6.3, §4.4). Returns 0 or -errno; `pending`: CP_PENDING on cc 0 (C+).
+ * version shares (fsm_io_helper, vfio_ccw_fsm.c). Returns 0 or -errno; `pending`: CP_PENDING on cc 0 (C+).
  */
 function io_helper_ssch(p: VfioCcwPrivate, F: string, pending: boolean): number {
   const sch = p.sch;
@@ -162,9 +162,9 @@ function fsm_do_clear(p: VfioCcwPrivate): number {
 }
 
 /**
- * IO_REQ in IDLE (§10.3). Per version: the state written at entry (BOXED, BUSY, CP_PROCESSING),
+ * IO_REQ in IDLE (fsm_io_request, vfio_ccw_fsm.c). Per version: the state written at entry (BOXED, BUSY, CP_PROCESSING),
  * the tm check (≥ v4.18), whether err_out resets IDLE (not in v5.2 … v5.12), and A's snapshot,
- * which starts the program whatever fctl says (§4.4).
+ * which starts the program whatever fctl says (the 2018 snapshot's fsm_io_request).
  */
 export const fsm_io_request: FsmFunc = (p) => {
   const F = SITES.fsm_io_request;
@@ -205,7 +205,7 @@ export const fsm_io_request: FsmFunc = (p) => {
 };
 
 function err_out(p: VfioCcwPrivate): void {
-  // v5.2 … v5.12 reset nothing here: the region writer does (IO-6, §7.3).
+  // v5.2 … v5.12 reset nothing here: the region writer does (IO-6, vfio_ccw_io_region_write in vfio_ccw_ops.c).
   if (p.drv.f.err_out_sets_idle) set_state(p, p.drv.S.IDLE, SITES.fsm_io_request);
 }
 
@@ -237,7 +237,7 @@ export const fsm_open: FsmFunc = (p) => {
   sch.v.isc.set(VFIO_CCW_ISC, F);
   const ret = cio_enable_subchannel(sch, sch.v.schid.get(F));
   if (ret !== 0 && p.drv.f.open_failure === 'state-under-lock') {
-    // F: BROKEN directly, no unregistration scheduled and no cp_free (§8.4).
+    // F: BROKEN directly, no unregistration scheduled and no cp_free (its v3 diff of fsm_notoper).
     set_state(p, p.drv.R.NOT_OPER, F);
     spin_unlock_irq(sch.v.lock, F);
     return;
@@ -251,7 +251,7 @@ export const fsm_open: FsmFunc = (p) => {
   spin_unlock_irq(sch.v.lock, F);
 };
 
-/** E (§9.1) and F (§8.4, CLOSED/BROKEN, quiesce named flush_sch): the same steps. */
+/** v6.0+ (fsm_close, vfio_ccw_fsm.c) and gunthorpe-2021 (CLOSED/BROKEN, quiesce named flush_sch): the same steps. */
 export const fsm_close: FsmFunc = (p) => {
   const F = 'fsm_close';
   const sch = p.sch;
@@ -272,7 +272,7 @@ export const fsm_close: FsmFunc = (p) => {
   cp_free(p.cp);
 };
 
-// Debug log records (s390dbf): v5.4 ... v5.19 store a reference to the mdev's UUID (§13.4). The
+// Debug log records (s390dbf): v5.4 ... v5.19 store a reference to the mdev's UUID (VFIO_CCW_MSG_EVENT, vfio_ccw_private.h). The
 // caller evaluates the arguments (private->mdev); debug_sprintf_event then writes the record
 // under the debug_info's own lock (arch/s390/kernel/debug.c, v6.3: spin_lock_irqsave(&id->lock)),
 // so two records never race.
@@ -292,9 +292,9 @@ function log(p: VfioCcwPrivate, site: string): void {
 
 
 // ---------------------------------------------------------------------------------------------
-// A: Pierre Morel's 2018 proposal, the A-fsm snapshot (§4.3, §4.4). Each action returns the next
+// morel-2018: Pierre Morel's 2018 proposal, its mid-series vfio_ccw_fsm.c. Each action returns the next
 // state and the dispatcher assigns it. Where A's step is a shared action's, the shared action
-// runs and the wrapper returns the state §4.4 gives; the rest are A's own.
+// runs and the wrapper returns the state the snapshot's action returns; the rest are A's own.
 
 type FsmFuncA = (p: VfioCcwPrivate, event: number) => number;
 
@@ -307,14 +307,14 @@ function returns_state(name: string, fn: FsmFuncA): FsmFunc {
 
 const same = (p: VfioCcwPrivate): number => p.v.state.get('vfio_ccw_fsm_event');
 
-/** A shared action, then the state §4.4 gives ("same" = the state it left). */
+/** A shared action, then the state the snapshot's action returns ("same" = the state it left). */
 const then = (name: ActionName, fn: FsmFunc, next: FsmFuncA): FsmFunc =>
   returns_state(name, (p, event) => {
     fn(p, event);
     return next(p, event);
   });
 
-export const ACTIONS_A: Readonly<Partial<Record<ActionName, FsmFunc>>> = {
+export const ACTIONS_MOREL_2018: Readonly<Partial<Record<ActionName, FsmFunc>>> = {
   nop: returns_state('nop', same),
   fsm_init: returns_state('fsm_init', (p) => {
     p.sch.v.isc.set(VFIO_CCW_ISC, 'fsm_init');
@@ -338,7 +338,7 @@ export const ACTIONS_A: Readonly<Partial<Record<ActionName, FsmFunc>>> = {
   /**
    * The snapshot returns cio_cancel_halt_clear's result itself unless it is -EBUSY: 0 reads as
    * NOT_OPER, -ENODEV and -EIO are states outside the table. We reproduce the snapshot (its
-   * BOXED row is kept too); a later patch of the series may have changed this (§4.4).
+   * BOXED row is kept too); a later patch of the series may have changed this.
    */
   fsm_quiescing: returns_state('fsm_quiescing', (p) => {
     const F = 'fsm_quiescing';
@@ -366,7 +366,7 @@ export const ACTIONS_A: Readonly<Partial<Record<ActionName, FsmFunc>>> = {
   fsm_notoper: then('fsm_notoper', fsm_notoper, (p) => p.drv.S.NOT_OPER),
   fsm_io_error: then('fsm_io_error', fsm_io_error, same),
   fsm_io_busy: then('fsm_io_busy', fsm_io_busy, same),
-  // Runs from the work item in A; the snapshot names no lock for it (§4.4).
+  // Runs from the work item in A; the snapshot names no lock for it.
   fsm_disabled_irq: then('fsm_disabled_irq', fsm_disabled_irq, same),
   // Every step sets ret_code; the helper took no lock and wrote no state.
   fsm_io_request: then('fsm_io_request', fsm_io_request, (p) => (p.v.io_region.get_i32(IO_RET_CODE, SITES.fsm_io_request) === 0 ? p.drv.S.BUSY : p.drv.S.IDLE)),
@@ -403,7 +403,7 @@ export function driver_for(name: string): Driver {
   if (v === undefined) throw new Error(`no variant ${name}`);
   let d = drivers.get(v);
   if (d === undefined) {
-    d = make_driver(v, ACTIONS, { A: ACTIONS_A }, {
+    d = make_driver(v, ACTIONS, { 'morel-2018': ACTIONS_MOREL_2018 }, {
       vfio_ccw_sch_io_todo: v.features.io_todo_holds_io_mutex ? io_todo_under_io_mutex : io_todo_by_rule,
       fsm_io_helper: FSM_IO_HELPERS[v.features.io_helper],
       vfio_ccw_sch_quiesce: SCH_QUIESCE[v.features.quiesce],

@@ -109,7 +109,7 @@ export function vfio_ccw_mdev_write(p: VfioCcwPrivate, buf: UserPtr, count: numb
 
 const be = (b: Uint8Array): DataView => new DataView(b.buffer, b.byteOffset, b.byteLength);
 
-/** An ioctl's copy-back: -EFAULT on a fault, but v4.12 hands back copy_to_user's "bytes not copied" (§11.6). */
+/** An ioctl's copy-back: -EFAULT on a fault, but v4.12 hands back copy_to_user's "bytes not copied" (vfio_ccw_mdev_ioctl, vfio_ccw_ops.c). */
 function copy_back(p: VfioCcwPrivate, arg: UserPtr, src: Uint8Array, off = 0): number {
   if (copy_out(arg, src, off) === 0) return 0;
   if (p.drv.f.ioctl_copyback_fault === '-EFAULT') return -EFAULT;
@@ -269,13 +269,13 @@ export function vfio_ccw_mdev_reset(p: VfioCcwPrivate): number {
     return p.v.state.get(F) === p.drv.R.NOT_OPER ? -EINVAL : 0;
   }
   if (f.reset === 'offline+online') {
-    // A [inferred, §4.4]: offline (waiting out QUIESCING), then ONLINE; the answer is ours: -EIO unless IDLE.
+    // morel-2018 [inferred from the 2018 series]: offline (waiting out QUIESCING), then ONLINE; the answer is ours: -EIO unless IDLE.
     vfio_ccw_fsm_offline_wait(p);
     vfio_ccw_fsm_event(p, p.drv.E.ONLINE);
     return p.v.state.get(F) === p.drv.S.IDLE ? 0 : -EIO;
   }
   // B, C, D: quiesce (NOT_OPER), then enable; the cp is not freed here. The enable runs without
-  // sch->lock: §1.2 does not count the reset among the lock's takers.
+  // sch->lock: vfio_ccw_mdev_reset (vfio_ccw_ops.c) takes no lock around cio_enable_subchannel.
   const ret = vfio_ccw_sch_quiesce(p);
   if (ret !== 0) return ret;
   const en = cio_enable_subchannel(p.sch, p.sch.v.schid.get(F));
@@ -407,7 +407,7 @@ export function vfio_ccw_mdev_request(p: VfioCcwPrivate, _count: number): void {
 
 // ---- mdev probe / remove, and the vfio_device's references ----
 
-/** mdev create / probe (spec §13.2). */
+/** mdev create / probe (vfio_ccw_mdev_probe, vfio_ccw_ops.c). */
 export function vfio_ccw_mdev_probe(p: VfioCcwPrivate): number {
   const F = 'vfio_ccw_mdev_probe';
   const f = p.drv.f;
@@ -434,7 +434,7 @@ export function vfio_ccw_mdev_probe(p: VfioCcwPrivate): number {
 }
 
 /**
- * mdev remove (§13.2). The vfio core has already waited for every FD to close (unregister).
+ * mdev remove (vfio_ccw_mdev_remove, vfio_ccw_ops.c). The vfio core has already waited for every FD to close (unregister).
  * B resets, C … D quiesce (and free the cp), A goes offline; F and E leave it to close_device.
  * v6.1 then waits until every other reference to the vfio_device is gone (release_comp).
  */

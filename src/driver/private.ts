@@ -8,7 +8,7 @@ export const CRW_QUEUE = 64;
 export const LOG_RECORDS = 16;
 
 /**
- * Which lock protects what (spec/driver.md §1.2):
+ * Which lock protects what (vfio_ccw_private.h and the callers in vfio_ccw_*.c):
  * - state: none (R1); every access goes through the seam so the race detector sees it.
  * - io_region, cmd_region, schib_region, crw_region: io_mutex (v5.2+).
  * - irb: none (R2): fsm_irq writes it under sch->lock, io_todo reads it with no lock.
@@ -41,7 +41,7 @@ export const VfioCcwPrivate = defineStruct('private', {
   req_trigger: i32(),
   io_work: work(),
   crw_work: work(),
-  // lifecycle (spec §13)
+  // lifecycle (vfio_ccw_drv.c probe/remove, vfio_ccw_ops.c mdev probe/remove)
   mdev: i32('an mdev exists (private->mdev / parent drvdata != NULL)'),
   avail: atomic('available instances (<= v6.0)'),
   open_lock: mutex('the vfio core device-set lock (serialises open_device/close_device)'),
@@ -115,7 +115,7 @@ export interface Driver {
   readonly E: Readonly<Record<EventName, number>>;
   /**
    * States and events by their role where a version renamed them, so shared code reads one
-   * number: F's BROKEN/CLOSED for NOT_OPER/STANDBY (§8.1), A's SSCH_REQ for IO_REQ (§4.2).
+   * number: gunthorpe-2021's BROKEN/CLOSED for NOT_OPER/STANDBY, morel-2018's SSCH_REQ for IO_REQ.
    * Elsewhere these are the names themselves.
    */
   readonly R: Readonly<{ NOT_OPER: number; STANDBY: number; EV_NOT_OPER: number; EV_IO_REQ: number }>;
@@ -144,7 +144,7 @@ export const VFIO_CCW_ISC = 6; // IO_SCH_ISC in the kernel's isc.h
 
 /**
  * vfio_ccw_fsm_event: a plain table dispatch with no lock of its own (R1). A's dispatcher is
- * serialised ("Make FSM functions atomic", read as a mutex around dispatch [inferred], §4.1).
+ * serialised ("Make FSM functions atomic", read as a mutex around dispatch [inferred] from the 2018 cover letter).
  */
 export function vfio_ccw_fsm_event(p: VfioCcwPrivate, event: number): void {
   const serialised = fsm_returns_state(p.drv.f);

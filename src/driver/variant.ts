@@ -1,13 +1,13 @@
 // The driver at one kernel version: its state/event numbering, jump table (functions) and the
 // per-version rules the handlers switch on. Built from the variant registry, which is data.
-import { FSM_TABLES, type ActionName, type FsmLabel, type FsmShape } from './fsm_tables.ts';
+import { FSM_TABLES, type ActionName, type FsmName, type FsmShape } from './fsm_tables.ts';
 import type { Variant } from '../variants/types.ts';
 import { EVENT_NAMES, STATE_NAMES, type Driver, type DriverCode, type FsmFunc } from './private.ts';
 
 export { EVENT_NAMES, STATE_NAMES, type Driver, type DriverFeatures, type EventName, type StateName } from './private.ts';
 
 /** Per FSM label, actions that differ from the shared ones under the same name (A's return the next state). */
-export type ActionOverrides = Readonly<Partial<Record<FsmLabel, Readonly<Partial<Record<ActionName, FsmFunc>>>>>>;
+export type ActionOverrides = Readonly<Partial<Record<FsmName, Readonly<Partial<Record<ActionName, FsmFunc>>>>>>;
 
 function numbering<N extends string>(all: readonly N[], have: readonly string[]): Record<N, number> {
   const out = {} as Record<N, number>;

@@ -1,4 +1,4 @@
-// Coverage (issue 14 §4): jump-table cells (state × event) dispatched, errnos each entry point
+// Coverage (issue 14, item 4): jump-table cells (state × event) dispatched, errnos each entry point
 // answered, and the pairs of driver entry points that were running at the same time.
 //
 // A hook consumer in every actor writes into one shared buffer. Overlap is exact in both modes:

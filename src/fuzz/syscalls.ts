@@ -1,5 +1,5 @@
 // The device's user interface as data (issue 14): every call a user program can make, its
-// arguments, which variants have it, and the answers spec/driver.md §11 allows for it. The
+// arguments, which variants have it, and the answers vfio_ccw_ops.c allows for it. The
 // generator (gen.ts) and the executor (exec.ts) read this table and nothing else.
 import { EACCES, EAGAIN, EBADF, EBUSY, EFAULT, EINVAL, EIO, ENODEV, ENOMEM, ENOTTY, EOPNOTSUPP } from '../uapi/errno.ts';
 import { CMD_REGION_SIZE, CRW_REGION_SIZE, IO_REGION_SIZE, SCHIB_AREA_SIZE, VFIO_CCW_ASYNC_CMD_CSCH, VFIO_CCW_ASYNC_CMD_HSCH } from '../uapi/vfio_ccw.ts';
@@ -47,7 +47,7 @@ export interface CallSpec {
   expect(a: readonly number[], f: VariantFeatures, v: RunView): readonly number[] | null;
 }
 
-// ---- regions (§11.1 … §11.5) ----
+// ---- regions (vfio_ccw_mdev_read/write, vfio_ccw_async.c, vfio_ccw_chp.c) ----
 
 /** Extra regions (index 1…) in registration order: async, schib, crw. */
 export const REGION_SIZES = [IO_REGION_SIZE, CMD_REGION_SIZE, SCHIB_AREA_SIZE, CRW_REGION_SIZE] as const;
@@ -131,7 +131,7 @@ const ioPayload = arg('fctl', (_f, r) => (r.chance(0.85) ? 0 : r.range([1, 2])),
 const ioProgram = arg('prog', (_f, r) => (r.chance(0.8) ? r.range([0, 3]) : r.range([0, IO_PROGRAMS.length - 1])), () => [4, 5, 6], [0, IO_PROGRAMS.length - 1]);
 const cmdPayload = arg('cmd', (_f, r) => pick(r, [VFIO_CCW_ASYNC_CMD_HSCH, VFIO_CCW_ASYNC_CMD_CSCH]), () => [0, 3, 4], [0, 7]);
 
-// ---- ioctls (§11.6) ----
+// ---- ioctls (vfio_ccw_mdev_ioctl) ----
 
 const argsz = (min: number): Arg => arg('argsz', (_f, r) => (r.chance(0.8) ? min : min + r.range([0, 32])), () => [min - 1], [0, 96]);
 const irqIndex = arg('index', (f, r) => r.range([0, f.irqs - 1]), (f) => [f.irqs], [0, 7]);

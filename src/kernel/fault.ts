@@ -1,4 +1,4 @@
-// Fault injection (the kernel's fail_nth and failslab, issue 14 §3): a call site asks
+// Fault injection (the kernel's fail_nth and failslab, issue 14, item 3): a call site asks
 // `should_fail(site)` where the kernel's allocation, pin, registration or lookup could fail, and
 // returns that version's error. Per actor, as fail_nth is per task: the nth call at a site in this
 // actor fails (`nth`), or each call fails with probability `rate` from a seeded stream.

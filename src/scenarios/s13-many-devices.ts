@@ -1,4 +1,4 @@
-// S13: steady I/O on many devices while one of them is closed or reset (issue 12 §4).
+// S13: steady I/O on many devices while one of them is closed or reset (issue 12, item 4).
 // The users are vCPUs spread over the devices (user u drives devices u, u + users, ...); each
 // round every user runs one DASD read on each of its devices. Every few rounds user 0 closes its
 // first device and opens it again, or resets it. The devices share the driver's one ordered

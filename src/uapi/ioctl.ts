@@ -1,4 +1,4 @@
-// include/uapi/linux/vfio.h: the ioctl argument structs vfio-ccw uses (spec/driver.md §2.3),
+// include/uapi/linux/vfio.h: the ioctl argument structs vfio-ccw uses,
 // big-endian as on s390. make_* builds what a user passes to the ioctl; read_* decodes it.
 import {
   CAP_TYPE_SIZE,

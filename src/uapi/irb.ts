@@ -1,5 +1,5 @@
 // arch/s390/include/asm/cio.h (struct irb, esw0, erw): the 96-byte IRB, and the IRBs each
-// function ends with (spec/client-and-hardware.md §6.5).
+// function ends with (struct irb, arch/s390/include/asm/cio.h).
 import {
   DEV_STAT_CHN_END,
   DEV_STAT_DEV_END,

@@ -1,4 +1,4 @@
-// Command-mode ORB (12 bytes, big-endian; spec/driver.md §2.5). Word 0 intparm, word 1 flags, word 2 cpa.
+// Command-mode ORB (12 bytes, big-endian; struct cmd_orb in drivers/s390/cio/orb.h). Word 0 intparm, word 1 flags, word 2 cpa.
 
 export const ORB_SIZE = 12;
 

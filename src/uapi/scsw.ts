@@ -1,4 +1,4 @@
-// SCSW (12 bytes, big-endian; spec/driver.md §2.4). Word 0 carries cc, fctl, actl, stctl.
+// SCSW (12 bytes, big-endian; union scsw in arch/s390/include/asm/scsw.h). Word 0 carries cc, fctl, actl, stctl.
 // Functions work on word 0 as a number, or on a 12-byte view at an offset.
 
 export const SCSW_SIZE = 12;

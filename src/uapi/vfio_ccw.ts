@@ -1,4 +1,4 @@
-// include/uapi/linux/vfio_ccw.h and the vfio-ccw parts of vfio.h (spec/driver.md §2.1-2.3).
+// include/uapi/linux/vfio_ccw.h and the vfio-ccw parts of vfio.h.
 
 // struct ccw_io_region (124 bytes, packed)
 export const ORB_AREA_SIZE = 12;

@@ -1,7 +1,7 @@
 // derive(base, changes): a variant stated as its predecessor plus what changed, as a kernel
 // developer reads a patch series. Built-in variants (src/variants/<name>.ts) and a user's patch
 // file are written the same way.
-import type { FsmLabel } from '../driver/fsm_tables.ts';
+import type { FsmName } from '../driver/fsm_tables.ts';
 import type { CommitRef, CpRules, DriverCode, IoTodoRule, KernelRange, MailRef, SpecLabel, Variant, VariantFeatures, VariantName } from './types.ts';
 
 /** Features as a change states them: rule objects name only the fields that changed. */
@@ -22,7 +22,7 @@ export interface VariantChanges {
   readonly mails?: readonly MailRef[];
   readonly sources?: readonly string[];
   readonly inferred?: readonly string[];
-  readonly fsm?: FsmLabel;
+  readonly fsm?: FsmName;
   readonly features?: FeatureChanges;
   /** driver functions replaced by this variant's own */
   readonly code?: Readonly<Partial<DriverCode>>;

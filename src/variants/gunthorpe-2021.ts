@@ -20,11 +20,11 @@ export default derive('v5.13', {
   ],
   mails: [M.F1, { ...M.F2, note: 'merged for v5.15; part of the base' }, { ...M.F3, note: 'merged for v5.14; part of the base' }],
   inferred: [
-    'Known only through the v3 diff of 1 Oct 2021 against v5.15-era code (§8, §17); io_todo is D\'s (with the mdev check).',
-    'notoper_absorbing = true: BROKEN is left only by re-probing the driver (§8.1), and no path rewrites it.',
+    'Known only through the v3 diff of 1 Oct 2021 against v5.15-era code; io_todo is v5.13\'s (with the mdev check).',
+    'notoper_absorbing = true: BROKEN is left only by re-probing the driver (v3 diff), and no path rewrites it.',
     'dma_unmap stays the v5.15 IOMMU notifier (exact page-start match); its reset is CLOSE + OPEN.',
   ],
-  fsm: 'F',
+  fsm: 'gunthorpe-2021',
   features: {
     quiesce: 'flush_sch-in-close',
     open_close_fsm_events: true,

@@ -1,4 +1,4 @@
-// Commits and mails the spec names (§0.2, §3), shared by the variant files.
+// Commits and mails the variant files cite, shared by them.
 import type { CommitRef, MailRef } from './types.ts';
 
 export const C = {
@@ -11,7 +11,7 @@ export const C = {
   squash_free: {
     id: '812271b910',
     subject: 's390/cio: Squash cp_free() and cp_unpin_free()',
-    note: 'v5.3 development: cp_init error path called a cp_free that returns early (§12.2)',
+    note: 'v5.3 development: cp_init error path called a cp_free that returns early (vfio_ccw_cp.c)',
   },
   logging: { id: '60e05d1cf087', subject: 'vfio-ccw: add some logging', note: 'v5.4: s390dbf records point at the mdev UUID' },
   serialize: { id: '2af7a834a435', subject: 'vfio-ccw: Serialize FSM IDLE state with I/O completion', note: 'v5.13, also stable' },

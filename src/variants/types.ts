@@ -1,7 +1,7 @@
 // The types of a variant: one selectable driver, stated in src/variants/<name>.ts as its
 // predecessor plus its changes (derive.ts). Data only; the driver code reads `features`, and
 // `code` replaces a driver function where a version (or a user's patch) changes its C.
-import type { FsmLabel } from '../driver/fsm_tables.ts';
+import type { FsmName } from '../driver/fsm_tables.ts';
 import type { CpRules } from '../driver/cp.ts';
 import type { DriverCode } from '../driver/private.ts';
 import type { IoTodoRule, VariantFeatures } from '../driver/features.ts';
@@ -29,7 +29,7 @@ export const VARIANT_NAMES = [
 ] as const;
 export type VariantName = (typeof VARIANT_NAMES)[number];
 
-/** Spec labels (§3, §16.1; §16.1 calls v5.2 "C52"). */
+/** The spec's letter for each variant: a label in the registry only; code names a version by its variant name. */
 export type SpecLabel = 'A' | 'B1' | 'B2' | 'B3' | 'C' | 'C53' | 'D' | 'F' | 'E0' | 'E1' | 'E2' | 'G' | 'H'; // H: the current tree (after the spec was written)
 
 /** Mainline releases "vX.Y"; `to: null` = still current. */
@@ -46,7 +46,7 @@ export interface CommitRef {
 }
 
 export interface MailRef {
-  /** the spec's label (§0.2), e.g. "M-D4" */
+  /** the mail's label in the spec, e.g. "M-D4" */
   readonly label: string;
   readonly subject: string;
   readonly note?: string;
@@ -69,11 +69,11 @@ export interface Variant {
   readonly changes: readonly string[];
   readonly commits: readonly CommitRef[];
   readonly mails: readonly MailRef[];
-  /** §0.1 whole-file sources the spec section rests on */
+  /** whole-file kernel sources the variant rests on */
   readonly sources: readonly string[];
   /** facts the spec marks [inferred]/[not verified], and how we read them; choices we made */
   readonly inferred: readonly string[];
-  readonly fsm: FsmLabel;
+  readonly fsm: FsmName;
   readonly features: VariantFeatures;
   /** driver functions this variant replaces (inherited by the variants derived from it) */
   readonly code: Readonly<Partial<DriverCode>>;

@@ -22,12 +22,12 @@ export default root({
   mails: [M.B1, M.B2, M.B4],
   sources: ['B-fsm-412', 'B-priv', 'B-ops-412', 'B-drv-412', 'B-cp'],
   inferred: [
-    'Range end ≈v4.17: "process ssch with interrupts disabled" is dated 2018 and its commit message was not read (§17).',
+    'Range end ≈v4.17: "process ssch with interrupts disabled" is dated 2018 and its commit message was not read.',
     'sch_event returns 0 when unregistered or a todo is pending (read in v4.12).',
-    'vfio_ccw_mdev_reset enables the subchannel without sch->lock (through v5.19): §1.2 does not list the reset among the lock\'s takers; cio.c asserts no lock, so I18 and the race detector report the unlocked schib write (no lockdep warning).',
-    'cp_update_scsw: §12.2 says it rewrites cpa only when it points inside a chain; the C (v4.12 … v6.3) stores scsw->cmd.cpa after the walk in every case, so io_todo writes the IRB slot whenever the cp is walked. The C is followed.',
+    'vfio_ccw_mdev_reset enables the subchannel without sch->lock (through v5.19): vfio_ccw_mdev_reset (vfio_ccw_ops.c) takes no lock around it; cio.c asserts no lock, so I18 and the race detector report the unlocked schib write (no lockdep warning).',
+    'cp_update_scsw rewrites cpa not only when it points inside a chain: the C (v4.12 … v6.3) stores scsw->cmd.cpa after the walk in every case, so io_todo writes the IRB slot whenever the cp is walked. The C is followed.',
   ],
-  fsm: 'B1',
+  fsm: 'v4.12',
   features: {
     fsm_dispatch: 'direct',
     regions: 'io',

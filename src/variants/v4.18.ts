@@ -19,9 +19,9 @@ export default derive('v4.12', {
   mails: [M.B1, M.B2, M.B4],
   sources: ['B-helper-18', 'B-priv', 'B-ops-412', 'C0-fsm'],
   inferred: [
-    'Release numbers ≈v4.18 (locked ssch) and ≤v4.20 (tm check) are approximate (§17); both are modelled for the whole range.',
-    'sch_event busy answer: v4.12 returns 0, "later code" -EAGAIN (§5.5); the change is not dated, we keep 0 through all of B.',
+    'Release numbers ≈v4.18 (locked ssch) and ≤v4.20 (tm check) are approximate; both are modelled for the whole range.',
+    'sch_event busy answer: v4.12 returns 0, "later code" -EAGAIN (vfio_ccw_sch_event, vfio_ccw_drv.c); the change is not dated, we keep 0 through all of B.',
   ],
-  fsm: 'B2',
+  fsm: 'v4.18',
   features: { io_helper: 'one-lock-busy-first', tm_check: true },
 });

@@ -19,10 +19,10 @@ export default derive('v4.18', {
   mails: [M.A1, M.A2, M.B1, { ...M.B3, note: 'stable 5.0 backport; its diff shows this quiesce' }, { ...M.B4, note: 'stable 5.0 backport; its diff shows this release' }],
   sources: ['B-fsm-412', 'B-helper-18', 'B-ops-412', 'B-cp'],
   inferred: [
-    '"only free cp on final interrupt" landed in v5.0 or v5.1 (§17); we model it for the whole range (§5.1 puts it in B3).',
-    'sch_event busy answer kept at 0 as in v4.12; "later code" returns -EAGAIN (§5.5), which we start at v5.2.',
+    '"only free cp on final interrupt" landed in v5.0 or v5.1; we model it for the whole range v5.0 … v5.1.',
+    'sch_event busy answer kept at 0 as in v4.12; "later code" returns -EAGAIN (vfio_ccw_sch_event, vfio_ccw_drv.c), which we start at v5.2.',
   ],
-  fsm: 'B3',
+  fsm: 'v5.0',
   features: {
     request_entry_state: 'BUSY',
     io_todo: { free: 'final', idle: 'mdev+final' },

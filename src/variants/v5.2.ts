@@ -23,11 +23,11 @@ export default derive('v5.0', {
   mails: [M.C0, M.C1, M.C2, M.C3, M.B2, M.B3, M.B4],
   sources: ['G-async', 'C3-drv', 'C4-fsm', 'C11-ops'],
   inferred: [
-    'No v5.2 whole-file snapshot exists; v5.2 is reconstructed from v5.3 drv.c, v5.4–v5.12 fsm.c, v5.11 ops.c and the diffs (§17).',
+    'No v5.2 whole-file snapshot exists; v5.2 is reconstructed from v5.3 drv.c, v5.4–v5.12 fsm.c, v5.11 ops.c and the diffs.',
     'cp_update_scsw\'s "tail + 1" bound is known only from G-cp; we assume it from v5.2 on.',
-    'sch_event answers -EAGAIN when busy ("later code", §5.5); the change is not dated, we start it here.',
+    'sch_event answers -EAGAIN when busy ("later code", vfio_ccw_sch_event in vfio_ccw_drv.c); the change is not dated, we start it here.',
   ],
-  fsm: 'C',
+  fsm: 'v5.2',
   features: {
     regions: 'io+async',
     offset_shift: true,

@@ -24,7 +24,7 @@ export default derive('v5.2', {
   inferred: [
     'The variant models the v5.11–v5.12 state of the line: async + schib + CRW regions and 3 IRQs (the CRW region came in v5.8, REQ in v5.11); the scenarios need the async region and C11-ops is the ops source.',
     'uuid_log_by_reference = true: the logging came in v5.4 and C4-fsm (v5.4–v5.12) has it; v5.3 itself did not.',
-    'pfch relaxation ≈v5.7 is [not verified] (§2.5); at v5.12 it is a warning (applied over the C53 cp rules, which stand for v5.3 … v5.6 on that point).',
+    'pfch relaxation ≈v5.7 is [not verified] (pfch in cp_init, vfio_ccw_cp.c); at v5.12 it is a warning (applied over the C53 cp rules, which stand for v5.3 … v5.6 on that point).',
   ],
   features: {
     regions: 'io+async+schib+crw',

@@ -20,9 +20,9 @@ export default derive('v5.13', {
   ],
   mails: [M.E0, M.E1, M.E2, M.E3, M.E4, M.E5, M.E6, M.E7],
   inferred: [
-    'The series\' intermediate states (§9.1, M-E4 … M-E6 and M-E5 … M-E7) are not modelled; the release has the final table and the quiesce return-code fix.',
+    'The series\' intermediate states (M-E4 … M-E6 and M-E5 … M-E7) are not modelled; the release has the final table and the quiesce return-code fix.',
   ],
-  fsm: 'E',
+  fsm: 'v6.0',
   features: {
     io_todo: { idle: 'freed' },
     cp_rules: { iova_pinned_range: true },

@@ -18,7 +18,7 @@ export default derive('v6.0', {
   ],
   mails: [M.E8],
   inferred: [
-    'The move of available_instances into the mdev core is v6.1 or v6.2 [not verified] (§9.2, §17); we model it from v6.1.',
+    'The move of available_instances into the mdev core is v6.1 or v6.2 [not verified]; we model it from v6.1.',
     'The vfio_device references are one counter: mdev probe holds one, any other holder gets and puts; open FDs are waited for by the core\'s unregister before remove runs, not counted.',
   ],
   features: { release_completion: true, avail_accounting: false },

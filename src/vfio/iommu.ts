@@ -2,7 +2,7 @@
 // pinned pages (v5.19 and v6.0 read). Type1 tells the driver (the IOMMU notifier up to v5.19,
 // .dma_unmap from v6.0) and expects it to unpin every page it holds in the range; with pages
 // still pinned it notifies again and finally BUG_ON(++retries > 10). The model notifies once and
-// then checks I14 (spec §16.2): no pinned page may be left in the range.
+// then checks I14: no pinned page may be left in the range.
 import { WARN, Warn, peek } from '../kernel/index.ts';
 import { vfio_ccw_dma_unmap } from '../driver/ops.ts';
 import type { VfioCcwPrivate } from '../driver/private.ts';

@@ -7,14 +7,14 @@ import type { ActionName, FsmShape } from '../../src/driver/fsm_tables.ts';
 /** The enum value of a state (its index in `shape.states`). Throws on an unknown name. */
 export function state_value<S extends string, E extends string>(shape: FsmShape<S, E>, name: NoInfer<S>): number {
   const v = shape.states.indexOf(name);
-  if (v < 0) throw new Error(`FSM ${shape.label}: no state ${name}`);
+  if (v < 0) throw new Error(`FSM ${shape.name}: no state ${name}`);
   return v;
 }
 
 /** The enum value of an event (its index in `shape.events`). Throws on an unknown name. */
 export function event_value<S extends string, E extends string>(shape: FsmShape<S, E>, name: NoInfer<E>): number {
   const v = shape.events.indexOf(name);
-  if (v < 0) throw new Error(`FSM ${shape.label}: no event ${name}`);
+  if (v < 0) throw new Error(`FSM ${shape.name}: no event ${name}`);
   return v;
 }
 
@@ -42,7 +42,7 @@ export function fsm_jump<S extends string, E extends string>(shape: FsmShape<S, 
   return shape.table[s][e];
 }
 
-/** `{ NAME: value }` for a name array, e.g. enum_values(STATES_E).IDLE === 2. */
+/** `{ NAME: value }` for a name array, e.g. enum_values(STATES_V6_0).IDLE === 2. */
 export function enum_values<N extends string>(names: readonly N[]): Readonly<Record<N, number>> {
   const out = {} as Record<N, number>;
   names.forEach((n, i) => {

@@ -63,16 +63,16 @@ export const SPEC_E = `
 
 // Enum orders (A: the cover letter gives BOXED no value; the source appends it).
 export const ORDER: Record<string, { states: string[]; events: string[] }> = {
-  A: {
+  'morel-2018': {
     states: ['NOT_OPER', 'STANDBY', 'IDLE', 'BUSY', 'QUIESCING', 'BOXED'],
     events: ['INIT', 'NOT_OPER', 'SSCH_REQ', 'INTERRUPT', 'SCHIB_CHANGED', 'ONLINE', 'OFFLINE'],
   },
-  B1: { states: ['NOT_OPER', 'STANDBY', 'IDLE', 'BOXED', 'BUSY'], events: ['NOT_OPER', 'IO_REQ', 'INTERRUPT'] },
-  B2: { states: ['NOT_OPER', 'STANDBY', 'IDLE', 'BOXED', 'BUSY'], events: ['NOT_OPER', 'IO_REQ', 'INTERRUPT'] },
-  B3: { states: ['NOT_OPER', 'STANDBY', 'IDLE', 'BUSY'], events: ['NOT_OPER', 'IO_REQ', 'INTERRUPT'] },
-  C: { states: ['NOT_OPER', 'STANDBY', 'IDLE', 'CP_PROCESSING', 'CP_PENDING'], events: ['NOT_OPER', 'IO_REQ', 'INTERRUPT', 'ASYNC_REQ'] },
-  F: { states: ['BROKEN', 'CLOSED', 'IDLE', 'CP_PROCESSING', 'CP_PENDING'], events: ['BROKEN', 'IO_REQ', 'INTERRUPT', 'ASYNC_REQ', 'OPEN', 'CLOSE'] },
-  E: {
+  'v4.12': { states: ['NOT_OPER', 'STANDBY', 'IDLE', 'BOXED', 'BUSY'], events: ['NOT_OPER', 'IO_REQ', 'INTERRUPT'] },
+  'v4.18': { states: ['NOT_OPER', 'STANDBY', 'IDLE', 'BOXED', 'BUSY'], events: ['NOT_OPER', 'IO_REQ', 'INTERRUPT'] },
+  'v5.0': { states: ['NOT_OPER', 'STANDBY', 'IDLE', 'BUSY'], events: ['NOT_OPER', 'IO_REQ', 'INTERRUPT'] },
+  'v5.2': { states: ['NOT_OPER', 'STANDBY', 'IDLE', 'CP_PROCESSING', 'CP_PENDING'], events: ['NOT_OPER', 'IO_REQ', 'INTERRUPT', 'ASYNC_REQ'] },
+  'gunthorpe-2021': { states: ['BROKEN', 'CLOSED', 'IDLE', 'CP_PROCESSING', 'CP_PENDING'], events: ['BROKEN', 'IO_REQ', 'INTERRUPT', 'ASYNC_REQ', 'OPEN', 'CLOSE'] },
+  'v6.0': {
     states: ['NOT_OPER', 'STANDBY', 'IDLE', 'CP_PROCESSING', 'CP_PENDING'],
     events: ['NOT_OPER', 'IO_REQ', 'INTERRUPT', 'ASYNC_REQ', 'OPEN', 'CLOSE'],
   },
@@ -102,12 +102,12 @@ export function parseGrid(text: string, nop: string): Grid {
 }
 
 export const SPEC: Record<string, Grid> = {
-  A: parseGrid(SPEC_A, 'nop'),
-  B1: parseGrid(SPEC_B12, 'fsm_nop'),
-  B2: parseGrid(SPEC_B12, 'fsm_nop'),
-  B3: parseGrid(SPEC_B3, 'fsm_nop'),
-  C: parseGrid(SPEC_C, 'fsm_nop'),
-  F: parseGrid(SPEC_F, 'fsm_nop'),
-  E: parseGrid(SPEC_E, 'fsm_nop'),
+  'morel-2018': parseGrid(SPEC_A, 'nop'),
+  'v4.12': parseGrid(SPEC_B12, 'fsm_nop'),
+  'v4.18': parseGrid(SPEC_B12, 'fsm_nop'),
+  'v5.0': parseGrid(SPEC_B3, 'fsm_nop'),
+  'v5.2': parseGrid(SPEC_C, 'fsm_nop'),
+  'gunthorpe-2021': parseGrid(SPEC_F, 'fsm_nop'),
+  'v6.0': parseGrid(SPEC_E, 'fsm_nop'),
 };
 
