@@ -1,4 +1,4 @@
-// Many devices per run (issue 12 §4): the devices share the one ordered workqueue, so one
+// Many devices per run (issue 12, item 4): the devices share the one ordered workqueue, so one
 // device's quiesce (flush_workqueue) waits for every device's queued work, and one device's work
 // item delays another's. Deterministic: Atomics handshakes, bounded waits, no sleeps.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -281,7 +281,7 @@ describe('I22: no mdev, yet a state other than STANDBY or NOT_OPER', () => {
 
 describe('I17: CLOSE delivered in STANDBY', () => {
   // No shipped version does it: the v6.0 development series between "Create a CLOSE FSM event"
-  // (M-E5) and M-E7 fired CLOSE from the remove handlers too, after close_device had (spec §9).
+  // (M-E5) and M-E7 fired CLOSE from the remove handlers too, after close_device had (vfio_ccw_mdev_remove, vfio_ccw_ops.c).
   // That remove is played here as its C did it; v6.0 as shipped removes without an FSM event.
   it.each([
     ['v6.0 dev series (remove fires CLOSE)', ['I17'], true],
