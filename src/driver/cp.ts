@@ -20,6 +20,8 @@ import {
   obj_alive,
   obj_free,
   obj_use,
+  peek,
+  poke,
   should_fail,
   words,
   type Lifetime,
@@ -163,17 +165,16 @@ const inc = (f: Field, n: number, site: string): void => f.set(f.get(site) + n, 
 
 /** struct ccwchain *: generation << 8 | pool index + 1; 0 is NULL. */
 function chain_obj(cp: Cp, e: number): Lifetime {
-  const l = cp.v.ch_life;
-  const k = ((e & 0xff) - 1) * KREF_WORDS;
-  return { ref: new Kref(l.a, l.i + k, l.id + k), what: 'ccwchain' };
+  return { ref: cp.v.ch_life.sub(((e & 0xff) - 1) * KREF_WORDS, Kref), what: 'ccwchain' };
 }
-const obj_at = (cp: Cp, c: number): number => Atomics.load(cp.v.ch_obj.a, cp.v.ch_obj.i + c);
-const set_obj_at = (cp: Cp, c: number, e: number): void => void Atomics.store(cp.v.ch_obj.a, cp.v.ch_obj.i + c, e);
+// the model's own bookkeeping of which object owns a slot: invisible to detectors and scheduler
+const obj_at = (cp: Cp, c: number): number => peek(cp.v.ch_obj.at(c));
+const set_obj_at = (cp: Cp, c: number, e: number): void => poke(cp.v.ch_obj.at(c), e);
 
 /** ccwchain_alloc's allocation: a new chain object owns position c. */
 function chain_alloc(cp: Cp, c: number): void {
   const cur = cp.v.ch_cursor;
-  const from = Atomics.load(cur.a, cur.i);
+  const from = peek(cur);
   let k = from;
   for (let j = 0; j < CHAIN_POOL; j++) {
     const x = (from + j) % CHAIN_POOL;
@@ -183,7 +184,7 @@ function chain_alloc(cp: Cp, c: number): void {
     }
   }
   // None free: every object is a leaked chain (I7 fired for each); the model's pool reuses one.
-  Atomics.store(cur.a, cur.i, (k + 1) % CHAIN_POOL);
+  poke(cur, (k + 1) % CHAIN_POOL);
   set_obj_at(cp, c, (kref_init(chain_obj(cp, k + 1).ref) << 8) | (k + 1));
 }
 
