@@ -69,6 +69,19 @@ function scenarioList(v: string): Scenario[] {
   });
 }
 
+/** What stress and race share after their own options, in help order: baseline, faults, coverage, the report file and how it prints. */
+function reportOptions(cmd: Command, help: { report: string; json: string; quiet: string }): Command {
+  return cmd
+    .addOption(baselineOption())
+    .addOption(failNthOption())
+    .addOption(failRateOption())
+    .addOption(coverageOption())
+    .addOption(new Option('--report <file>', 'write the JSON report here').default(help.report))
+    .option('--json', help.json)
+    .option('--quiet', help.quiet)
+    .option('--verbose', 'interleavings also show harness steps (the scenario\'s own code) and machine marks');
+}
+
 function detectorsOption(): Option {
   return new Option('--detectors <list>', `detectors to run, comma separated (${ALL_DETECTORS.join(', ')}); "none" for none`)
     .argParser((v: string) => (v === 'none' ? [] : oneOf<DetectorName>('--detectors', ALL_DETECTORS)(v)))
@@ -97,7 +110,7 @@ function build(io: Io): Command {
       }
     });
 
-  program
+  const stressCmd = program
     .command('stress')
     .description('free-running parallel stress of the driver (locktorture style): stat lines, a report file, SUCCESS or FAILURE')
     .addOption(new Option('--variant <name>', 'driver variant, a kernel release inside its range (e.g. v6.8), or a variant file (./my-change.ts)').argParser(variantName).default('mainline'))
@@ -113,15 +126,8 @@ function build(io: Io): Command {
     .addOption(new Option('--seed <n>', 'seed of the machine\'s and the users\' decisions').argParser(uint32('--seed')).default(1))
     .addOption(new Option('--delay-inject <p>', 'probability of a short seeded delay at each hook point (widens race windows)').argParser(probability('--delay-inject')))
     .addOption(new Option('--hw <settings>', "machine overrides on top of the scenario's, e.g. p_pci=1,start_latency_us=0:20").argParser(hwOverrides('--hw')))
-    .addOption(detectorsOption())
-    .addOption(baselineOption())
-    .addOption(failNthOption())
-    .addOption(failRateOption())
-    .addOption(coverageOption())
-    .addOption(new Option('--report <file>', 'write the JSON report here').default('reports/stress.json'))
-    .option('--json', 'print one JSON object instead of text')
-    .option('--quiet', 'no periodic stat lines')
-    .option('--verbose', 'interleavings also show harness steps (the scenario\'s own code) and machine marks')
+    .addOption(detectorsOption());
+  reportOptions(stressCmd, { report: 'reports/stress.json', json: 'print one JSON object instead of text', quiet: 'no periodic stat lines' })
     .action(async (o: Record<string, unknown>, cmd: Command) => {
       const code = await stress(
         {
@@ -152,7 +158,7 @@ function build(io: Io): Command {
       process.exitCode = code;
     });
 
-  program
+  const raceCmd = program
     .command('race')
     .description('search schedules in controlled mode (a portfolio on piscina); stop at the first failure and print its report and replay token')
     .addOption(new Option('--variant <list>', 'driver variant(s), comma separated (names, kernel releases or variant files)').argParser((v: string) => v.split(',').map((x) => variantName(x.trim()))).default(['mainline'], 'mainline'))
@@ -174,15 +180,8 @@ function build(io: Io): Command {
     .addOption(new Option('--target <regex>', 'only findings whose id matches count as the failure (e.g. I2)').argParser(regexArg))
     .option('--all', 'run the whole budget instead of stopping at the first failure')
     .option('--no-shrink', 'do not shrink the failing schedule')
-    .addOption(new Option('--detectors <list>', `detectors (${ALL_DETECTORS.join(', ')}); "none" for none`).argParser((v: string) => (v === 'none' ? [] : oneOf<DetectorName>('--detectors', ALL_DETECTORS)(v))).default(['invariants', 'trace'], 'invariants,trace'))
-    .addOption(baselineOption())
-    .addOption(failNthOption())
-    .addOption(failRateOption())
-    .addOption(coverageOption())
-    .addOption(new Option('--report <file>', 'write the JSON report here').default('reports/race.json'))
-    .option('--json', 'print one JSON object')
-    .option('--quiet', 'no progress on stderr')
-    .option('--verbose', 'interleavings also show harness steps (the scenario\'s own code) and machine marks')
+    .addOption(new Option('--detectors <list>', `detectors (${ALL_DETECTORS.join(', ')}); "none" for none`).argParser((v: string) => (v === 'none' ? [] : oneOf<DetectorName>('--detectors', ALL_DETECTORS)(v))).default(['invariants', 'trace'], 'invariants,trace'));
+  reportOptions(raceCmd, { report: 'reports/race.json', json: 'print one JSON object', quiet: 'no progress on stderr' })
     .action(async (o: Record<string, unknown>, cmd: Command) => {
       process.exitCode = await race(
         {

@@ -1,4 +1,7 @@
 // How a command talks to the outside: its two output streams and the stop signal.
+import type { FaultConfig } from '../src/kernel/fault.ts';
+import type { BaselineChoice } from './baseline.ts';
+
 export interface Io {
   out(s: string): void;
   err(s: string): void;
@@ -8,4 +11,19 @@ export interface Io {
   interrupted(): boolean;
   /** run fn before a second signal exits the process at once (terminate workers) */
   onKill(fn: () => void): () => void;
+}
+
+/** What stress and race share: the baseline, the report and how it is printed, faults, coverage. */
+export interface ReportOpts {
+  /** known findings not counted (default: none) */
+  baseline?: BaselineChoice;
+  json: boolean;
+  report: string;
+  quiet: boolean;
+  /** show harness steps and machine marks in interleavings */
+  verbose?: boolean;
+  /** fault injection in every run (race: kept in the tokens) */
+  fault?: FaultConfig;
+  /** report coverage */
+  coverage?: boolean;
 }

@@ -13,16 +13,15 @@ import { header, overall } from './schema.ts';
 import { RESULT_WORD } from './stress.ts';
 import type { Report } from '../src/report/report.ts';
 import { combine_findings, findings_json, format_report_text } from '../src/report/index.ts';
-import type { Io } from './io.ts';
+import type { Io, ReportOpts } from './io.ts';
 import { shrink_and_show } from './replay.ts';
 import { shard_jobs, type Shard } from './shard.ts';
-import { baseline_for, baseline_json, format_baseline, target_outside, type BaselineChoice } from './baseline.ts';
+import { baseline_for, baseline_json, format_baseline, target_outside } from './baseline.ts';
 import { split_by_baseline } from '../src/variants/baseline.ts';
-import type { FaultConfig } from '../src/kernel/fault.ts';
 import { alloc_coverage, sum_coverage } from '../src/fuzz/coverage.ts';
 import { coverage_out } from './fault-cov.ts';
 
-export interface RaceOpts {
+export interface RaceOpts extends ReportOpts {
   /** the searches, as the command line asked for them */
   plan: Portfolio;
   /** subchannels in every run (1 when absent) */
@@ -30,18 +29,7 @@ export interface RaceOpts {
   workers: number;
   /** run only this share of the jobs (seed streams x searches x variants) */
   shard?: Shard;
-  /** known findings not counted (default: none) */
-  baseline?: BaselineChoice;
   shrink: boolean;
-  json: boolean;
-  report: string;
-  quiet: boolean;
-  /** show harness steps and machine marks in interleavings */
-  verbose?: boolean;
-  /** fault injection in every schedule (kept in the tokens) */
-  fault?: FaultConfig;
-  /** report coverage */
-  coverage?: boolean;
 }
 
 const ENTRY = new URL('../workers/search.mjs', import.meta.url).href;

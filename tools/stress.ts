@@ -10,15 +10,14 @@ import { check_output_path } from './paths.ts';
 import { header, overall } from './schema.ts';
 import type { Scenario } from '../src/scenarios/types.ts';
 import { load_scenario } from './scenarios.ts';
-import type { Io } from './io.ts';
-import { baseline_for, baseline_json, format_baseline, type BaselineChoice } from './baseline.ts';
+import type { Io, ReportOpts } from './io.ts';
+import { baseline_for, baseline_json, format_baseline } from './baseline.ts';
 import { split_by_baseline } from '../src/variants/baseline.ts';
 import type { DeviceStat } from '../src/system/device-stats.ts';
 import type { SharedMemory } from '../src/system/devices.ts';
-import type { FaultConfig } from '../src/kernel/fault.ts';
 import { coverage_buf, coverage_out } from './fault-cov.ts';
 
-export interface StressOpts {
+export interface StressOpts extends ReportOpts {
   variant: string;
   scenario: string;
   mix?: string[];
@@ -36,17 +35,6 @@ export interface StressOpts {
   /** machine overrides on top of the scenario's */
   hw?: Partial<HwConfig>;
   detectors: DetectorName[];
-  /** known findings not counted (default: none) */
-  baseline?: BaselineChoice;
-  json: boolean;
-  report: string;
-  quiet: boolean;
-  /** show harness steps and machine marks in interleavings */
-  verbose?: boolean;
-  /** fault injection in every run */
-  fault?: FaultConfig;
-  /** report coverage */
-  coverage?: boolean;
 }
 
 export type { Io } from './io.ts';

@@ -2,7 +2,7 @@
 import {
   GLOBAL, ActorSlot, atomic_inc, atomic_set, current, eventfd_ctx_deref, eventfd_signal, obj_alive, objName, type Field, flush_workqueue, init_completion, mutex_lock, mutex_unlock,
   objId, reinit_completion, spin_lock_irq, spin_lock_irqsave, spin_unlock_irq, spin_unlock_irqrestore, wait_for_completion, wait_for_completion_timeout, HZ, should_fail,
-  queue_work, WARN, Warn,
+  queue_work, WARN, Warn, type Completion,
 } from '../kernel/index.ts';
 import { EAGAIN, EBUSY, EIO, ENODEV, ENOMEM } from '../uapi/errno.ts';
 import { scsw_is_final, scsw_is_solicited, scsw_read } from '../uapi/scsw.ts';
@@ -156,9 +156,15 @@ export function vfio_ccw_crw_todo(p: VfioCcwPrivate): void {
   spin_unlock_irqrestore(p.v.crw_lock, flags, F);
 }
 
-/** The actor's on-stack completion (struct completion c on the kernel stack). */
-function stack_completion(p: VfioCcwPrivate): number {
-  return objId(p.g, GLOBAL.actor(current.id) + ActorSlot.fields.stack_comp.off);
+/**
+ * DECLARE_COMPLETION_ONSTACK: the actor's on-stack completion (struct completion c on the kernel
+ * stack), initialised; cid is its object id, published in p.v.completion while it is waited on.
+ */
+function declare_completion_onstack(p: VfioCcwPrivate): { cid: number; c: Completion } {
+  const cid = objId(p.g, GLOBAL.actor(current.id) + ActorSlot.fields.stack_comp.off);
+  const c = completion_at(p, cid);
+  init_completion(c);
+  return { cid, c };
 }
 
 /** I11: one quiesce issues at most 1 cancel + 3 halts + 255 clears (a pass issues at most one). */
@@ -177,9 +183,7 @@ function i11(p: VfioCcwPrivate, passes: number): void {
 function quiesce_loop(p: VfioCcwPrivate): number {
   const F = 'vfio_ccw_sch_quiesce';
   const sch = p.sch;
-  const cid = stack_completion(p);
-  const c = completion_at(p, cid);
-  init_completion(c);
+  const { cid, c } = declare_completion_onstack(p);
   const iretry = { v: 255 };
   let ret: number;
   p.v.quiesce_halts.set(0, F);
@@ -211,9 +215,7 @@ export const flush_sch = quiesce_loop;
 function quiesce_loop_b(p: VfioCcwPrivate): number {
   const F = 'vfio_ccw_sch_quiesce';
   const sch = p.sch;
-  const cid = stack_completion(p);
-  const c = completion_at(p, cid);
-  init_completion(c);
+  const { cid, c } = declare_completion_onstack(p);
   let ret: number;
   let passes = 0;
   do {
@@ -277,9 +279,7 @@ export const SCH_QUIESCE: Readonly<Record<VariantFeatures['quiesce'], (p: VfioCc
  */
 export function vfio_ccw_fsm_offline_wait(p: VfioCcwPrivate): void {
   const F = 'vfio_ccw_fsm_offline_wait';
-  const cid = stack_completion(p);
-  const c = completion_at(p, cid);
-  init_completion(c);
+  const { cid, c } = declare_completion_onstack(p);
   p.v.completion.set(cid, F);
   vfio_ccw_fsm_event(p, p.drv.E.OFFLINE);
   if (p.v.state.get(F) === p.drv.S.QUIESCING) wait_for_completion(c, F);

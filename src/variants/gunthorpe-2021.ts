@@ -2,6 +2,7 @@
 // Stated as v5.13 plus the changes below (spec/driver.md).
 import { derive } from './derive.ts';
 import { M } from './refs.ts';
+import { OPEN_CLOSE_FSM } from './open_close.ts';
 import './v5.13.ts';
 
 export default derive('v5.13', {
@@ -27,15 +28,7 @@ export default derive('v5.13', {
   fsm: 'gunthorpe-2021',
   features: {
     quiesce: 'flush_sch-in-close',
-    open_close_fsm_events: true,
-    probe_enables_subchannel: false,
-    mdev_create_sets_idle: false,
-    mdev_remove: 'unregister',
-    release_frees_cp: false,
-    sch_event_rewrite: false,
-    notoper_frees_cp: true,
-    notoper_absorbing: true,
-    reset: 'close+open',
+    ...OPEN_CLOSE_FSM,
     open_failure: 'state-under-lock',
     mdev_probe_checks_notoper: false,
   },

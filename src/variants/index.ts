@@ -10,7 +10,7 @@ export * from './types.ts';
 export { derive, root, type FeatureChanges, type VariantChanges } from './derive.ts';
 
 /** The modules of this directory that are not variants. */
-const MACHINERY = new Set(['base_of', 'baseline', 'derive', 'entry', 'index', 'load', 'refs', 'registry', 'types']);
+const MACHINERY = new Set(['base_of', 'baseline', 'derive', 'entry', 'index', 'load', 'open_close', 'refs', 'registry', 'types']);
 /** A module's name: the sources are .ts, the build in dist/ is .js */
 const stem = (f: string): string | null => /^(.*)\.(?:ts|js)$/.exec(f)?.[1] ?? null;
 
