@@ -2,7 +2,7 @@
 // other user opens its own FD, then each runs its generated calls against the device and judges
 // every answer against syscalls.ts. An exception out of the port or a wrong errno is a failed
 // check with id `fuzz.exception:…` / `fuzz.errno:…` (the campaign turns them into findings).
-import { eventfd_close, eventfd_create, eventfd_ctx_fdget, eventfd_signal, eventfd_try_read, type EventfdCtx } from '../kernel/index.ts';
+import { KernelBug, eventfd_close, eventfd_create, eventfd_ctx_fdget, eventfd_signal, eventfd_try_read, reset_context, type EventfdCtx } from '../kernel/index.ts';
 import { GUEST_MEM_END, GUEST_MEM_START, GuestAlloc, dasd_read, load_program, make_orb, place, sense_id, type ProgramSpec } from '../client/guest.ts';
 import { vfio_ccw_dma_unmap } from '../driver/ops.ts';
 import { errname } from '../uapi/errno.ts';
@@ -70,6 +70,7 @@ export function user(ctx: ProgramCtx, args: UserArgs): UserResult {
       } catch (e) {
         const m = e instanceof Error ? e.message : String(e);
         fail(`fuzz.exception:${c.op}:${m.split('\n')[0]!.replace(/\d+/g, '#').slice(0, 80)}`, `${c.op}(${c.a.join(', ')}) threw: ${e instanceof Error ? (e.stack ?? m) : m}`);
+        if (after_throw(e) === 'stop') break;
         continue;
       }
       if (rc === null) continue;
@@ -86,6 +87,18 @@ export function user(ctx: ProgramCtx, args: UserArgs): UserResult {
     env.barrier();
     if (env.user === 0 && st.fds > 0) env.client.unrealize();
   });
+}
+
+/**
+ * A throw unwinds past the spin_unlock of the section it left: the depth it leaves is the
+ * harness's, and the next mutex_lock (vfio_device_open's open_lock) would report "sleeping
+ * function called ... with 1 spinlock(s) held", which no kernel path does. A BUG() oopses the
+ * task: it never makes another call, and its exit (do_exit, kernel/exit.c: "exited with
+ * preempt_count", then preempt_count_set) releases its FDs with the count reset.
+ */
+export function after_throw(e: unknown): 'stop' | 'next' {
+  reset_context();
+  return e instanceof KernelBug ? 'stop' : 'next';
 }
 
 const FCTL = [SCSW_FCTL_START_FUNC, SCSW_FCTL_HALT_FUNC, SCSW_FCTL_CLEAR_FUNC, 0];
