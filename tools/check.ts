@@ -15,9 +15,8 @@ import { job_slots, kStopField, plan, type Job } from '../src/sched/plan.ts';
 import type { Finding } from '../src/report/report.ts';
 import { finding_key } from '../src/report/finding_key.ts';
 import type { Scenario } from '../src/scenarios/types.ts';
-import { Rig, type DetectorName } from '../src/system/rig.ts';
+import { Rig, not_applicable, type DetectorName } from '../src/system/rig.ts';
 import type { Baseline, KnownFinding } from '../src/variants/baseline.ts';
-import { variant_by_name } from '../src/variants/registry.ts';
 import { baseline_for, type BaselineChoice } from './baseline.ts';
 import { EXIT } from './errors.ts';
 import { junit_xml, type JunitCase } from './junit.ts';
@@ -127,11 +126,6 @@ export interface CheckReport {
 
 const ENTRY = new URL('../workers/search.mjs', import.meta.url).href;
 
-function not_applicable(variant: string, sc: Scenario): string | null {
-  const f = variant_by_name(variant)?.features;
-  return f === undefined ? null : (sc.requires?.(f) ?? null);
-}
-
 export async function check(o: CheckOpts, io: Io): Promise<number> {
   const t0 = performance.now();
   const cells: Cell[] = [];
@@ -178,7 +172,7 @@ export async function check(o: CheckOpts, io: Io): Promise<number> {
 
   const run_cell = async (c: Cell): Promise<CellResult> => {
     const t = performance.now();
-    const why = not_applicable(c.variant, c.scenario);
+    const why = not_applicable(c.scenario, c.variant);
     if (why !== null) return { cell: c, status: 'not-applicable', note: why, schedules: 0, seconds: 0, sightings: [] };
     if (stopped) return { cell: c, status: 'interrupted', schedules: 0, seconds: 0, sightings: [] };
     // a buffer per cell: actor ids repeat across the cells' rigs, so overlaps are per rig
