@@ -23,7 +23,7 @@ import { lockstat } from './lockstat.ts';
 import { DEFAULT_HOLD_SAMPLE, DEFAULT_WAIT_SAMPLE } from '../src/detect/lockstat.ts';
 import { EXIT, EXIT_TEXT, UsageError } from './errors.ts';
 import { handle_signals, quiet_on_epipe, type Interrupt, type StopSignal } from './signals.ts';
-import { race } from './race.ts';
+import { race, TARGET_MORE } from './race.ts';
 import { replay } from './replay.ts';
 import { trace_cmd } from './trace-cmd.ts';
 import { parse_shard, type Shard } from './shard.ts';
@@ -178,6 +178,7 @@ function build(io: Io): Command {
     .addOption(devicesOption())
     .addOption(new Option('--iterations <n>', 'I/O cycles per schedule (for looping scenarios)').argParser(positiveInt('--iterations')).default(DEFAULTS.iterations))
     .addOption(new Option('--target <regex>', 'only findings whose id matches count as the failure (e.g. I2)').argParser(regexArg))
+    .addOption(new Option('--more <n>', 'with --target: schedules every stream still runs after the first failure, to list the other orders the target is met in (0: none)').argParser(uint32('--more')).default(TARGET_MORE))
     .option('--all', 'run the whole budget instead of stopping at the first failure')
     .option('--no-shrink', 'do not shrink the failing schedule')
     .addOption(new Option('--detectors <list>', `detectors (${ALL_DETECTORS.join(', ')}); "none" for none`).argParser((v: string) => (v === 'none' ? [] : oneOf<DetectorName>('--detectors', ALL_DETECTORS)(v))).default(['invariants', 'trace'], 'invariants,trace'));
@@ -201,7 +202,7 @@ function build(io: Io): Command {
               dpor: o.dpor !== false,
               ...(o.hw !== undefined ? { hw: o.hw as Record<string, unknown> } : {}),
               detectors: o.detectors as DetectorName[],
-              ...(o.target !== undefined ? { target: o.target as string } : {}),
+              ...(o.target !== undefined ? { target: o.target as string, more: o.more as number } : {}),
               stop_at_first: o.all !== true,
             },
           },

@@ -12,7 +12,8 @@ import { check_output_path } from './paths.ts';
 import { header, overall } from './schema.ts';
 import { RESULT_WORD } from './stress.ts';
 import type { Report } from '../src/report/report.ts';
-import { combine_findings, findings_json, format_report_text } from '../src/report/index.ts';
+import { by_cause, combine_findings, findings_json, format_report_text, signature_of } from '../src/report/index.ts';
+import { format_orders, group_orders, orders_json } from '../src/report/orders.ts';
 import type { Io, ReportOpts } from './io.ts';
 import { shrink_and_show } from './replay.ts';
 import { shard_jobs, type Shard } from './shard.ts';
@@ -33,6 +34,14 @@ export interface RaceOpts extends ReportOpts {
 }
 
 const ENTRY = new URL('../workers/search.mjs', import.meta.url).href;
+
+/**
+ * --target: schedules every stream still runs after the portfolio's first failure, so the report
+ * can list the other orders the target is met in (PCT meets a race's orders at different rates:
+ * the first need not be the one its fix's commit message draws). A fixed count, not a search
+ * for any one order: the streams, their seeds and what each finds first are unchanged.
+ */
+export const TARGET_MORE = 16;
 
 /** After a stop signal the search jobs get this long to return their results; then they are terminated. */
 export const STOP_BOUND_MS = 3000;
@@ -125,7 +134,12 @@ export async function race(o: RaceOpts, io: Io): Promise<number> {
   const schedules = cut ? Atomics.load(sh, kSchedulesField) : results.reduce((n, r) => n + r.schedules, 0);
   const steps = results.reduce((n, r) => n + r.steps, 0);
   const first = results.filter((r) => r.first !== undefined).sort((a, b) => a.first!.schedule - b.first!.schedule)[0];
-  const seen = combine_findings(results.flatMap((r) => r.found.map((f) => ({ ...f.finding, replay: f.token, token: f.token }))));
+  // plan.more: every job ran through the first failing schedule + more; a job that ran further
+  // before it heard of the failure is cut back here, so what is reported follows from the seeds
+  const more = p.common.stop_at_first ? p.common.more : undefined;
+  const last = first !== undefined && more !== undefined ? first.first!.schedule + more : Infinity;
+  const seen = combine_findings(results.flatMap((r) => r.found.filter((f) => f.schedule <= last).map((f) => ({ ...f.finding, replay: f.token, token: f.token }))));
+  const orders = target_orders(slots, first, target, last);
   // a --target you name counts even when it is known: it is what you asked the search for
   const asked = p.common.target !== undefined ? new RegExp(p.common.target) : null;
   const split = split_by_baseline(seen.filter((f) => asked === null || !asked.test(f.id)), base, [p.common.scenario]);
@@ -153,6 +167,7 @@ export async function race(o: RaceOpts, io: Io): Promise<number> {
     ...(covered !== null ? { coverage: covered.json } : {}),
     ...(o.fault !== undefined ? { fault: o.fault } : {}),
     ...(first !== undefined ? { replay: first.first!.token, first_failure: { variant: first.plan.variant, strategy: first.plan.search, findings: findings_json(first.first!.report.findings, { verbose: o.verbose === true }) } } : {}),
+    ...(orders !== null ? { target_orders: { signature: orders.signature, last_schedule: Number.isFinite(last) ? last : null, runs: orders.runs, orders: orders_json(orders.orders) } } : {}),
   };
   if (first !== undefined && o.shrink && !interrupted) {
     const sh2 = await shrink_and_show(first.first!.token, target, [...p.common.detectors], o.verbose === true);
@@ -167,6 +182,10 @@ export async function race(o: RaceOpts, io: Io): Promise<number> {
       io.out(`first failure: schedule ${first.first!.schedule} of the ${first.plan.search} stream seeded ${first.plan.seed0} on ${first.plan.variant}`);
       io.out(format_report_text({ findings: fr.findings.filter((f) => target === undefined || new RegExp(target).test(f.id)) }, { verbose: o.verbose === true }));
       io.out(`replay: vfio-ccw-sim replay ${first.first!.token}`);
+      if (orders !== null) {
+        const upto = Number.isFinite(last) ? ` in schedules 0..${last} of each stream` : '';
+        for (const l of format_orders(orders.orders, `the target's ${orders.signature}${upto}`, first.first!.token)) io.out(l);
+      }
       const s = report.shrunk as { replay: string; steps: number; preemptions: number; table: string } | undefined;
       if (s !== undefined) {
         io.out(`shrunk to ${s.steps} steps, ${s.preemptions} preemption(s):`);
@@ -189,4 +208,19 @@ export async function race(o: RaceOpts, io: Io): Promise<number> {
     io.out(RESULT_WORD[result]);
   }
   return exit_for(result);
+}
+
+/**
+ * With a target: the orders its first finding (the first splat's) was met in, over every job's
+ * runs up to `last`, the first failure's first.
+ */
+function target_orders(slots: readonly (JobResult | undefined)[], first: JobResult | undefined, target: string | undefined, last: number): { signature: string; runs: number; orders: ReturnType<typeof group_orders> } | null {
+  if (first === undefined || target === undefined) return null;
+  const re = new RegExp(target);
+  const head = by_cause(first.first!.report.findings.filter((f) => re.test(f.id)))[0]?.[0];
+  if (head === undefined) return null;
+  const signature = head.signature ?? signature_of(head);
+  const runs = slots.flatMap((r, k) => (r === undefined ? [] : r.target_runs.map((x) => ({ ...x, stream: k, from: `the ${r.plan.search} stream seeded ${r.plan.seed0} on ${r.plan.variant}` }))));
+  const orders = group_orders(runs, signature, last);
+  return { signature, runs: orders.reduce((n, o) => n + o.count, 0), orders };
 }

@@ -56,6 +56,8 @@ export interface SearchPlan {
   /** only findings whose id matches this regular expression count as the failure (all are recorded) */
   target?: string;
   stop_at_first: boolean;
+  /** with stop_at_first: schedules still run after the first failure (the target's other orders) */
+  more?: number;
   max_steps?: number;
   /** fault injection in every schedule (--fail-nth, --fail-rate; kept in the tokens) */
   fault?: FaultConfig;
@@ -112,7 +114,8 @@ export function entries(p: Portfolio, variants: readonly string[] = p.variants):
 export const kStopField = 0; // non-zero: every job stops before its next schedule
 export const kSchedulesField = 1; // schedules run, all jobs
 export const kFailuresField = 2; // jobs that found a failure
-export const kFieldCount = 3;
+export const kFirstField = 3; // 1 + the lowest schedule index any job failed at (0: none yet)
+export const kFieldCount = 4;
 
 export const job_slots = (): SharedArrayBuffer => new SharedArrayBuffer(kFieldCount * Int32Array.BYTES_PER_ELEMENT);
 
