@@ -24,7 +24,7 @@ export interface JobResult {
 }
 
 /** Lower the portfolio's first failing schedule to k (slot holds 1 + k, 0 for none). */
-function lower_first(sh: Int32Array, k: number): void {
+export function lower_first(sh: Int32Array, k: number): void {
   for (let cur = Atomics.load(sh, kFirstField); cur === 0 || cur > k + 1; cur = Atomics.load(sh, kFirstField)) {
     if (Atomics.compareExchange(sh, kFirstField, cur, k + 1) === cur) return;
   }
