@@ -137,7 +137,7 @@ export async function race(o: RaceOpts, io: Io): Promise<number> {
   // plan.more: every job ran through the first failing schedule + more; a job that ran further
   // before it heard of the failure is cut back here, so what is reported follows from the seeds
   const more = p.common.stop_at_first ? p.common.more : undefined;
-  const last = first !== undefined && more !== undefined ? first.first!.schedule + more : Infinity;
+  const last = first !== undefined && more !== undefined ? Math.min(first.first!.schedule + more, perJob - 1) : Infinity;
   const seen = combine_findings(results.flatMap((r) => r.found.filter((f) => f.schedule <= last).map((f) => ({ ...f.finding, replay: f.token, token: f.token }))));
   const orders = target_orders(slots, first, target, last);
   // a --target you name counts even when it is known: it is what you asked the search for
