@@ -463,6 +463,37 @@ describe('quiesce', () => {
     expect(cpv(r, 'nchains')).toBe(1); // vfio_ccw_mdev_reset does not free the cp
   });
 
+  // M-B3 ("vfio-ccw: Prevent quiesce function going into an infinite loop", v5.2): after each
+  // wait the v4.12 … v5.1 loop calls cio_cancel_halt_clear again, which starts over with cancel
+  // (not applicable once the halt is done, so *iretry = 3 again) and halts the idle subchannel
+  // again: a device that answers every halt keeps it going. v5.2 tries the disable after the wait.
+  // The fault-rate sweep's free-run hang on v4.12 was this loop (its known 'hang livelock').
+  //   CPU 1 (reset -> quiesce)                  the halt's interrupt (at each wait)
+  //   hsch cc 0; wait                           idle; fsm_irq: complete()
+  //   flush; xsch cc 2; hsch cc 0; wait         idle; complete()   ... (until the test stops it)
+  it.each([['v4.12', 20], ['v4.18', 20], ['v5.2', 1]] as const)('%s: a device that answers every halt: the reset\'s quiesce halts %i time(s)', (variant, halts) => {
+    set_might_sleep_mode('warn');
+    const r = rig(variant);
+    start(r);
+    force_cc(r, HwInstr.xsch, 2); // the start has begun: xsch not applicable
+    const comp = r.p.v.completion;
+    let waits = 0;
+    const ret = hooked(
+      (k, obj) => {
+        const c = Atomics.load(comp.a, comp.i);
+        if (k !== H.wait || c === 0 || obj !== c) return;
+        hw_idle(r);
+        // the 20th round: the test ends the loop (xsch finds a start to withdraw: cancel returns 0)
+        if (++waits === 20) force_cc(r, HwInstr.xsch, 0);
+        complete(completion_at(r.p, c), T);
+      },
+      () => vfio_ccw_mdev_reset(r.p),
+    );
+    expect(ret).toBe(0);
+    expect(r.p.sch.hw.at('n_instr', HwInstr.hsch)).toBe(halts);
+    warnings(r);
+  });
+
   it('C (v5.2): the same reset flushes outside sch->lock: no sleep in atomic context', () => {
     const r = rig('v5.2');
     expect(reset_with_halt(r)).toBe(0);
