@@ -36,7 +36,7 @@ export function start_lifetimes(devs: readonly VfioCcwPrivate[]): () => void {
     for (const s of spans) {
       if (obj < s.lo || obj >= s.hi) continue;
       // A live private (the common case) costs one load.
-      if (kref_read(s.ref) !== 0) return;
+      if (kref_read(s.ref) > 0) return;
       const gen = kref_gen(s.ref);
       if (gen === 0 || s.skip.has(obj) || HARNESS_SITES.has(site)) return;
       // KASAN without kasan_multi_shot reports the first bad access only: one per freed object.

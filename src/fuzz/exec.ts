@@ -2,7 +2,7 @@
 // other user opens its own FD, then each runs its generated calls against the device and judges
 // every answer against syscalls.ts. An exception out of the port or a wrong errno is a failed
 // check with id `fuzz.exception:…` / `fuzz.errno:…` (the campaign turns them into findings).
-import { KernelBug, eventfd_close, eventfd_create, eventfd_ctx_fdget, eventfd_signal, eventfd_try_read, reset_context, type EventfdCtx } from '../kernel/index.ts';
+import { KernelBug, current, eventfd_close, eventfd_create, eventfd_ctx_fdget, eventfd_signal, eventfd_try_read, peek, poke, reset_context, type EventfdCtx, type SharedWord } from '../kernel/index.ts';
 import { GUEST_MEM_END, GUEST_MEM_START, GuestAlloc, dasd_read, load_program, make_orb, place, sense_id, type ProgramSpec } from '../client/guest.ts';
 import { vfio_ccw_dma_unmap } from '../driver/ops.ts';
 import { errname } from '../uapi/errno.ts';
@@ -63,14 +63,19 @@ export function user(ctx: ProgramCtx, args: UserArgs): UserResult {
     // no FD (an injected probe or open failure): there is no device to call
     for (const c of st.fds > 0 ? calls : []) {
       if ((done & 63) === 0 && !env.more(done)) break;
+      // another user's call died holding a spinlock: every call could need it
+      if (peek(wedge(env)) !== 0) break;
       done++;
       let rc: number | null;
       try {
         rc = exec_call(env, st, c);
       } catch (e) {
         const m = e instanceof Error ? e.message : String(e);
-        fail(`fuzz.exception:${c.op}:${m.split('\n')[0]!.replace(/\d+/g, '#').slice(0, 80)}`, `${c.op}(${c.a.join(', ')}) threw: ${e instanceof Error ? (e.stack ?? m) : m}`);
-        if (after_throw(e) === 'stop') break;
+        const held = current.spinDepth;
+        const with_held = held > 0 ? ` with ${held} spinlock(s) held (they stay held: the run's calls and teardown stop here)` : '';
+        fail(`fuzz.exception:${c.op}:${m.split('\n')[0]!.replace(/\d+/g, '#').slice(0, 80)}`, `${c.op}(${c.a.join(', ')}) threw${with_held}: ${e instanceof Error ? (e.stack ?? m) : m}`);
+        if (held > 0) poke(wedge(env), 1);
+        if (after_throw(e, held) === 'stop') break;
         continue;
       }
       if (rc === null) continue;
@@ -82,23 +87,32 @@ export function user(ctx: ProgramCtx, args: UserArgs): UserResult {
     env.count('fuzz.calls', done);
     env.barrier();
     for (let k = 0; k < 4; k++) if (st.efd[k] !== null && !st.installed.has(st.efd[k]!)) eventfd_close(env.ctx.g, st.efd[k]!);
-    const own = env.user === 0 ? st.fds - 1 : st.fds;
+    // A spinlock left held: the releases would spin on it for ever (the dead task's own exit
+    // would too). The device is wedged; the run ends with the oops as its finding.
+    const wedged = peek(wedge(env)) !== 0;
+    if (wedged) env.note('teardown skipped: a call died holding a spinlock');
+    const own = wedged ? 0 : env.user === 0 ? st.fds - 1 : st.fds;
     for (let k = 0; k < own; k++) env.client.ops.release();
     env.barrier();
-    if (env.user === 0 && st.fds > 0) env.client.unrealize();
+    if (env.user === 0 && st.fds > 0 && !wedged) env.client.unrealize();
   });
 }
+
+/** Scenario flag word 0, the harness's own (peek/poke: no schedule point): a call died holding a spinlock. */
+const wedge = (env: ScenarioEnv): SharedWord => ({ a: env.flags.w.a, i: env.flags.w.i });
 
 /**
  * A throw unwinds past the spin_unlock of the section it left: the depth it leaves is the
  * harness's, and the next mutex_lock (vfio_device_open's open_lock) would report "sleeping
  * function called ... with 1 spinlock(s) held", which no kernel path does. A BUG() oopses the
  * task: it never makes another call, and its exit (do_exit, kernel/exit.c: "exited with
- * preempt_count", then preempt_count_set) releases its FDs with the count reset.
+ * preempt_count", then preempt_count_set) runs with the count reset. Any other exception out
+ * of a spinlock section (`held` > 0) is an oops in atomic context too: the task dies, and the
+ * locks it held stay held (die() releases none), so the user stops as well.
  */
-export function after_throw(e: unknown): 'stop' | 'next' {
+export function after_throw(e: unknown, held = 0): 'stop' | 'next' {
   reset_context();
-  return e instanceof KernelBug ? 'stop' : 'next';
+  return e instanceof KernelBug || held > 0 ? 'stop' : 'next';
 }
 
 const FCTL = [SCSW_FCTL_START_FUNC, SCSW_FCTL_HALT_FUNC, SCSW_FCTL_CLEAR_FUNC, 0];
