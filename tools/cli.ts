@@ -14,7 +14,7 @@ import { source_version } from '../src/sched/token.ts';
 import { benchDetectors, benchIo, benchLockstat, benchPrimitives, benchSched, benchStartup, formatBench, type BenchRow } from './bench.ts';
 import { header } from './schema.ts';
 import { hwOverrides, nonNegativeNumber, oneOf, oneValue, positiveInt, positiveNumber, probability, uint32, variantName, load_variant_options } from './options.ts';
-import { mixArg, scenarioArg } from './scenarios.ts';
+import { mixArg, scenarioArg, scenarioListArg } from './scenarios.ts';
 import { devicesOption, scenario_for_devices } from './devices.ts';
 import { benchDevices } from './bench-devices.ts';
 import { stress } from './stress.ts';
@@ -162,7 +162,7 @@ function build(io: Io): Command {
     .command('race')
     .description('search schedules in controlled mode (a portfolio on piscina); stop at the first failure and print its report and replay token')
     .addOption(new Option('--variant <list>', 'driver variant(s), comma separated (names, kernel releases or variant files)').argParser((v: string) => v.split(',').map((x) => variantName(x.trim()))).default(['mainline'], 'mainline'))
-    .addOption(new Option('--scenario <id>', 'scenario: S1…S13, its slug, or a .ts file').argParser(scenarioArg).default('S12'))
+    .addOption(new Option('--scenario <list>', 'scenario(s), comma separated: S1…S13, a slug, or a .ts file (several: searched one after another on the same threads)').argParser(scenarioListArg('--scenario')).default(['S12'], 'S12'))
     .addOption(new Option('--strategy <list>', `${SEARCH_NAMES.join(', ')} (dfs: bounded exhaustive; dpor: dfs with partial-order reduction, what dfs runs unless --no-dpor); comma list for a portfolio`).argParser(oneOf<string>('--strategy', SEARCH_NAMES)).default(['pct'], 'pct'))
     .addOption(new Option('--depth <d>', 'PCT depth (bug depth it targets)').argParser(positiveInt('--depth', 16)).default(DEFAULTS.depth))
     .addOption(new Option('--bound <n>', 'dfs: the bound (preemptions, or delays with --bound-by delays)').argParser(positiveInt('--bound', 8)).default(DEFAULTS.bound))
@@ -183,16 +183,18 @@ function build(io: Io): Command {
     .addOption(new Option('--detectors <list>', `detectors (${ALL_DETECTORS.join(', ')}); "none" for none`).argParser((v: string) => (v === 'none' ? [] : oneOf<DetectorName>('--detectors', ALL_DETECTORS)(v))).default(['invariants', 'trace'], 'invariants,trace'));
   reportOptions(raceCmd, { report: 'reports/race.json', json: 'print one JSON object', quiet: 'no progress on stderr' })
     .action(async (o: Record<string, unknown>, cmd: Command) => {
+      const scenarios = (o.scenario as string[]).map((s) => scenario_for_devices(cmd, s, o.devices as number));
       process.exitCode = await race(
         {
           plan: {
             variants: o.variant as string[],
+            ...(scenarios.length > 1 ? { scenarios } : {}),
             searches: o.strategy as string[],
             seeds: o.seeds as number,
             seed: o.seed as number,
             budget: o.budget as number,
             common: {
-              scenario: scenario_for_devices(cmd, o.scenario as string, o.devices as number),
+              scenario: scenarios[0]!,
               users: o.users as number,
               iterations: o.iterations as number,
               depth: o.depth as number,
