@@ -359,6 +359,7 @@ function build(io: Io): Command {
     .addOption(new Option('--calls <n>', 'calls to run in all (over every user)').argParser(positiveInt('--calls')).default(20000))
     .addOption(new Option('--duration <s>', 'stop after this many seconds even if --calls is not reached').argParser(positiveNumber('--duration')).default(3600))
     .addOption(new Option('--users <n>', 'user threads running programs at the same time').argParser(positiveInt('--users', 8)).default(3))
+    .addOption(devicesOption('; every call names one of them (now and then one past the last: its FD cannot be opened)'))
     .addOption(new Option('--batch <n>', 'calls per user per run (default 1000 free, 25 controlled)').argParser(positiveInt('--batch', 100000)))
     .addOption(new Option('--strategy <name>', 'free (parallel) or a controlled schedule: random, pct').argParser(oneValue<'free' | 'random' | 'pct'>('--strategy', ['free', 'random', 'pct'])).default('free'))
     .addOption(new Option('--corpus <dir>', 'keep programs that reach new coverage here, and start from those already there'))
@@ -380,7 +381,9 @@ function build(io: Io): Command {
     .addOption(new Option('--report <file>', 'write the JSON report here').default('reports/fuzz.json'))
     .option('--json', 'print one JSON object instead of text')
     .option('--quiet', 'no progress lines')
-    .action(async (o: Record<string, unknown>) => {
+    .action(async (o: Record<string, unknown>, cmd: Command) => {
+      // a token names its devices
+      if (o.replay !== undefined && cmd.getOptionValueSource('devices') === 'cli') throw new UsageError('fuzz: --replay: the token fixes the devices; --devices cannot change it');
       process.exitCode = await fuzz(
         {
           variant: o.variant as string,
@@ -388,6 +391,7 @@ function build(io: Io): Command {
           calls: o.calls as number,
           duration: o.duration as number,
           users: o.users as number,
+          devices: o.devices as number,
           ...(o.batch !== undefined ? { batch: o.batch as number } : {}),
           strategy: o.strategy as 'free' | 'random' | 'pct',
           ...(o.corpus !== undefined ? { corpus: o.corpus as string } : {}),
