@@ -61,6 +61,11 @@ function regexArg(v: string): string {
   return v;
 }
 
+/** --variant for race and stress: a comma list, each once. */
+function variantList(v: string): string[] {
+  return [...new Set(v.split(',').map((x) => variantName(x.trim())))];
+}
+
 function scenarioList(v: string): Scenario[] {
   return v.split(',').map((x) => {
     const sc = scenario_by_id_or_slug(x.trim());
@@ -113,7 +118,7 @@ function build(io: Io): Command {
   const stressCmd = program
     .command('stress')
     .description('free-running parallel stress of the driver (locktorture style): stat lines, a report file, SUCCESS or FAILURE')
-    .addOption(new Option('--variant <name>', 'driver variant, a kernel release inside its range (e.g. v6.8), or a variant file (./my-change.ts)').argParser(variantName).default('mainline'))
+    .addOption(new Option('--variant <list>', 'driver variant(s), comma separated: a name, a kernel release inside its range (e.g. v6.8), or a variant file (./my-change.ts); several run each scenario in turn on the same threads').argParser(variantList).default(['mainline'], 'mainline'))
     .addOption(new Option('--scenario <id>', 'scenario: S1…S13, its slug, or a .ts file exporting `scenario` and `user`').argParser(scenarioArg).default('S2'))
     .addOption(new Option('--mix <list>', 'run several scenarios in turn (comma list); overrides --scenario').argParser(mixArg))
     .addOption(new Option('--users <n>', 'user worker threads (default: the scenario\'s)').argParser(positiveInt('--users', 8)))
@@ -129,9 +134,11 @@ function build(io: Io): Command {
     .addOption(detectorsOption());
   reportOptions(stressCmd, { report: 'reports/stress.json', json: 'print one JSON object instead of text', quiet: 'no periodic stat lines' })
     .action(async (o: Record<string, unknown>, cmd: Command) => {
+      const variants = o.variant as string[];
       const code = await stress(
         {
-          variant: o.variant as string,
+          variant: variants[0]!,
+          ...(variants.length > 1 ? { variants } : {}),
           scenario: scenario_for_devices(cmd, o.scenario as string, o.devices as number),
           devices: o.devices as number,
           ...(o.mix !== undefined ? { mix: o.mix as string[] } : {}),
@@ -161,7 +168,7 @@ function build(io: Io): Command {
   const raceCmd = program
     .command('race')
     .description('search schedules in controlled mode (a portfolio on piscina); stop at the first failure and print its report and replay token')
-    .addOption(new Option('--variant <list>', 'driver variant(s), comma separated (names, kernel releases or variant files)').argParser((v: string) => v.split(',').map((x) => variantName(x.trim()))).default(['mainline'], 'mainline'))
+    .addOption(new Option('--variant <list>', 'driver variant(s), comma separated (names, kernel releases or variant files)').argParser(variantList).default(['mainline'], 'mainline'))
     .addOption(new Option('--scenario <list>', 'scenario(s), comma separated: S1…S13, a slug, or a .ts file (several: searched one after another on the same threads)').argParser(scenarioListArg('--scenario')).default(['S12'], 'S12'))
     .addOption(new Option('--strategy <list>', `${SEARCH_NAMES.join(', ')} (dfs: bounded exhaustive; dpor: dfs with partial-order reduction, what dfs runs unless --no-dpor); comma list for a portfolio`).argParser(oneOf<string>('--strategy', SEARCH_NAMES)).default(['pct'], 'pct'))
     .addOption(new Option('--depth <d>', 'PCT depth (bug depth it targets)').argParser(positiveInt('--depth', 16)).default(DEFAULTS.depth))

@@ -17,7 +17,7 @@ import { combine_findings, findings_json, format_report_text } from '../src/repo
 import type { Io, ReportOpts } from './io.ts';
 import { shrink_and_show } from './replay.ts';
 import { shard_jobs, type Shard } from './shard.ts';
-import { baseline_for, baseline_json, format_baseline, target_outside } from './baseline.ts';
+import { baseline_json, baseline_union, format_baseline, target_outside } from './baseline.ts';
 import { split_by_baseline } from '../src/variants/baseline.ts';
 import { alloc_coverage, sum_coverage } from '../src/fuzz/coverage.ts';
 import { coverage_out } from './fault-cov.ts';
@@ -59,8 +59,7 @@ export async function race(o: RaceOpts, io: Io): Promise<number> {
   const shared = job_slots();
   const sh = new Int32Array(shared);
   // one known list over every variant searched (each variant's own with several: the union)
-  const bases = p.variants.map((v) => baseline_for(o.baseline ?? 'none', v));
-  const base = { source: bases[0]?.source ?? 'none', known: [...new Map(bases.flatMap((b) => b.known).map((k) => [k.key, k])).values()] };
+  const base = baseline_union(o.baseline ?? 'none', p.variants);
   const target = target_outside(base, p.common.target);
   // the jobs look for the target outside the known list
   const all: Job[] = entries(p, pairs).map((plan) => {
