@@ -4,7 +4,7 @@ import { writeFileSync } from 'node:fs';
 import cliProgress from 'cli-progress';
 import { Piscina } from 'piscina';
 import type { JobResult } from '../src/sched/job.ts';
-import { entries, entry_budget, job_slots, kFailuresField, kSchedulesField, kStopField, type Job, type Portfolio } from '../src/sched/plan.ts';
+import { all_pairs, entries, entry_budget, job_slots, kFailuresField, kSchedulesField, kStopField, portfolio_scenarios, type Job, type Portfolio } from '../src/sched/plan.ts';
 import { not_applicable } from '../src/system/rig.ts';
 import { load_scenario } from '../src/scenarios/load.ts';
 import { exit_for } from './errors.ts';
@@ -12,12 +12,13 @@ import { check_output_path } from './paths.ts';
 import { header, overall } from './schema.ts';
 import { RESULT_WORD } from './stress.ts';
 import type { Report } from '../src/report/report.ts';
+import type { Scenario } from '../src/scenarios/types.ts';
 import { by_cause, combine_findings, findings_json, format_report_text, signature_of } from '../src/report/index.ts';
 import { format_orders, group_orders, orders_json } from '../src/report/orders.ts';
 import type { Io, ReportOpts } from './io.ts';
 import { shrink_and_show } from './replay.ts';
 import { shard_jobs, type Shard } from './shard.ts';
-import { baseline_for, baseline_json, format_baseline, target_outside } from './baseline.ts';
+import { baseline_json, baseline_union, format_baseline, target_outside } from './baseline.ts';
 import { split_by_baseline } from '../src/variants/baseline.ts';
 import { alloc_coverage, sum_coverage } from '../src/fuzz/coverage.ts';
 import { coverage_out } from './fault-cov.ts';
@@ -53,28 +54,36 @@ export async function race(o: RaceOpts, io: Io): Promise<number> {
   check_output_path('--report', o.report);
   const t0 = performance.now();
   const p = o.plan;
-  const scenario = await load_scenario(p.common.scenario);
-  const na = p.variants.map((v) => [v, not_applicable(scenario, v)] as const).filter(([, why]) => why !== null);
-  const variants = p.variants.filter((v) => !na.some(([x]) => x === v));
+  const names = portfolio_scenarios(p);
+  const scenarios = new Map<string, Scenario>();
+  for (const n of names) scenarios.set(n, await load_scenario(n));
+  // the (scenario, variant) pairs searched: those where the scenario applies
+  const na = all_pairs(p).map((x) => ({ ...x, why: not_applicable(scenarios.get(x.scenario)!, x.variant) })).filter((x) => x.why !== null);
+  const pairs = all_pairs(p).filter((x) => !na.some((y) => y.scenario === x.scenario && y.variant === x.variant));
+  const variants = p.variants.filter((v) => pairs.some((x) => x.variant === v));
+  // every search thread's rig is sized for the largest scenario from its first job: a change of
+  // scenario, like one of variant, strategy or seed, starts no thread
+  const rig_users = Math.max(p.common.users, ...[...scenarios.values()].map((sc) => sc.users.min));
+  const several = names.length > 1;
   const shared = job_slots();
   const sh = new Int32Array(shared);
   // one known list over every variant searched (each variant's own with several: the union)
-  const bases = p.variants.map((v) => baseline_for(o.baseline ?? 'none', v));
-  const base = { source: bases[0]?.source ?? 'none', known: [...new Map(bases.flatMap((b) => b.known).map((k) => [k.key, k])).values()] };
+  const base = baseline_union(o.baseline ?? 'none', p.variants);
   const target = target_outside(base, p.common.target);
   // the jobs look for the target outside the known list
-  const all: Job[] = entries(p, variants).map((plan) => {
+  const all: Job[] = entries(p, pairs).map((plan) => {
     delete plan.target;
     const pl = { ...plan, ...(target !== undefined ? { target } : {}), ...(o.fault !== undefined ? { fault: o.fault } : {}) };
     return {
       plan: pl,
       slots: shared,
+      rig_users,
       ...(o.devices !== undefined && o.devices > 1 ? { devices: o.devices } : {}),
       // a buffer per job: actor ids repeat across the jobs' rigs, so overlaps are per rig
       ...(o.coverage === true ? { coverage: alloc_coverage() } : {}),
     };
   });
-  const perJob = entry_budget(p, variants.length);
+  const perJob = entry_budget(p, pairs.length);
   const jobs = shard_jobs(all, o.shard);
   const budget = jobs.length * perJob;
   // a signal during start-up: no search starts, and the report says nothing ran
@@ -142,22 +151,23 @@ export async function race(o: RaceOpts, io: Io): Promise<number> {
   const orders = target_orders(slots, first, target, last);
   // a --target you name counts even when it is known: it is what you asked the search for
   const asked = p.common.target !== undefined ? new RegExp(p.common.target) : null;
-  const split = split_by_baseline(seen.filter((f) => asked === null || !asked.test(f.id)), base, [p.common.scenario]);
+  const split = split_by_baseline(seen.filter((f) => asked === null || !asked.test(f.id)), base, names);
   const findings = [...seen.filter((f) => asked !== null && asked.test(f.id)), ...split.counted];
-  const result = overall({ interrupted, findings: first !== undefined ? 1 : 0, ran: variants.length, skipped: na.length });
+  const result = overall({ interrupted, findings: first !== undefined ? 1 : 0, ran: pairs.length, skipped: na.length });
   const covered = o.coverage === true ? coverage_out(variants.map((v) => ({ variant: v, sab: sum_coverage(jobs.filter((j) => j.plan.variant === v).map((j) => j.coverage!)) }))) : null;
   const report: Report & Record<string, unknown> = {
     ...header('race'),
     result,
     ...(interrupted ? { interrupted_by: 'signal' } : {}),
     variant: p.variants.join(','),
-    scenario: p.common.scenario,
+    scenario: names.join(','),
+    ...(several ? { scenarios: names } : {}),
     mode: 'controlled',
     findings: findings_json(findings, { verbose: o.verbose === true }),
     stats: { schedules, steps, schedules_per_s: secs > 0 ? schedules / secs : 0, first_failure_schedule: first?.first?.schedule ?? -1, actor_threads_started: results.reduce((n, r) => n + r.threads_started, 0) },
     seed: p.seed,
     duration_s: secs,
-    ...(na.length > 0 ? { not_applicable: na.map(([v, why]) => `${scenario.id} on ${v}: ${why}`) } : {}),
+    ...(na.length > 0 ? { not_applicable: na.map((x) => `${scenarios.get(x.scenario)!.id} on ${x.variant}: ${x.why}`) } : {}),
     strategies: p.searches,
     budget,
     jobs: jobs.length,
@@ -166,7 +176,7 @@ export async function race(o: RaceOpts, io: Io): Promise<number> {
     ...baseline_json(base, split),
     ...(covered !== null ? { coverage: covered.json } : {}),
     ...(o.fault !== undefined ? { fault: o.fault } : {}),
-    ...(first !== undefined ? { replay: first.first!.token, first_failure: { variant: first.plan.variant, strategy: first.plan.search, findings: findings_json(first.first!.report.findings, { verbose: o.verbose === true }) } } : {}),
+    ...(first !== undefined ? { replay: first.first!.token, first_failure: { variant: first.plan.variant, ...(several ? { scenario: first.plan.scenario } : {}), strategy: first.plan.search, findings: findings_json(first.first!.report.findings, { verbose: o.verbose === true }) } } : {}),
     ...(orders !== null ? { target_orders: { signature: orders.signature, last_schedule: Number.isFinite(last) ? last : null, runs: orders.runs, orders: orders_json(orders.orders) } } : {}),
   };
   if (first !== undefined && o.shrink && !interrupted) {
@@ -176,10 +186,10 @@ export async function race(o: RaceOpts, io: Io): Promise<number> {
   writeFileSync(o.report, JSON.stringify(report, null, 2) + '\n');
   if (o.json) io.out(JSON.stringify(report));
   else {
-    io.out(`race: ${p.variants.join(',')} ${p.common.scenario} ${p.searches.join(',')}${of}: ${schedules} schedules in ${secs.toFixed(1)}s (${(schedules / secs).toFixed(0)}/s, ${steps} steps)`);
+    io.out(`race: ${p.variants.join(',')} ${names.join(',')} ${p.searches.join(',')}${of}: ${schedules} schedules in ${secs.toFixed(1)}s (${(schedules / secs).toFixed(0)}/s, ${steps} steps)`);
     if (first !== undefined) {
       const fr = first.first!.report;
-      io.out(`first failure: schedule ${first.first!.schedule} of the ${first.plan.search} stream seeded ${first.plan.seed0} on ${first.plan.variant}`);
+      io.out(`first failure: schedule ${first.first!.schedule} of the ${first.plan.search} stream seeded ${first.plan.seed0} on ${first.plan.variant}${several ? ` ${first.plan.scenario}` : ''}`);
       io.out(format_report_text({ findings: fr.findings.filter((f) => target === undefined || new RegExp(target).test(f.id)) }, { verbose: o.verbose === true }));
       io.out(`replay: vfio-ccw-sim replay ${first.first!.token}`);
       if (orders !== null) {
@@ -193,10 +203,10 @@ export async function race(o: RaceOpts, io: Io): Promise<number> {
         io.out(`replay (shrunk): vfio-ccw-sim replay ${s.replay}`);
       }
     } else if (result === 'interrupted') io.out(`interrupted after ${schedules} schedule(s)${cut ? ` (the search was cut after ${STOP_BOUND_MS / 1000} s: a schedule did not stop in time)` : ''}: no failure found so far, which is not a pass`);
-    else if (result === 'skipped') io.out(`not applicable: ${na.map(([v, why]) => `${v}: ${why}`).join('; ')}`);
+    else if (result === 'skipped') io.out(`not applicable: ${na.map((x) => `${several ? `${x.scenario} on ` : ''}${x.variant}: ${x.why}`).join('; ')}`);
     else io.out('no failure found within the budget');
     for (const r of results.filter((x) => exhaustive(x.plan.search) && x.exhausted)) {
-      io.out(`${r.plan.search} (seed ${r.plan.seed0}, ${r.plan.variant}): exhausted after ${r.schedules} schedules: every ${r.plan.dpor ? 'backtrack choice DPOR found' : 'alternative'} within ${r.plan.bound} ${r.plan.bound_by === 'delays' ? 'delay' : 'preemption'}(s) was run`);
+      io.out(`${r.plan.search} (seed ${r.plan.seed0}, ${r.plan.variant}${several ? ` ${r.plan.scenario}` : ''}): exhausted after ${r.schedules} schedules: every ${r.plan.dpor ? 'backtrack choice DPOR found' : 'alternative'} within ${r.plan.bound} ${r.plan.bound_by === 'delays' ? 'delay' : 'preemption'}(s) was run`);
     }
     if (findings.length > 0 && (target !== undefined || first === undefined)) {
       io.out('other findings seen (with a token each):');

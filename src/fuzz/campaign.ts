@@ -10,7 +10,7 @@ import { Rng, mix, fnv1a } from '../hw/prng.ts';
 import { variant_by_name } from '../variants/index.ts';
 import { alloc_coverage, merge_coverage, W } from './coverage.ts';
 import { fuzz_scenario } from './exec.ts';
-import { count_calls, gen_programs, mutate, type Programs } from './gen.ts';
+import { count_calls, DEFAULT_MIX, gen_programs, mutate, type Programs } from './gen.ts';
 import { finding_key } from './finding-key.ts';
 import { decode_token, encode_token, type FuzzToken } from './token.ts';
 import { DEFAULTS } from '../sched/plan.ts';
@@ -35,6 +35,8 @@ export interface CampaignOpts {
   /** seconds; the campaign ends at whichever comes first */
   duration: number;
   users: number;
+  /** subchannels of every run (1 when absent): the users' calls name one of them */
+  devices?: number;
   /** calls per user per run */
   batch: number;
   detectors: readonly DetectorName[];
@@ -78,7 +80,11 @@ export function classify(f: Finding, token: string, calls: number): FuzzFinding 
   return { ...f, token, calls };
 }
 
-export const closes_of = (p: Programs): boolean => p.some((u) => u.some((c) => c.op === 'close_fd'));
+/** Some program closes an FD (of device `dev`, when given). */
+export const closes_of = (p: Programs, dev?: number): boolean => p.some((u) => u.some((c) => c.op === 'close_fd' && (dev === undefined || (c.d ?? 0) === dev)));
+
+/** The devices of a run some program closes an FD of (the per-device `closes` of exec.ts). */
+const closes_on = (p: Programs, devices: number): number[] => Array.from({ length: devices }, (_, d) => d).filter((d) => closes_of(p, d));
 
 export async function run_token(rig: Rig, t: FuzzToken, detectors: readonly DetectorName[], coverage?: SharedArrayBuffer): Promise<RunOutcome> {
   return rig.run({
@@ -87,7 +93,8 @@ export async function run_token(rig: Rig, t: FuzzToken, detectors: readonly Dete
     users: t.users,
     seed: t.seed,
     detectors,
-    params: { prog: JSON.stringify(t.programs), closes: closes_of(t.programs), fault: t.fault !== undefined },
+    params: { prog: JSON.stringify(t.programs), closes: closes_of(t.programs), fault: t.fault !== undefined, ...(t.nd !== undefined ? { closes_on: JSON.stringify(closes_on(t.programs, t.nd)) } : {}) },
+    ...(t.nd !== undefined ? { devices: t.nd } : {}),
     ...(t.fault !== undefined ? { fault: t.fault } : {}),
     iterations: 1e9,
     // a bound on the calls, not a target: the users stop at the deadline; a run still going
@@ -111,13 +118,17 @@ function new_coverage(run: SharedArrayBuffer, total: SharedArrayBuffer): boolean
   return false;
 }
 
-function load_corpus(dir: string, variant: string): Programs[] {
+/** A rig for the token's users and devices (a fuzz run always loads the fuzz module). */
+export const rig_for_token = (t: Pick<FuzzToken, 'users' | 'nd'>): Promise<Rig> => Rig.start(t.users, [fuzz_scenario.module], t.nd ?? 1);
+
+/** The corpus entries of `variant` made with `devices` devices (a program names devices by index). */
+function load_corpus(dir: string, variant: string, devices: number): Programs[] {
   if (!existsSync(dir)) return [];
   const out: Programs[] = [];
   for (const f of readdirSync(dir).filter((x) => x.endsWith('.json')).sort()) {
     try {
-      const e = JSON.parse(readFileSync(join(dir, f), 'utf8')) as { variant?: string; programs?: Programs };
-      if (e.variant === variant && Array.isArray(e.programs)) out.push(e.programs);
+      const e = JSON.parse(readFileSync(join(dir, f), 'utf8')) as { variant?: string; devices?: number; programs?: Programs };
+      if (e.variant === variant && (e.devices ?? 1) === devices && Array.isArray(e.programs)) out.push(e.programs);
     } catch {
       // a damaged entry is skipped: the corpus is a cache, not an input the user wrote
     }
@@ -125,9 +136,9 @@ function load_corpus(dir: string, variant: string): Programs[] {
   return out;
 }
 
-function save_corpus(dir: string, variant: string, p: Programs): void {
+function save_corpus(dir: string, variant: string, devices: number, p: Programs): void {
   mkdirSync(dir, { recursive: true });
-  const text = JSON.stringify({ variant, programs: p });
+  const text = JSON.stringify({ variant, ...(devices > 1 ? { devices } : {}), programs: p });
   writeFileSync(join(dir, `${variant}-${fnv1a(0, text).toString(16).padStart(8, '0')}.json`), text + '\n');
 }
 
@@ -136,10 +147,12 @@ export async function campaign(o: CampaignOpts): Promise<CampaignResult> {
   if (v === undefined) throw new Error(`no variant ${o.variant}`);
   const f = v.features;
   const total = alloc_coverage();
-  const corpus: Programs[] = o.corpus !== undefined ? load_corpus(o.corpus, o.variant) : [];
+  const devices = o.devices ?? 1;
+  const nd = devices > 1 ? { nd: devices } : {};
+  const corpus: Programs[] = o.corpus !== undefined ? load_corpus(o.corpus, o.variant, devices) : [];
   const r = new Rng(mix(o.seed, 0xc0a9));
   const found = new Map<string, FuzzFinding>();
-  let rig = await Rig.start(o.users, [fuzz_scenario.module]);
+  let rig = await rig_for_token({ users: o.users, ...nd });
   const t0 = performance.now();
   let runs = 0;
   let calls = 0;
@@ -153,8 +166,8 @@ export async function campaign(o: CampaignOpts): Promise<CampaignResult> {
       const seed = mix(o.seed, runs) >>> 0;
       const left = Math.max(1, Math.ceil((o.calls - planned) / o.users));
       const n = Math.min(o.batch, left);
-      const programs = corpus.length > 0 && r.chance(0.5) ? mutate(f, corpus[r.range([0, corpus.length - 1])]!, seed, o.batch) : gen_programs(f, seed, o.users, n);
-      const t: FuzzToken = { variant: o.variant, seed, users: o.users, programs, ...(o.sched !== undefined ? { sched: { strategy: o.sched.strategy, seed } } : {}), ...(o.fault !== undefined ? { fault: o.fault } : {}) };
+      const programs = corpus.length > 0 && r.chance(0.5) ? mutate(f, corpus[r.range([0, corpus.length - 1])]!, seed, o.batch, devices) : gen_programs(f, seed, o.users, n, DEFAULT_MIX, devices);
+      const t: FuzzToken = { variant: o.variant, seed, users: o.users, programs, ...nd, ...(o.sched !== undefined ? { sched: { strategy: o.sched.strategy, seed } } : {}), ...(o.fault !== undefined ? { fault: o.fault } : {}) };
       const cov = alloc_coverage();
       const out = await run_token(rig, t, o.detectors, cov);
       runs++;
@@ -162,11 +175,11 @@ export async function campaign(o: CampaignOpts): Promise<CampaignResult> {
       calls += out.report.stats['user.fuzz.calls'] ?? 0;
       if (rig.dead) {
         hangs++;
-        rig = await Rig.start(o.users, [fuzz_scenario.module]);
+        rig = await rig_for_token(t);
       }
       if (new_coverage(cov, total)) {
         corpus.push(programs);
-        if (o.corpus !== undefined) save_corpus(o.corpus, o.variant, programs);
+        if (o.corpus !== undefined) save_corpus(o.corpus, o.variant, devices, programs);
       }
       merge_coverage(total, cov);
       let token: string | null = null;
@@ -206,7 +219,7 @@ async function shows(rig: Rig, t: FuzzToken, key: string, detectors: readonly De
   for (let k = 0; k < tries; k++) {
     const out = await run_token(rig, t, detectors);
     const hit = out.report.findings.some((x) => finding_key(classify(x, '', 0)) === key);
-    if (rig.dead) rig = await Rig.start(t.users, [fuzz_scenario.module]);
+    if (rig.dead) rig = await rig_for_token(t);
     if (hit) return { yes: true, rig, out };
   }
   return { yes: false, rig, out: null };

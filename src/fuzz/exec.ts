@@ -14,9 +14,10 @@ import { HwPathEvent } from '../hw/mailbox.ts';
 import type { ProgramCtx } from '../runtime/context.ts';
 import { run_user, type ScenarioEnv, type UserArgs, type UserResult } from '../scenarios/env.ts';
 import type { Scenario } from '../scenarios/types.ts';
-import { realize_and_meet } from '../scenarios/lib/users.ts';
 import { ENTRY, entry } from './entry.ts';
-import { call_spec, region_offset, REGION_SIZES, IO_PROGRAMS, type Call, type RunView } from './syscalls.ts';
+import { call_spec, device_expect, device_use, region_offset, REGION_SIZES, IO_PROGRAMS, type Call, type RunView } from './syscalls.ts';
+import { NO_DEVICE_OPS, type Ops } from '../client/ops.ts';
+import { device_prefix } from '../system/device-stats.ts';
 
 export const fuzz_scenario: Scenario = {
   id: 'FUZZ',
@@ -33,7 +34,8 @@ export const fuzz_scenario: Scenario = {
 const PER_ID = 3;
 
 interface UserState {
-  fds: number;
+  /** FDs this user holds, per device */
+  fds: number[];
   efd: (number | null)[];
   ctx: (EventfdCtx | null)[];
   /** eventfds handed to SET_IRQS: never closed (the port's eventfd has no reference count) */
@@ -45,14 +47,12 @@ export function user(ctx: ProgramCtx, args: UserArgs): UserResult {
   return run_user(ctx, args, (env) => {
     const progs = JSON.parse(String(env.args.params.prog ?? '[]')) as Call[][];
     const calls = progs[env.user] ?? [];
-    const view_closes = env.args.params.closes === true;
-    const st: UserState = { fds: 0, efd: [null, null, null, null], ctx: [null, null, null, null], installed: new Set(), mem: guest_slice(env) };
-    const r = realize_and_meet(env, null);
-    if (r?.ok === true) st.fds = 1;
-    else if (r !== null) env.note(`realize: ${r.error ?? '?'}`);
-    if (env.user !== 0 && env.client.ops.open() === 0) st.fds = 1;
+    const n = env.devices;
+    const st: UserState = { fds: Array.from({ length: n }, () => 0), efd: [null, null, null, null], ctx: [null, null, null, null], installed: new Set(), mem: guest_slice(env) };
+    open_devices(env, st);
     env.barrier();
-    const view: RunView = { closes: view_closes, efd_live: (s) => st.efd[s] !== null, fault: env.args.params.fault === true };
+    const closes = closes_on(env.args.params);
+    const views: RunView[] = st.fds.map((_, d) => ({ closes: closes(d), efd_live: (s) => st.efd[s] !== null, fault: env.args.params.fault === true }));
     const seen = new Map<string, number>();
     const fail = (id: string, msg: string): void => {
       const n = (seen.get(id) ?? 0) + 1;
@@ -61,27 +61,35 @@ export function user(ctx: ProgramCtx, args: UserArgs): UserResult {
     };
     let done = 0;
     // no FD (an injected probe or open failure): there is no device to call
-    for (const c of st.fds > 0 ? calls : []) {
+    for (const c of st.fds.some((k) => k > 0) ? calls : []) {
       if ((done & 63) === 0 && !env.more(done)) break;
       // another user's call died holding a spinlock: every call could need it
       if (peek(wedge(env)) !== 0) break;
+      const d = c.d ?? 0;
+      const real = d < n;
+      // a device this user holds no FD for (its open failed): nothing to call on it
+      if (real && st.fds[d] === 0) continue;
       done++;
+      const pre = device_prefix(d, n);
       let rc: number | null;
       try {
-        rc = exec_call(env, st, c);
+        if (real) env.use(d);
+        rc = real ? exec_call(env, st, c, d) : exec_missing(c);
       } catch (e) {
         const m = e instanceof Error ? e.message : String(e);
         const held = current.spinDepth;
         const with_held = held > 0 ? ` with ${held} spinlock(s) held (they stay held: the run's calls and teardown stop here)` : '';
-        fail(`fuzz.exception:${c.op}:${m.split('\n')[0]!.replace(/\d+/g, '#').slice(0, 80)}`, `${c.op}(${c.a.join(', ')}) threw${with_held}: ${e instanceof Error ? (e.stack ?? m) : m}`);
+        fail(`fuzz.exception:${c.op}:${m.split('\n')[0]!.replace(/\d+/g, '#').slice(0, 80)}`, `${pre}${c.op}(${c.a.join(', ')}) threw${with_held}: ${e instanceof Error ? (e.stack ?? m) : m}`);
         if (held > 0) poke(wedge(env), 1);
         if (after_throw(e, held) === 'stop') break;
         continue;
       }
       if (rc === null) continue;
-      const want = call_spec(c.op).expect(c.a, env.f, view);
+      const spec = call_spec(c.op);
+      const missing = device_expect(spec, d, n);
+      const want = missing !== undefined ? missing : spec.expect(c.a, env.f, views[d]!);
       if (want !== null && !want.includes(rc)) {
-        fail(`fuzz.errno:${c.op}:${errname(rc)}`, `${c.op}(${c.a.join(', ')}) answered ${errname(rc)}, the spec allows ${want.map(errname).join(' ')} (state ${env.state_name()})`);
+        fail(`fuzz.errno:${c.op}:${errname(rc)}`, `${pre}${c.op}(${c.a.join(', ')}) answered ${errname(rc)}, the spec allows ${want.map(errname).join(' ')} (state ${real ? env.state_name() : 'no such device'})`);
       }
     }
     env.count('fuzz.calls', done);
@@ -91,15 +99,57 @@ export function user(ctx: ProgramCtx, args: UserArgs): UserResult {
     // would too). The device is wedged; the run ends with the oops as its finding.
     const wedged = peek(wedge(env)) !== 0;
     if (wedged) env.note('teardown skipped: a call died holding a spinlock');
-    const own = wedged ? 0 : env.user === 0 ? st.fds - 1 : st.fds;
-    for (let k = 0; k < own; k++) env.client.ops.release();
+    if (!wedged)
+      st.fds.forEach((fds, d) => {
+        env.use(d);
+        const own = env.user === 0 ? fds - 1 : fds;
+        for (let k = 0; k < own; k++) env.client.ops.release();
+      });
     env.barrier();
-    if (env.user === 0 && st.fds > 0 && !wedged) env.client.unrealize();
+    if (env.user === 0 && !wedged)
+      st.fds.forEach((fds, d) => {
+        env.use(d);
+        if (fds > 0) env.client.unrealize();
+      });
   });
 }
 
 /** Scenario flag word 0, the harness's own (peek/poke: no schedule point): a call died holding a spinlock. */
 const wedge = (env: ScenarioEnv): SharedWord => ({ a: env.flags.w.a, i: env.flags.w.i });
+
+/** User 0 realizes every device as QEMU does, one vfio-ccw device each; then every other user opens its own FD on each. */
+function open_devices(env: ScenarioEnv, st: UserState): void {
+  env.wait_hw_running();
+  if (env.user === 0)
+    st.fds.forEach((_, d) => {
+      env.use(d);
+      const r = env.client.realize();
+      if (r.ok) st.fds[d] = 1;
+      else env.note(`${device_prefix(d, st.fds.length)}realize: ${r.error ?? '?'}`);
+    });
+  env.barrier();
+  if (env.user !== 0)
+    st.fds.forEach((_, d) => {
+      env.use(d);
+      if (env.client.ops.open() === 0) st.fds[d] = 1;
+    });
+}
+
+/** Whether some program of the run closes an FD of device d (`closes_on` lists them with several devices; `closes` says it for one). */
+function closes_on(params: UserArgs['params']): (d: number) => boolean {
+  const on = typeof params.closes_on === 'string' ? (JSON.parse(params.closes_on) as number[]) : null;
+  return (d) => (on === null ? params.closes === true : on.includes(d));
+}
+
+/** A call naming a device that does not exist: an FD call gets the answer of an FD never opened; nothing else can name one. */
+function exec_missing(c: Call): number | null {
+  const spec = call_spec(c.op);
+  if (device_use(spec) !== 'fd' || c.op === 'close_fd') return null;
+  const o: Ops = NO_DEVICE_OPS;
+  if (c.op === 'open_fd') return o.open();
+  if (spec.group === 'ioctl') return o.ioctl(0, null);
+  return c.op.startsWith('read') ? o.read(null, 0, 0) : o.write(null, 0, 0);
+}
 
 /**
  * A throw unwinds past the spin_unlock of the section it left: the depth it leaves is the
@@ -170,7 +220,7 @@ function ioctl_buf(words: number[], len: number, fault: number): Uint8Array | nu
 }
 
 /** Run one call; its answer, or null when it has none to judge. */
-function exec_call(env: ScenarioEnv, st: UserState, c: Call): number | null {
+function exec_call(env: ScenarioEnv, st: UserState, c: Call, d: number): number | null {
   const ops = env.client.ops;
   const a = c.a;
   const f = env.f;
@@ -250,14 +300,14 @@ function exec_call(env: ScenarioEnv, st: UserState, c: Call): number | null {
     }
     case 'open_fd': {
       const rc = ops.open();
-      if (rc === 0) st.fds++;
+      if (rc === 0) st.fds[d]!++;
       return rc;
     }
     case 'close_fd':
-      // the user keeps one FD: the calls need a device to go to
-      if (st.fds > 1) {
+      // the user keeps one FD per device: the calls need a device to go to
+      if (st.fds[d]! > 1) {
         ops.release();
-        st.fds--;
+        st.fds[d]!--;
       }
       return null;
     case 'dma_unmap':

@@ -6,10 +6,12 @@ import { CMD_REGION_SIZE, CRW_REGION_SIZE, IO_REGION_SIZE, SCHIB_AREA_SIZE, VFIO
 import type { VariantFeatures } from '../variants/index.ts';
 import type { Rng } from '../hw/prng.ts';
 
-/** One step of a user program: a call by name and its numeric arguments. */
+/** One step of a user program: a call by name, its numeric arguments, and the device it names. */
 export interface Call {
   op: string;
   a: number[];
+  /** the device index (fuzz --devices N): absent is device 0, the one device of a 1-device run */
+  d?: number;
 }
 
 export type ArgMode = 'valid' | 'near' | 'random';
@@ -219,6 +221,35 @@ export const CALLS: readonly CallSpec[] = [
   unchecked('hw_path', 'hw', [arg('event', (_f, r) => r.range([0, 3]), () => [4], [0, 3]), arg('chpid', (_f, r) => r.range([0, 3]), () => [8], [0, 7])], 1, (f) => f.chp_event),
   unchecked('hw_gone', 'hw', [], 0.05),
 ];
+
+// ---- the device a call names (fuzz --devices N) ----
+
+/**
+ * What a call's device index names: `fd`, a device FD the user opened (one past the last device
+ * is the near miss: no such device, so no FD); `dev`, a device that exists (the machine's events
+ * on a subchannel, an unmap in its container); null, no device (a user's own eventfds).
+ */
+export type DeviceUse = 'fd' | 'dev' | null;
+
+export function device_use(c: CallSpec): DeviceUse {
+  if (c.group === 'eventfd') return null;
+  return c.group === 'hw' || c.op === 'dma_unmap' ? 'dev' : 'fd';
+}
+
+/** The device index argument over `devices`: FD calls may name the device one past the last. */
+export const deviceArg = (devices: number, use: Exclude<DeviceUse, null>): Arg => arg('dev', (_f, r) => r.range([0, devices - 1]), () => (use === 'fd' ? [devices] : []), [0, devices - 1]);
+
+/**
+ * The answers for a call on device `d` of `devices`, or the call's own (d exists). A device that
+ * does not exist has no FD: its open fails as VFIO_GROUP_GET_DEVICE_FD fails for a name no
+ * device has (vfio_device_get_from_name: -ENODEV, drivers/vfio/vfio.c v5.3 and group.c v6.2),
+ * and a read, write or ioctl on the FD that was never returned fails in fdget (-EBADF).
+ */
+export function device_expect(c: CallSpec, d: number, devices: number): readonly number[] | null | undefined {
+  if (d < devices || device_use(c) !== 'fd') return undefined;
+  if (c.op === 'open_fd') return [-ENODEV];
+  return c.op === 'close_fd' ? null : [-EBADF];
+}
 
 export function call_spec(op: string): CallSpec {
   const c = CALLS.find((x) => x.op === op);
