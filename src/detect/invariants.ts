@@ -227,6 +227,8 @@ export function start_invariants(devs: readonly VfioCcwPrivate[]): () => void {
   const pendingIrb = new Set<number>();
   const pendingOnce = new Map<number, string>();
   const byDev = new Map(devs.map((p) => [p.dev, p]));
+  // I9's states in each device's variant, looked up once per run, not by name at every state change
+  const activeOf = new Map(devs.map((p) => [p.dev, ACTIVE_STATES.map((n) => p.drv.S[n])]));
 
   const settle = (actor: number): void => {
     for (const [dev, site] of pendingState) {
@@ -245,7 +247,7 @@ export function start_invariants(devs: readonly VfioCcwPrivate[]): () => void {
         fire(p, 'I8', p.v.state.id, `a user write moved ${p.drv.shape.states[before]} to IDLE`);
       }
       // I9: a state that owns the subchannel with the subchannel disabled (the machine's pmcw.ena).
-      const active = ACTIVE_STATES.some((n) => p.drv.S[n] === now);
+      const active = activeOf.get(dev)!.includes(now);
       if (active && p.sch.hw.get('present') !== 0 && p.sch.hw.get('enabled') === 0) {
         fire(p, 'I9', p.v.state.id, `state set to ${name_of(p, now)} at ${site} while the subchannel is disabled`);
       }
