@@ -13,6 +13,7 @@ import { fuzz_scenario } from './exec.ts';
 import { count_calls, gen_programs, mutate, type Programs } from './gen.ts';
 import { finding_key } from './finding-key.ts';
 import { decode_token, encode_token, type FuzzToken } from './token.ts';
+import { is_lifecycle_op } from './syscalls.ts';
 import { DEFAULTS } from '../sched/plan.ts';
 import { ddmin } from './ddmin.ts';
 import { default_pick } from '../sched/strategy.ts';
@@ -47,6 +48,8 @@ export interface CampaignOpts {
   minimise_runs: number;
   /** only findings whose key matches count */
   target?: RegExp;
+  /** generate the mdev lifecycle calls (mdev_probe, mdev_remove) too */
+  lifecycle?: boolean;
   progress?: (s: CampaignProgress) => void;
   /** set to stop (Ctrl-C): the campaign ends after the run in progress */
   stop?: { requested: boolean };
@@ -78,7 +81,9 @@ export function classify(f: Finding, token: string, calls: number): FuzzFinding 
   return { ...f, token, calls };
 }
 
-export const closes_of = (p: Programs): boolean => p.some((u) => u.some((c) => c.op === 'close_fd'));
+export const closes_of = (p: Programs): boolean => p.some((u) => u.some((c) => c.op === 'close_fd' || c.op === 'mdev_remove'));
+/** The program creates or removes the mdev: FDs go through the vfio core's references, users answer REQ. */
+export const lifecycle_of = (p: Programs): boolean => p.some((u) => u.some((c) => is_lifecycle_op(c.op)));
 
 export async function run_token(rig: Rig, t: FuzzToken, detectors: readonly DetectorName[], coverage?: SharedArrayBuffer): Promise<RunOutcome> {
   return rig.run({
@@ -87,7 +92,7 @@ export async function run_token(rig: Rig, t: FuzzToken, detectors: readonly Dete
     users: t.users,
     seed: t.seed,
     detectors,
-    params: { prog: JSON.stringify(t.programs), closes: closes_of(t.programs), fault: t.fault !== undefined },
+    params: { prog: JSON.stringify(t.programs), closes: closes_of(t.programs), fault: t.fault !== undefined, ...(lifecycle_of(t.programs) ? { lifecycle: true } : {}) },
     ...(t.fault !== undefined ? { fault: t.fault } : {}),
     iterations: 1e9,
     // a bound on the calls, not a target: the users stop at the deadline; a run still going
@@ -153,7 +158,8 @@ export async function campaign(o: CampaignOpts): Promise<CampaignResult> {
       const seed = mix(o.seed, runs) >>> 0;
       const left = Math.max(1, Math.ceil((o.calls - planned) / o.users));
       const n = Math.min(o.batch, left);
-      const programs = corpus.length > 0 && r.chance(0.5) ? mutate(f, corpus[r.range([0, corpus.length - 1])]!, seed, o.batch) : gen_programs(f, seed, o.users, n);
+      const lc = o.lifecycle === true;
+      const programs = corpus.length > 0 && r.chance(0.5) ? mutate(f, corpus[r.range([0, corpus.length - 1])]!, seed, o.batch, lc) : gen_programs(f, seed, o.users, n, undefined, lc);
       const t: FuzzToken = { variant: o.variant, seed, users: o.users, programs, ...(o.sched !== undefined ? { sched: { strategy: o.sched.strategy, seed } } : {}), ...(o.fault !== undefined ? { fault: o.fault } : {}) };
       const cov = alloc_coverage();
       const out = await run_token(rig, t, o.detectors, cov);

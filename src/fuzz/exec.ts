@@ -2,7 +2,7 @@
 // other user opens its own FD, then each runs its generated calls against the device and judges
 // every answer against syscalls.ts. An exception out of the port or a wrong errno is a failed
 // check with id `fuzz.exception:…` / `fuzz.errno:…` (the campaign turns them into findings).
-import { KernelBug, eventfd_close, eventfd_create, eventfd_ctx_fdget, eventfd_signal, eventfd_try_read, reset_context, type EventfdCtx } from '../kernel/index.ts';
+import { KernelBug, eventfd_close, eventfd_create, eventfd_ctx_fdget, eventfd_signal, eventfd_try_read, reset_context } from '../kernel/index.ts';
 import { GUEST_MEM_END, GUEST_MEM_START, GuestAlloc, dasd_read, load_program, make_orb, place, sense_id, type ProgramSpec } from '../client/guest.ts';
 import { vfio_ccw_dma_unmap } from '../driver/ops.ts';
 import { errname } from '../uapi/errno.ts';
@@ -17,6 +17,11 @@ import type { Scenario } from '../scenarios/types.ts';
 import { realize_and_meet } from '../scenarios/lib/users.ts';
 import { ENTRY, entry } from './entry.ts';
 import { call_spec, region_offset, REGION_SIZES, IO_PROGRAMS, type Call, type RunView } from './syscalls.ts';
+import { EBADF } from '../uapi/errno.ts';
+import { VFIO_CCW_REQ_IRQ_INDEX } from '../uapi/vfio_ccw.ts';
+import { vfio_core_of } from '../system/device.ts';
+import { UNREGISTER_ROUNDS, mdev_create, mdev_remove, type VfioCoreView } from '../vfio/mdev_core.ts';
+import { answer_req, fd_open, fd_realize, fd_release, fd_unplug, type UserFds } from './fds.ts';
 
 export const fuzz_scenario: Scenario = {
   id: 'FUZZ',
@@ -32,10 +37,8 @@ export const fuzz_scenario: Scenario = {
 /** At most this many failed checks a user reports per id (the rest are counted). */
 const PER_ID = 3;
 
-interface UserState {
-  fds: number;
+interface UserState extends UserFds {
   efd: (number | null)[];
-  ctx: (EventfdCtx | null)[];
   /** eventfds handed to SET_IRQS: never closed (the port's eventfd has no reference count) */
   installed: Set<number>;
   mem: GuestAlloc;
@@ -46,13 +49,23 @@ export function user(ctx: ProgramCtx, args: UserArgs): UserResult {
     const progs = JSON.parse(String(env.args.params.prog ?? '[]')) as Call[][];
     const calls = progs[env.user] ?? [];
     const view_closes = env.args.params.closes === true;
-    const st: UserState = { fds: 0, efd: [null, null, null, null], ctx: [null, null, null, null], installed: new Set(), mem: guest_slice(env) };
-    const r = realize_and_meet(env, null);
-    if (r?.ok === true) st.fds = 1;
-    else if (r !== null) env.note(`realize: ${r.error ?? '?'}`);
-    if (env.user !== 0 && env.client.ops.open() === 0) st.fds = 1;
+    // mdev_probe / mdev_remove in the run: FDs hold vfio_device references, users answer REQ
+    const lc = env.args.params.lifecycle === true;
+    const st: UserState = { fds: 0, realized: false, core: lc ? vfio_core_of(env.p) : null, req_slot: null, efd: [null, null, null, null], ctx: [null, null, null, null], installed: new Set(), mem: guest_slice(env) };
+    if (lc) {
+      env.wait_hw_running();
+      const err = env.user === 0 ? fd_realize(env, st) : null;
+      if (err !== null) env.note(`realize: ${err}`);
+      env.barrier();
+      if (env.user !== 0) fd_open(env, st);
+    } else {
+      const r = realize_and_meet(env, null);
+      if (r?.ok === true) st.fds = 1;
+      else if (r !== null) env.note(`realize: ${r.error ?? '?'}`);
+      if (env.user !== 0 && env.client.ops.open() === 0) st.fds = 1;
+    }
     env.barrier();
-    const view: RunView = { closes: view_closes, efd_live: (s) => st.efd[s] !== null, fault: env.args.params.fault === true };
+    const view: RunView = { closes: view_closes, efd_live: (s) => st.efd[s] !== null, fault: env.args.params.fault === true, lifecycle: lc };
     const seen = new Map<string, number>();
     const fail = (id: string, msg: string): void => {
       const n = (seen.get(id) ?? 0) + 1;
@@ -60,13 +73,14 @@ export function user(ctx: ProgramCtx, args: UserArgs): UserResult {
       if (n <= PER_ID) env.check(id, false, msg);
     };
     let done = 0;
-    // no FD (an injected probe or open failure): there is no device to call
-    for (const c of st.fds > 0 ? calls : []) {
+    // no FD (an injected probe or open failure): there is no device to call, unless the program can create one
+    for (const c of st.fds > 0 || lc ? calls : []) {
       if ((done & 63) === 0 && !env.more(done)) break;
       done++;
       let rc: number | null;
       try {
-        rc = exec_call(env, st, c);
+        if (lc) answer_req(env, st);
+        rc = lc && st.fds === 0 && needs_fd(c.op) ? -EBADF : exec_call(env, st, c);
       } catch (e) {
         const m = e instanceof Error ? e.message : String(e);
         fail(`fuzz.exception:${c.op}:${m.split('\n')[0]!.replace(/\d+/g, '#').slice(0, 80)}`, `${c.op}(${c.a.join(', ')}) threw: ${e instanceof Error ? (e.stack ?? m) : m}`);
@@ -74,12 +88,15 @@ export function user(ctx: ProgramCtx, args: UserArgs): UserResult {
         continue;
       }
       if (rc === null) continue;
-      const want = call_spec(c.op).expect(c.a, env.f, view);
+      // a call on a closed FD: the file table answers, the driver is never called
+      const want = rc === -EBADF && st.fds === 0 && needs_fd(c.op) ? [-EBADF] : call_spec(c.op).expect(c.a, env.f, view);
       if (want !== null && !want.includes(rc)) {
         fail(`fuzz.errno:${c.op}:${errname(rc)}`, `${c.op}(${c.a.join(', ')}) answered ${errname(rc)}, the spec allows ${want.map(errname).join(' ')} (state ${env.state_name()})`);
       }
     }
     env.count('fuzz.calls', done);
+    // a remove in progress waits for these FDs: they close before the users meet
+    if (lc) fd_unplug(env, st);
     env.barrier();
     for (let k = 0; k < 4; k++) if (st.efd[k] !== null && !st.installed.has(st.efd[k]!)) eventfd_close(env.ctx.g, st.efd[k]!);
     const own = env.user === 0 ? st.fds - 1 : st.fds;
@@ -111,6 +128,17 @@ function guest_slice(env: ScenarioEnv): GuestAlloc {
   const pages = Math.floor((GUEST_MEM_END - GUEST_MEM_START) / 0x1000 / env.args.users);
   const start = GUEST_MEM_START + env.user * pages * 0x1000;
   return new GuestAlloc(start, start + pages * 0x1000);
+}
+
+/** Calls that go to a device FD. */
+function needs_fd(op: string): boolean {
+  const g = call_spec(op).group;
+  return g === 'region' || g === 'ioctl';
+}
+
+function need_core(st: UserState): VfioCoreView {
+  if (st.core === null) throw new Error('fuzz: an mdev lifecycle call in a run without params.lifecycle');
+  return st.core;
 }
 
 function io_program(env: ScenarioEnv, st: UserState, k: number): Uint8Array {
@@ -199,6 +227,8 @@ function exec_call(env: ScenarioEnv, st: UserState, c: Call): number | null {
       const b = ioctl_buf([at(0), at(1), at(2), at(3), at(4), (at(1) & 7) === 2 ? 0x01000000 : fd], 24, 0);
       const rc = ops.ioctl(VFIO_DEVICE_SET_IRQS, b);
       if (rc === 0 && fd >= 0) st.installed.add(fd);
+      // the REQ eventfd this user will answer (QEMU's req notifier)
+      if (rc === 0 && at(2) === VFIO_CCW_REQ_IRQ_INDEX && (at(1) & 7) === 4) st.req_slot = data < 4 && st.efd[data] !== null ? data : null;
       return rc;
     }
     case 'reset':
@@ -234,20 +264,25 @@ function exec_call(env: ScenarioEnv, st: UserState, c: Call): number | null {
       if (x !== null && x !== undefined) eventfd_try_read(x, 'fuzz_user');
       return null;
     }
-    case 'open_fd': {
-      const rc = ops.open();
-      if (rc === 0) st.fds++;
-      return rc;
-    }
+    case 'open_fd':
+      return fd_open(env, st);
     case 'close_fd':
       // the user keeps one FD: the calls need a device to go to
-      if (st.fds > 1) {
-        ops.release();
-        st.fds--;
-      }
+      if (st.fds > 1) fd_release(env, st);
       return null;
     case 'dma_unmap':
+      // no FD open here: the container's unmap tells no device of this user's
+      if (st.core !== null && st.fds === 0) return null;
       return entry(ENTRY.dma_unmap, () => vfio_ccw_dma_unmap(env.p, at(0), at(1)));
+    case 'mdev_probe':
+      return mdev_create(env.p, need_core(st));
+    case 'mdev_remove': {
+      // an admin unplugs its own guest's device first (libvirt: detach, then destroy the mdev)
+      fd_unplug(env, st);
+      const r = mdev_remove(env.p, need_core(st));
+      if (!r.closed) env.check('fuzz.lifecycle:mdev_remove-waits', false, `mdev_remove: device FDs still open after ${UNREGISTER_ROUNDS} rounds of request + HZ * 10 (the kernel waits for ever) (state ${env.state_name()})`);
+      return r.rc;
+    }
     case 'hw_unsolicited':
       env.hw({ op: 'unsolicited', dstat: at(0) & 0xff });
       return null;

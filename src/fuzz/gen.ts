@@ -42,9 +42,9 @@ export function gen_call(f: VariantFeatures, r: Rng, calls: readonly CallSpec[],
   return { op: c.op, a: gen_args(c, f, r, mode) };
 }
 
-/** `users` programs of `n` calls each, from one seed. */
-export function gen_programs(f: VariantFeatures, seed: number, users: number, n: number, m: GenMix = DEFAULT_MIX): Programs {
-  const calls = calls_of(f);
+/** `users` programs of `n` calls each, from one seed (with the mdev create/remove calls when `lifecycle`). */
+export function gen_programs(f: VariantFeatures, seed: number, users: number, n: number, m: GenMix = DEFAULT_MIX, lifecycle = false): Programs {
+  const calls = calls_of(f, lifecycle);
   const total = calls.reduce((s, c) => s + c.weight, 0);
   return Array.from({ length: users }, (_, u) => {
     const r = new Rng(mix(seed, u, 0xf022));
@@ -53,9 +53,9 @@ export function gen_programs(f: VariantFeatures, seed: number, users: number, n:
 }
 
 /** A mutant of `p`: calls inserted, removed, replaced, one argument changed, or a splice between users. */
-export function mutate(f: VariantFeatures, p: Programs, seed: number, max_len: number): Programs {
+export function mutate(f: VariantFeatures, p: Programs, seed: number, max_len: number, lifecycle = false): Programs {
   const r = new Rng(mix(seed, 0x5a17));
-  const calls = calls_of(f);
+  const calls = calls_of(f, lifecycle);
   const total = calls.reduce((s, c) => s + c.weight, 0);
   const out = p.map((u) => u.map((c) => ({ op: c.op, a: [...c.a] })));
   const edits = 1 + r.range([0, 3]);
