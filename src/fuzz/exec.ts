@@ -88,6 +88,8 @@ export function user(ctx: ProgramCtx, args: UserArgs): UserResult {
         continue;
       }
       if (rc === null) continue;
+      // a lifecycle run counts every answer, so what came after a remove can be read back
+      if (lc) env.count(`fuzz.rc.${c.op}.${errname(rc)}`);
       // a call on a closed FD: the file table answers, the driver is never called
       const want = rc === -EBADF && st.fds === 0 && needs_fd(c.op) ? [-EBADF] : call_spec(c.op).expect(c.a, env.f, view);
       if (want !== null && !want.includes(rc)) {
