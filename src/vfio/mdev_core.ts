@@ -7,7 +7,7 @@
 // The driver's own steps are the port's vfio_ccw_mdev_probe/remove/request, called, not copied.
 import {
   HZ, atomic, atomic_cmpxchg, atomic_dec_return, atomic_read, atomic_set, complete, completion, defineStruct, i32, mutex, mutex_lock, mutex_unlock,
-  reinit_completion, try_wait_for_completion, wait_for_completion_timeout, type LayoutView,
+  reinit_completion, spin_lock, spin_unlock, spinlock, wait_for_completion_timeout, type LayoutView,
 } from '../kernel/index.ts';
 import { EAGAIN, EEXIST, ENODEV, ENOENT } from '../uapi/errno.ts';
 import { vfio_ccw_mdev_probe, vfio_ccw_mdev_remove, vfio_ccw_mdev_request } from '../driver/ops.ts';
@@ -19,8 +19,10 @@ export const VfioCore = defineStruct('vfio_core', {
   active: i32('mdev->active: create finished and no remove has started'),
   remove_attr: atomic('the mdev\'s sysfs "remove" attribute exists (device_add … device_remove_file_self)'),
   refcount: atomic('vfio_device->refcount: the registration plus one per open device FD'),
+  ref_order: spinlock('refcount_dec_and_test\'s ordering (release on every put, acquire on the last): a leaf lock standing for the atomic\'s, not a kernel lock'),
   comp: completion('vfio_device->comp: the last put completes it; unregister waits for it'),
-  unhooked: i32('mainline: vfio_device_group_unregister ran, the group no longer hands out FDs'),
+  device_lock: mutex('group->device_lock: the group\'s device list (lookup by name, add, del)'),
+  unhooked: i32('off the group\'s device list (mainline: before the unregister waits); device_lock'),
 });
 export type VfioCoreView = LayoutView<typeof VfioCore>;
 
@@ -38,8 +40,10 @@ const unhooks_first = (p: VfioCcwPrivate): boolean => p.drv.name === 'mainline';
 export function vfio_register_group_dev(c: VfioCoreView): void {
   const F = 'vfio_register_group_dev';
   reinit_completion(c.comp);
-  c.unhooked.set(0, F);
   atomic_set(c.refcount, 1, F);
+  mutex_lock(c.device_lock, F);
+  c.unhooked.set(0, F);
+  mutex_unlock(c.device_lock, F);
 }
 
 /** refcount_inc_not_zero: no reference is taken once the last one is gone. */
@@ -53,7 +57,10 @@ function vfio_device_try_get(c: VfioCoreView, site: string): boolean {
 /** vfio_device_put (_registration): the last reference completes comp. */
 export function vfio_device_put(c: VfioCoreView): void {
   const F = 'vfio_device_put';
-  if (atomic_dec_return(c.refcount, F) === 0) complete(c.comp, F);
+  spin_lock(c.ref_order, F);
+  const last = atomic_dec_return(c.refcount, F) === 0;
+  spin_unlock(c.ref_order, F);
+  if (last) complete(c.comp, F);
 }
 
 /**
@@ -62,7 +69,11 @@ export function vfio_device_put(c: VfioCoreView): void {
  */
 export function vfio_group_get_device_fd(c: VfioCoreView, open: () => number): number {
   const F = 'vfio_group_get_device_fd';
-  if (c.unhooked.get(F) !== 0 || !vfio_device_try_get(c, F)) return -ENODEV;
+  // vfio_device_get_from_name: the list walk and the reference under device_lock
+  mutex_lock(c.device_lock, F);
+  const got = c.unhooked.get(F) === 0 && vfio_device_try_get(c, F);
+  mutex_unlock(c.device_lock, F);
+  if (!got) return -ENODEV;
   const rc = open();
   if (rc !== 0) vfio_device_put(c);
   return rc;
@@ -83,9 +94,15 @@ export function vfio_device_fops_release(c: VfioCoreView, release: () => void): 
  */
 export function vfio_unregister_group_dev(p: VfioCcwPrivate, c: VfioCoreView, rounds = UNREGISTER_ROUNDS): boolean {
   const F = 'vfio_unregister_group_dev';
-  if (unhooks_first(p)) c.unhooked.set(1, F);
+  if (unhooks_first(p)) {
+    mutex_lock(c.device_lock, F);
+    c.unhooked.set(1, F);
+    mutex_unlock(c.device_lock, F);
+  }
   vfio_device_put(c);
-  let done = try_wait_for_completion(c.comp);
+  // try_wait_for_completion, as a wait of no time: the seam's try_wait reports no wake, and the
+  // kernel's takes comp's wait.lock, which orders the last put before everything after it
+  let done = wait_for_completion_timeout(c.comp, 0, F) > 0;
   for (let i = 0; !done && i < rounds; ) {
     vfio_ccw_mdev_request(p, i++);
     done = wait_for_completion_timeout(c.comp, HZ * 10, F) > 0;
