@@ -2,7 +2,7 @@
 // other user opens its own FD, then each runs its generated calls against the device and judges
 // every answer against syscalls.ts. An exception out of the port or a wrong errno is a failed
 // check with id `fuzz.exception:…` / `fuzz.errno:…` (the campaign turns them into findings).
-import { KernelBug, eventfd_close, eventfd_create, eventfd_ctx_fdget, eventfd_signal, eventfd_try_read, reset_context } from '../kernel/index.ts';
+import { KernelBug, clock, eventfd_close, eventfd_create, eventfd_ctx_fdget, eventfd_signal, eventfd_try_read, reset_context } from '../kernel/index.ts';
 import { GUEST_MEM_END, GUEST_MEM_START, GuestAlloc, dasd_read, load_program, make_orb, place, sense_id, type ProgramSpec } from '../client/guest.ts';
 import { vfio_ccw_dma_unmap } from '../driver/ops.ts';
 import { errname } from '../uapi/errno.ts';
@@ -281,8 +281,10 @@ function exec_call(env: ScenarioEnv, st: UserState, c: Call): number | null {
     case 'mdev_remove': {
       // an admin unplugs its own guest's device first (libvirt: detach, then destroy the mdev)
       fd_unplug(env, st);
-      const r = mdev_remove(env.p, need_core(st));
-      if (!r.closed) env.check('fuzz.lifecycle:mdev_remove-waits', false, `mdev_remove: device FDs still open after ${UNREGISTER_ROUNDS} rounds of request + HZ * 10 (the kernel waits for ever) (state ${env.state_name()})`);
+      // the other users close when their programs end (at the deadline at the latest): wait past it
+      const end = env.args.deadline + 10_000;
+      const r = mdev_remove(env.p, need_core(st), (i) => i < UNREGISTER_ROUNDS || performance.timeOrigin + clock.now_ms() < end);
+      if (!r.closed) env.check('fuzz.lifecycle:mdev_remove-waits', false, `mdev_remove: device FDs still open after ${UNREGISTER_ROUNDS} or more rounds of request + HZ * 10, 10 s past the run's deadline (the kernel waits for ever) (state ${env.state_name()})`);
       return r.rc;
     }
     case 'hw_unsolicited':

@@ -26,8 +26,12 @@ export const VfioCore = defineStruct('vfio_core', {
 });
 export type VfioCoreView = LayoutView<typeof VfioCore>;
 
-/** Rounds of HZ * 10 a remove waits for the FDs before the harness calls it a hang. */
+/** Rounds of HZ * 10 a remove waits for the FDs at least, before its caller may call it a hang. */
 export const UNREGISTER_ROUNDS = 6;
+
+/** Whether to wait another round (the caller's bound: the kernel waits for ever). */
+export type KeepWaiting = (round: number) => boolean;
+const six_rounds: KeepWaiting = (i) => i < UNREGISTER_ROUNDS;
 
 /**
  * The current tree unhooks the device from its group before it waits (vfio_device_group_unregister
@@ -90,9 +94,9 @@ export function vfio_device_fops_release(c: VfioCoreView, release: () => void): 
  * registration, then until the last FD is closed ask the driver for the device back
  * (device->ops->request(i++); vfio-ccw has .request from v5.11, the port's vfio_ccw_mdev_request
  * signals the REQ eventfd where the variant has it) and wait up to HZ * 10. The kernel loops for
- * ever; here `rounds` bound it and false says the FDs were still open (the caller's hang).
+ * ever; here `more` bounds it and false says the FDs were still open (the caller's hang).
  */
-export function vfio_unregister_group_dev(p: VfioCcwPrivate, c: VfioCoreView, rounds = UNREGISTER_ROUNDS): boolean {
+export function vfio_unregister_group_dev(p: VfioCcwPrivate, c: VfioCoreView, more: KeepWaiting = six_rounds): boolean {
   const F = 'vfio_unregister_group_dev';
   if (unhooks_first(p)) {
     mutex_lock(c.device_lock, F);
@@ -103,7 +107,7 @@ export function vfio_unregister_group_dev(p: VfioCcwPrivate, c: VfioCoreView, ro
   // try_wait_for_completion, as a wait of no time: the seam's try_wait reports no wake, and the
   // kernel's takes comp's wait.lock, which orders the last put before everything after it
   let done = wait_for_completion_timeout(c.comp, 0, F) > 0;
-  for (let i = 0; !done && i < rounds; ) {
+  for (let i = 0; !done && more(i); ) {
     vfio_ccw_mdev_request(p, i++);
     done = wait_for_completion_timeout(c.comp, HZ * 10, F) > 0;
   }
@@ -158,7 +162,7 @@ export interface RemoveResult {
  * as in the kernel); device_del runs the vfio core's unregister (waiting for every FD) and the
  * driver's remove; the last put takes the mdev off the list.
  */
-export function mdev_remove(p: VfioCcwPrivate, c: VfioCoreView, rounds = UNREGISTER_ROUNDS): RemoveResult {
+export function mdev_remove(p: VfioCcwPrivate, c: VfioCoreView, more: KeepWaiting = six_rounds): RemoveResult {
   const F = 'mdev_device_remove';
   if (atomic_read(c.remove_attr, F) === 0) return { rc: -ENOENT, closed: true };
   if (atomic_cmpxchg(c.remove_attr, 1, 0, F) !== 1) return { rc: 0, closed: true };
@@ -173,7 +177,7 @@ export function mdev_remove(p: VfioCcwPrivate, c: VfioCoreView, rounds = UNREGIS
   }
   c.active.set(0, F);
   mutex_unlock(c.list_lock, F);
-  if (!vfio_unregister_group_dev(p, c, rounds)) return { rc: 0, closed: false };
+  if (!vfio_unregister_group_dev(p, c, more)) return { rc: 0, closed: false };
   vfio_ccw_mdev_remove(p);
   mdev_device_release(c);
   return { rc: 0, closed: true };
