@@ -23,12 +23,12 @@ describe('the device a call names', () => {
   it('one device: programs as before, no call names a device', () => {
     const p = gen_programs(F, 5, 3, 200);
     expect(p.flat().every((c) => c.d === undefined)).toBe(true);
-    expect(gen_programs(F, 5, 3, 200, DEFAULT_MIX, 1)).toEqual(p);
+    expect(gen_programs(F, 5, 3, 200, DEFAULT_MIX, { devices: 1 })).toEqual(p);
   });
 
   it('N devices: the same calls, each FD call on a device or one past the last, machine calls on a device, eventfds on none', () => {
     const one = gen_programs(F, 5, 3, 400);
-    const four = gen_programs(F, 5, 3, 400, DEFAULT_MIX, 4);
+    const four = gen_programs(F, 5, 3, 400, DEFAULT_MIX, { devices: 4 });
     expect(strip(four)).toEqual(one);
     const named = new Set<number>();
     for (const c of four.flat()) {
@@ -42,10 +42,10 @@ describe('the device a call names', () => {
   });
 
   it('a mutant can move a call to another device, and keeps the devices of the calls it leaves', () => {
-    const p = gen_programs(F, 9, 2, 30, DEFAULT_MIX, 3);
+    const p = gen_programs(F, 9, 2, 30, DEFAULT_MIX, { devices: 3 });
     let moved = false;
     for (let s = 0; s < 60 && !moved; s++) {
-      const m = mutate(F, p, s, 40, 3);
+      const m = mutate(F, p, s, 40, { devices: 3 });
       expect(m.flat().filter((c) => device_use(call_spec(c.op)) !== null).every((c) => c.d !== undefined)).toBe(true);
       moved = m.some((u, i) => u.length === p[i]!.length && u.some((c, j) => c.op === p[i]![j]!.op && c.a.join() === p[i]![j]!.a.join() && c.d !== p[i]![j]!.d));
     }
@@ -135,7 +135,7 @@ describe('fuzz --devices on the command line', () => {
     expect(report.devices).toBe(3);
     expect(report.stats.calls).toBeGreaterThan(0);
     // a program of the campaign as a token: its devices, replayed on as many
-    const t = { variant: 'mainline', seed: 4, users: 2, nd: 3, programs: gen_programs(F, 4, 2, 20, DEFAULT_MIX, 3) };
+    const t = { variant: 'mainline', seed: 4, users: 2, nd: 3, programs: gen_programs(F, 4, 2, 20, DEFAULT_MIX, { devices: 3 }) };
     for (const f of report.findings) expect((decode_token(f.token) as FuzzToken).nd).toBe(3);
     const again = cli(['--replay', encode_token(t), '--repeat', '1', '--json']);
     expect([0, 1], again.stderr).toContain(again.status);

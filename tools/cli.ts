@@ -374,6 +374,7 @@ function build(io: Io): Command {
     .option('--baseline', 'also run the built-in scenarios on the variant and print their coverage beside the fuzzer\'s; mark findings no scenario showed')
     .addOption(new Option('--baseline-duration <s>', 'seconds per scenario in --baseline').argParser(positiveNumber('--baseline-duration')).default(2))
     .option('--no-minimise', 'keep failing programs as they were found')
+    .option('--lifecycle', 'also generate the mdev lifecycle calls (mdev_probe, mdev_remove): a remove waits on the users\' FDs as the vfio core does')
     .addOption(new Option('--replay <token>', 'run a fuzz token\'s program again and report its findings'))
     .addOption(new Option('--repeat <n>', 'with --replay in free mode: tries before giving up').argParser(positiveInt('--repeat', 1000)).default(3))
     .addOption(failNthOption())
@@ -407,6 +408,7 @@ function build(io: Io): Command {
           baselineDuration: o.baselineDuration as number,
           detectors: o.detectors as DetectorName[],
           minimise: o.minimise !== false,
+          ...(o.lifecycle === true ? { lifecycle: true } : {}),
           ...(o.replay !== undefined ? { replay: o.replay as string } : {}),
           repeat: o.repeat as number,
           ...withFault(o),

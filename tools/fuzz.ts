@@ -31,6 +31,8 @@ export interface FuzzOpts {
   baselineDuration: number;
   detectors: DetectorName[];
   minimise: boolean;
+  /** generate mdev_probe / mdev_remove too */
+  lifecycle?: boolean;
   replay?: string;
   repeat: number;
   fault?: FaultConfig;
@@ -97,6 +99,7 @@ export async function fuzz(o: FuzzOpts, io: Io): Promise<number> {
       ...(o.fault !== undefined ? { fault: o.fault } : {}),
       minimise: o.minimise,
       minimise_runs: 200,
+      ...(o.lifecycle === true ? { lifecycle: true } : {}),
       ...(o.target !== undefined ? { target: o.target } : {}),
       stop,
       progress: (p) => {

@@ -13,6 +13,7 @@ import { fuzz_scenario } from './exec.ts';
 import { count_calls, DEFAULT_MIX, gen_programs, mutate, type Programs } from './gen.ts';
 import { finding_key } from './finding-key.ts';
 import { decode_token, encode_token, type FuzzToken } from './token.ts';
+import { is_lifecycle_op } from './syscalls.ts';
 import { DEFAULTS } from '../sched/plan.ts';
 import { ddmin } from './ddmin.ts';
 import { default_pick } from '../sched/strategy.ts';
@@ -49,6 +50,8 @@ export interface CampaignOpts {
   minimise_runs: number;
   /** only findings whose key matches count */
   target?: RegExp;
+  /** generate the mdev lifecycle calls (mdev_probe, mdev_remove) too */
+  lifecycle?: boolean;
   progress?: (s: CampaignProgress) => void;
   /** set to stop (Ctrl-C): the campaign ends after the run in progress */
   stop?: { requested: boolean };
@@ -80,11 +83,14 @@ export function classify(f: Finding, token: string, calls: number): FuzzFinding 
   return { ...f, token, calls };
 }
 
-/** Some program closes an FD (of device `dev`, when given). */
-export const closes_of = (p: Programs, dev?: number): boolean => p.some((u) => u.some((c) => c.op === 'close_fd' && (dev === undefined || (c.d ?? 0) === dev)));
+/** Some program closes an FD (of device `dev`, when given): a close, or a remove that unplugs them. */
+export const closes_of = (p: Programs, dev?: number): boolean => p.some((u) => u.some((c) => (c.op === 'close_fd' || c.op === 'mdev_remove') && (dev === undefined || (c.d ?? 0) === dev)));
 
 /** The devices of a run some program closes an FD of (the per-device `closes` of exec.ts). */
 const closes_on = (p: Programs, devices: number): number[] => Array.from({ length: devices }, (_, d) => d).filter((d) => closes_of(p, d));
+
+/** The program creates or removes the mdev: FDs go through the vfio core's references, users answer REQ. */
+export const lifecycle_of = (p: Programs): boolean => p.some((u) => u.some((c) => is_lifecycle_op(c.op)));
 
 export async function run_token(rig: Rig, t: FuzzToken, detectors: readonly DetectorName[], coverage?: SharedArrayBuffer): Promise<RunOutcome> {
   return rig.run({
@@ -93,7 +99,7 @@ export async function run_token(rig: Rig, t: FuzzToken, detectors: readonly Dete
     users: t.users,
     seed: t.seed,
     detectors,
-    params: { prog: JSON.stringify(t.programs), closes: closes_of(t.programs), fault: t.fault !== undefined, ...(t.nd !== undefined ? { closes_on: JSON.stringify(closes_on(t.programs, t.nd)) } : {}) },
+    params: { prog: JSON.stringify(t.programs), closes: closes_of(t.programs), fault: t.fault !== undefined, ...(t.nd !== undefined ? { closes_on: JSON.stringify(closes_on(t.programs, t.nd)) } : {}), ...(lifecycle_of(t.programs) ? { lifecycle: true } : {}) },
     ...(t.nd !== undefined ? { devices: t.nd } : {}),
     ...(t.fault !== undefined ? { fault: t.fault } : {}),
     iterations: 1e9,
@@ -166,7 +172,8 @@ export async function campaign(o: CampaignOpts): Promise<CampaignResult> {
       const seed = mix(o.seed, runs) >>> 0;
       const left = Math.max(1, Math.ceil((o.calls - planned) / o.users));
       const n = Math.min(o.batch, left);
-      const programs = corpus.length > 0 && r.chance(0.5) ? mutate(f, corpus[r.range([0, corpus.length - 1])]!, seed, o.batch, devices) : gen_programs(f, seed, o.users, n, DEFAULT_MIX, devices);
+      const shape = { devices, lifecycle: o.lifecycle === true };
+      const programs = corpus.length > 0 && r.chance(0.5) ? mutate(f, corpus[r.range([0, corpus.length - 1])]!, seed, o.batch, shape) : gen_programs(f, seed, o.users, n, DEFAULT_MIX, shape);
       const t: FuzzToken = { variant: o.variant, seed, users: o.users, programs, ...nd, ...(o.sched !== undefined ? { sched: { strategy: o.sched.strategy, seed } } : {}), ...(o.fault !== undefined ? { fault: o.fault } : {}) };
       const cov = alloc_coverage();
       const out = await run_token(rig, t, o.detectors, cov);

@@ -54,9 +54,16 @@ function with_device(c: Call, f: VariantFeatures, r: Rng, devices: number): Call
   return { ...c, d: near.length > 0 && r.chance(DEVICE_NEAR) ? near[0]! : dev.valid(f, r) };
 }
 
+/** What a program is drawn over: the run's devices (1 by default) and whether the mdev create/remove calls are in (`lifecycle`). */
+export interface GenShape {
+  devices?: number;
+  lifecycle?: boolean;
+}
+
 /** `users` programs of `n` calls each, from one seed; over `devices` devices (their picks a stream of their own: the calls are those of one device). */
-export function gen_programs(f: VariantFeatures, seed: number, users: number, n: number, m: GenMix = DEFAULT_MIX, devices = 1): Programs {
-  const calls = calls_of(f);
+export function gen_programs(f: VariantFeatures, seed: number, users: number, n: number, m: GenMix = DEFAULT_MIX, shape: GenShape = {}): Programs {
+  const devices = shape.devices ?? 1;
+  const calls = calls_of(f, shape.lifecycle === true);
   const total = calls.reduce((s, c) => s + c.weight, 0);
   return Array.from({ length: users }, (_, u) => {
     const r = new Rng(mix(seed, u, 0xf022));
@@ -66,9 +73,11 @@ export function gen_programs(f: VariantFeatures, seed: number, users: number, n:
 }
 
 /** A mutant of `p`: calls inserted, removed, replaced, one argument (or the device) changed, or a splice between users. */
-export function mutate(f: VariantFeatures, p: Programs, seed: number, max_len: number, devices = 1): Programs {
+export function mutate(f: VariantFeatures, p: Programs, seed: number, max_len: number, shape: GenShape = {}): Programs {
+  const devices = shape.devices ?? 1;
+  const lifecycle = shape.lifecycle === true;
   const r = new Rng(mix(seed, 0x5a17));
-  const calls = calls_of(f);
+  const calls = calls_of(f, lifecycle);
   const total = calls.reduce((s, c) => s + c.weight, 0);
   const out = p.map((u) => u.map((c) => ({ ...c, a: [...c.a] })));
   const edits = 1 + r.range([0, 3]);
