@@ -201,19 +201,21 @@ export async function campaign(o: CampaignOpts): Promise<CampaignResult> {
       }
       o.progress?.({ runs, calls, secs: secs(), corpus: corpus.length, findings: found.size });
     }
-    const interrupted = o.stop?.requested === true;
-    if (o.minimise && !interrupted) {
+    const cut = o.stop?.requested === true;
+    if (o.minimise && !cut) {
       // errno and exception findings first: they recur without a race; a total bound keeps it short
       const order = [...found].sort(([, a], [, b]) => Number(b.kind === 'errno' || b.kind === 'exception') - Number(a.kind === 'errno' || a.kind === 'exception'));
       let spent = 0;
       for (const [k, ff] of order) {
-        if (spent >= o.minimise_runs) break;
-        const m = await minimise(rig, ff, k, o.detectors, Math.min(40, o.minimise_runs - spent));
+        if (spent >= o.minimise_runs || o.stop?.requested === true) break;
+        const m = await minimise(rig, ff, k, o.detectors, Math.min(40, o.minimise_runs - spent), o.stop);
         spent += m.runs;
         rig = m.rig;
         found.set(k, m.finding);
       }
     }
+    // a stop during the minimisation ends it too: the findings stay as found, the run is interrupted
+    const interrupted = o.stop?.requested === true;
     return { runs, calls, secs: secs(), corpus: corpus.length, coverage: total, findings: [...found.values()], interrupted, hangs };
   } finally {
     await rig.close();
@@ -245,14 +247,14 @@ export function departures(out: RunOutcome): [number, number][] {
  * ddmin, and what is left is a `sparse` schedule of a few preemption points that still shows the
  * finding. Bounded: at most `budget` runs.
  */
-export async function minimise(rig0: Rig, ff: FuzzFinding, key: string, detectors: readonly DetectorName[], budget = 80): Promise<{ finding: FuzzFinding; rig: Rig; runs: number }> {
+export async function minimise(rig0: Rig, ff: FuzzFinding, key: string, detectors: readonly DetectorName[], budget = 80, stop?: { requested: boolean }): Promise<{ finding: FuzzFinding; rig: Rig; runs: number }> {
   const t0 = decode_token(ff.token);
   if (typeof t0 === 'string') return { finding: ff, rig: rig0, runs: 0 };
   let rig = rig0;
   let best = t0;
   let runs = 0;
   const attempt = async (t: FuzzToken): Promise<RunOutcome | null> => {
-    if (runs >= budget) return null;
+    if (runs >= budget || stop?.requested === true) return null;
     runs++;
     const s = await shows(rig, t, key, detectors);
     rig = s.rig;
