@@ -11,8 +11,11 @@ export function initialize(data) {
 
 export async function resolve(specifier, context, next) {
   const r = await next(specifier, context);
-  if (r.url.endsWith('.ts') && (r.url.startsWith(`${root}src/`) || r.url.startsWith(`${root}tools/`))) {
-    return { url: dist + r.url.slice(root.length, -3) + '.js', format: 'module', shortCircuit: true };
+  // a query (entry.ts?file=…) stays on the built copy's URL
+  const q = r.url.indexOf('?');
+  const path = q < 0 ? r.url : r.url.slice(0, q);
+  if (path.endsWith('.ts') && (path.startsWith(`${root}src/`) || path.startsWith(`${root}tools/`))) {
+    return { url: dist + path.slice(root.length, -3) + '.js' + (q < 0 ? '' : r.url.slice(q)), format: 'module', shortCircuit: true };
   }
   return r;
 }
