@@ -24,6 +24,7 @@ import { vfio_ccw_fsm_event } from './fsm.ts';
 import type { VfioCcwPrivate } from './private.ts';
 import { SITES } from './sites.ts';
 import { fsm_returns_state } from './features.ts';
+import { vfio_device_get_registration, vfio_device_put_registration, vfio_device_registered, vfio_unregister_group_dev } from '../vfio/core.ts';
 import { copy_from_user, copy_to_user as copy_out, type UserPtr } from './uaccess.ts';
 
 type RegionRw = (p: VfioCcwPrivate, buf: UserPtr, count: number, ppos: number) => number;
@@ -367,6 +368,8 @@ export function vfio_device_open(p: VfioCcwPrivate): number {
   else if (n === 0 || p.drv.f.per_fd_open) ret = vfio_ccw_mdev_open_device(p);
   if (ret === 0) p.v.open_count.set(n + 1, F);
   mutex_unlock(p.v.open_lock, F);
+  // the open FD holds the device until it is released (what unregistering waits for)
+  if (ret === 0) vfio_device_get_registration(p.core);
   return ret;
 }
 
@@ -382,6 +385,7 @@ export function vfio_device_release(p: VfioCcwPrivate): void {
   if (n === 1 || p.drv.f.per_fd_open) vfio_ccw_mdev_close_device(p);
   p.v.open_count.set(n - 1, F);
   mutex_unlock(p.v.open_lock, F);
+  vfio_device_put_registration(p.core, F);
 }
 
 /** DMA unmap of guest memory overlapping pinned channel-program pages. */
@@ -418,6 +422,7 @@ export function vfio_ccw_mdev_probe(p: VfioCcwPrivate): number {
     kref_init(private_ref(p));
     vfio_ccw_private_init(p, p.drv.S.STANDBY);
     atomic_set(p.v.vdev_refs, 1, F);
+    vfio_device_registered(p.core);
     p.v.mdev.set(1, F);
     return 0;
   }
@@ -425,6 +430,7 @@ export function vfio_ccw_mdev_probe(p: VfioCcwPrivate): number {
   if (f.avail_accounting && atomic_dec_if_positive(p.v.avail, F) < 0) return -EPERM;
   if (f.release_completion) init_completion(p.v.release_comp); // v6.1's .init op
   atomic_set(p.v.vdev_refs, 1, F);
+  vfio_device_registered(p.core);
   p.v.mdev.set(1, F);
   if (!f.mdev_create_sets_idle) return 0;
   // A moves every state change into the FSM: ONLINE (fsm_online enables, IDLE) [inferred].
@@ -456,6 +462,21 @@ export function vfio_ccw_mdev_remove(p: VfioCcwPrivate): void {
   if (f.avail_accounting) atomic_inc(p.v.avail, F);
   vfio_put_device(p);
   if (f.release_completion) wait_for_completion(p.v.release_comp, F);
+}
+
+/**
+ * vfio_ccw_mdev_unreg (≤ v6.1; mdev_unregister_parent in v6.2+), from the css remove: the mdev core
+ * removes the parent's mdev, whose vfio device unregistration first waits for the users to close
+ * their FDs (asking through .request, v5.11+), then runs the driver's mdev remove; the parent goes.
+ */
+export function vfio_ccw_mdev_unreg(p: VfioCcwPrivate): void {
+  const F = 'vfio_ccw_mdev_unreg';
+  // the mdev core's own list of the parent's mdevs, not a driver field: read unhooked
+  if (Atomics.load(p.v.mdev.a, p.v.mdev.i) !== 0) {
+    vfio_unregister_group_dev(p.core, p.drv.f.irqs >= 3 ? (count) => vfio_ccw_mdev_request(p, count) : null, F);
+    vfio_ccw_mdev_remove(p);
+  }
+  p.v.parent_registered.set(0, F);
 }
 
 /** Another holder of the vfio_device (a sysfs reader, the vfio core's open path): get_device. */

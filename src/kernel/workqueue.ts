@@ -1,10 +1,11 @@
 // An ordered, single-threaded workqueue (create_singlethread_workqueue) with work items
-// that carry a pending bit. Its queue lives in the global buffer; the todo worker runs
-// worker_thread(). The queue's own lock is internal (pool->lock) and not reported.
+// that carry a pending bit. Its queue lives in the global buffer; a worker actor runs
+// worker_thread(): the todo worker vfio-ccw's queue, the css worker the css layer's cio_work_q.
+// The queue's own lock is internal (pool->lock) and not reported.
 import { backend } from './backend.ts';
 import { WARN, Warn, might_sleep } from './bug.ts';
 import { current, progress } from './current.ts';
-import { GLOBAL, WQ_RING, Workqueue } from './global.ts';
+import { CIO_WQ_RING, GLOBAL, WQ_RING, Workqueue } from './global.ts';
 import { H, hook } from './hook.ts';
 import { objId, type SharedBuf } from './layout.ts';
 import { KObj } from './obj.ts';
@@ -35,22 +36,40 @@ export function work_pending(w: WorkStruct): boolean {
 
 const W = Workqueue.fields;
 
+/** Where a queue lives in the global buffer: its struct, its ring's size and the word of ring slot k. */
+interface WqPlace {
+  base: number;
+  ring: number;
+  slot: (k: number) => number;
+}
+const PLACES: Readonly<Record<string, WqPlace>> = {
+  'vfio-ccw': { base: GLOBAL.workqueue, ring: WQ_RING, slot: GLOBAL.wq_slot },
+  cio: { base: GLOBAL.cio_workqueue, ring: CIO_WQ_RING, slot: GLOBAL.cio_wq_slot },
+};
+
 export class WorkqueueStruct {
   readonly a: Int32Array;
   readonly b: number;
   readonly id: number;
+  readonly ring: number;
+  readonly slot: (k: number) => number;
   constructor(
     g: SharedBuf,
     readonly name: string,
     /** resolves a queued work's object id to its view (the worker's own registry) */
     readonly resolve: (id: number) => WorkStruct | undefined,
   ) {
+    const at = PLACES[name];
+    if (at === undefined) throw new Error(`workqueue ${name}: no place in the global buffer`);
     this.a = g.i32;
-    this.b = GLOBAL.workqueue;
+    this.b = at.base;
+    this.ring = at.ring;
+    this.slot = at.slot;
     this.id = objId(g, this.b);
   }
 }
 
+/** create_singlethread_workqueue: 'vfio-ccw' (vfio_ccw_drv.c) or 'cio' (css.c's cio_work_q). */
 export function create_singlethread_workqueue(g: SharedBuf, name: string, resolve: (id: number) => WorkStruct | undefined): WorkqueueStruct {
   return new WorkqueueStruct(g, name, resolve);
 }
@@ -76,11 +95,11 @@ export function queue_work(wq: WorkqueueStruct, w: WorkStruct, site: string): bo
   if (hook !== null) hook(H.queue, w.id, site, current.id, 1);
   raw_lock(a, b + W.lock.off);
   const tail = a[b + W.tail.off]!;
-  if (tail - a[b + W.head.off]! >= WQ_RING) {
+  if (tail - a[b + W.head.off]! >= wq.ring) {
     raw_unlock(a, b + W.lock.off);
     throw new Error(`workqueue ${wq.name}: ring full`);
   }
-  a[GLOBAL.wq_slot(tail % WQ_RING)] = w.id;
+  a[wq.slot(tail % wq.ring)] = w.id;
   a[b + W.tail.off] = tail + 1;
   Atomics.add(a, b + W.queued_seq.off, 1);
   raw_unlock(a, b + W.lock.off);
@@ -105,7 +124,7 @@ export function worker_thread(wq: WorkqueueStruct): number {
       Atomics.sub(a, b + W.exec_waiters.off, 1);
       continue;
     }
-    const id = a[GLOBAL.wq_slot(head % WQ_RING)]!;
+    const id = a[wq.slot(head % wq.ring)]!;
     a[b + W.head.off] = head + 1;
     raw_unlock(a, b + W.lock.off);
     const w = wq.resolve(id);

@@ -2,7 +2,7 @@
 // machine state and kernel struct, and the test driver's tallies.
 import { allocBuf, atomic, defineStruct, words, type SharedBuf } from '../../src/kernel/index.ts';
 import { HwCss, HwSubchannel, bind_hw_css, hw_css_reset, hw_name_region, hw_reset, type Hw, type HwCssView, type HwInit } from '../../src/hw/index.ts';
-import { Subchannel, bind_subchannel, css_init_subchannel, type Subch } from '../../src/cio/index.ts';
+import { Subchannel, SubchannelDev, bind_subchannel, css_init_subchannel, type Subch } from '../../src/cio/index.ts';
 
 export const HW_AREA_INDEX = 1;
 export const KINDS = 256;
@@ -27,6 +27,7 @@ export const HwTestArea = defineStruct('hwtest', {
   done: atomic('hammering workers finished'),
   nkinds: atomic(),
   kinds: words(KINDS, 'SCSW word 0 of each IRB taken, in order'),
+  sch_dev: words(SubchannelDev.words, "the subchannel's todo part (no cio_work_q in these tests)"),
 });
 
 export const area_base = (f: keyof typeof HwTestArea.fields): number => HwTestArea.fields[f].off;
@@ -41,7 +42,7 @@ export interface HwTestViews {
 
 export function hw_views(buf: SharedBuf): HwTestViews {
   const css = bind_hw_css(buf, area_base('css'));
-  const sch = bind_subchannel(buf, area_base('sch'), area_base('hw'), 0, css);
+  const sch = bind_subchannel(buf, area_base('sch'), area_base('hw'), 0, css, area_base('sch_dev'), null);
   return { buf, a: buf.i32, css, hw: sch.hw, sch };
 }
 
@@ -58,6 +59,8 @@ export function hw_area_reset(v: HwTestViews, init: Partial<HwInit> = {}): void 
   hw_css_reset(v.css);
   hw_reset(v.hw, init);
   css_init_subchannel(v.sch, 0x10);
+  // css_probe: the test driver is bound (sch->driver)
+  Atomics.store(v.sch.d.driver.a, v.sch.d.driver.i, 1);
 }
 
 export const tally = (v: HwTestViews, f: keyof typeof HwTestArea.fields): number => Atomics.load(v.a, area_base(f));
