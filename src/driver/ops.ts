@@ -476,7 +476,8 @@ export function vfio_ccw_mdev_unreg(p: VfioCcwPrivate): void {
     vfio_unregister_group_dev(p.core, p.drv.f.irqs >= 3 ? (count) => vfio_ccw_mdev_request(p, count) : null, F);
     vfio_ccw_mdev_remove(p);
   }
-  p.v.parent_registered.set(0, F);
+  // the parent's registration is the mdev core's (v6.2+ the parent outlives the freed private): unhooked
+  Atomics.store(p.v.parent_registered.a, p.v.parent_registered.i, 0);
 }
 
 /** Another holder of the vfio_device (a sysfs reader, the vfio core's open path): get_device. */

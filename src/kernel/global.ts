@@ -126,6 +126,8 @@ const WQ_RING_HIGH = EVENTFDS_HIGH + EventfdSlot.words * (MAX_EVENTFDS - EVENTFD
 const CIO_WQ = WQ_RING_HIGH + (WQ_RING - WQ_RING_LOW);
 /** cio_work_q's ring: its own 256 slots (one todo_work per subchannel, pending at most once). */
 export const CIO_WQ_RING = WQ_RING_LOW;
+/** The arg of cio_work_q's run/run_end/flush hooks (vfio-ccw's carry 0). */
+export const WQ_TAG_CIO = 1;
 const TOTAL = CIO_WQ + Workqueue.words;
 
 export const GLOBAL = {

@@ -5,7 +5,7 @@
 import { backend } from './backend.ts';
 import { WARN, Warn, might_sleep } from './bug.ts';
 import { current, progress } from './current.ts';
-import { CIO_WQ_RING, GLOBAL, WQ_RING, Workqueue } from './global.ts';
+import { CIO_WQ_RING, GLOBAL, WQ_RING, WQ_TAG_CIO, Workqueue } from './global.ts';
 import { H, hook } from './hook.ts';
 import { objId, type SharedBuf } from './layout.ts';
 import { KObj } from './obj.ts';
@@ -36,15 +36,20 @@ export function work_pending(w: WorkStruct): boolean {
 
 const W = Workqueue.fields;
 
-/** Where a queue lives in the global buffer: its struct, its ring's size and the word of ring slot k. */
+/**
+ * Where a queue lives in the global buffer: its struct, its ring's size and the word of ring slot
+ * k; and its tag, the arg of its run/run_end/flush hooks (0 vfio-ccw, 1 cio), so that lockdep and
+ * the race detector tell the two queues apart.
+ */
 interface WqPlace {
   base: number;
   ring: number;
   slot: (k: number) => number;
+  tag: number;
 }
 const PLACES: Readonly<Record<string, WqPlace>> = {
-  'vfio-ccw': { base: GLOBAL.workqueue, ring: WQ_RING, slot: GLOBAL.wq_slot },
-  cio: { base: GLOBAL.cio_workqueue, ring: CIO_WQ_RING, slot: GLOBAL.cio_wq_slot },
+  'vfio-ccw': { base: GLOBAL.workqueue, ring: WQ_RING, slot: GLOBAL.wq_slot, tag: 0 },
+  cio: { base: GLOBAL.cio_workqueue, ring: CIO_WQ_RING, slot: GLOBAL.cio_wq_slot, tag: WQ_TAG_CIO },
 };
 
 export class WorkqueueStruct {
@@ -53,6 +58,7 @@ export class WorkqueueStruct {
   readonly id: number;
   readonly ring: number;
   readonly slot: (k: number) => number;
+  readonly tag: number;
   constructor(
     g: SharedBuf,
     readonly name: string,
@@ -65,6 +71,7 @@ export class WorkqueueStruct {
     this.b = at.base;
     this.ring = at.ring;
     this.slot = at.slot;
+    this.tag = at.tag;
     this.id = objId(g, this.b);
   }
 }
@@ -132,10 +139,10 @@ export function worker_thread(wq: WorkqueueStruct): number {
     if (w !== undefined && Atomics.compareExchange(w.a, w.i + PENDING, 1, 0) === 1) {
       const fn = work_fns.get(w.a[w.i + FN]!);
       Atomics.store(a, b + W.running.off, id);
-      if (hook !== null) hook(H.run, id, 'worker_thread', current.id, 0);
+      if (hook !== null) hook(H.run, id, 'worker_thread', current.id, wq.tag);
       if (fn === undefined) WARN(Warn.work_state, id, `workqueue: no function ${w.a[w.i + FN]} for work`);
       else fn(w, w.a[w.i + ARG]!);
-      if (hook !== null) hook(H.run_end, id, 'worker_thread', current.id, 0);
+      if (hook !== null) hook(H.run_end, id, 'worker_thread', current.id, wq.tag);
       Atomics.store(a, b + W.running.off, 0);
       ran++;
     }
@@ -165,7 +172,7 @@ export function wq_reset(wq: WorkqueueStruct): void {
 export function flush_workqueue(wq: WorkqueueStruct, site: string): void {
   const c = current;
   if (c.spinDepth !== 0 || c.inIrq) might_sleep(wq.id, site);
-  if (hook !== null) hook(H.flush, wq.id, site, c.id, 0);
+  if (hook !== null) hook(H.flush, wq.id, site, c.id, wq.tag);
   const a = wq.a;
   const b = wq.b;
   const target = Atomics.load(a, b + W.queued_seq.off);
