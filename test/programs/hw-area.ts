@@ -1,6 +1,6 @@
 // The shared area of the machine and cio tests (buffer index 1): the css words, one subchannel's
 // machine state and kernel struct, and the test driver's tallies.
-import { allocBuf, atomic, defineStruct, words, type SharedBuf } from '../../src/kernel/index.ts';
+import { allocBuf, atomic, create_singlethread_workqueue, defineStruct, words, type SharedBuf, type WorkStruct } from '../../src/kernel/index.ts';
 import { HwCss, HwSubchannel, bind_hw_css, hw_css_reset, hw_name_region, hw_reset, type Hw, type HwCssView, type HwInit } from '../../src/hw/index.ts';
 import { Subchannel, SubchannelDev, bind_subchannel, css_init_subchannel, type Subch } from '../../src/cio/index.ts';
 
@@ -40,17 +40,21 @@ export interface HwTestViews {
   sch: Subch;
 }
 
-export function hw_views(buf: SharedBuf): HwTestViews {
+/** With the global buffer `g`, the subchannel has cio_work_q (nothing runs it: css_sched_sch_todo only queues). */
+export function hw_views(buf: SharedBuf, g?: SharedBuf): HwTestViews {
   const css = bind_hw_css(buf, area_base('css'));
-  const sch = bind_subchannel(buf, area_base('sch'), area_base('hw'), 0, css, area_base('sch_dev'), null);
+  const works = new Map<number, WorkStruct>();
+  const wq = g === undefined ? null : create_singlethread_workqueue(g, 'cio', (id) => works.get(id));
+  const sch = bind_subchannel(buf, area_base('sch'), area_base('hw'), 0, css, area_base('sch_dev'), wq);
+  works.set(sch.d.todo_work.id, sch.d.todo_work);
   return { buf, a: buf.i32, css, hw: sch.hw, sch };
 }
 
 /** Main: a fresh area with a present, disabled subchannel. */
-export function hw_area(): HwTestViews {
+export function hw_area(g?: SharedBuf): HwTestViews {
   const buf = allocBuf(HW_AREA_INDEX, HwTestArea.words);
   hw_name_region(HW_AREA_INDEX, area_base('css'), area_base('hw'), 'hw0.');
-  return hw_views(buf);
+  return hw_views(buf, g);
 }
 
 /** Main, with every actor parked: reset the machine and the kernel struct and the tallies. */
