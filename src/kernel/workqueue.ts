@@ -155,6 +155,19 @@ export function worker_thread(wq: WorkqueueStruct): number {
   }
 }
 
+/**
+ * An executor that starts idle, before its first look at the queue: counted as waiting for work
+ * (so queue_work notifies), on the key returned (the controlled schedule's "blocked on").
+ * Undo with wq_idle_end once it runs.
+ */
+export function wq_idle_begin(wq: WorkqueueStruct): number {
+  Atomics.add(wq.a, wq.b + W.exec_waiters.off, 1);
+  return wq.id + W.queued_seq.off;
+}
+export function wq_idle_end(wq: WorkqueueStruct): void {
+  Atomics.sub(wq.a, wq.b + W.exec_waiters.off, 1);
+}
+
 /** Ask the executor to return once idle (main, at the end of a run). */
 export function wq_stop(wq: WorkqueueStruct): void {
   Atomics.store(wq.a, wq.b + W.stop.off, 1);

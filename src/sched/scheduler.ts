@@ -232,10 +232,21 @@ export function sched_attach(g: SharedBuf, allDone: () => void): () => void {
   };
 }
 
-/** Enter the schedule: announce this actor and wait for the baton. */
-export function sched_enter(): void {
+/**
+ * Enter the schedule: announce this actor and wait for the baton. With `blocked_on`, the actor
+ * enters already blocked on that key (an idle executor waiting for work): it costs no decision
+ * until a notify on the key makes it runnable.
+ */
+export function sched_enter(blocked_on?: number): void {
   const s = v!;
-  s.set('st', ActorSched.runnable, me);
+  if (blocked_on === undefined) s.set('st', ActorSched.runnable, me);
+  else {
+    s.set('st', ActorSched.blocked, me);
+    s.set('key', blocked_on, me);
+    s.set('woke', 0, me);
+    s.set('tevent', 0, me);
+    s.set_deadline(me, Infinity);
+  }
   const n = s.add('arrived', 1) + 1;
   Atomics.notify(s.a, s.i('arrived'));
   if (n === s.get('start_at')) {

@@ -1,7 +1,7 @@
 // The programs the long-lived actor workers run: the IRQ worker (the machine and the host's
 // interrupt entry), the todo worker (the vfio-ccw workqueue), the css worker (the css layer's
 // cio_work_q), and the detectors each installs.
-import { fault_configure, register_work_fn, set_might_sleep_mode, worker_thread, wq_stop, type FaultConfig } from '../kernel/index.ts';
+import { fault_configure, register_work_fn, set_might_sleep_mode, worker_thread, wq_idle_begin, wq_idle_end, wq_stop, type FaultConfig, type WorkqueueStruct } from '../kernel/index.ts';
 import { css_hw_run, css_register_driver, css_sch_todo, css_unregister_driver, type CssDriver, type Subch } from '../cio/css.ts';
 import { vfio_ccw_sch_remove } from '../driver/drv_remove.ts';
 import { hw_stop } from '../hw/engine.ts';
@@ -60,7 +60,7 @@ export function system_of(ctx: ProgramCtx, variant: string): System {
  * Run `body` as this actor: under the scheduler in controlled mode (attached before the detectors,
  * so the tracer records an event when it really runs), with the requested detectors.
  */
-export function as_actor<T>(sys: System, a: ActorArgs, isUser: boolean, body: () => T): T {
+export function as_actor<T>(sys: System, a: ActorArgs, isUser: boolean, body: () => T, idle?: WorkqueueStruct): T {
   const detach = a.sched === true ? sched_attach(sys.g, () => {
     hw_stop(sys.css);
     wq_stop(sys.wq);
@@ -68,7 +68,11 @@ export function as_actor<T>(sys: System, a: ActorArgs, isUser: boolean, body: ()
   }) : null;
   const off = detectors_on(sys, a.detect);
   try {
-    if (detach !== null) sched_enter();
+    // an idle executor enters the schedule blocked on its queue: no decision until work comes
+    if (detach !== null && idle !== undefined) {
+      sched_enter(wq_idle_begin(idle));
+      wq_idle_end(idle);
+    } else if (detach !== null) sched_enter();
     return body();
   } finally {
     if (detach !== null) sched_exit(isUser);
@@ -140,7 +144,7 @@ export function css_main(ctx: ProgramCtx, args: ActorArgs): number {
   register_work_fn(WORK_SCH_TODO, (_w, dev) => css_sch_todo(sys.devs[dev]!.sch));
   css_register_driver(vfio_ccw_sch_driver(sys));
   try {
-    return as_actor(sys, args, false, () => worker_thread(sys.cio_wq));
+    return as_actor(sys, args, false, () => worker_thread(sys.cio_wq), sys.cio_wq);
   } finally {
     css_unregister_driver();
   }
