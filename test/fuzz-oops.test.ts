@@ -51,3 +51,8 @@ it('after_throw: an oopsed user stops, and its exit runs with no spinlock counte
 it('after_throw: a port exception (not a BUG) lets the user go on to its next call', () => {
   expect(after_throw(new TypeError('port'))).toBe('next');
 });
+
+it('after_throw: any exception out of a spinlock section stops the user (the oops killed the task)', () => {
+  expect(after_throw(new TypeError('port'), 1)).toBe('stop');
+  expect(after_throw(new TypeError('port'), 0)).toBe('next');
+});

@@ -129,6 +129,7 @@ describe('race, replay, trace', () => {
     [['race', '--strategy', 'bogus'], /--strategy/],
     [['race', '--budget', '0'], /--budget/],
     [['race', '--depth', 'x'], /--depth/],
+    [['race', '--target', 'I2', '--more', '-1'], /--more/],
     [['replay', 'not-a-token'], /token/],
     [['trace', '--iterations', '-3'], /--iterations/],
   ])('bad usage %j: one line, exit 2', (args, re) => {

@@ -452,9 +452,12 @@ describe('quiesce', () => {
     );
   }
 
-  it('B (v5.0): the reset quiesces with flush_workqueue under sch->lock: a sleep in atomic context, then IDLE', () => {
+  // v4.18 vfio_ccw_drv.c, vfio_ccw_sch_quiesce: `spin_lock_irq(sch->lock); private->completion = NULL;
+  // flush_workqueue(vfio_ccw_work_q);` inside `while (ret == -EBUSY)`: the one spinlock held is
+  // sch->lock, taken by the quiesce itself (every v4.18 fuzz run reports it; on the known list).
+  it.each(['v4.12', 'v4.18', 'v5.0'])('B (%s): the reset quiesces with flush_workqueue under sch->lock: a sleep in atomic context, then IDLE', (variant) => {
     set_might_sleep_mode('warn');
-    const r = rig('v5.0');
+    const r = rig(variant);
     expect(reset_with_halt(r)).toBe(0);
     expect(r.state()).toBe(r.S.IDLE);
     expect(r.p.sch.hw.at('n_instr', HwInstr.hsch)).toBe(1);
@@ -464,6 +467,37 @@ describe('quiesce', () => {
     ]);
     expect(w.filter((x) => !x.startsWith('sleep_in_atomic:'))).toEqual([]);
     expect(cpv(r, 'nchains')).toBe(1); // vfio_ccw_mdev_reset does not free the cp
+  });
+
+  // M-B3 ("vfio-ccw: Prevent quiesce function going into an infinite loop", v5.2): after each
+  // wait the v4.12 … v5.1 loop calls cio_cancel_halt_clear again, which starts over with cancel
+  // (not applicable once the halt is done, so *iretry = 3 again) and halts the idle subchannel
+  // again: a device that answers every halt keeps it going. v5.2 tries the disable after the wait.
+  // The fault-rate sweep's free-run hang on v4.12 was this loop (its known 'hang livelock').
+  //   CPU 1 (reset -> quiesce)                  the halt's interrupt (at each wait)
+  //   hsch cc 0; wait                           idle; fsm_irq: complete()
+  //   flush; xsch cc 2; hsch cc 0; wait         idle; complete()   ... (until the test stops it)
+  it.each([['v4.12', 20], ['v4.18', 20], ['v5.2', 1]] as const)('%s: a device that answers every halt: the reset\'s quiesce halts %i time(s)', (variant, halts) => {
+    set_might_sleep_mode('warn');
+    const r = rig(variant);
+    start(r);
+    force_cc(r, HwInstr.xsch, 2); // the start has begun: xsch not applicable
+    const comp = r.p.v.completion;
+    let waits = 0;
+    const ret = hooked(
+      (k, obj) => {
+        const c = Atomics.load(comp.a, comp.i);
+        if (k !== H.wait || c === 0 || obj !== c) return;
+        hw_idle(r);
+        // the 20th round: the test ends the loop (xsch finds a start to withdraw: cancel returns 0)
+        if (++waits === 20) force_cc(r, HwInstr.xsch, 0);
+        complete(completion_at(r.p, c), T);
+      },
+      () => vfio_ccw_mdev_reset(r.p),
+    );
+    expect(ret).toBe(0);
+    expect(r.p.sch.hw.at('n_instr', HwInstr.hsch)).toBe(halts);
+    warnings(r);
   });
 
   it('C (v5.2): the same reset flushes outside sch->lock: no sleep in atomic context', () => {

@@ -25,6 +25,12 @@ export function baseline_for(choice: BaselineChoice, variant: string): Baseline 
   return choice;
 }
 
+/** One known list over several variants (race, stress --variant a,b): the union of each one's. */
+export function baseline_union(choice: BaselineChoice, variants: readonly string[]): Baseline {
+  const bases = variants.map((v) => baseline_for(choice, v));
+  return { source: bases[0]?.source ?? 'none', known: [...new Map(bases.flatMap((b) => b.known).map((k) => [k.key, k])).values()] };
+}
+
 /** The report's `baseline` key (absent with --baseline none, so that run's report is as before). */
 export function baseline_json(b: Baseline, s: BaselineSplit): Record<string, unknown> {
   if (b.source === 'none') return {};

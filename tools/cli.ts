@@ -14,7 +14,7 @@ import { source_version } from '../src/sched/token.ts';
 import { benchDetectors, benchIo, benchLockstat, benchPrimitives, benchSched, benchStartup, formatBench, type BenchRow } from './bench.ts';
 import { header } from './schema.ts';
 import { hwOverrides, nonNegativeNumber, oneOf, oneValue, positiveInt, positiveNumber, probability, uint32, variantName, load_variant_options } from './options.ts';
-import { mixArg, scenarioArg } from './scenarios.ts';
+import { mixArg, scenarioArg, scenarioListArg } from './scenarios.ts';
 import { devicesOption, scenario_for_devices } from './devices.ts';
 import { benchDevices } from './bench-devices.ts';
 import { stress } from './stress.ts';
@@ -23,7 +23,7 @@ import { lockstat } from './lockstat.ts';
 import { DEFAULT_HOLD_SAMPLE, DEFAULT_WAIT_SAMPLE } from '../src/detect/lockstat.ts';
 import { EXIT, EXIT_TEXT, UsageError } from './errors.ts';
 import { handle_signals, quiet_on_epipe, type Interrupt, type StopSignal } from './signals.ts';
-import { race } from './race.ts';
+import { race, TARGET_MORE } from './race.ts';
 import { replay } from './replay.ts';
 import { trace_cmd } from './trace-cmd.ts';
 import { parse_shard, type Shard } from './shard.ts';
@@ -59,6 +59,11 @@ function regexArg(v: string): string {
     throw new InvalidArgumentError(`--target: not a regular expression: ${(e as Error).message.replace(/^Invalid regular expression: /, '')}`);
   }
   return v;
+}
+
+/** --variant for race and stress: a comma list, each once. */
+function variantList(v: string): string[] {
+  return [...new Set(v.split(',').map((x) => variantName(x.trim())))];
 }
 
 function scenarioList(v: string): Scenario[] {
@@ -113,7 +118,7 @@ function build(io: Io): Command {
   const stressCmd = program
     .command('stress')
     .description('free-running parallel stress of the driver (locktorture style): stat lines, a report file, SUCCESS or FAILURE')
-    .addOption(new Option('--variant <name>', 'driver variant, a kernel release inside its range (e.g. v6.8), or a variant file (./my-change.ts)').argParser(variantName).default('mainline'))
+    .addOption(new Option('--variant <list>', 'driver variant(s), comma separated: a name, a kernel release inside its range (e.g. v6.8), or a variant file (./my-change.ts); several run each scenario in turn on the same threads').argParser(variantList).default(['mainline'], 'mainline'))
     .addOption(new Option('--scenario <id>', 'scenario: S1…S13, its slug, or a .ts file exporting `scenario` and `user`').argParser(scenarioArg).default('S2'))
     .addOption(new Option('--mix <list>', 'run several scenarios in turn (comma list); overrides --scenario').argParser(mixArg))
     .addOption(new Option('--users <n>', 'user worker threads (default: the scenario\'s)').argParser(positiveInt('--users', 8)))
@@ -129,9 +134,11 @@ function build(io: Io): Command {
     .addOption(detectorsOption());
   reportOptions(stressCmd, { report: 'reports/stress.json', json: 'print one JSON object instead of text', quiet: 'no periodic stat lines' })
     .action(async (o: Record<string, unknown>, cmd: Command) => {
+      const variants = o.variant as string[];
       const code = await stress(
         {
-          variant: o.variant as string,
+          variant: variants[0]!,
+          ...(variants.length > 1 ? { variants } : {}),
           scenario: scenario_for_devices(cmd, o.scenario as string, o.devices as number),
           devices: o.devices as number,
           ...(o.mix !== undefined ? { mix: o.mix as string[] } : {}),
@@ -161,8 +168,8 @@ function build(io: Io): Command {
   const raceCmd = program
     .command('race')
     .description('search schedules in controlled mode (a portfolio on piscina); stop at the first failure and print its report and replay token')
-    .addOption(new Option('--variant <list>', 'driver variant(s), comma separated (names, kernel releases or variant files)').argParser((v: string) => v.split(',').map((x) => variantName(x.trim()))).default(['mainline'], 'mainline'))
-    .addOption(new Option('--scenario <id>', 'scenario: S1…S13, its slug, or a .ts file').argParser(scenarioArg).default('S12'))
+    .addOption(new Option('--variant <list>', 'driver variant(s), comma separated (names, kernel releases or variant files)').argParser(variantList).default(['mainline'], 'mainline'))
+    .addOption(new Option('--scenario <list>', 'scenario(s), comma separated: S1…S13, a slug, or a .ts file (several: searched one after another on the same threads)').argParser(scenarioListArg('--scenario')).default(['S12'], 'S12'))
     .addOption(new Option('--strategy <list>', `${SEARCH_NAMES.join(', ')} (dfs: bounded exhaustive; dpor: dfs with partial-order reduction, what dfs runs unless --no-dpor); comma list for a portfolio`).argParser(oneOf<string>('--strategy', SEARCH_NAMES)).default(['pct'], 'pct'))
     .addOption(new Option('--depth <d>', 'PCT depth (bug depth it targets)').argParser(positiveInt('--depth', 16)).default(DEFAULTS.depth))
     .addOption(new Option('--bound <n>', 'dfs: the bound (preemptions, or delays with --bound-by delays)').argParser(positiveInt('--bound', 8)).default(DEFAULTS.bound))
@@ -178,21 +185,24 @@ function build(io: Io): Command {
     .addOption(devicesOption())
     .addOption(new Option('--iterations <n>', 'I/O cycles per schedule (for looping scenarios)').argParser(positiveInt('--iterations')).default(DEFAULTS.iterations))
     .addOption(new Option('--target <regex>', 'only findings whose id matches count as the failure (e.g. I2)').argParser(regexArg))
+    .addOption(new Option('--more <n>', 'with --target: schedules every stream still runs after the first failure, to list the other orders the target is met in (0: none)').argParser(uint32('--more')).default(TARGET_MORE))
     .option('--all', 'run the whole budget instead of stopping at the first failure')
     .option('--no-shrink', 'do not shrink the failing schedule')
     .addOption(new Option('--detectors <list>', `detectors (${ALL_DETECTORS.join(', ')}); "none" for none`).argParser((v: string) => (v === 'none' ? [] : oneOf<DetectorName>('--detectors', ALL_DETECTORS)(v))).default(['invariants', 'trace'], 'invariants,trace'));
   reportOptions(raceCmd, { report: 'reports/race.json', json: 'print one JSON object', quiet: 'no progress on stderr' })
     .action(async (o: Record<string, unknown>, cmd: Command) => {
+      const scenarios = (o.scenario as string[]).map((s) => scenario_for_devices(cmd, s, o.devices as number));
       process.exitCode = await race(
         {
           plan: {
             variants: o.variant as string[],
+            ...(scenarios.length > 1 ? { scenarios } : {}),
             searches: o.strategy as string[],
             seeds: o.seeds as number,
             seed: o.seed as number,
             budget: o.budget as number,
             common: {
-              scenario: scenario_for_devices(cmd, o.scenario as string, o.devices as number),
+              scenario: scenarios[0]!,
               users: o.users as number,
               iterations: o.iterations as number,
               depth: o.depth as number,
@@ -201,7 +211,7 @@ function build(io: Io): Command {
               dpor: o.dpor !== false,
               ...(o.hw !== undefined ? { hw: o.hw as Record<string, unknown> } : {}),
               detectors: o.detectors as DetectorName[],
-              ...(o.target !== undefined ? { target: o.target as string } : {}),
+              ...(o.target !== undefined ? { target: o.target as string, more: o.more as number } : {}),
               stop_at_first: o.all !== true,
             },
           },
@@ -357,12 +367,14 @@ function build(io: Io): Command {
     .addOption(new Option('--calls <n>', 'calls to run in all (over every user)').argParser(positiveInt('--calls')).default(20000))
     .addOption(new Option('--duration <s>', 'stop after this many seconds even if --calls is not reached').argParser(positiveNumber('--duration')).default(3600))
     .addOption(new Option('--users <n>', 'user threads running programs at the same time').argParser(positiveInt('--users', 8)).default(3))
+    .addOption(devicesOption('; every call names one of them (now and then one past the last: its FD cannot be opened)'))
     .addOption(new Option('--batch <n>', 'calls per user per run (default 1000 free, 25 controlled)').argParser(positiveInt('--batch', 100000)))
     .addOption(new Option('--strategy <name>', 'free (parallel) or a controlled schedule: random, pct').argParser(oneValue<'free' | 'random' | 'pct'>('--strategy', ['free', 'random', 'pct'])).default('free'))
     .addOption(new Option('--corpus <dir>', 'keep programs that reach new coverage here, and start from those already there'))
     .option('--baseline', 'also run the built-in scenarios on the variant and print their coverage beside the fuzzer\'s; mark findings no scenario showed')
     .addOption(new Option('--baseline-duration <s>', 'seconds per scenario in --baseline').argParser(positiveNumber('--baseline-duration')).default(2))
     .option('--no-minimise', 'keep failing programs as they were found')
+    .option('--lifecycle', 'also generate the mdev lifecycle calls (mdev_probe, mdev_remove): a remove waits on the users\' FDs as the vfio core does')
     .addOption(new Option('--replay <token>', 'run a fuzz token\'s program again and report its findings'))
     .addOption(new Option('--repeat <n>', 'with --replay in free mode: tries before giving up').argParser(positiveInt('--repeat', 1000)).default(3))
     .addOption(failNthOption())
@@ -378,7 +390,9 @@ function build(io: Io): Command {
     .addOption(new Option('--report <file>', 'write the JSON report here').default('reports/fuzz.json'))
     .option('--json', 'print one JSON object instead of text')
     .option('--quiet', 'no progress lines')
-    .action(async (o: Record<string, unknown>) => {
+    .action(async (o: Record<string, unknown>, cmd: Command) => {
+      // a token names its devices
+      if (o.replay !== undefined && cmd.getOptionValueSource('devices') === 'cli') throw new UsageError('fuzz: --replay: the token fixes the devices; --devices cannot change it');
       process.exitCode = await fuzz(
         {
           variant: o.variant as string,
@@ -386,6 +400,7 @@ function build(io: Io): Command {
           calls: o.calls as number,
           duration: o.duration as number,
           users: o.users as number,
+          devices: o.devices as number,
           ...(o.batch !== undefined ? { batch: o.batch as number } : {}),
           strategy: o.strategy as 'free' | 'random' | 'pct',
           ...(o.corpus !== undefined ? { corpus: o.corpus as string } : {}),
@@ -393,6 +408,7 @@ function build(io: Io): Command {
           baselineDuration: o.baselineDuration as number,
           detectors: o.detectors as DetectorName[],
           minimise: o.minimise !== false,
+          ...(o.lifecycle === true ? { lifecycle: true } : {}),
           ...(o.replay !== undefined ? { replay: o.replay as string } : {}),
           repeat: o.repeat as number,
           ...withFault(o),

@@ -6,8 +6,9 @@ import { positiveInt } from './options.ts';
 /** The scenario that spreads its users over the devices: a tool's default when --devices > 1. */
 export const MANY_DEVICES_SCENARIO = 'S13';
 
-export function devicesOption(): Option {
-  return new Option('--devices <n>', `subchannels passed through (1 to ${MAX_DEVICES}): each its own private, regions and channel programs, all on the driver's one workqueue and one interrupt path; with more than one, the default scenario is ${MANY_DEVICES_SCENARIO}`)
+/** --devices; `after` ends its help (what else more than one device changes for the tool). */
+export function devicesOption(after = `; with more than one, the default scenario is ${MANY_DEVICES_SCENARIO}`): Option {
+  return new Option('--devices <n>', `subchannels passed through (1 to ${MAX_DEVICES}): each its own private, regions and channel programs, all on the driver's one workqueue and one interrupt path${after}`)
     .argParser(positiveInt('--devices', MAX_DEVICES))
     .default(1);
 }

@@ -6,10 +6,9 @@ import { Rig, type DetectorName } from '../src/system/rig.ts';
 import { SCENARIOS } from '../src/scenarios/index.ts';
 import { alloc_coverage, merge_coverage } from '../src/fuzz/coverage.ts';
 import { format_coverage, summarize, type CoverageSummary } from '../src/fuzz/coverage-report.ts';
-import { campaign, classify, run_token, type FuzzFinding } from '../src/fuzz/campaign.ts';
+import { campaign, classify, rig_for_token, run_token, type FuzzFinding } from '../src/fuzz/campaign.ts';
 import { finding_key } from '../src/fuzz/finding-key.ts';
 import { decode_token } from '../src/fuzz/token.ts';
-import { fuzz_scenario } from '../src/fuzz/exec.ts';
 import type { FaultConfig } from '../src/kernel/fault.ts';
 import { EXIT, UsageError } from './errors.ts';
 import type { Io } from './stress.ts';
@@ -23,6 +22,8 @@ export interface FuzzOpts {
   calls: number;
   duration: number;
   users: number;
+  /** subchannels of every run (1 when absent) */
+  devices?: number;
   batch?: number;
   strategy: 'free' | 'random' | 'pct';
   corpus?: string;
@@ -30,6 +31,8 @@ export interface FuzzOpts {
   baselineDuration: number;
   detectors: DetectorName[];
   minimise: boolean;
+  /** generate mdev_probe / mdev_remove too */
+  lifecycle?: boolean;
   replay?: string;
   repeat: number;
   fault?: FaultConfig;
@@ -45,10 +48,10 @@ interface Baseline {
   runs: number;
 }
 
-/** The built-in scenarios on the variant, each for `secs`, into one coverage buffer. */
-export async function scenario_baseline(variant: string, seed: number, secs: number, detectors: readonly DetectorName[]): Promise<Baseline> {
+/** The built-in scenarios on the variant, each for `secs` over `devices` devices, into one coverage buffer. */
+export async function scenario_baseline(variant: string, seed: number, secs: number, detectors: readonly DetectorName[], devices = 1): Promise<Baseline> {
   const users = Math.max(...SCENARIOS.map((s) => s.users.default));
-  const rig0 = await Rig.start(users, SCENARIOS.map((s) => s.module));
+  const rig0 = await Rig.start(users, SCENARIOS.map((s) => s.module), devices);
   let rig = rig0;
   const total = alloc_coverage();
   const keys = new Set<string>();
@@ -56,11 +59,11 @@ export async function scenario_baseline(variant: string, seed: number, secs: num
   try {
     for (const s of SCENARIOS) {
       const cov = alloc_coverage();
-      const out = await rig.run({ variant, scenario: s, users: s.users.default, seed, duration_s: secs, iterations: s.iterations, detectors, coverage: cov });
+      const out = await rig.run({ variant, scenario: s, users: s.users.default, seed, duration_s: secs, iterations: s.iterations, detectors, coverage: cov, devices });
       runs++;
       merge_coverage(total, cov);
       for (const f of out.report.findings) keys.add(finding_key(f));
-      if (rig.dead) rig = await Rig.start(users, SCENARIOS.map((x) => x.module));
+      if (rig.dead) rig = await Rig.start(users, SCENARIOS.map((x) => x.module), devices);
     }
   } finally {
     await rig.close();
@@ -71,6 +74,8 @@ export async function scenario_baseline(variant: string, seed: number, secs: num
 export async function fuzz(o: FuzzOpts, io: Io): Promise<number> {
   if (o.replay !== undefined) return replay(o, io);
   const sched = o.strategy === 'free' ? undefined : { strategy: o.strategy };
+  const devices = o.devices ?? 1;
+  const on = devices > 1 ? `, ${devices} devices` : '';
   const batch = o.batch ?? (sched !== undefined ? 25 : 1000);
   const stop = { requested: false };
   const off = io.onInterrupt(() => {
@@ -86,6 +91,7 @@ export async function fuzz(o: FuzzOpts, io: Io): Promise<number> {
       calls: o.calls,
       duration: o.duration,
       users: o.users,
+      ...(devices > 1 ? { devices } : {}),
       batch,
       detectors: o.detectors,
       ...(o.corpus !== undefined ? { corpus: o.corpus } : {}),
@@ -93,19 +99,20 @@ export async function fuzz(o: FuzzOpts, io: Io): Promise<number> {
       ...(o.fault !== undefined ? { fault: o.fault } : {}),
       minimise: o.minimise,
       minimise_runs: 200,
+      ...(o.lifecycle === true ? { lifecycle: true } : {}),
       ...(o.target !== undefined ? { target: o.target } : {}),
       stop,
       progress: (p) => {
         if (o.quiet || p.secs - last < 1) return;
         last = p.secs;
-        io.err(`fuzz: ${p.secs.toFixed(1)}s ${o.variant}: ${p.calls} calls (${(p.calls / Math.max(p.secs, 1e-3)).toFixed(0)}/s), ${p.runs} runs, corpus ${p.corpus}, findings ${p.findings}`);
+        io.err(`fuzz: ${p.secs.toFixed(1)}s ${o.variant}${on}: ${p.calls} calls (${(p.calls / Math.max(p.secs, 1e-3)).toFixed(0)}/s), ${p.runs} runs, corpus ${p.corpus}, findings ${p.findings}`);
       },
     });
   } finally {
     off();
   }
   const cov = summarize(r.coverage, o.variant);
-  const base = o.baseline && !r.interrupted ? await scenario_baseline(o.variant, o.seed, o.baselineDuration, o.detectors) : null;
+  const base = o.baseline && !r.interrupted ? await scenario_baseline(o.variant, o.seed, o.baselineDuration, o.detectors, devices) : null;
   const findings = r.findings.map((f) => ({ ...f, signature: finding_key(f), new: base !== null ? !base.keys.has(finding_key(f)) : undefined }));
   const report = {
     result: r.interrupted ? 'interrupted' : findings.length === 0 ? 'pass' : 'fail',
@@ -114,6 +121,7 @@ export async function fuzz(o: FuzzOpts, io: Io): Promise<number> {
     ...(sched !== undefined ? { strategy: o.strategy } : {}),
     seed: o.seed,
     users: o.users,
+    ...(devices > 1 ? { devices } : {}),
     duration_s: r.secs,
     stats: { calls: r.calls, calls_per_s: r.calls / Math.max(r.secs, 1e-3), runs: r.runs, corpus: r.corpus, hangs: r.hangs, findings: findings.length },
     coverage: cov,
@@ -124,7 +132,7 @@ export async function fuzz(o: FuzzOpts, io: Io): Promise<number> {
   writeFileSync(o.report, JSON.stringify(report, null, 2) + '\n');
   if (o.json) io.out(JSON.stringify(report));
   else {
-    io.out(`fuzz: ${o.variant} ${report.mode} mode${sched !== undefined ? ` (${o.strategy})` : ''}, ${o.users} users, seed ${o.seed}: ${r.calls} calls in ${r.secs.toFixed(1)}s (${report.stats.calls_per_s.toFixed(0)} calls/s), ${r.runs} runs, corpus ${r.corpus}, hangs ${r.hangs}`);
+    io.out(`fuzz: ${o.variant} ${report.mode} mode${sched !== undefined ? ` (${o.strategy})` : ''}, ${o.users} users${on}, seed ${o.seed}: ${r.calls} calls in ${r.secs.toFixed(1)}s (${report.stats.calls_per_s.toFixed(0)} calls/s), ${r.runs} runs, corpus ${r.corpus}, hangs ${r.hangs}`);
     io.out(format_coverage([{ label: 'fuzz', cov }, ...(base !== null ? [{ label: `${SCENARIOS.length} scenarios`, cov: base.coverage }] : [])]));
     io.out(`findings: ${findings.length}${base !== null ? ` (${findings.filter((f) => f.new === true).length} no scenario showed)` : ''}`);
     for (const f of findings) io.out(format_finding(f, f.new));
@@ -145,7 +153,7 @@ function format_finding(f: FuzzFinding, fresh: boolean | undefined): string {
 async function replay(o: FuzzOpts, io: Io): Promise<number> {
   const t = decode_token(o.replay!);
   if (typeof t === 'string') throw new UsageError(`--replay: ${t}`);
-  const rig = await Rig.start(t.users, [fuzz_scenario.module]);
+  const rig = await rig_for_token(t);
   const keys = new Map<string, FuzzFinding>();
   let runs = 0;
   try {
@@ -165,9 +173,9 @@ async function replay(o: FuzzOpts, io: Io): Promise<number> {
     await rig.close();
   }
   const findings = [...keys.values()].filter((f) => o.target === undefined || o.target.test(finding_key(f)));
-  if (o.json) io.out(JSON.stringify({ result: findings.length === 0 ? 'pass' : 'fail', variant: t.variant, runs, findings: findings.map((f) => ({ ...f, signature: finding_key(f) })) }));
+  if (o.json) io.out(JSON.stringify({ result: findings.length === 0 ? 'pass' : 'fail', variant: t.variant, ...(t.nd !== undefined ? { devices: t.nd } : {}), runs, findings: findings.map((f) => ({ ...f, signature: finding_key(f) })) }));
   else {
-    io.out(`fuzz replay: ${t.variant}, ${t.users} users, seed ${t.seed}${t.sched !== undefined ? `, ${t.sched.strategy} schedule` : ''}: ${findings.length} finding(s) in ${runs} run(s)`);
+    io.out(`fuzz replay: ${t.variant}, ${t.users} users${t.nd !== undefined ? `, ${t.nd} devices` : ''}, seed ${t.seed}${t.sched !== undefined ? `, ${t.sched.strategy} schedule` : ''}: ${findings.length} finding(s) in ${runs} run(s)`);
     for (const f of findings) io.out(`  ${finding_key(f)}: ${f.message.split('\n')[0]!.slice(0, 200)}`);
     io.out(findings.length === 0 ? 'SUCCESS' : 'FAILURE');
   }

@@ -17,8 +17,13 @@ export function scenarioArg(v: string): string {
   return v;
 }
 
-export function mixArg(v: string): string[] {
-  const xs = v.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
-  if (xs.length === 0) throw new InvalidArgumentError('--mix takes a comma list of scenarios');
-  return xs.map(scenarioArg);
-}
+/** A parser of a comma list of scenarios for option `name` (each once, in the order given). */
+export const scenarioListArg =
+  (name: string) =>
+  (v: string): string[] => {
+    const xs = v.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+    if (xs.length === 0) throw new InvalidArgumentError(`${name} takes a comma list of scenarios`);
+    return [...new Set(xs.map(scenarioArg))];
+  };
+
+export const mixArg = scenarioListArg('--mix');

@@ -91,8 +91,22 @@ export const RaceReport = RunReport.extend({
   strategies: z.array(z.enum(SEARCH_NAMES)),
   dfs: z.object({ bound: z.number().int(), bound_by: z.enum(['preemptions', 'delays']), dpor: z.boolean(), exhausted: z.array(z.boolean()) }).strict().optional(),
   replay: z.string().optional(),
-  first_failure: z.object({ variant: z.string(), strategy: z.string(), findings: z.array(FindingSchema) }).strict().optional(),
+  first_failure: z.object({ variant: z.string(), scenario: z.string().optional(), strategy: z.string(), findings: z.array(FindingSchema) }).strict().optional(),
+  /** several scenarios (--scenario S1,S2): each, as given */
+  scenarios: z.array(z.string()).optional(),
   shrunk: Shrunk.optional(),
+  /** --target: the orders its first finding was met in, up to the first failing schedule + --more */
+  target_orders: z
+    .object({
+      signature: z.string(),
+      last_schedule: z.number().int().nonnegative().nullable(),
+      runs: z.number().int().nonnegative(),
+      orders: z.array(
+        z.object({ signature: z.string(), schedule: z.number().int().nonnegative(), stream: z.string(), count: z.number().int().positive(), replay: z.string(), interleaving: z.array(z.object({ cpu: z.number().int(), actor: z.string(), function: z.string(), preempted: z.literal(true).optional() }).strict()) }).strict(),
+      ),
+    })
+    .strict()
+    .optional(),
   /** schedules this run may try (its share of --budget), and its search jobs */
   budget: z.number().int().nonnegative(),
   jobs: z.number().int().nonnegative(),

@@ -11,7 +11,7 @@ import { header, overall } from './schema.ts';
 import type { Scenario } from '../src/scenarios/types.ts';
 import { load_scenario } from './scenarios.ts';
 import type { Io, ReportOpts } from './io.ts';
-import { baseline_for, baseline_json, format_baseline } from './baseline.ts';
+import { baseline_json, baseline_union, format_baseline } from './baseline.ts';
 import { split_by_baseline } from '../src/variants/baseline.ts';
 import type { DeviceStat } from '../src/system/device-stats.ts';
 import type { SharedMemory } from '../src/system/devices.ts';
@@ -19,6 +19,8 @@ import { coverage_buf, coverage_out } from './fault-cov.ts';
 
 export interface StressOpts extends ReportOpts {
   variant: string;
+  /** several variants (--variant a,b): each runs every scenario, on the same workers; absent: `variant` alone */
+  variants?: string[];
   scenario: string;
   mix?: string[];
   users?: number;
@@ -46,10 +48,15 @@ export async function stress(o: StressOpts, io: Io): Promise<number> {
   for (const n of names) scenarios.push(await load_scenario(n));
   const users = o.users ?? Math.max(...scenarios.map((s) => s.users.default));
   const outcomes: RunOutcome[] = [];
-  const cov = coverage_buf(o.coverage);
+  const variants = o.variants ?? [o.variant];
+  const name = variants.join(',');
+  // every (variant, scenario) in turn on one set of workers: a change of either starts no thread
+  const cells = variants.flatMap((variant) => scenarios.map((scenario) => ({ variant, scenario })));
+  const covs = new Map(variants.map((v) => [v, coverage_buf(o.coverage)] as const));
   // a signal during start-up: the report says nothing ran
   const devices = o.devices ?? 1;
   const rig = io.interrupted() ? null : await Rig.start(users, scenarios.map((s) => s.module), devices);
+  const threads = rig?.pool.actors.length ?? 0;
   const memory = rig?.shared_memory();
   // the duration counts from the workers' start
   const t0 = performance.now();
@@ -67,21 +74,26 @@ export async function stress(o: StressOpts, io: Io): Promise<number> {
     const rate = ((s.starts - last.starts) * 1000) / Math.max(1, now - last.t);
     last = { t: now, starts: s.starts };
     const findings = outcomes.reduce((n, x) => n + x.report.findings.length, 0);
-    io.out(`stress: ${((now - t0) / 1000).toFixed(1)}s ${o.variant}: I/O starts ${s.starts} (${rate.toFixed(0)}/s) irqs raised ${s.raised} handled ${s.handled} delivered ${s.delivered} findings ${findings}`);
+    io.out(`stress: ${((now - t0) / 1000).toFixed(1)}s ${name}: I/O starts ${s.starts} (${rate.toFixed(0)}/s) irqs raised ${s.raised} handled ${s.handled} delivered ${s.delivered} findings ${findings}`);
   }, o.statInterval * 1000);
   tick.unref();
   try {
-    const segment = o.stutter ?? o.duration;
+    // without --stutter every cell gets its share of the duration
+    const segment = o.stutter ?? o.duration / cells.length;
     let k = 0;
-    while (rig !== null && !stopped && (performance.now() - t0) / 1000 < o.duration - 0.05) {
-      const sc = scenarios[k % scenarios.length]!;
+    // --iterations: every cell once, whatever the time; else cells in turn until the duration is up
+    const more = (): boolean => (o.iterations !== undefined ? k < cells.length : (performance.now() - t0) / 1000 < o.duration - 0.05);
+    while (rig !== null && !stopped && more()) {
+      const { variant, scenario: sc } = cells[k % cells.length]!;
+      const cov = covs.get(variant);
       const left = o.duration - (performance.now() - t0) / 1000;
       const out = await rig.run({
-        variant: o.variant,
+        variant,
         scenario: sc,
         users: Math.max(sc.users.min, Math.min(users, Math.max(sc.users.default, users))),
         seed: (o.seed + k) >>> 0,
-        duration_s: Math.max(0.05, Math.min(segment, left)),
+        // --iterations: each run as long as one run alone may take
+        duration_s: o.iterations !== undefined ? o.duration : Math.max(0.05, Math.min(segment, left)),
         grace_ms: o.grace * 1000,
         // a scenario's iteration count can shape its workload (S9's storm): runs keep their own
         // and stress starts a new one (next seed) until the duration is up
@@ -96,7 +108,7 @@ export async function stress(o: StressOpts, io: Io): Promise<number> {
       outcomes.push(out);
       k++;
       // a hang terminated the workers; nothing applicable now is nothing applicable later
-      if (o.iterations !== undefined || rig.dead || outcomes.every((x) => x.report.result === 'skipped')) break;
+      if (rig.dead || (k >= cells.length && outcomes.every((x) => x.report.result === 'skipped'))) break;
     }
   } finally {
     clearInterval(tick);
@@ -104,11 +116,12 @@ export async function stress(o: StressOpts, io: Io): Promise<number> {
     offKill();
     await rig?.close();
   }
-  const all = { ...merge(o, scenarios.map((x) => x.id), outcomes, (performance.now() - t0) / 1000, stopped ? (io.interrupted() ? 'signal' : 'stopped') : null), ...per_device_json(devices, memory, outcomes) };
+  const all = { ...merge({ ...o, variant: name }, scenarios.map((x) => x.id), outcomes, (performance.now() - t0) / 1000, stopped ? (io.interrupted() ? 'signal' : 'stopped') : null), ...per_device_json(devices, memory, outcomes) };
+  all.stats['actor_threads_started'] = threads;
   // the result counts only the findings outside the baseline; the known ones are listed apart
-  const base = baseline_for(o.baseline ?? 'none', o.variant);
+  const base = baseline_union(o.baseline ?? 'none', variants);
   const split = split_by_baseline(all.findings, base, all.scenarios);
-  const covered = cov !== undefined ? coverage_out([{ variant: o.variant, sab: cov }]) : null;
+  const covered = o.coverage === true ? coverage_out(variants.map((v) => ({ variant: v, sab: covs.get(v)! }))) : null;
   const report = { ...all, result: all.result === 'fail' && split.counted.length === 0 ? ('pass' as const) : all.result, findings: split.counted, ...baseline_json(base, split), ...(covered !== null ? { coverage: covered.json } : {}), ...(o.fault !== undefined ? { fault: o.fault } : {}) };
   const json = { ...report, findings: findings_json(report.findings, { verbose: o.verbose === true }) };
   writeFileSync(o.report, JSON.stringify(json, null, 2) + '\n');

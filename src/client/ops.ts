@@ -3,6 +3,7 @@ import { vfio_ccw_mdev_ioctl, vfio_ccw_mdev_read, vfio_ccw_mdev_write, vfio_devi
 import type { VfioCcwPrivate } from '../driver/private.ts';
 import type { UserPtr } from '../driver/uaccess.ts';
 import { ENTRY, entry, ioctl_entry, region_entry } from '../fuzz/entry.ts';
+import { EBADF, ENODEV } from '../uapi/errno.ts';
 
 /** One device fd: each call returns bytes (read/write), 0 (ioctl/open) or a negative errno. */
 export interface Ops {
@@ -27,3 +28,18 @@ export function bind_ops(p: VfioCcwPrivate): Ops {
     release: () => entry(ENTRY.release, () => vfio_device_release(p)),
   };
 }
+
+/**
+ * The FD of a device that does not exist (fuzz: a call naming one past the last device). The
+ * open is VFIO_GROUP_GET_DEVICE_FD with a name no device of the group has: vfio_device_get_from_name
+ * finds none and the ioctl fails with -ENODEV before any driver code runs (drivers/vfio/vfio.c
+ * v5.3; vfio/group.c v6.2 the same). No FD was returned, so read, write and ioctl on it fail in
+ * fdget with -EBADF, and there is nothing to close.
+ */
+export const NO_DEVICE_OPS: Ops = {
+  read: () => -EBADF,
+  write: () => -EBADF,
+  ioctl: () => -EBADF,
+  open: () => -ENODEV,
+  release: () => undefined,
+};

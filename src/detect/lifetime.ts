@@ -23,6 +23,9 @@ export function start_lifetimes(devs: readonly VfioCcwPrivate[]): () => void {
     const skip = new Set<number>();
     for (let k = 0; k < PrivateLayout.fields.life.words; k++) skip.add(p.v.life.id + k);
     for (const f of PrivateLayout.list) if (f.name.startsWith('o_')) skip.add(base + f.off);
+    // The port keeps two words of the parent (v6.2+ struct vfio_ccw_parent, which outlives every
+    // mdev) in private: its registration and its drvdata (private->mdev here). Not freed with it.
+    skip.add(p.v.parent_registered.id).add(p.v.mdev.id);
     spans.push({ lo: base, hi: base + PrivateLayout.words, p, ref, skip });
     spans.push({ lo: p.cp.v.initialized.id, hi: p.cp.v.initialized.id + ChannelProgram.words, p, ref, skip });
   }
@@ -36,7 +39,7 @@ export function start_lifetimes(devs: readonly VfioCcwPrivate[]): () => void {
     for (const s of spans) {
       if (obj < s.lo || obj >= s.hi) continue;
       // A live private (the common case) costs one load.
-      if (kref_read(s.ref) !== 0) return;
+      if (kref_read(s.ref) > 0) return;
       const gen = kref_gen(s.ref);
       if (gen === 0 || s.skip.has(obj) || HARNESS_SITES.has(site)) return;
       // KASAN without kasan_multi_shot reports the first bad access only: one per freed object.

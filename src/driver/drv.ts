@@ -18,18 +18,25 @@ import { VFIO_CCW_ISC, completion_at, vfio_ccw_fsm_event, type VfioCcwPrivate } 
 import { fsm_returns_state, type VariantFeatures } from './features.ts';
 
 /**
+ * `if (*ctx) use(*ctx)`: the check's load, then the use's; 0 when either saw NULL. A NULL second
+ * load is the Oops of dereferencing it, reported here.
+ */
+export function trigger_checked(trigger: Field, site: string): number {
+  if (trigger.get(site) === 0) return 0;
+  const ptr = trigger.get(site);
+  if (ptr === 0) WARN(Warn.use_after_free, trigger.id, `BUG: kernel NULL pointer dereference in ${site}: ${objName(trigger.id)} reloaded as NULL after its check`);
+  return ptr;
+}
+
+/**
  * `if (private->x_trigger) eventfd_signal(private->x_trigger, 1);` (every version, v6.8 read):
  * the pointer is named twice, so it is loaded twice, with no lock and no reference of the
  * signaller's. SET_IRQS may put the context between the loads or before the signal (I23): a
  * signal on a freed context is a use-after-free (lifetime.ts), a NULL second load an Oops.
  */
 export function signal_trigger(p: VfioCcwPrivate, trigger: Field, site: string): boolean {
-  if (trigger.get(site) === 0) return false;
-  const ptr = trigger.get(site);
-  if (ptr === 0) {
-    WARN(Warn.use_after_free, trigger.id, `BUG: kernel NULL pointer dereference in ${site}: ${objName(trigger.id)} reloaded as NULL after its check`);
-    return false;
-  }
+  const ptr = trigger_checked(trigger, site);
+  if (ptr === 0) return false;
   const ctx = eventfd_ctx_deref(p.g, ptr);
   const alive = obj_alive(ctx.ref, ctx.gen);
   eventfd_signal(ctx, site); // on a freed context: reported, nothing counted

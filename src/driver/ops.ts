@@ -1,7 +1,7 @@
 // drivers/s390/cio/vfio_ccw_ops.c: the user-facing file operations, ioctls and mdev lifecycle.
 import {
   atomic_dec_if_positive, atomic_dec_return, atomic_inc, atomic_set, cancel_work_sync, complete, init_completion, mutex_lock, mutex_trylock, mutex_unlock,
-  spin_lock_irqsave, spin_unlock_irqrestore, wait_for_completion, WARN, Warn,
+  spin_lock_irqsave, spin_unlock_irqrestore, wait_for_completion, WARN, Warn, type Field,
 } from '../kernel/index.ts';
 import { EACCES, EAGAIN, EBADF, EBUSY, EFAULT, EINVAL, EIO, ENODEV, ENOMEM, ENOTTY, EPERM } from '../uapi/errno.ts';
 import {
@@ -19,7 +19,7 @@ import { vfio_ccw_async_region_read, vfio_ccw_async_region_write } from './async
 import { crw_free_all } from './crw.ts';
 import { vfio_ccw_crw_region_read, vfio_ccw_crw_region_write, vfio_ccw_schib_region_read, vfio_ccw_schib_region_write } from './chp.ts';
 import { cp_free, cp_iova_pinned } from './cp.ts';
-import { signal_trigger, vfio_ccw_fsm_offline_wait, vfio_ccw_sch_quiesce } from './drv.ts';
+import { signal_trigger, trigger_checked, vfio_ccw_fsm_offline_wait, vfio_ccw_sch_quiesce } from './drv.ts';
 import { vfio_ccw_fsm_event } from './fsm.ts';
 import type { VfioCcwPrivate } from './private.ts';
 import { SITES } from './sites.ts';
@@ -189,6 +189,12 @@ function trigger_field(p: VfioCcwPrivate, index: number) {
   return null;
 }
 
+/** `if (*ctx) eventfd_ctx_put(*ctx);` of vfio_ccw_mdev_set_irqs: two loads, no lock. */
+function put_trigger(p: VfioCcwPrivate, slot: Field, site: string): void {
+  const ptr = trigger_checked(slot, site);
+  if (ptr !== 0) eventfd_ctx_put(eventfd_ctx_deref(p.g, ptr), site);
+}
+
 /** VFIO_DEVICE_SET_IRQS: vfio_set_irqs_validate_and_prepare, then vfio_ccw_mdev_set_irqs. */
 function set_irqs(p: VfioCcwPrivate, arg: UserPtr): number {
   const F = 'vfio_ccw_mdev_set_irqs';
@@ -227,15 +233,17 @@ function set_irqs(p: VfioCcwPrivate, arg: UserPtr): number {
       const fd = be(w).getInt32(0);
       // No lock (R5): the old context is put before the new pointer is stored, and a signaller
       // that loaded the old pointer has no reference of its own (v6.8 vfio_ccw_mdev_set_irqs).
+      // Two setters that both load the old pointer both put it (v4.18 … v6.8 alike): the
+      // second put is refcount_t's underflow, a use-after-free (test/set-irqs-race.test.ts).
       if (fd === -1) {
-        if (slot.get(F) !== 0) eventfd_ctx_put(eventfd_ctx_deref(p.g, slot.get(F)), F);
+        put_trigger(p, slot, F);
         slot.set(0, F);
         return 0;
       }
       if (fd < -1) return -EINVAL;
       const ctx = should_fail('eventfd_ctx') ? -EBADF : eventfd_ctx_fdget(p.g, fd);
       if (typeof ctx === 'number') return ctx;
-      if (slot.get(F) !== 0) eventfd_ctx_put(eventfd_ctx_deref(p.g, slot.get(F)), F);
+      put_trigger(p, slot, F);
       slot.set(eventfd_ctx_ptr(ctx), F);
       return 0;
     }

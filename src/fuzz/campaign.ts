@@ -10,9 +10,10 @@ import { Rng, mix, fnv1a } from '../hw/prng.ts';
 import { variant_by_name } from '../variants/index.ts';
 import { alloc_coverage, merge_coverage, W } from './coverage.ts';
 import { fuzz_scenario } from './exec.ts';
-import { count_calls, gen_programs, mutate, type Programs } from './gen.ts';
+import { count_calls, DEFAULT_MIX, gen_programs, mutate, type Programs } from './gen.ts';
 import { finding_key } from './finding-key.ts';
 import { decode_token, encode_token, type FuzzToken } from './token.ts';
+import { is_lifecycle_op } from './syscalls.ts';
 import { DEFAULTS } from '../sched/plan.ts';
 import { ddmin } from './ddmin.ts';
 import { default_pick } from '../sched/strategy.ts';
@@ -35,6 +36,8 @@ export interface CampaignOpts {
   /** seconds; the campaign ends at whichever comes first */
   duration: number;
   users: number;
+  /** subchannels of every run (1 when absent): the users' calls name one of them */
+  devices?: number;
   /** calls per user per run */
   batch: number;
   detectors: readonly DetectorName[];
@@ -47,6 +50,8 @@ export interface CampaignOpts {
   minimise_runs: number;
   /** only findings whose key matches count */
   target?: RegExp;
+  /** generate the mdev lifecycle calls (mdev_probe, mdev_remove) too */
+  lifecycle?: boolean;
   progress?: (s: CampaignProgress) => void;
   /** set to stop (Ctrl-C): the campaign ends after the run in progress */
   stop?: { requested: boolean };
@@ -78,7 +83,14 @@ export function classify(f: Finding, token: string, calls: number): FuzzFinding 
   return { ...f, token, calls };
 }
 
-export const closes_of = (p: Programs): boolean => p.some((u) => u.some((c) => c.op === 'close_fd'));
+/** Some program closes an FD (of device `dev`, when given): a close, or a remove that unplugs them. */
+export const closes_of = (p: Programs, dev?: number): boolean => p.some((u) => u.some((c) => (c.op === 'close_fd' || c.op === 'mdev_remove') && (dev === undefined || (c.d ?? 0) === dev)));
+
+/** The devices of a run some program closes an FD of (the per-device `closes` of exec.ts). */
+const closes_on = (p: Programs, devices: number): number[] => Array.from({ length: devices }, (_, d) => d).filter((d) => closes_of(p, d));
+
+/** The program creates or removes the mdev: FDs go through the vfio core's references, users answer REQ. */
+export const lifecycle_of = (p: Programs): boolean => p.some((u) => u.some((c) => is_lifecycle_op(c.op)));
 
 export async function run_token(rig: Rig, t: FuzzToken, detectors: readonly DetectorName[], coverage?: SharedArrayBuffer): Promise<RunOutcome> {
   return rig.run({
@@ -87,7 +99,8 @@ export async function run_token(rig: Rig, t: FuzzToken, detectors: readonly Dete
     users: t.users,
     seed: t.seed,
     detectors,
-    params: { prog: JSON.stringify(t.programs), closes: closes_of(t.programs), fault: t.fault !== undefined },
+    params: { prog: JSON.stringify(t.programs), closes: closes_of(t.programs), fault: t.fault !== undefined, ...(t.nd !== undefined ? { closes_on: JSON.stringify(closes_on(t.programs, t.nd)) } : {}), ...(lifecycle_of(t.programs) ? { lifecycle: true } : {}) },
+    ...(t.nd !== undefined ? { devices: t.nd } : {}),
     ...(t.fault !== undefined ? { fault: t.fault } : {}),
     iterations: 1e9,
     // a bound on the calls, not a target: the users stop at the deadline; a run still going
@@ -111,13 +124,17 @@ function new_coverage(run: SharedArrayBuffer, total: SharedArrayBuffer): boolean
   return false;
 }
 
-function load_corpus(dir: string, variant: string): Programs[] {
+/** A rig for the token's users and devices (a fuzz run always loads the fuzz module). */
+export const rig_for_token = (t: Pick<FuzzToken, 'users' | 'nd'>): Promise<Rig> => Rig.start(t.users, [fuzz_scenario.module], t.nd ?? 1);
+
+/** The corpus entries of `variant` made with `devices` devices (a program names devices by index). */
+function load_corpus(dir: string, variant: string, devices: number): Programs[] {
   if (!existsSync(dir)) return [];
   const out: Programs[] = [];
   for (const f of readdirSync(dir).filter((x) => x.endsWith('.json')).sort()) {
     try {
-      const e = JSON.parse(readFileSync(join(dir, f), 'utf8')) as { variant?: string; programs?: Programs };
-      if (e.variant === variant && Array.isArray(e.programs)) out.push(e.programs);
+      const e = JSON.parse(readFileSync(join(dir, f), 'utf8')) as { variant?: string; devices?: number; programs?: Programs };
+      if (e.variant === variant && (e.devices ?? 1) === devices && Array.isArray(e.programs)) out.push(e.programs);
     } catch {
       // a damaged entry is skipped: the corpus is a cache, not an input the user wrote
     }
@@ -125,9 +142,9 @@ function load_corpus(dir: string, variant: string): Programs[] {
   return out;
 }
 
-function save_corpus(dir: string, variant: string, p: Programs): void {
+function save_corpus(dir: string, variant: string, devices: number, p: Programs): void {
   mkdirSync(dir, { recursive: true });
-  const text = JSON.stringify({ variant, programs: p });
+  const text = JSON.stringify({ variant, ...(devices > 1 ? { devices } : {}), programs: p });
   writeFileSync(join(dir, `${variant}-${fnv1a(0, text).toString(16).padStart(8, '0')}.json`), text + '\n');
 }
 
@@ -136,10 +153,12 @@ export async function campaign(o: CampaignOpts): Promise<CampaignResult> {
   if (v === undefined) throw new Error(`no variant ${o.variant}`);
   const f = v.features;
   const total = alloc_coverage();
-  const corpus: Programs[] = o.corpus !== undefined ? load_corpus(o.corpus, o.variant) : [];
+  const devices = o.devices ?? 1;
+  const nd = devices > 1 ? { nd: devices } : {};
+  const corpus: Programs[] = o.corpus !== undefined ? load_corpus(o.corpus, o.variant, devices) : [];
   const r = new Rng(mix(o.seed, 0xc0a9));
   const found = new Map<string, FuzzFinding>();
-  let rig = await Rig.start(o.users, [fuzz_scenario.module]);
+  let rig = await rig_for_token({ users: o.users, ...nd });
   const t0 = performance.now();
   let runs = 0;
   let calls = 0;
@@ -153,8 +172,9 @@ export async function campaign(o: CampaignOpts): Promise<CampaignResult> {
       const seed = mix(o.seed, runs) >>> 0;
       const left = Math.max(1, Math.ceil((o.calls - planned) / o.users));
       const n = Math.min(o.batch, left);
-      const programs = corpus.length > 0 && r.chance(0.5) ? mutate(f, corpus[r.range([0, corpus.length - 1])]!, seed, o.batch) : gen_programs(f, seed, o.users, n);
-      const t: FuzzToken = { variant: o.variant, seed, users: o.users, programs, ...(o.sched !== undefined ? { sched: { strategy: o.sched.strategy, seed } } : {}), ...(o.fault !== undefined ? { fault: o.fault } : {}) };
+      const shape = { devices, lifecycle: o.lifecycle === true };
+      const programs = corpus.length > 0 && r.chance(0.5) ? mutate(f, corpus[r.range([0, corpus.length - 1])]!, seed, o.batch, shape) : gen_programs(f, seed, o.users, n, DEFAULT_MIX, shape);
+      const t: FuzzToken = { variant: o.variant, seed, users: o.users, programs, ...nd, ...(o.sched !== undefined ? { sched: { strategy: o.sched.strategy, seed } } : {}), ...(o.fault !== undefined ? { fault: o.fault } : {}) };
       const cov = alloc_coverage();
       const out = await run_token(rig, t, o.detectors, cov);
       runs++;
@@ -162,11 +182,11 @@ export async function campaign(o: CampaignOpts): Promise<CampaignResult> {
       calls += out.report.stats['user.fuzz.calls'] ?? 0;
       if (rig.dead) {
         hangs++;
-        rig = await Rig.start(o.users, [fuzz_scenario.module]);
+        rig = await rig_for_token(t);
       }
       if (new_coverage(cov, total)) {
         corpus.push(programs);
-        if (o.corpus !== undefined) save_corpus(o.corpus, o.variant, programs);
+        if (o.corpus !== undefined) save_corpus(o.corpus, o.variant, devices, programs);
       }
       merge_coverage(total, cov);
       let token: string | null = null;
@@ -181,19 +201,21 @@ export async function campaign(o: CampaignOpts): Promise<CampaignResult> {
       }
       o.progress?.({ runs, calls, secs: secs(), corpus: corpus.length, findings: found.size });
     }
-    const interrupted = o.stop?.requested === true;
-    if (o.minimise && !interrupted) {
+    const cut = o.stop?.requested === true;
+    if (o.minimise && !cut) {
       // errno and exception findings first: they recur without a race; a total bound keeps it short
       const order = [...found].sort(([, a], [, b]) => Number(b.kind === 'errno' || b.kind === 'exception') - Number(a.kind === 'errno' || a.kind === 'exception'));
       let spent = 0;
       for (const [k, ff] of order) {
-        if (spent >= o.minimise_runs) break;
-        const m = await minimise(rig, ff, k, o.detectors, Math.min(40, o.minimise_runs - spent));
+        if (spent >= o.minimise_runs || o.stop?.requested === true) break;
+        const m = await minimise(rig, ff, k, o.detectors, Math.min(40, o.minimise_runs - spent), o.stop);
         spent += m.runs;
         rig = m.rig;
         found.set(k, m.finding);
       }
     }
+    // a stop during the minimisation ends it too: the findings stay as found, the run is interrupted
+    const interrupted = o.stop?.requested === true;
     return { runs, calls, secs: secs(), corpus: corpus.length, coverage: total, findings: [...found.values()], interrupted, hangs };
   } finally {
     await rig.close();
@@ -206,7 +228,7 @@ async function shows(rig: Rig, t: FuzzToken, key: string, detectors: readonly De
   for (let k = 0; k < tries; k++) {
     const out = await run_token(rig, t, detectors);
     const hit = out.report.findings.some((x) => finding_key(classify(x, '', 0)) === key);
-    if (rig.dead) rig = await Rig.start(t.users, [fuzz_scenario.module]);
+    if (rig.dead) rig = await rig_for_token(t);
     if (hit) return { yes: true, rig, out };
   }
   return { yes: false, rig, out: null };
@@ -225,14 +247,14 @@ export function departures(out: RunOutcome): [number, number][] {
  * ddmin, and what is left is a `sparse` schedule of a few preemption points that still shows the
  * finding. Bounded: at most `budget` runs.
  */
-export async function minimise(rig0: Rig, ff: FuzzFinding, key: string, detectors: readonly DetectorName[], budget = 80): Promise<{ finding: FuzzFinding; rig: Rig; runs: number }> {
+export async function minimise(rig0: Rig, ff: FuzzFinding, key: string, detectors: readonly DetectorName[], budget = 80, stop?: { requested: boolean }): Promise<{ finding: FuzzFinding; rig: Rig; runs: number }> {
   const t0 = decode_token(ff.token);
   if (typeof t0 === 'string') return { finding: ff, rig: rig0, runs: 0 };
   let rig = rig0;
   let best = t0;
   let runs = 0;
   const attempt = async (t: FuzzToken): Promise<RunOutcome | null> => {
-    if (runs >= budget) return null;
+    if (runs >= budget || stop?.requested === true) return null;
     runs++;
     const s = await shows(rig, t, key, detectors);
     rig = s.rig;

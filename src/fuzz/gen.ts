@@ -2,7 +2,7 @@
 // Arguments come well-formed, near-valid (exactly one field one step outside) or random.
 import { Rng, mix } from '../hw/prng.ts';
 import type { VariantFeatures } from '../variants/index.ts';
-import { calls_of, call_spec, type ArgMode, type Call, type CallSpec } from './syscalls.ts';
+import { calls_of, call_spec, deviceArg, device_use, type ArgMode, type Call, type CallSpec } from './syscalls.ts';
 
 /** One program per user. */
 export type Programs = Call[][];
@@ -42,37 +42,65 @@ export function gen_call(f: VariantFeatures, r: Rng, calls: readonly CallSpec[],
   return { op: c.op, a: gen_args(c, f, r, mode) };
 }
 
-/** `users` programs of `n` calls each, from one seed. */
-export function gen_programs(f: VariantFeatures, seed: number, users: number, n: number, m: GenMix = DEFAULT_MIX): Programs {
-  const calls = calls_of(f);
+/** The share of FD calls that name the device one past the last (its FD was never opened). */
+export const DEVICE_NEAR = 0.05;
+
+/** `c` on a device of `devices`: well-formed, or for an FD call now and then one past the last. One device: `c` as it is. */
+function with_device(c: Call, f: VariantFeatures, r: Rng, devices: number): Call {
+  const use = devices > 1 ? device_use(call_spec(c.op)) : null;
+  if (use === null) return c;
+  const dev = deviceArg(devices, use);
+  const near = dev.edge(f);
+  return { ...c, d: near.length > 0 && r.chance(DEVICE_NEAR) ? near[0]! : dev.valid(f, r) };
+}
+
+/** What a program is drawn over: the run's devices (1 by default) and whether the mdev create/remove calls are in (`lifecycle`). */
+export interface GenShape {
+  devices?: number;
+  lifecycle?: boolean;
+}
+
+/** `users` programs of `n` calls each, from one seed; over `devices` devices (their picks a stream of their own: the calls are those of one device). */
+export function gen_programs(f: VariantFeatures, seed: number, users: number, n: number, m: GenMix = DEFAULT_MIX, shape: GenShape = {}): Programs {
+  const devices = shape.devices ?? 1;
+  const calls = calls_of(f, shape.lifecycle === true);
   const total = calls.reduce((s, c) => s + c.weight, 0);
   return Array.from({ length: users }, (_, u) => {
     const r = new Rng(mix(seed, u, 0xf022));
-    return Array.from({ length: n }, () => gen_call(f, r, calls, total, m));
+    const rd = new Rng(mix(seed, u, 0xde71));
+    return Array.from({ length: n }, () => with_device(gen_call(f, r, calls, total, m), f, rd, devices));
   });
 }
 
-/** A mutant of `p`: calls inserted, removed, replaced, one argument changed, or a splice between users. */
-export function mutate(f: VariantFeatures, p: Programs, seed: number, max_len: number): Programs {
+/** A mutant of `p`: calls inserted, removed, replaced, one argument (or the device) changed, or a splice between users. */
+export function mutate(f: VariantFeatures, p: Programs, seed: number, max_len: number, shape: GenShape = {}): Programs {
+  const devices = shape.devices ?? 1;
+  const lifecycle = shape.lifecycle === true;
   const r = new Rng(mix(seed, 0x5a17));
-  const calls = calls_of(f);
+  const calls = calls_of(f, lifecycle);
   const total = calls.reduce((s, c) => s + c.weight, 0);
-  const out = p.map((u) => u.map((c) => ({ op: c.op, a: [...c.a] })));
+  const out = p.map((u) => u.map((c) => ({ ...c, a: [...c.a] })));
   const edits = 1 + r.range([0, 3]);
   for (let k = 0; k < edits; k++) {
     const u = out[r.range([0, out.length - 1])]!;
     const i = r.range([0, Math.max(0, u.length - 1)]);
     const what = r.range([0, 4]);
-    if ((what === 0 && u.length < max_len) || u.length === 0) u.splice(i, 0, gen_call(f, r, calls, total));
+    if ((what === 0 && u.length < max_len) || u.length === 0) u.splice(i, 0, with_device(gen_call(f, r, calls, total), f, r, devices));
     else if (what === 1 && u.length > 1) u.splice(i, 1);
-    else if (what === 2) u[i] = gen_call(f, r, calls, total);
+    else if (what === 2) u[i] = with_device(gen_call(f, r, calls, total), f, r, devices);
     else if (what === 3) {
       const c = u[i]!;
       const spec = call_spec(c.op);
-      if (spec.args.length > 0) {
-        const j = r.range([0, spec.args.length - 1]);
-        const pool = [...spec.args[j]!.edge(f), spec.args[j]!.valid(f, r), r.range(spec.args[j]!.span)];
-        c.a[j] = pool[r.range([0, pool.length - 1])]!;
+      // with several devices the device index is one more field to change
+      const use = devices > 1 ? device_use(spec) : null;
+      const fields = spec.args.length + (use !== null ? 1 : 0);
+      if (fields > 0) {
+        const j = r.range([0, fields - 1]);
+        const x = j < spec.args.length ? spec.args[j]! : deviceArg(devices, use!);
+        const pool = [...x.edge(f), x.valid(f, r), r.range(x.span)];
+        const v = pool[r.range([0, pool.length - 1])]!;
+        if (j < spec.args.length) c.a[j] = v;
+        else c.d = v;
       }
     } else {
       // move a run of calls to another user: the same sequence now races with different neighbours

@@ -1,15 +1,17 @@
 // The device's user interface as data (issue 14): every call a user program can make, its
 // arguments, which variants have it, and the answers vfio_ccw_ops.c allows for it. The
 // generator (gen.ts) and the executor (exec.ts) read this table and nothing else.
-import { EACCES, EAGAIN, EBADF, EBUSY, EFAULT, EINVAL, EIO, ENODEV, ENOMEM, ENOTTY, EOPNOTSUPP } from '../uapi/errno.ts';
+import { EACCES, EAGAIN, EBADF, EBUSY, EEXIST, EFAULT, EINVAL, EIO, ENODEV, ENOENT, ENOMEM, ENOTTY, EOPNOTSUPP, EPERM } from '../uapi/errno.ts';
 import { CMD_REGION_SIZE, CRW_REGION_SIZE, IO_REGION_SIZE, SCHIB_AREA_SIZE, VFIO_CCW_ASYNC_CMD_CSCH, VFIO_CCW_ASYNC_CMD_HSCH } from '../uapi/vfio_ccw.ts';
 import type { VariantFeatures } from '../variants/index.ts';
 import type { Rng } from '../hw/prng.ts';
 
-/** One step of a user program: a call by name and its numeric arguments. */
+/** One step of a user program: a call by name, its numeric arguments, and the device it names. */
 export interface Call {
   op: string;
   a: number[];
+  /** the device index (fuzz --devices N): absent is device 0, the one device of a 1-device run */
+  d?: number;
 }
 
 export type ArgMode = 'valid' | 'near' | 'random';
@@ -22,6 +24,8 @@ export interface RunView {
   efd_live(slot: number): boolean;
   /** fault injection is on: allocations, registrations and lookups may fail */
   fault: boolean;
+  /** some program of the run creates or removes the mdev: an open may find no device */
+  lifecycle?: boolean;
 }
 
 export interface Arg {
@@ -34,7 +38,7 @@ export interface Arg {
   span: readonly [number, number];
 }
 
-export type Group = 'region' | 'ioctl' | 'eventfd' | 'lifecycle' | 'hw';
+export type Group = 'region' | 'ioctl' | 'eventfd' | 'lifecycle' | 'mdev' | 'hw';
 
 export interface CallSpec {
   op: string;
@@ -198,6 +202,26 @@ const unchecked = (op: string, group: Group, args: Arg[], weight: number, availa
 const iova = arg('iova', (_f, r) => r.range([1, 15]) * 0x1000, () => [0x1001, 0x1800], [0, 0x10fff]);
 const length = arg('len', (_f, r) => pick(r, [0x1000, 0x2000, 0x4000]), () => [1, 0xfff], [0, 0x20000]);
 
+/**
+ * The mdev's lifecycle through sysfs (vfio/mdev_core.ts): write QEMU's UUID to the type's `create`
+ * (mdev_device_create, then the driver's probe: vfio_ccw_mdev_create/probe in vfio_ccw_ops.c) and
+ * 1 to the mdev's `remove` (mdev_device_remove: the vfio core waits for every FD, then the
+ * driver's remove). Generated only when asked for (`--lifecycle`): they change every program.
+ */
+const MDEV_CALLS: CallSpec[] = [
+  {
+    op: 'mdev_probe',
+    group: 'mdev',
+    args: [],
+    weight: 0.2,
+    available: () => true,
+    // -EEXIST: the UUID is on mdev_list; the driver: -ENODEV on a NOT_OPER device (or no parent), -EPERM with no instance left (≤ v6.0)
+    expect: (_a, f) => [0, -EEXIST, -ENODEV, ...(f.avail_accounting ? [-EPERM] : [])],
+  },
+  // -ENOENT: no mdev, no attribute; -EAGAIN: a create that has not finished
+  { op: 'mdev_remove', group: 'mdev', args: [], weight: 0.1, available: () => true, expect: () => [0, -ENOENT, -EAGAIN] },
+];
+
 export const CALLS: readonly CallSpec[] = [
   region_call(0, false, [], 4),
   region_call(0, true, [ioPayload, ioProgram], 10),
@@ -212,13 +236,44 @@ export const CALLS: readonly CallSpec[] = [
   unchecked('efd_close', 'eventfd', [slot], 1),
   unchecked('efd_signal', 'eventfd', [slot], 1),
   unchecked('efd_read', 'eventfd', [slot], 3),
-  { op: 'open_fd', group: 'lifecycle', args: [], weight: 1, available: () => true, expect: (_a, f, v) => [0, ...(f.open_close_fsm_events ? [-EINVAL] : []), ...(v.fault ? [-ENOMEM] : [])] },
+  // VFIO_GROUP_GET_DEVICE_FD: -ENODEV once the device has left its group (an mdev remove)
+  { op: 'open_fd', group: 'lifecycle', args: [], weight: 1, available: () => true, expect: (_a, f, v) => [0, ...(f.open_close_fsm_events ? [-EINVAL] : []), ...(v.fault ? [-ENOMEM] : []), ...(v.lifecycle === true ? [-ENODEV] : [])] },
   unchecked('close_fd', 'lifecycle', [], 1),
   { op: 'dma_unmap', group: 'lifecycle', args: [iova, length], weight: 2, available: () => true, expect: (_a, f) => (f.dma_unmap === 'notifier-exact' ? [0, -EBUSY] : [0]) },
   unchecked('hw_unsolicited', 'hw', [arg('dstat', (_f, r) => pick(r, [0x80, 0x0c, 0x02]), () => [0], [0, 255])], 1),
   unchecked('hw_path', 'hw', [arg('event', (_f, r) => r.range([0, 3]), () => [4], [0, 3]), arg('chpid', (_f, r) => r.range([0, 3]), () => [8], [0, 7])], 1, (f) => f.chp_event),
   unchecked('hw_gone', 'hw', [], 0.05),
+  ...MDEV_CALLS,
 ];
+
+// ---- the device a call names (fuzz --devices N) ----
+
+/**
+ * What a call's device index names: `fd`, a device FD the user opened (one past the last device
+ * is the near miss: no such device, so no FD); `dev`, a device that exists (the machine's events
+ * on a subchannel, an unmap in its container, its mdev's create and remove); null, no device (a user's own eventfds).
+ */
+export type DeviceUse = 'fd' | 'dev' | null;
+
+export function device_use(c: CallSpec): DeviceUse {
+  if (c.group === 'eventfd') return null;
+  return c.group === 'hw' || c.group === 'mdev' || c.op === 'dma_unmap' ? 'dev' : 'fd';
+}
+
+/** The device index argument over `devices`: FD calls may name the device one past the last. */
+export const deviceArg = (devices: number, use: Exclude<DeviceUse, null>): Arg => arg('dev', (_f, r) => r.range([0, devices - 1]), () => (use === 'fd' ? [devices] : []), [0, devices - 1]);
+
+/**
+ * The answers for a call on device `d` of `devices`, or the call's own (d exists). A device that
+ * does not exist has no FD: its open fails as VFIO_GROUP_GET_DEVICE_FD fails for a name no
+ * device has (vfio_device_get_from_name: -ENODEV, drivers/vfio/vfio.c v5.3 and group.c v6.2),
+ * and a read, write or ioctl on the FD that was never returned fails in fdget (-EBADF).
+ */
+export function device_expect(c: CallSpec, d: number, devices: number): readonly number[] | null | undefined {
+  if (d < devices || device_use(c) !== 'fd') return undefined;
+  if (c.op === 'open_fd') return [-ENODEV];
+  return c.op === 'close_fd' ? null : [-EBADF];
+}
 
 export function call_spec(op: string): CallSpec {
   const c = CALLS.find((x) => x.op === op);
@@ -226,10 +281,14 @@ export function call_spec(op: string): CallSpec {
   return c;
 }
 
-/** The calls a variant has. */
-export function calls_of(f: VariantFeatures): CallSpec[] {
-  return CALLS.filter((c) => c.available(f));
+/** The calls a variant has (the mdev lifecycle calls only with `lifecycle`). */
+export function calls_of(f: VariantFeatures, lifecycle = false): CallSpec[] {
+  return CALLS.filter((c) => c.available(f) && (lifecycle || c.group !== 'mdev'));
 }
+
+/** Does a program create or remove the mdev? */
+export const is_lifecycle_op = (op: string): boolean => call_spec_or_null(op)?.group === 'mdev';
+const call_spec_or_null = (op: string): CallSpec | null => CALLS.find((x) => x.op === op) ?? null;
 
 /** Every errno the spec lists for a call on this variant (the denominator of errno coverage). */
 export function spec_errnos(c: CallSpec, f: VariantFeatures): number[] {

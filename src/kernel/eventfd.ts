@@ -137,3 +137,15 @@ export function eventfd_stats(g: SharedBuf, fd: number): { signals: number; read
   const b = GLOBAL.eventfd(fd);
   return { signals: Atomics.load(g.i32, b + E.signals.off), reads: Atomics.load(g.i32, b + E.reads.off), count: Atomics.load(g.i32, b + E.count.off) };
 }
+
+/** Signals and reads summed over every slot: a run's books, read once per run without an object per slot. */
+export function eventfd_totals(g: SharedBuf): { signals: number; reads: number } {
+  let signals = 0;
+  let reads = 0;
+  for (let fd = 0; fd < MAX_EVENTFDS; fd++) {
+    const b = GLOBAL.eventfd(fd);
+    signals += Atomics.load(g.i32, b + E.signals.off);
+    reads += Atomics.load(g.i32, b + E.reads.off);
+  }
+  return { signals, reads };
+}

@@ -16,6 +16,10 @@ const GEN = 1;
 const FREE_ACTOR = 2;
 const SITE_LEN = 3;
 const SITE = 4;
+/** The count while the put that freed the object records its site (a few stores, no schedule point). */
+const DYING = -1;
+/** Bound on waiting for a freeing put to finish its stores (it never blocks in between). */
+const DYING_SPINS = 1 << 20;
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -41,6 +45,7 @@ export function kref_init(k: Kref): number {
 }
 
 function free_site(k: Kref): { site: string; actor: number } {
+  for (let n = 0; n < DYING_SPINS && kref_read(k) === DYING; n++);
   const len = Atomics.load(k.a, k.i + SITE_LEN);
   const u8 = new Uint8Array(k.a.buffer, (k.i + SITE) * 4, SITE_BYTES);
   return { site: len > 0 ? dec.decode(u8.slice(0, len)) : '?', actor: Atomics.load(k.a, k.i + FREE_ACTOR) };
@@ -63,23 +68,45 @@ export function obj_use(o: Lifetime, gen: number, site: string, how = 'access to
   return false;
 }
 
-/** kref_get through a pointer of generation `gen`. */
+/** kref_get through a pointer of generation `gen`: a get of a dead (or dying) object is a use-after-free. */
 export function kref_get(o: Lifetime, gen: number, site: string): boolean {
-  if (!obj_use(o, gen, site, 'kref_get on')) return false;
-  Atomics.add(o.ref.a, o.ref.i + REFS, 1);
-  return true;
+  const k = o.ref;
+  for (;;) {
+    const n = kref_read(k);
+    if (n <= 0 || kref_gen(k) !== gen) {
+      obj_use(o, gen, site, 'kref_get on');
+      return false;
+    }
+    if (Atomics.compareExchange(k.a, k.i + REFS, n, n + 1) === n) return true;
+  }
 }
 
-/** kref_put: true when this put freed the object (its release runs; its memory is dead now). */
+/**
+ * kref_put: true when this put freed the object (its release runs; its memory is dead now).
+ * refcount_t decrements atomically, so of two puts racing on the last reference exactly one
+ * frees and the other is refcount_t's underflow (a use-after-free here). The freeing put goes
+ * 1 -> DYING, records its site, then 0: whoever sees the object dead finds the site recorded.
+ */
 export function kref_put(o: Lifetime, gen: number, site: string): boolean {
-  if (!obj_use(o, gen, site, 'kref_put on')) return false;
   const k = o.ref;
-  if (Atomics.sub(k.a, k.i + REFS, 1) !== 1) return false;
-  const b = enc.encode(site).subarray(0, SITE_BYTES);
-  new Uint8Array(k.a.buffer, (k.i + SITE) * 4, SITE_BYTES).set(b);
-  Atomics.store(k.a, k.i + FREE_ACTOR, current.id);
-  Atomics.store(k.a, k.i + SITE_LEN, b.length);
-  return true;
+  for (;;) {
+    const n = kref_read(k);
+    if (n <= 0 || kref_gen(k) !== gen) {
+      obj_use(o, gen, site, 'kref_put on');
+      return false;
+    }
+    if (n > 1) {
+      if (Atomics.compareExchange(k.a, k.i + REFS, n, n - 1) === n) return false;
+      continue;
+    }
+    if (Atomics.compareExchange(k.a, k.i + REFS, 1, DYING) !== 1) continue;
+    const b = enc.encode(site).subarray(0, SITE_BYTES);
+    new Uint8Array(k.a.buffer, (k.i + SITE) * 4, SITE_BYTES).set(b);
+    Atomics.store(k.a, k.i + FREE_ACTOR, current.id);
+    Atomics.store(k.a, k.i + SITE_LEN, b.length);
+    Atomics.store(k.a, k.i + REFS, 0);
+    return true;
+  }
 }
 
 /** kfree of an object without a count (private, a CRW entry): born by kref_init, dead now. */

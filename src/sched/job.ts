@@ -2,9 +2,10 @@
 // long-lived actor workers, and the portfolio's shared slots (stop, progress).
 import { Rig } from '../system/rig.ts';
 import type { Finding, Report } from '../report/report.ts';
+import type { TargetRun } from '../report/orders.ts';
 import { load_scenario } from '../scenarios/load.ts';
 import { load_variant, user_variant_modules } from '../variants/load.ts';
-import { kFailuresField, kSchedulesField, kStopField, type Job, type SearchPlan } from './plan.ts';
+import { kFailuresField, kFirstField, kSchedulesField, kStopField, type Job, type SearchPlan } from './plan.ts';
 import { search } from './search.ts';
 
 export interface JobResult {
@@ -18,6 +19,25 @@ export interface JobResult {
   threads_started: number;
   first?: { token: string; report: Report; schedule: number };
   found: { finding: Finding; token: string; schedule: number }[];
+  /** with a target: its findings, schedule by schedule, in their function-level interleaving */
+  target_runs: TargetRun[];
+}
+
+/** Lower the portfolio's first failing schedule to k (slot holds 1 + k, 0 for none). */
+export function lower_first(sh: Int32Array, k: number): void {
+  for (let cur = Atomics.load(sh, kFirstField); cur === 0 || cur > k + 1; cur = Atomics.load(sh, kFirstField)) {
+    if (Atomics.compareExchange(sh, kFirstField, cur, k + 1) === cur) return;
+  }
+}
+
+/**
+ * With plan.more, every job runs up to the portfolio's first failing schedule + more, whichever
+ * job failed first and however fast the jobs ran: which schedules are reported depends on the
+ * seeds alone (a job that ran past the bound before it heard of the failure is cut back by race).
+ */
+export function portfolio_last(sh: Int32Array, more: number): number {
+  const f = Atomics.load(sh, kFirstField);
+  return f === 0 ? Infinity : f - 1 + more;
 }
 
 // The rig of this piscina thread, kept across its jobs: a change of variant, strategy, seed or
@@ -65,17 +85,19 @@ export async function search_job({ plan, slots, rig_users, devices, coverage }: 
   const users = Math.max(plan.users, scenario.users.min);
   const { rig, started } = await rig_for(users, scenario.module, rig_users ?? users, devices ?? 1);
   try {
+    const more = plan.stop_at_first ? plan.more : undefined;
     const r = await search(rig, scenario, { ...plan, users }, {
       stopped: () => Atomics.load(sh, kStopField) !== 0,
       progress: () => void Atomics.add(sh, kSchedulesField, 1),
       ...(coverage !== undefined ? { coverage } : {}),
+      ...(more !== undefined ? { last: () => portfolio_last(sh, more), first_found: (k: number) => lower_first(sh, k) } : {}),
     });
     if (r.first !== undefined) {
       Atomics.add(sh, kFailuresField, 1);
-      if (plan.stop_at_first) Atomics.store(sh, kStopField, 1);
+      if (plan.stop_at_first && more === undefined) Atomics.store(sh, kStopField, 1);
     }
-    const { first, found, schedules, steps, elapsed_s, exhausted } = r;
-    return { plan, schedules, steps, elapsed_s, exhausted, threads_started: started, found, ...(first !== undefined ? { first: { token: first.token, report: first.outcome.report, schedule: first.schedule } } : {}) };
+    const { first, found, schedules, steps, elapsed_s, exhausted, target_runs } = r;
+    return { plan, schedules, steps, elapsed_s, exhausted, threads_started: started, found, target_runs, ...(first !== undefined ? { first: { token: first.token, report: first.outcome.report, schedule: first.schedule } } : {}) };
   } catch (e) {
     // a job that failed leaves no rig behind in an unknown state
     if (kept === rig) kept = null;

@@ -56,6 +56,8 @@ export interface SearchPlan {
   /** only findings whose id matches this regular expression count as the failure (all are recorded) */
   target?: string;
   stop_at_first: boolean;
+  /** with stop_at_first: schedules still run after the first failure (the target's other orders) */
+  more?: number;
   max_steps?: number;
   /** fault injection in every schedule (--fail-nth, --fail-rate; kept in the tokens) */
   fault?: FaultConfig;
@@ -78,9 +80,11 @@ export function plan(p: Pick<SearchPlan, 'variant' | 'scenario' | 'search'> & Pa
   };
 }
 
-/** What the command line asks for: searches x variants x seed streams over one scenario, one budget for all. */
+/** What the command line asks for: searches x variants x seed streams over its scenarios, one budget for all. */
 export interface Portfolio {
   variants: string[];
+  /** several scenarios (race --scenario S1,S2); absent: common.scenario alone */
+  scenarios?: string[];
   searches: string[];
   seeds: number;
   seed: number;
@@ -92,16 +96,28 @@ export interface Portfolio {
 /** Seed streams are disjoint ranges of schedule seeds. */
 const STREAM = 1_000_003;
 
-/** The budget of each entry: the portfolio's, split evenly over its entries. */
-export const entry_budget = (p: Portfolio, variants = p.variants.length): number => Math.max(1, Math.ceil(p.budget / (p.seeds * p.searches.length * Math.max(1, variants))));
+/** The scenarios a portfolio searches, in the order given. */
+export const portfolio_scenarios = (p: Portfolio): string[] => p.scenarios ?? [p.common.scenario];
 
-/** One plan per (variant, search, seed stream), in that order, over `variants` (those the scenario applies to). */
-export function entries(p: Portfolio, variants: readonly string[] = p.variants): SearchPlan[] {
-  const budget = entry_budget(p, variants.length);
+/** One (scenario, variant) pair of a portfolio. */
+export interface Pair {
+  scenario: string;
+  variant: string;
+}
+
+/** Every scenario with every variant, scenario by scenario. */
+export const all_pairs = (p: Portfolio): Pair[] => portfolio_scenarios(p).flatMap((scenario) => p.variants.map((variant) => ({ scenario, variant })));
+
+/** The budget of each entry: the portfolio's, split evenly over its entries (`pairs`: the (scenario, variant) pairs searched). */
+export const entry_budget = (p: Portfolio, pairs = all_pairs(p).length): number => Math.max(1, Math.ceil(p.budget / (p.seeds * p.searches.length * Math.max(1, pairs))));
+
+/** One plan per (scenario, variant, search, seed stream), in that order, over `pairs` (those where the scenario applies). */
+export function entries(p: Portfolio, pairs: readonly Pair[] = all_pairs(p)): SearchPlan[] {
+  const budget = entry_budget(p, pairs.length);
   const out: SearchPlan[] = [];
-  for (const variant of variants)
+  for (const { scenario, variant } of pairs)
     for (const search of p.searches)
-      for (let s = 0; s < p.seeds; s++) out.push({ ...p.common, variant, search, budget, seed0: (p.seed + s * STREAM) >>> 0 });
+      for (let s = 0; s < p.seeds; s++) out.push({ ...p.common, scenario, variant, search, budget, seed0: (p.seed + s * STREAM) >>> 0 });
   return out;
 }
 
@@ -112,7 +128,8 @@ export function entries(p: Portfolio, variants: readonly string[] = p.variants):
 export const kStopField = 0; // non-zero: every job stops before its next schedule
 export const kSchedulesField = 1; // schedules run, all jobs
 export const kFailuresField = 2; // jobs that found a failure
-export const kFieldCount = 3;
+export const kFirstField = 3; // 1 + the lowest schedule index any job failed at (0: none yet)
+export const kFieldCount = 4;
 
 export const job_slots = (): SharedArrayBuffer => new SharedArrayBuffer(kFieldCount * Int32Array.BYTES_PER_ELEMENT);
 

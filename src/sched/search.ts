@@ -1,6 +1,7 @@
 // Main side of controlled mode: run one schedule from a spec, search many (one loop over an
 // explorer: ./explore), replay a token and say where it diverged, and shrink a failing schedule.
 import type { Finding } from '../report/report.ts';
+import { target_run, type TargetRun } from '../report/orders.ts';
 import type { Scenario } from '../scenarios/types.ts';
 import type { DetectorName, Rig, RunOutcome } from '../system/rig.ts';
 import { scenario_ref } from '../scenarios/load.ts';
@@ -22,6 +23,10 @@ export interface SearchHooks {
   searches?: readonly Search[];
   /** coverage of every schedule (not the calibration runs) is added into this buffer */
   coverage?: SharedArrayBuffer;
+  /** the last schedule index the caller still wants run (a portfolio's first failure + plan.more) */
+  last?: () => number;
+  /** this search met its target first at this schedule */
+  first_found?: (schedule: number) => void;
 }
 
 export interface FoundFinding {
@@ -39,6 +44,8 @@ export interface SearchResult {
   found: FoundFinding[];
   /** the explorer had no schedule left: its whole space (within its bound, up to its reduction) was run */
   exhausted: boolean;
+  /** with a target: every schedule's target findings, in their function-level interleaving */
+  target_runs: TargetRun[];
 }
 
 export function failing(o: RunOutcome, target?: RegExp): Finding[] {
@@ -73,7 +80,10 @@ export async function search(rig: Rig, scenario: Scenario, plan: SearchPlan, on:
   let exhausted = false;
   let schedules = 0;
   let steps = 0;
-  while (schedules < plan.budget && on.stopped?.() !== true) {
+  const target_runs: TargetRun[] = [];
+  // stop at the first failure, or (plan.more) that many schedules after it
+  const last = (): number => Math.min(on.last?.() ?? Infinity, first === undefined || !plan.stop_at_first ? Infinity : first.schedule + (plan.more ?? 0));
+  while (schedules < plan.budget && on.stopped?.() !== true && schedules <= last()) {
     const next = explorer.next();
     if (next === null) {
       exhausted = true;
@@ -92,15 +102,23 @@ export async function search(rig: Rig, scenario: Scenario, plan: SearchPlan, on:
       const key = f.signature ?? `${f.kind}:${f.id}`;
       if (!found.has(key)) found.set(key, { finding: f, token: encode_token(rec), schedule: k });
     }
-    if (first === undefined && failing(out, target).length > 0) {
+    const hit = failing(out, target);
+    if (target !== undefined && hit.length > 0) {
+      const token = encode_token(rec);
+      for (const f of hit) {
+        const r = target_run(f, k, token);
+        if (r !== null) target_runs.push(r);
+      }
+    }
+    if (first === undefined && hit.length > 0) {
       first = { token: encode_token(rec), outcome: out, schedule: k, spec: rec };
-      if (plan.stop_at_first) break;
+      on.first_found?.(k);
     }
     on.progress?.(schedules, found.size);
   }
   // the budget ran out on the last schedule there was
   if (!exhausted && first === undefined && schedules === plan.budget) exhausted = explorer.next() === null;
-  return { schedules, steps, elapsed_s: (performance.now() - t0) / 1000, found: [...found.values()], exhausted, ...(first !== undefined ? { first } : {}) };
+  return { schedules, steps, elapsed_s: (performance.now() - t0) / 1000, found: [...found.values()], exhausted, target_runs, ...(first !== undefined ? { first } : {}) };
 }
 
 export interface ReplayCheck {

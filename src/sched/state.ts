@@ -12,7 +12,14 @@ export const SchedAbortName: Record<number, string> = { 0: 'none', 1: 'deadlock'
 const F = SchedArea.fields;
 /** Absolute word index of every field in the global buffer. */
 const W = Object.fromEntries(Object.entries(F).map(([k, spec]) => [k, GLOBAL.sched + spec.off])) as Readonly<Record<keyof typeof F, number>>;
-const ATOMIC = new Set<keyof typeof F>(['arrived', 'start_at', 'abort', 'finished', 'baton', 'running']);
+const ATOMIC_NAMES: readonly (keyof typeof F)[] = ['arrived', 'start_at', 'abort', 'finished', 'baton', 'running'];
+// A flag per field, not a Set: get/set run at every schedule point, and once inlined with a
+// constant name the flag is a plain property load where Set.has was a hash lookup.
+const ATOMIC = Object.fromEntries(Object.keys(F).map((k) => [k, ATOMIC_NAMES.includes(k as keyof typeof F)])) as Readonly<Record<keyof typeof F, boolean>>;
+
+// f64 indexes of virtual time and the deadlines (the area is 8-byte aligned)
+const VNOW = W.vnow >> 1;
+const DEADLINE = W.deadline >> 1;
 
 /** Word indexes of the scheduler's fields in the global buffer, and typed access. */
 export class SchedView {
@@ -28,36 +35,38 @@ export class SchedView {
     this.f = new Float64Array(g.sab, 0, Math.floor(g.sab.byteLength / 8));
   }
   i(name: keyof typeof F, k = 0): number {
-    return this.b + F[name].off + k;
+    return W[name] + k;
   }
   // Only the baton holder touches the scheduler's state, and passing the baton (an Atomics store
   // and notify, then a load or wait) orders those accesses: plain reads and writes are enough,
   // except for the words actors touch without the baton (arrival, abort, the end).
   get(name: keyof typeof F, k = 0): number {
-    return ATOMIC.has(name) ? Atomics.load(this.a, this.i(name, k)) : this.a[this.b + F[name].off + k]!;
+    const i = W[name] + k;
+    return ATOMIC[name] ? Atomics.load(this.a, i) : this.a[i]!;
   }
   set(name: keyof typeof F, v: number, k = 0): void {
-    if (ATOMIC.has(name)) Atomics.store(this.a, this.i(name, k), v);
-    else this.a[this.b + F[name].off + k] = v;
+    const i = W[name] + k;
+    if (ATOMIC[name]) Atomics.store(this.a, i, v);
+    else this.a[i] = v;
   }
   add(name: keyof typeof F, v: number, k = 0): number {
-    if (ATOMIC.has(name)) return Atomics.add(this.a, this.i(name, k), v);
-    const i = this.b + F[name].off + k;
+    const i = W[name] + k;
+    if (ATOMIC[name]) return Atomics.add(this.a, i, v);
     const old = this.a[i]!;
     this.a[i] = old + v;
     return old;
   }
   get vnow(): number {
-    return this.f[this.i('vnow') >> 1]!;
+    return this.f[VNOW]!;
   }
   set vnow(v: number) {
-    this.f[this.i('vnow') >> 1] = v;
+    this.f[VNOW] = v;
   }
   deadline(actor: number): number {
-    return this.f[(this.i('deadline') >> 1) + actor]!;
+    return this.f[DEADLINE + actor]!;
   }
   set_deadline(actor: number, v: number): void {
-    this.f[(this.i('deadline') >> 1) + actor] = v;
+    this.f[DEADLINE + actor] = v;
   }
   /**
    * Actors that may be picked now: runnable ones; blocked ones whose deadline has passed; and the

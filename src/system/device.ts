@@ -10,6 +10,7 @@ import { VfioCcwPrivate as PrivateStruct, type VfioCcwPrivate } from '../driver/
 import { driver_for } from '../driver/fsm.ts';
 import { vfio_ccw_sch_probe } from '../driver/drv.ts';
 import { vfio_ccw_mdev_probe, vfio_ccw_private_init } from '../driver/ops.ts';
+import { VfioCore, type VfioCoreView } from '../vfio/mdev_core.ts';
 import { eventfds_for, type SharedMemory } from './devices.ts';
 
 /** Buffer indexes: 0 global, 1 the system area (css-wide machine words, scenario words), 2.. devices. */
@@ -34,8 +35,10 @@ const SCH = PRIV + PrivateStruct.words;
 const HW = SCH + Subchannel.words;
 const CP = HW + HwSubchannel.words;
 const GUEST = CP + ChannelProgram.words + (((CP + ChannelProgram.words) & 1) === 0 ? 0 : 1);
-// struct subchannel's todo part comes last: the object ids before it stay as they were.
-const SCH_DEV = GUEST + GuestMemory.words;
+/** The mdev core's and vfio core's words for the device's one mdev (vfio/mdev_core.ts), last so nothing before moves. */
+const VCORE = GUEST + GuestMemory.words;
+// struct subchannel's todo part comes after: the object ids before it stay as they were.
+const SCH_DEV = VCORE + VfioCore.words;
 const VDEV = SCH_DEV + SubchannelDev.words;
 export const DEVICE_WORDS = VDEV + VfioDeviceCore.words;
 
@@ -57,6 +60,7 @@ export function name_system(devices: number): void {
     hw_name_region(b, null, HW, `${pre}hw.`);
     nameRegion(b, CP, ChannelProgram, `${pre}cp->`);
     nameRegion(b, GUEST, GuestMemory, `${pre}guest.`);
+    nameRegion(b, VCORE, VfioCore, `${pre}vfio.`);
     nameRegion(b, SCH_DEV, SubchannelDev, `${pre}sch->`);
     nameRegion(b, VDEV, VfioDeviceCore, `${pre}vdev->`);
   }
@@ -134,6 +138,11 @@ export function bind_system(g: SharedBuf, bufs: ReadonlyMap<number, SharedBuf> |
     guests.push(gm);
   }
   return { g, css, sys: bind_sys(sysb), devs, guests, wq, cio_wq };
+}
+
+/** This thread's view of a device's mdev core and vfio core words. */
+export function vfio_core_of(p: VfioCcwPrivate): VfioCoreView {
+  return bind(VfioCore, p.buf, VCORE);
 }
 
 /** Main, before any worker sees the buffers: machine reset, css probe of each subchannel. */

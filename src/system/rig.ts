@@ -20,7 +20,7 @@ import { alloc_devices, bind_system, device_of_buffer, init_driver, init_system,
 import { check_devices, overrun_allowance_ms, race_shadow_for, type SharedMemory } from './devices.ts';
 import { collect_device_stats, live_device_stats, type DeviceStat } from './device-stats.ts';
 import type { DetectArgs, IrqArgs } from './actors.ts';
-import { wq_stop, SCHED_LOG, MAX_ACTORS, MAX_EVENTFDS, eventfd_stats } from '../kernel/index.ts';
+import { wq_stop, SCHED_LOG, MAX_ACTORS, eventfd_totals } from '../kernel/index.ts';
 import { ActorSched, SchedAbortName, SchedAbortReason, SchedView } from '../sched/state.ts';
 import { init_strategy, type StrategyName } from '../sched/strategy.ts';
 import { unpack, type Decision } from '../sched/decision.ts';
@@ -431,13 +431,9 @@ function collect(cfg: RunConfig, run: Prepared, end: Exclude<Ended, { hung: numb
 
 /** The eventfds' and the users' counters (the machine's and the driver's come per device). */
 function counters(sys: System, results: readonly UserResult[], stats: Record<string, number>): void {
-  stats['eventfd.signals'] = 0;
-  stats['eventfd.reads'] = 0;
-  for (let fd = 0; fd < MAX_EVENTFDS; fd++) {
-    const st = eventfd_stats(sys.g, fd);
-    stats['eventfd.signals'] += st.signals;
-    stats['eventfd.reads'] += st.reads;
-  }
+  const fds = eventfd_totals(sys.g);
+  stats['eventfd.signals'] = fds.signals;
+  stats['eventfd.reads'] = fds.reads;
   for (const r of results) for (const [k, v] of Object.entries(r.counters)) stats[`user.${k}`] = (stats[`user.${k}`] ?? 0) + v;
 }
 

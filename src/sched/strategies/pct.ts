@@ -81,7 +81,7 @@ export const pct: Strategy = {
     let most = (A[b + FAIR_AT]! || FAIR) - 1;
     for (let a = 0; a < MAX_ACTORS; a++) {
       const i = b + STARVE + a;
-      const timed = v.get('st', a) === ActorSched.blocked;
+      const timed = A[v.w.st + a] === ActorSched.blocked;
       if (a === best) A[i] = timed ? 0 : A[i]! & ~0xffff;
       if ((c.mask & (1 << a)) === 0 || a === best) continue;
       const low = Math.min((A[i]! & 0xffff) + 1, 0xffff);

@@ -1,0 +1,193 @@
+// The layers above vfio-ccw that create and remove its mdev and hand out device FDs:
+// drivers/vfio/mdev/mdev_core.c + mdev_sysfs.c (create_store, remove_store) and the vfio core's
+// registration (drivers/vfio/vfio.c: vfio_del_group_dev ≤ v5.13, vfio_unregister_group_dev from
+// v5.14; vfio_main.c in the current tree). Read: mdev_core.c @ 062e720c, mdev_sysfs.c @ 0604aa87,
+// vfio.c v5.14 (vfio_unregister_group_dev, vfio_group_get_device_fd) and vfio_main.c @ mainline.
+// One mdev per subchannel, with QEMU's UUID: a second create with it is -EEXIST in every version.
+// The driver's own steps are the port's vfio_ccw_mdev_probe/remove/request, called, not copied.
+import {
+  HZ, atomic, atomic_cmpxchg, atomic_dec_return, atomic_read, atomic_set, complete, completion, defineStruct, i32, mutex, mutex_lock, mutex_unlock,
+  reinit_completion, spin_lock, spin_unlock, spinlock, wait_for_completion_timeout, type LayoutView,
+} from '../kernel/index.ts';
+import { EAGAIN, EEXIST, ENODEV, ENOENT } from '../uapi/errno.ts';
+import { vfio_ccw_mdev_probe, vfio_ccw_mdev_remove, vfio_ccw_mdev_request } from '../driver/ops.ts';
+import type { VfioCcwPrivate } from '../driver/private.ts';
+
+export const VfioCore = defineStruct('vfio_core', {
+  list_lock: mutex('mdev_list_lock (one lock for every mdev in the kernel; one mdev per subchannel here)'),
+  listed: i32('an mdev with QEMU\'s UUID is on mdev_list (create … mdev_device_release)'),
+  active: i32('mdev->active: create finished and no remove has started'),
+  remove_attr: atomic('the mdev\'s sysfs "remove" attribute exists (device_add … device_remove_file_self)'),
+  refcount: atomic('vfio_device->refcount: the registration plus one per open device FD'),
+  ref_order: spinlock('refcount_dec_and_test\'s ordering (release on every put, acquire on the last): a leaf lock standing for the atomic\'s, not a kernel lock'),
+  comp: completion('vfio_device->comp: the last put completes it; unregister waits for it'),
+  device_lock: mutex('group->device_lock: the group\'s device list (lookup by name, add, del)'),
+  unhooked: i32('off the group\'s device list (mainline: before the unregister waits); device_lock'),
+});
+export type VfioCoreView = LayoutView<typeof VfioCore>;
+
+/** Rounds of HZ * 10 a remove waits for the FDs at least, before its caller may call it a hang. */
+export const UNREGISTER_ROUNDS = 6;
+
+/** Whether to wait another round (the caller's bound: the kernel waits for ever). */
+export type KeepWaiting = (round: number) => boolean;
+const six_rounds: KeepWaiting = (i) => i < UNREGISTER_ROUNDS;
+
+/**
+ * The current tree unhooks the device from its group before it waits (vfio_device_group_unregister
+ * in vfio_unregister_group_dev), so no new FD can be opened while it waits; before, an open still
+ * succeeds while any FD holds a reference (vfio_device_try_get: refcount_inc_not_zero).
+ */
+const unhooks_first = (p: VfioCcwPrivate): boolean => p.drv.name === 'mainline';
+
+/** The registration reference (vfio_register_group_dev / vfio_add_group_dev): refcount = 1. */
+export function vfio_register_group_dev(c: VfioCoreView): void {
+  const F = 'vfio_register_group_dev';
+  reinit_completion(c.comp);
+  atomic_set(c.refcount, 1, F);
+  mutex_lock(c.device_lock, F);
+  c.unhooked.set(0, F);
+  mutex_unlock(c.device_lock, F);
+}
+
+/** refcount_inc_not_zero: no reference is taken once the last one is gone. */
+function vfio_device_try_get(c: VfioCoreView, site: string): boolean {
+  for (let n = atomic_read(c.refcount, site); n > 0; n = atomic_read(c.refcount, site)) {
+    if (atomic_cmpxchg(c.refcount, n, n + 1, site) === n) return true;
+  }
+  return false;
+}
+
+/** vfio_device_put (_registration): the last reference completes comp. */
+export function vfio_device_put(c: VfioCoreView): void {
+  const F = 'vfio_device_put';
+  spin_lock(c.ref_order, F);
+  const last = atomic_dec_return(c.refcount, F) === 0;
+  spin_unlock(c.ref_order, F);
+  if (last) complete(c.comp, F);
+}
+
+/**
+ * VFIO_GROUP_GET_DEVICE_FD: find the device (-ENODEV when it is not in the group), take a
+ * reference, run the open (the port's vfio_device_open, passed in); a failed open puts it back.
+ */
+export function vfio_group_get_device_fd(c: VfioCoreView, open: () => number): number {
+  const F = 'vfio_group_get_device_fd';
+  // vfio_device_get_from_name: the list walk and the reference under device_lock
+  mutex_lock(c.device_lock, F);
+  const got = c.unhooked.get(F) === 0 && vfio_device_try_get(c, F);
+  mutex_unlock(c.device_lock, F);
+  if (!got) return -ENODEV;
+  const rc = open();
+  if (rc !== 0) vfio_device_put(c);
+  return rc;
+}
+
+/** The FD's release (vfio_device_fops_release): the driver's close, then the FD's reference. */
+export function vfio_device_fops_release(c: VfioCoreView, release: () => void): void {
+  release();
+  vfio_device_put(c);
+}
+
+/**
+ * vfio_unregister_group_dev (vfio_del_group_dev ≤ v5.13, same loop over vfio.release_q): drop the
+ * registration, then until the last FD is closed ask the driver for the device back
+ * (device->ops->request(i++); vfio-ccw has .request from v5.11, the port's vfio_ccw_mdev_request
+ * signals the REQ eventfd where the variant has it) and wait up to HZ * 10. The kernel loops for
+ * ever; here `more` bounds it and false says the FDs were still open (the caller's hang).
+ */
+export function vfio_unregister_group_dev(p: VfioCcwPrivate, c: VfioCoreView, more: KeepWaiting = six_rounds): boolean {
+  const F = 'vfio_unregister_group_dev';
+  if (unhooks_first(p)) {
+    mutex_lock(c.device_lock, F);
+    c.unhooked.set(1, F);
+    mutex_unlock(c.device_lock, F);
+  }
+  vfio_device_put(c);
+  // try_wait_for_completion, as a wait of no time: the seam's try_wait reports no wake, and the
+  // kernel's takes comp's wait.lock, which orders the last put before everything after it
+  let done = wait_for_completion_timeout(c.comp, 0, F) > 0;
+  for (let i = 0; !done && more(i); ) {
+    vfio_ccw_mdev_request(p, i++);
+    done = wait_for_completion_timeout(c.comp, HZ * 10, F) > 0;
+  }
+  return done;
+}
+
+/** What create_store answers: 0, or a negative errno. */
+export function mdev_create(p: VfioCcwPrivate, c: VfioCoreView): number {
+  const F = 'mdev_device_create';
+  mutex_lock(c.list_lock, F);
+  if (c.listed.get(F) !== 0) {
+    mutex_unlock(c.list_lock, F);
+    return -EEXIST;
+  }
+  c.listed.set(1, F);
+  mutex_unlock(c.list_lock, F);
+  // v5.14+: device_add (the "remove" attribute) before the driver is attached; before, the
+  // parent's .create ran first and the attribute came with mdev_create_sysfs_files.
+  const attr_first = !p.drv.f.per_fd_open;
+  if (attr_first) atomic_set(c.remove_attr, 1, F);
+  const rc = vfio_ccw_mdev_probe(p);
+  if (rc !== 0) {
+    if (attr_first) atomic_set(c.remove_attr, 0, F);
+    mdev_device_release(c);
+    return rc;
+  }
+  vfio_register_group_dev(c);
+  if (!attr_first) atomic_set(c.remove_attr, 1, F);
+  // mdev->active = true: a plain store, outside mdev_list_lock
+  c.active.set(1, F);
+  return 0;
+}
+
+/** mdev_device_release (the last put_device): off mdev_list. */
+function mdev_device_release(c: VfioCoreView): void {
+  const F = 'mdev_device_release';
+  mutex_lock(c.list_lock, F);
+  c.listed.set(0, F);
+  mutex_unlock(c.list_lock, F);
+}
+
+/** The outcome of a remove: its answer, and false when the FDs never closed (the harness's bound). */
+export interface RemoveResult {
+  rc: number;
+  closed: boolean;
+}
+
+/**
+ * remove_store: with no mdev there is no attribute to write (-ENOENT at open); of two writers only
+ * the one whose device_remove_file_self() removed it goes on, the other returns count (0 here).
+ * Then mdev_device_remove: -EAGAIN while a create has not finished (the attribute is gone by then,
+ * as in the kernel); device_del runs the vfio core's unregister (waiting for every FD) and the
+ * driver's remove; the last put takes the mdev off the list.
+ */
+export function mdev_remove(p: VfioCcwPrivate, c: VfioCoreView, more: KeepWaiting = six_rounds): RemoveResult {
+  const F = 'mdev_device_remove';
+  if (atomic_read(c.remove_attr, F) === 0) return { rc: -ENOENT, closed: true };
+  if (atomic_cmpxchg(c.remove_attr, 1, 0, F) !== 1) return { rc: 0, closed: true };
+  mutex_lock(c.list_lock, F);
+  if (c.listed.get(F) === 0) {
+    mutex_unlock(c.list_lock, F);
+    return { rc: -ENODEV, closed: true };
+  }
+  if (c.active.get(F) === 0) {
+    mutex_unlock(c.list_lock, F);
+    return { rc: -EAGAIN, closed: true };
+  }
+  c.active.set(0, F);
+  mutex_unlock(c.list_lock, F);
+  if (!vfio_unregister_group_dev(p, c, more)) return { rc: 0, closed: false };
+  vfio_ccw_mdev_remove(p);
+  mdev_device_release(c);
+  return { rc: 0, closed: true };
+}
+
+/** The mdev main made at set-up (init_driver, before the core existed): listed, active, removable, registered. */
+export function mdev_adopt(c: VfioCoreView): void {
+  const F = 'mdev_device_create';
+  c.listed.set(1, F);
+  atomic_set(c.remove_attr, 1, F);
+  vfio_register_group_dev(c);
+  c.active.set(1, F);
+}

@@ -1,0 +1,82 @@
+// A two-user program for test/fuzz-lifecycle.test.ts: mdev remove must wait for the FD QEMU holds.
+//
+//   user 0 (QEMU)                          user 1 (the admin)
+//   fd_realize (an FD, its reference)
+//                                          REMOVING = 1
+//                                          mdev_remove -> vfio_unregister_group_dev:
+//                                            put the registration, request (REQ), wait
+//   sees the REQ (irqs >= 3) or the
+//   registration gone (refcount 1), and
+//   REMOVED still 0 a while after
+//   checks: the driver's remove has not
+//   run (private->mdev still set)
+//   CLOSING = 1; unplug (close)
+//                                            ... woken by the last put
+//                                          vfio_ccw_mdev_remove; REMOVED = 1
+//                                          checks: CLOSING was set before the remove returned
+import { peek } from '../../src/kernel/index.ts';
+import { run_user, type ScenarioEnv, type UserArgs, type UserResult } from '../../src/scenarios/env.ts';
+import type { Scenario } from '../../src/scenarios/types.ts';
+import type { ProgramCtx } from '../../src/runtime/context.ts';
+import { vfio_core_of } from '../../src/system/device.ts';
+import { mdev_remove } from '../../src/vfio/mdev_core.ts';
+import { fd_realize, fd_unplug, type UserFds } from '../../src/fuzz/fds.ts';
+
+export const remove_order: Scenario = {
+  id: 'T-REMOVE-ORDER',
+  slug: 'remove-order',
+  title: 'mdev remove waits for the FD QEMU holds',
+  module: import.meta.url,
+  users: { min: 2, default: 2 },
+  iterations: 1,
+  hw: {},
+};
+
+const REMOVING = 0;
+const CLOSING = 1;
+const REMOVED = 2;
+
+export function user(ctx: ProgramCtx, args: UserArgs): UserResult {
+  return run_user(ctx, args, (env) => {
+    const st: UserFds = { fds: 0, realized: false, core: vfio_core_of(env.p), req_slot: null, ctx: [] };
+    env.wait_hw_running();
+    if (env.user === 0) {
+      const err = fd_realize(env, st);
+      env.check('order.realized', err === null, err ?? 'realized');
+    }
+    env.barrier();
+    if (env.user === 0) qemu(env, st);
+    else admin(env, st);
+  });
+}
+
+function qemu(env: ScenarioEnv, st: UserFds): void {
+  env.wait_flag(REMOVING, (v) => v === 1, 30_000);
+  const core = st.core!;
+  let asked: boolean;
+  if (env.f.irqs >= 3) asked = env.client.wait_req(30_000);
+  else {
+    // no .request before v5.11: the remover only drops its reference and waits
+    asked = false;
+    for (let i = 0; i < 100_000 && !asked; i++) {
+      asked = peek(core.refcount) === 1;
+      if (!asked) env.relax();
+    }
+    // and give it the chance to return early: a remove that does not wait sets REMOVED now (a
+    // controlled schedule runs it while this user waits; free mode gives it a second)
+    if (env.wait_flag(REMOVED, (v) => v === 1, 1000)) asked = false;
+  }
+  env.check('order.remover-waits', asked, env.f.irqs >= 3 ? 'no REQ signal from the remove' : 'the remove never dropped its registration');
+  env.check('order.not-removed-while-open', peek(env.p.v.mdev) === 1 && env.flag(REMOVED) === 0, `private->mdev ${peek(env.p.v.mdev)}, REMOVED ${env.flag(REMOVED)} while this FD is open`);
+  env.set_flag(CLOSING, 1);
+  fd_unplug(env, st);
+  const done = env.wait_flag(REMOVED, (v) => v === 1, 60_000);
+  env.check('order.removed-after-close', done && peek(env.p.v.mdev) === 0, `REMOVED ${env.flag(REMOVED)}, private->mdev ${peek(env.p.v.mdev)}`);
+}
+
+function admin(env: ScenarioEnv, st: UserFds): void {
+  env.set_flag(REMOVING, 1);
+  const r = mdev_remove(env.p, st.core!);
+  env.check('order.remove-returned-after-close', r.rc === 0 && r.closed && env.flag(CLOSING) === 1, `rc ${r.rc}, closed ${r.closed}, CLOSING ${env.flag(CLOSING)} when the remove returned`);
+  env.set_flag(REMOVED, 1);
+}
