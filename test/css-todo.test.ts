@@ -28,7 +28,7 @@ describe('css_sch_todo on cio_work_q', () => {
     expect(o.trace.some((e) => e.kind === H.run && e.obj === ran[0]!.obj && e.actor !== css)).toBe(false);
     // the unregistration's steps happen on the css worker
     const sites = new Set(o.trace.filter((e) => e.actor === css).map((e) => e.site));
-    for (const s of ['css_sch_todo', 'css_sch_device_unregister', 'vfio_ccw_mdev_unreg']) expect(sites).toContain(s);
+    for (const s of ['css_sch_todo', 'css_sch_device_unregister', 'vfio_unregister_group_dev']) expect(sites).toContain(s);
     const k = checks(o);
     expect(k['S7.unreg-scheduled']).toBe(true);
     expect(k['S7.req']).toBe(true); // the removal asked QEMU for the device

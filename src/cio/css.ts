@@ -1,7 +1,7 @@
 // drivers/s390/cio/css.c (and the chsc event path): subchannel set-up, the css slow path and
 // path events as the machine delivers them to the css driver. It is also the one module the
 // driver imports the host's common I/O layer from.
-import { WARN, Warn, mutex_lock, mutex_unlock, queue_work, spin_lock_irq, spin_lock_irqsave, spin_unlock_irq, spin_unlock_irqrestore } from '../kernel/index.ts';
+import { WARN, Warn, mutex_lock, mutex_unlock, poke, queue_work, refcount_add_return, spin_lock_irq, spin_lock_irqsave, spin_unlock_irq, spin_unlock_irqrestore } from '../kernel/index.ts';
 import type { HwConfig } from '../hw/config.ts';
 import { hw_run, type HwHost, type HwRunResult } from '../hw/engine.ts';
 import type { HwCssView } from '../hw/layout.ts';
@@ -31,7 +31,7 @@ export function css_init_subchannel(sch: Subch, schid: number, isc = 3): void {
   sch.v.todo.set(0, S);
   sch.v.registered.set(1, S);
   // device_initialize's reference, which device_unregister drops
-  Atomics.store(sch.d.dev_ref.a, sch.d.dev_ref.i, 1);
+  poke(sch.d.dev_ref, 1);
 }
 
 /** The host side of the machine for one subchannel: the I/O interrupt entry and the css callbacks. */
@@ -67,7 +67,7 @@ export function css_hw_run(css: HwCssView, subs: readonly Subch[], seed: number,
 
 /** get_device(&sch->dev): a reference on the subchannel (refcount_t: no hook event). */
 export function get_device(sch: Subch, site: string): void {
-  if (Atomics.add(sch.d.dev_ref.a, sch.d.dev_ref.i, 1) <= 0) WARN(Warn.driver, sch.d.dev_ref.id, `refcount_t: addition on 0; use-after-free (get_device in ${site})`);
+  if (refcount_add_return(1, sch.d.dev_ref) <= 1) WARN(Warn.driver, sch.d.dev_ref.id, `refcount_t: addition on 0; use-after-free (get_device in ${site})`);
 }
 
 /**
@@ -75,7 +75,7 @@ export function get_device(sch: Subch, site: string): void {
  * subchannel's memory is the device buffer, which is not freed here.
  */
 export function put_device(sch: Subch, site: string): void {
-  if (Atomics.sub(sch.d.dev_ref.a, sch.d.dev_ref.i, 1) <= 0) WARN(Warn.driver, sch.d.dev_ref.id, `refcount_t: underflow; use-after-free (put_device in ${site})`);
+  if (refcount_add_return(-1, sch.d.dev_ref) < 0) WARN(Warn.driver, sch.d.dev_ref.id, `refcount_t: underflow; use-after-free (put_device in ${site})`);
 }
 
 /**
@@ -95,7 +95,7 @@ export function css_sched_sch_todo(sch: Subch, todo: number, site = 'css_sched_s
 /** css_remove (the bus's remove, from device_del): the driver's remove, then sch->driver = NULL. */
 function css_remove(sch: Subch): void {
   css_driver(sch)?.remove?.(sch);
-  Atomics.store(sch.d.driver.a, sch.d.driver.i, 0);
+  poke(sch.d.driver, 0);
 }
 
 /**

@@ -1,6 +1,6 @@
 // drivers/s390/cio/css.h: struct subchannel (laid out in shared memory), struct css_driver and
 // the subchannel todo; the per-thread handle bundles the kernel struct with its machine state.
-import { atomic, bind, bytes, defineStruct, i32, mutex, spinlock, work, type LayoutView, type SharedBuf, type WorkqueueStruct } from '../kernel/index.ts';
+import { atomic, bind, bytes, defineStruct, i32, mutex, peek, spinlock, work, type LayoutView, type SharedBuf, type WorkqueueStruct } from '../kernel/index.ts';
 import { bind_hw_subchannel, type Hw, type HwCssView } from '../hw/layout.ts';
 import { IRB_SIZE, PMCW_ENA, PMCW_FLAGS, PMCW_LPUM, SCHIB_SCSW, SCHIB_SIZE } from '../hw/schib.ts';
 import type { ChpLink } from './chp.ts';
@@ -98,6 +98,6 @@ export function css_unregister_driver(): void {
  * clears sch->driver; the word is read unhooked, as the callers' test is not a driver access).
  */
 export function css_driver(sch?: Subch): CssDriver | null {
-  if (sch !== undefined && Atomics.load(sch.d.driver.a, sch.d.driver.i) === 0) return null;
+  if (sch !== undefined && peek(sch.d.driver) === 0) return null;
   return driver;
 }

@@ -3,7 +3,7 @@
 import type { Subch } from '../cio/css.ts';
 import { crw_free_all } from './crw.ts';
 import { vfio_ccw_sch_quiesce } from './drv.ts';
-import { vfio_ccw_mdev_unreg } from './ops.ts';
+import { vfio_ccw_mdev_unreg } from '../vfio/mdev_core.ts';
 import type { VfioCcwPrivate } from './private.ts';
 
 /**

@@ -24,7 +24,7 @@ import { vfio_ccw_fsm_event } from './fsm.ts';
 import type { VfioCcwPrivate } from './private.ts';
 import { SITES } from './sites.ts';
 import { fsm_returns_state } from './features.ts';
-import { vfio_device_get_registration, vfio_device_put_registration, vfio_device_registered, vfio_unregister_group_dev } from '../vfio/core.ts';
+import { vfio_device_fd_get, vfio_device_fd_put, vfio_device_registered } from '../vfio/vfio_device.ts';
 import { copy_from_user, copy_to_user as copy_out, type UserPtr } from './uaccess.ts';
 
 type RegionRw = (p: VfioCcwPrivate, buf: UserPtr, count: number, ppos: number) => number;
@@ -377,7 +377,7 @@ export function vfio_device_open(p: VfioCcwPrivate): number {
   if (ret === 0) p.v.open_count.set(n + 1, F);
   mutex_unlock(p.v.open_lock, F);
   // the open FD holds the device until it is released (what unregistering waits for)
-  if (ret === 0) vfio_device_get_registration(p.core);
+  if (ret === 0) vfio_device_fd_get(p.core);
   return ret;
 }
 
@@ -393,7 +393,7 @@ export function vfio_device_release(p: VfioCcwPrivate): void {
   if (n === 1 || p.drv.f.per_fd_open) vfio_ccw_mdev_close_device(p);
   p.v.open_count.set(n - 1, F);
   mutex_unlock(p.v.open_lock, F);
-  vfio_device_put_registration(p.core, F);
+  vfio_device_fd_put(p.core, F);
 }
 
 /** DMA unmap of guest memory overlapping pinned channel-program pages. */
@@ -470,22 +470,6 @@ export function vfio_ccw_mdev_remove(p: VfioCcwPrivate): void {
   if (f.avail_accounting) atomic_inc(p.v.avail, F);
   vfio_put_device(p);
   if (f.release_completion) wait_for_completion(p.v.release_comp, F);
-}
-
-/**
- * vfio_ccw_mdev_unreg (≤ v6.1; mdev_unregister_parent in v6.2+), from the css remove: the mdev core
- * removes the parent's mdev, whose vfio device unregistration first waits for the users to close
- * their FDs (asking through .request, v5.11+), then runs the driver's mdev remove; the parent goes.
- */
-export function vfio_ccw_mdev_unreg(p: VfioCcwPrivate): void {
-  const F = 'vfio_ccw_mdev_unreg';
-  // the mdev core's own list of the parent's mdevs, not a driver field: read unhooked
-  if (Atomics.load(p.v.mdev.a, p.v.mdev.i) !== 0) {
-    vfio_unregister_group_dev(p.core, p.drv.f.irqs >= 3 ? (count) => vfio_ccw_mdev_request(p, count) : null, F);
-    vfio_ccw_mdev_remove(p);
-  }
-  // the parent's registration is the mdev core's (v6.2+ the parent outlives the freed private): unhooked
-  Atomics.store(p.v.parent_registered.a, p.v.parent_registered.i, 0);
 }
 
 /** Another holder of the vfio_device (a sysfs reader, the vfio core's open path): get_device. */

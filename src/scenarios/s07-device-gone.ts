@@ -155,7 +155,7 @@ function admin(env: ScenarioEnv): void {
   if (wq === null) throw new Error('S7: no cio_work_q');
   flush_workqueue(wq, 'css_wait_for_slow_path');
   const open = peek(env.p.v.open_count);
-  const users = Atomics.load(env.p.core.refcount.a, env.p.core.refcount.i);
+  const users = peek(env.p.core.refcount);
   env.check('S7.remove-after-close', open === 0 && users === 0, `${open} device fds open, ${users} vfio device references once the unregistration ran`);
   const registered = peek(env.p.sch.v.registered);
   env.check('S7.removed', peek(env.p.v.mdev) === 0 && registered === 0 && state(env) === 'NOT_OPER', `mdev ${peek(env.p.v.mdev)}, subchannel registered ${registered}, state ${state(env)}`);

@@ -5,7 +5,6 @@ import { HwCss, HwSubchannel, bind_hw_css, hw_css_reset, hw_name_region, hw_rese
 import { Subchannel, SubchannelDev, bind_subchannel, css_init_subchannel } from '../cio/css.ts';
 import { ChannelProgram, bind_cp } from '../driver/cp.ts';
 import { GuestMemory, bind_guest, type GuestMemoryView } from '../vfio/guest.ts';
-import { VfioDeviceCore } from '../vfio/core.ts';
 import { VfioCcwPrivate as PrivateStruct, type VfioCcwPrivate } from '../driver/private.ts';
 import { driver_for } from '../driver/fsm.ts';
 import { vfio_ccw_sch_probe } from '../driver/drv.ts';
@@ -39,8 +38,7 @@ const GUEST = CP + ChannelProgram.words + (((CP + ChannelProgram.words) & 1) ===
 const VCORE = GUEST + GuestMemory.words;
 // struct subchannel's todo part comes after: the object ids before it stay as they were.
 const SCH_DEV = VCORE + VfioCore.words;
-const VDEV = SCH_DEV + SubchannelDev.words;
-export const DEVICE_WORDS = VDEV + VfioDeviceCore.words;
+export const DEVICE_WORDS = SCH_DEV + SubchannelDev.words;
 
 export const WORK_IO_TODO = 1;
 export const WORK_CRW_TODO = 2;
@@ -62,7 +60,6 @@ export function name_system(devices: number): void {
     nameRegion(b, GUEST, GuestMemory, `${pre}guest.`);
     nameRegion(b, VCORE, VfioCore, `${pre}vfio.`);
     nameRegion(b, SCH_DEV, SubchannelDev, `${pre}sch->`);
-    nameRegion(b, VDEV, VfioDeviceCore, `${pre}vdev->`);
   }
 }
 
@@ -130,7 +127,7 @@ export function bind_system(g: SharedBuf, bufs: ReadonlyMap<number, SharedBuf> |
     const buf = get(dev_index(d));
     const gm = bind_guest(buf, GUEST);
     const v = bind(PrivateStruct, buf, PRIV);
-    const p: VfioCcwPrivate = { dev: d, buf, g, v, sch: bind_subchannel(buf, SCH, HW, d, css, SCH_DEV, cio_wq), cp: bind_cp(buf, CP, gm, drv.f.cp_rules), drv, wq, core: bind(VfioDeviceCore, buf, VDEV) };
+    const p: VfioCcwPrivate = { dev: d, buf, g, v, sch: bind_subchannel(buf, SCH, HW, d, css, SCH_DEV, cio_wq), cp: bind_cp(buf, CP, gm, drv.f.cp_rules), drv, wq, core: bind(VfioCore, buf, VCORE) };
     works.set(v.io_work.id, v.io_work);
     works.set(v.crw_work.id, v.crw_work);
     cio_works.set(p.sch.d.todo_work.id, p.sch.d.todo_work);
@@ -142,7 +139,7 @@ export function bind_system(g: SharedBuf, bufs: ReadonlyMap<number, SharedBuf> |
 
 /** This thread's view of a device's mdev core and vfio core words. */
 export function vfio_core_of(p: VfioCcwPrivate): VfioCoreView {
-  return bind(VfioCore, p.buf, VCORE);
+  return p.core;
 }
 
 /** Main, before any worker sees the buffers: machine reset, css probe of each subchannel. */
