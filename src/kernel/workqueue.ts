@@ -162,10 +162,19 @@ export function worker_thread(wq: WorkqueueStruct): number {
  */
 export function wq_idle_begin(wq: WorkqueueStruct): number {
   Atomics.add(wq.a, wq.b + W.exec_waiters.off, 1);
+  return wq_idle_key(wq);
+}
+/** The key an idle executor of `wq` is blocked on in the controlled schedule. */
+export function wq_idle_key(wq: WorkqueueStruct): number {
   return wq.id + W.queued_seq.off;
 }
 export function wq_idle_end(wq: WorkqueueStruct): void {
   Atomics.sub(wq.a, wq.b + W.exec_waiters.off, 1);
+}
+
+/** Nothing was ever queued on `wq` this run (the words are zeroed between runs). */
+export function wq_never_queued(wq: WorkqueueStruct): boolean {
+  return Atomics.load(wq.a, wq.b + W.queued_seq.off) === 0;
 }
 
 /** Ask the executor to return once idle (main, at the end of a run). */

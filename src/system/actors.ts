@@ -1,7 +1,7 @@
 // The programs the long-lived actor workers run: the IRQ worker (the machine and the host's
 // interrupt entry), the todo worker (the vfio-ccw workqueue), the css worker (the css layer's
 // cio_work_q), and the detectors each installs.
-import { fault_configure, register_work_fn, set_might_sleep_mode, worker_thread, wq_idle_begin, wq_idle_end, wq_stop, type FaultConfig, type WorkqueueStruct } from '../kernel/index.ts';
+import { fault_configure, register_work_fn, set_might_sleep_mode, worker_thread, wq_idle_begin, wq_idle_end, wq_idle_key, wq_never_queued, wq_stop, type FaultConfig, type WorkqueueStruct } from '../kernel/index.ts';
 import { css_hw_run, css_register_driver, css_sch_todo, css_unregister_driver, type CssDriver, type Subch } from '../cio/css.ts';
 import { vfio_ccw_sch_remove } from '../driver/drv_remove.ts';
 import { hw_stop } from '../hw/engine.ts';
@@ -18,7 +18,7 @@ import { start_delay_injection, type DelayArgs } from '../detect/delay.ts';
 import { current } from '../kernel/index.ts';
 import type { ProgramCtx } from '../runtime/context.ts';
 import { WORK_CRW_TODO, WORK_IO_TODO, WORK_SCH_TODO, bind_system, type System } from './device.ts';
-import { sched_attach, sched_enter, sched_exit } from '../sched/scheduler.ts';
+import { sched_attach, sched_enter, sched_exit, sched_retire_idle } from '../sched/scheduler.ts';
 import { start_coverage } from '../fuzz/coverage.ts';
 import { ENTRY, entry } from '../fuzz/entry.ts';
 
@@ -60,22 +60,27 @@ export function system_of(ctx: ProgramCtx, variant: string): System {
  * Run `body` as this actor: under the scheduler in controlled mode (attached before the detectors,
  * so the tracer records an event when it really runs), with the requested detectors.
  */
-export function as_actor<T>(sys: System, a: ActorArgs, isUser: boolean, body: () => T, idle?: WorkqueueStruct): T {
+export function as_actor<T>(sys: System, a: ActorArgs, isUser: boolean, body: () => T, idle?: { wq: WorkqueueStruct; retired: T }): T {
   const detach = a.sched === true ? sched_attach(sys.g, () => {
     hw_stop(sys.css);
     wq_stop(sys.wq);
+    // cio_work_q never had work: its worker leaves as if it had never been scheduled (no priority
+    // drawn, no decision), so a run without a css todo makes the decisions it made without it
+    if (wq_never_queued(sys.cio_wq)) sched_retire_idle(wq_idle_key(sys.cio_wq));
     wq_stop(sys.cio_wq);
   }) : null;
   const off = detectors_on(sys, a.detect);
+  let entered = detach !== null;
   try {
     // an idle executor enters the schedule blocked on its queue: no decision until work comes
     if (detach !== null && idle !== undefined) {
-      sched_enter(wq_idle_begin(idle));
-      wq_idle_end(idle);
+      entered = sched_enter(wq_idle_begin(idle.wq));
+      wq_idle_end(idle.wq);
+      if (!entered) return idle.retired;
     } else if (detach !== null) sched_enter();
     return body();
   } finally {
-    if (detach !== null) sched_exit(isUser);
+    if (entered) sched_exit(isUser);
     off();
     detach?.();
   }
@@ -144,7 +149,7 @@ export function css_main(ctx: ProgramCtx, args: ActorArgs): number {
   register_work_fn(WORK_SCH_TODO, (_w, dev) => css_sch_todo(sys.devs[dev]!.sch));
   css_register_driver(vfio_ccw_sch_driver(sys));
   try {
-    return as_actor(sys, args, false, () => worker_thread(sys.cio_wq), sys.cio_wq);
+    return as_actor(sys, args, false, () => worker_thread(sys.cio_wq), { wq: sys.cio_wq, retired: 0 });
   } finally {
     css_unregister_driver();
   }

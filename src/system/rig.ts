@@ -382,10 +382,10 @@ function init_schedule(sv: SchedView, c: SchedConfig, users: number, css: number
   sv.set('mode', 1);
   sv.set('users', users);
   sv.set('max_steps', c.max_steps ?? 200_000);
-  // the css worker last: the strategies draw for the other actors as before
-  const ids = [IRQ_ACTOR, TODO_ACTOR, ...Array.from({ length: users }, (_, u) => FIRST_USER + u), css];
+  const ids = [IRQ_ACTOR, TODO_ACTOR, ...Array.from({ length: users }, (_, u) => FIRST_USER + u)];
   sv.set('start_at', 3 + users);
-  init_strategy(sv, { strategy: c.strategy, seed: c.seed, depth: c.depth, expected: c.expected, actors: ids, ...(c.forced !== undefined ? { forced: c.forced } : {}) });
+  // the css worker is late: it enters blocked on cio_work_q, and the strategies draw nothing for it
+  init_strategy(sv, { strategy: c.strategy, seed: c.seed, depth: c.depth, expected: c.expected, actors: ids, late: [css], ...(c.forced !== undefined ? { forced: c.forced } : {}) });
 }
 
 /** A scenario that needs what the variant lacks: nothing ran. */
