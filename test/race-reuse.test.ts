@@ -48,8 +48,8 @@ it('race over 2 variants x 2 scenarios starts the threads of one run, and search
   expect(both.scenario).toBe('S12,S6');
   expect(both.scenarios).toEqual(['S12', 'S6']);
   expect(both.jobs).toBe(4);
-  // irq, todo and S6's two users, once: what the S6 run alone starts
-  expect(s6.stats.actor_threads_started).toBe(4);
+  // irq, todo, css and S6's two users, once: what the S6 run alone starts
+  expect(s6.stats.actor_threads_started).toBe(5);
   expect(both.stats.actor_threads_started).toBe(s6.stats.actor_threads_started);
   // controlled mode: the same schedules, step for step, and the same findings
   expect(both.stats.schedules).toBe(s12.stats.schedules + s6.stats.schedules);
