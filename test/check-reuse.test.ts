@@ -22,8 +22,8 @@ it('check over 2 variants x 2 scenarios with one job starts its search thread an
   for (const c of report.cells) expect(c, JSON.stringify(c)).toMatchObject({ status: 'run' });
   expect(new Set(report.cells.map((c) => `${c.variant}/${c.scenario}`)).size).toBe(4);
   expect(report.threads.search).toBe(1);
-  // irq + todo + the users of the largest scenario: once for the controlled cells, once for the free runs
-  const controlled = 2 + Math.max(s6.users.min, s12.users.min);
-  const free = 2 + Math.max(s6.users.default, s12.users.default);
+  // irq + todo + css + the users of the largest scenario: once for the controlled cells, once for the free runs
+  const controlled = 3 + Math.max(s6.users.min, s12.users.min);
+  const free = 3 + Math.max(s6.users.default, s12.users.default);
   expect(report.threads.actors).toBe(controlled + free);
 }, 600_000);

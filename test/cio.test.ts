@@ -3,7 +3,7 @@
 // with a virtual clock and on real worker threads.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
-  ActorKind, H, Warn, alloc_global, register_hook, current, read_warnings, reset_global, set_clock, set_current, spin_lock_irq, spin_owner, spin_unlock_irq,
+  ActorKind, H, Warn, alloc_global, work_pending, register_hook, current, read_warnings, reset_global, set_clock, set_current, spin_lock_irq, spin_owner, spin_unlock_irq,
   type SharedBuf,
 } from '../src/kernel/index.ts';
 import { HwEngine, HwInstr, HwPathEvent, hw_accounting_errors, hw_post, hw_snapshot, type HwCommand, type HwConfig, type HwRunResult } from '../src/hw/index.ts';
@@ -38,7 +38,7 @@ interface C {
 }
 
 function cio_machine(config: Partial<HwConfig> = {}): C {
-  const v = hw_area();
+  const v = hw_area(g);
   hw_area_reset(v);
   const c: C = {
     v,
@@ -174,6 +174,9 @@ describe('cio on the main thread', () => {
       css_sched_sch_todo(c.sch, 0);
     });
     expect(c.sch.v.todo.get('test')).toBe(SCH_TODO_UNREG);
+    // queued once on cio_work_q, holding one device reference besides the registration's
+    expect(work_pending(c.sch.d.todo_work)).toBe(true);
+    expect(Atomics.load(c.sch.d.dev_ref.a, c.sch.d.dev_ref.i)).toBe(2);
   });
 
   describe('cio_cancel_halt_clear', () => {

@@ -8,14 +8,14 @@ import { expect, it } from 'vitest';
 
 const BIN = new URL('../bin/vfio-ccw-sim.mjs', import.meta.url).pathname;
 
-it('race over 2 variants x 2 strategies x 2 seeds on one search thread starts irq, todo and one user once', () => {
+it('race over 2 variants x 2 strategies x 2 seeds on one search thread starts irq, todo, css and one user once', () => {
   const rep = join(mkdtempSync(join(tmpdir(), 'vfio-ccw-sim-reuse-')), 'race.json');
   const r = spawnSync(process.execPath, [BIN, 'race', '--variant', 'mainline,v5.3', '--strategy', 'random,pct', '--seeds', '2', '--budget', '16', '--all', '--workers', '1', '--no-shrink', '--quiet', '--report', rep], { encoding: 'utf8', timeout: 300_000 });
   expect([0, 1], r.stderr).toContain(r.status);
   const report = JSON.parse(readFileSync(rep, 'utf8')) as { jobs: number; stats: { schedules: number; actor_threads_started: number } };
   expect(report.jobs).toBe(8);
   expect(report.stats.schedules).toBe(16);
-  expect(report.stats.actor_threads_started).toBe(3);
+  expect(report.stats.actor_threads_started).toBe(4);
 }, 300_000);
 
 interface RaceJson {
@@ -48,8 +48,8 @@ it('race over 2 variants x 2 scenarios starts the threads of one run, and search
   expect(both.scenario).toBe('S12,S6');
   expect(both.scenarios).toEqual(['S12', 'S6']);
   expect(both.jobs).toBe(4);
-  // irq, todo and S6's two users, once: what the S6 run alone starts
-  expect(s6.stats.actor_threads_started).toBe(4);
+  // irq, todo, css and S6's two users, once: what the S6 run alone starts
+  expect(s6.stats.actor_threads_started).toBe(5);
   expect(both.stats.actor_threads_started).toBe(s6.stats.actor_threads_started);
   // controlled mode: the same schedules, step for step, and the same findings
   expect(both.stats.schedules).toBe(s12.stats.schedules + s6.stats.schedules);

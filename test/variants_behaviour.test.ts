@@ -22,7 +22,7 @@ import {
   H, KernelBug, atomic_read, peek, complete, completion_done, eventfd_create, eventfd_stats, set_might_sleep_mode, spin_is_locked, spin_lock_irq,
   spin_unlock_irq, work_pending,
 } from '../src/kernel/index.ts';
-import { CHP_ONLINE, SCH_TODO_UNREG, css_register_driver, css_unregister_driver, do_cio_interrupt } from '../src/cio/index.ts';
+import { CHP_ONLINE, SCH_TODO_UNREG, css_register_driver, css_sched_sch_todo, css_unregister_driver, do_cio_interrupt } from '../src/cio/index.ts';
 import { HwInstr, HwIrq, hw_lock, hw_unlock } from '../src/hw/layout.ts';
 import { make_pending } from '../src/hw/status.ts';
 import { private_of } from '../src/system/actors.ts';
@@ -377,10 +377,16 @@ describe('NOT_OPER', () => {
     r.p.v.state.set(r.S.NOT_OPER, T);
     expect(vfio_ccw_sch_event(r.p, r.p.sch)).toBe(0);
     expect(r.state()).toBe(r.S.STANDBY);
-    r.p.sch.v.todo.set(SCH_TODO_UNREG, T);
+    // busy: the unregistration is queued on cio_work_q (work_pending(&sch->todo_work))
+    const sched_unreg = (sch: typeof r.p.sch): void => {
+      spin_lock_irq(sch.v.lock, T);
+      css_sched_sch_todo(sch, SCH_TODO_UNREG);
+      spin_unlock_irq(sch.v.lock, T);
+    };
+    sched_unreg(r.p.sch);
     expect(vfio_ccw_sch_event(r.p, r.p.sch)).toBe(-EAGAIN);
     const b = rig('v4.12');
-    b.p.sch.v.todo.set(SCH_TODO_UNREG, T);
+    sched_unreg(b.p.sch);
     expect(vfio_ccw_sch_event(b.p, b.p.sch)).toBe(0);
   });
 });

@@ -198,10 +198,11 @@ export async function benchSched(opts: { rounds: number; scale: number; variant:
     if (saved === undefined) delete process.env.VFIO_CCW_SIM_SPIN;
     else process.env.VFIO_CCW_SIM_SPIN = saved;
   });
-  const actors = 2 + 1; // irq, todo, one user
+  const actors = 3 + 1; // irq, todo, css, one user
+  const ids = Array.from({ length: actors }, (_, k) => k + 1);
   const g2 = alloc_global();
   const area2 = allocBuf(BENCH_INDEX, BenchArea.words);
-  const rawPool = await ActorPool.start([1, 2, 3].map((id) => ({ id, kind: ActorKind.test, name: `raw${id}` })), g2, [area2], [PROGS.href, SCHED.href]);
+  const rawPool = await ActorPool.start(ids.map((id) => ({ id, kind: ActorKind.test, name: `raw${id}` })), g2, [area2], [PROGS.href, SCHED.href]);
   const one = async (s: number, on = rig): Promise<number> => {
     await on.run({ variant: opts.variant, scenario, users: 1, seed: s, iterations: 1, detectors: ['invariants'], sched: { strategy: 'pct', seed: s, depth: 3, expected: 400 } });
     return new SchedView(on.g).get('handoffs');
@@ -220,11 +221,11 @@ export async function benchSched(opts: { rounds: number; scale: number; variant:
     for (let r = 0; r < opts.rounds; r++) {
       // the control plane alone: a run sent to each actor and its answer awaited, as every schedule does
       const tf = performance.now();
-      for (let s = 0; s < k; s++) await Promise.all([1, 2, 3].map(async (actor) => unwrap<number>(await rawPool.run(actor, prog(SCHED, 'noop'), {}))));
+      for (let s = 0; s < k; s++) await Promise.all(ids.map(async (actor) => unwrap<number>(await rawPool.run(actor, prog(SCHED, 'noop'), {}))));
       floors.push(k / ((performance.now() - tf) / 1000));
       area2.i32.fill(0);
       const trips = Math.max(1, Math.round((k * perSchedule) / actors));
-      const ms = await Promise.all([1, 2, 3].map(async (actor, pos) => unwrap<number>(await rawPool.run(actor, prog(PROGS, 'ring'), { pos, n: actors, rounds: trips, raw: true }))));
+      const ms = await Promise.all(ids.map(async (actor, pos) => unwrap<number>(await rawPool.run(actor, prog(PROGS, 'ring'), { pos, n: actors, rounds: trips, raw: true }))));
       raws.push(((trips * actors) / perSchedule) / (Math.max(...ms) / 1000));
       let h = 0;
       const t = performance.now();
@@ -347,9 +348,9 @@ export async function benchStartup(opts: { rounds: number; scale: number }): Pro
   const rep = `${dir}/report.json`;
   const work_ms = Math.round(1000 * opts.scale);
   const cases = [
-    // race: one search job on main's thread (--workers 1) with irq, todo and one user
-    { name: '1-schedule race', args: ['race', '--budget', '1', '--seeds', '1', '--workers', '1', '--no-shrink', '--quiet', '--report', rep], workers: 3, work_ms: 0 },
-    { name: `${work_ms / 1000}-second stress`, args: ['stress', '--duration', String(work_ms / 1000), '--quiet', '--report', rep], workers: 2 + scenario.users.default, work_ms },
+    // race: one search job on main's thread (--workers 1) with irq, todo, css and one user
+    { name: '1-schedule race', args: ['race', '--budget', '1', '--seeds', '1', '--workers', '1', '--no-shrink', '--quiet', '--report', rep], workers: 4, work_ms: 0 },
+    { name: `${work_ms / 1000}-second stress`, args: ['stress', '--duration', String(work_ms / 1000), '--quiet', '--report', rep], workers: 3 + scenario.users.default, work_ms },
   ];
   const built = fresh();
   const rows: BenchRow[] = [];

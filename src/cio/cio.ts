@@ -171,12 +171,6 @@ export function cio_cancel_halt_clear(sch: Subch, iretry: { v: number }, site = 
   return -EIO;
 }
 
-/** css_sched_sch_todo: schedule unregistration and the like (sch->lock held); a lower todo never replaces a higher one. */
-export function css_sched_sch_todo(sch: Subch, todo: number, site = 'css_sched_sch_todo'): void {
-  if (sch.v.todo.get(site) >= todo) return;
-  sch.v.todo.set(todo, site);
-}
-
 const irb_buf = new Uint8Array(IRB_SIZE);
 
 /**
@@ -198,7 +192,7 @@ export function do_cio_interrupt(sch: Subch): void {
     if (tsch(sch, irb_buf, F) === 0) {
       sch.v.irb.write(0, irb_buf, F);
       sch.v.schib.copy_from(sch.v.irb, F, 12, SCHIB_SCSW, 0);
-      css_driver()?.irq(sch);
+      css_driver(sch)?.irq(sch);
     }
   } finally {
     spin_unlock(sch.v.lock, F);

@@ -1,6 +1,6 @@
 // drivers/s390/cio/css.h: struct subchannel (laid out in shared memory), struct css_driver and
 // the subchannel todo; the per-thread handle bundles the kernel struct with its machine state.
-import { bind, bytes, defineStruct, i32, spinlock, type LayoutView, type SharedBuf } from '../kernel/index.ts';
+import { atomic, bind, bytes, defineStruct, i32, mutex, peek, spinlock, work, type LayoutView, type SharedBuf, type WorkqueueStruct } from '../kernel/index.ts';
 import { bind_hw_subchannel, type Hw, type HwCssView } from '../hw/layout.ts';
 import { IRB_SIZE, PMCW_ENA, PMCW_FLAGS, PMCW_LPUM, SCHIB_SCSW, SCHIB_SIZE } from '../hw/schib.ts';
 import type { ChpLink } from './chp.ts';
@@ -19,7 +19,20 @@ export const Subchannel = defineStruct('subchannel', {
 
 export type SubchannelView = LayoutView<typeof Subchannel>;
 
-/** enum sch_todo (the kernel's EVAL step is not modelled). */
+/**
+ * The rest of struct subchannel that the css layer's todo uses (css.h; css_alloc_subchannel in
+ * css.c). Laid out after the device's other structs so that no object id before it moves.
+ */
+export const SubchannelDev = defineStruct('subchannel_dev', {
+  todo_work: work('sch->todo_work: css_sch_todo on cio_work_q'),
+  dev_ref: atomic('sch->dev\'s kobject refcount: get_device/put_device (refcount_t: no hook event)'),
+  reg_mutex: mutex('sch->reg_mutex: serialises device register/unregister'),
+  driver: atomic('sch->driver != NULL: css_probe sets it, css_remove clears it (read unhooked)'),
+});
+
+export type SubchannelDevView = LayoutView<typeof SubchannelDev>;
+
+/** enum sch_todo (the kernel's EVAL step is not modelled: nothing in vfio-ccw schedules it). */
 export const SCH_TODO_NOTHING = 0;
 export const SCH_TODO_UNREG = 1;
 
@@ -30,6 +43,10 @@ export class Subch {
     readonly hw: Hw,
     /** device index */
     readonly dev: number,
+    /** todo_work, the device refcount, reg_mutex, sch->driver */
+    readonly d: SubchannelDevView,
+    /** cio_work_q, the css layer's ordered workqueue (a global in css.c); null in a bare machine test */
+    readonly cio_wq: WorkqueueStruct | null,
   ) {}
 
   /** sch->schib.pmcw.lpum (the shadow) */
@@ -49,8 +66,8 @@ export class Subch {
   }
 }
 
-export function bind_subchannel(buf: SharedBuf, schBase: number, hwBase: number, devIndex: number, css: HwCssView): Subch {
-  return new Subch(bind(Subchannel, buf, schBase), bind_hw_subchannel(buf, hwBase, css, devIndex), devIndex);
+export function bind_subchannel(buf: SharedBuf, schBase: number, hwBase: number, devIndex: number, css: HwCssView, devBase: number, cio_wq: WorkqueueStruct | null): Subch {
+  return new Subch(bind(Subchannel, buf, schBase), bind_hw_subchannel(buf, hwBase, css, devIndex), devIndex, bind(SubchannelDev, buf, devBase), cio_wq);
 }
 
 /** struct css_driver: the callbacks vfio-ccw registers (sch->driver). */
@@ -61,6 +78,8 @@ export interface CssDriver {
   sch_event(sch: Subch, process: number): number;
   /** process context, sch->lock held by the caller (chsc) */
   chp_event(sch: Subch, link: ChpLink, event: number): number;
+  /** css_remove, from device_del (process context, no lock; the css worker's unregistration) */
+  remove?(sch: Subch): void;
 }
 
 let driver: CssDriver | null = null;
@@ -74,7 +93,11 @@ export function css_unregister_driver(): void {
   driver = null;
 }
 
-/** sch->driver */
-export function css_driver(): CssDriver | null {
+/**
+ * sch->driver: this thread's registered driver, while the subchannel is bound to it (css_remove
+ * clears sch->driver; the word is read unhooked, as the callers' test is not a driver access).
+ */
+export function css_driver(sch?: Subch): CssDriver | null {
+  if (sch !== undefined && peek(sch.d.driver) === 0) return null;
   return driver;
 }

@@ -3,6 +3,7 @@
 // depends on what its work items take; a completion wait depends on what its completer holds.
 import { H, type HookFn, register_hook } from '../kernel/hook.ts';
 import { objBuf, objClass } from '../kernel/layout.ts';
+import { WQ_TAG_CIO } from '../kernel/global.ts';
 
 const EDGE_CAP = 4096; // open addressing, power of two
 const CLASS_CAP = 1024;
@@ -27,6 +28,8 @@ const hash = (s: string): number => {
 
 /** Classes of waits that are not objects of a layout. */
 export const WQ_CLASS = '(wq_completion)vfio-ccw';
+/** the css layer's cio_work_q (its hooks carry WQ_TAG_CIO) */
+export const CIO_WQ_CLASS = '(wq_completion)cio';
 export const completionClass = (id: number): string => `completion:${objClass(id)}`;
 
 interface Held {
@@ -96,6 +99,12 @@ export function start_lockdep(buf: LockdepBuf): () => void {
     }
   };
   const names = new Map<number, string>();
+  const completed = new Map<number, Set<number>>(); // per actor: completions it completed and has not waited for since
+  const self_completed = (actor: number): Set<number> => {
+    let c = completed.get(actor);
+    if (c === undefined) completed.set(actor, (c = new Set()));
+    return c;
+  };
   const acquire = (actor: number, c: [number, string], site: string, irqsOff: boolean, buf: number): void => {
     const s = stack(actor);
     for (const h of s) edge(h.cls, c[0], site, actor, h.buf);
@@ -105,6 +114,8 @@ export function start_lockdep(buf: LockdepBuf): () => void {
     s.push({ cls: c[0], name: c[1], site, buf });
   };
   const wqc: [number, string] = [hash(WQ_CLASS), WQ_CLASS];
+  const cioc: [number, string] = [hash(CIO_WQ_CLASS), CIO_WQ_CLASS];
+  const wq_of = (tag: number): [number, string] => (tag === WQ_TAG_CIO ? cioc : wqc);
 
   const fn: HookFn = (kind, obj, site, actor, arg) => {
     switch (kind) {
@@ -129,26 +140,38 @@ export function start_lockdep(buf: LockdepBuf): () => void {
       case H.irq_exit:
         inIrq.set(actor, false);
         break;
-      case H.run: // a work item runs "inside" the workqueue's pseudo-lock
-        stack(actor).push({ cls: wqc[0], name: WQ_CLASS, site, buf: objBuf(obj) });
+      case H.run: {
+        // a work item runs "inside" its workqueue's pseudo-lock
+        const q = wq_of(arg);
+        stack(actor).push({ cls: q[0], name: q[1], site, buf: objBuf(obj) });
         break;
+      }
       case H.run_end: {
         const s = stack(actor);
-        const i = s.findIndex((h) => h.cls === wqc[0]);
+        const q = wq_of(arg)[0];
+        const i = s.findIndex((h) => h.cls === q);
         if (i >= 0) s.splice(i, 1);
         break;
       }
-      case H.flush: // flushing waits for every work: it "takes" the workqueue
-        for (const h of stack(actor)) edge(h.cls, wqc[0], site, actor, h.buf);
+      case H.flush: {
+        // flushing waits for every work: it "takes" the workqueue
+        const q = wq_of(arg)[0];
+        for (const h of stack(actor)) edge(h.cls, q, site, actor, h.buf);
         break;
+      }
       case H.wait: {
         const c = hash(completionClass(obj));
         names.set(c, completionClass(obj));
+        // A wait for a completion this actor completed itself since its last wait on it (v6.1's
+        // mdev remove: vfio_put_device runs .release, which completes release_comp, and then waits
+        // for it) cannot wait for another actor's complete: it is no dependency.
+        if (self_completed(actor).delete(obj)) break;
         for (const h of stack(actor)) edge(h.cls, c, site, actor, h.buf);
         break;
       }
       case H.complete: {
         const c = hash(completionClass(obj));
+        self_completed(actor).add(obj);
         for (const h of stack(actor)) edge(c, h.cls, site, actor, h.buf);
         break;
       }
@@ -171,7 +194,7 @@ export interface LockdepFinding {
 export function lockdep_report(buf: LockdepBuf, classNames: string[], device_of?: (buf: number) => string | null): LockdepFinding[] {
   const a = new Int32Array(buf.sab);
   const byHash = new Map<number, string>();
-  for (const n of [...classNames, WQ_CLASS]) byHash.set(hash(n), n);
+  for (const n of [...classNames, WQ_CLASS, CIO_WQ_CLASS]) byHash.set(hash(n), n);
   const nm = (h: number): string => byHash.get(h) ?? `class#${(h >>> 0).toString(16)}`;
   const adj = new Map<number, Set<number>>();
   const edgeBuf = new Map<string, number>();
@@ -209,7 +232,7 @@ export function lockdep_report(buf: LockdepBuf, classNames: string[], device_of?
         if (!seen.has(key)) {
           seen.add(key);
           const names = cyc.map(nm);
-          const id = names.includes(WQ_CLASS) ? 'flush-under-lock' : names.some((x) => x.startsWith('completion:')) ? 'completion-cycle' : 'ABBA';
+          const id = names.includes(WQ_CLASS) || names.includes(CIO_WQ_CLASS) ? 'flush-under-lock' : names.some((x) => x.startsWith('completion:')) ? 'completion-cycle' : 'ABBA';
           out.push({ id, message: `possible circular locking dependency: ${[...names, names[0]].join(' -> ')}${on_devices(cyc)}`, cycle: names });
         }
       } else if (path.length < 8) dfs(v);

@@ -25,7 +25,7 @@
 // csch) is issued under sch->lock, and do_cio_interrupt takes sch->lock before tsch. The handler
 // that sees the status can only take the lock after the starter let go of it, so the starter's
 // release -> the handler's acquired is already the "interrupt raised -> handler" edge.
-import { GLOBAL, MAX_ACTORS } from '../kernel/global.ts';
+import { GLOBAL, MAX_ACTORS, WQ_TAG_CIO } from '../kernel/global.ts';
 import { H, type HookFn, register_hook } from '../kernel/hook.ts';
 import { objName } from '../kernel/layout.ts';
 
@@ -169,7 +169,8 @@ export function start_race_detector(buf: SharedArrayBuffer, actor: number): () =
   const shift = 32 - Math.log2(L.cap);
   const u8 = new Uint8Array(buf);
   const enc = new TextEncoder();
-  const WQ_ID = GLOBAL.workqueue; // the single workqueue, in the global buffer (index 0)
+  const WQ_ID = GLOBAL.workqueue; // vfio-ccw's workqueue, in the global buffer (index 0)
+  const CIO_WQ_ID = GLOBAL.cio_workqueue; // the css layer's cio_work_q (run hooks tagged WQ_TAG_CIO)
 
   // Thread-local state. Each thread plays one actor, but index by the hook's actor anyway.
   const held = new Int32Array(N); // locks held, as masks over the interned lock slots
@@ -488,7 +489,7 @@ export function start_race_detector(buf: SharedArrayBuffer, actor: number): () =
       case H.run_end:
         // A flush returns after the works it waited for: over-approximated by every run that
         // ended before the flush returned (may hide a race, never reports a false one).
-        release(t, WQ_ID);
+        release(t, arg === WQ_TAG_CIO ? CIO_WQ_ID : WQ_ID);
         break;
       case H.wake:
         // A completion, an eventfd read that got a count, or a flush (on the workqueue object).

@@ -2,7 +2,7 @@
 import {
   GLOBAL, ActorSlot, atomic_inc, atomic_set, current, eventfd_ctx_deref, eventfd_signal, obj_alive, objName, type Field, flush_workqueue, init_completion, mutex_lock, mutex_unlock,
   objId, reinit_completion, spin_lock_irq, spin_lock_irqsave, spin_unlock_irq, spin_unlock_irqrestore, wait_for_completion, wait_for_completion_timeout, HZ, should_fail,
-  queue_work, WARN, Warn, type Completion,
+  queue_work, work_pending, WARN, Warn, type Completion,
 } from '../kernel/index.ts';
 import { EAGAIN, EBUSY, EIO, ENODEV, ENOMEM } from '../uapi/errno.ts';
 import { scsw_is_final, scsw_is_solicited, scsw_read } from '../uapi/scsw.ts';
@@ -348,7 +348,8 @@ export function vfio_ccw_chp_event(p: VfioCcwPrivate | null, sch: Subch, link: C
 export function vfio_ccw_sch_event(p: VfioCcwPrivate | null, sch: Subch): number {
   const F = 'vfio_ccw_sch_event';
   const flags = spin_lock_irqsave(sch.v.lock, F);
-  const busy = sch.v.registered.get(F) === 0 || sch.v.todo.get(F) !== 0;
+  // device_is_registered, then work_pending(&sch->todo_work): a todo already taken off cio_work_q no longer counts
+  const busy = sch.v.registered.get(F) === 0 || work_pending(sch.d.todo_work);
   // v4.12 … v5.1 answer 0 ("done") here, later code -EAGAIN ("call again"; vfio_ccw_sch_event in vfio_ccw_drv.c).
   const rc = busy ? (p?.drv.f.sch_event_busy_rc ?? -EAGAIN) : 0;
   if (!busy && p !== null && fsm_returns_state(p.drv.f)) {

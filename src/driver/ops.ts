@@ -24,6 +24,7 @@ import { vfio_ccw_fsm_event } from './fsm.ts';
 import type { VfioCcwPrivate } from './private.ts';
 import { SITES } from './sites.ts';
 import { fsm_returns_state } from './features.ts';
+import { vfio_device_fd_get, vfio_device_fd_put, vfio_device_registered } from '../vfio/vfio_device.ts';
 import { copy_from_user, copy_to_user as copy_out, type UserPtr } from './uaccess.ts';
 
 type RegionRw = (p: VfioCcwPrivate, buf: UserPtr, count: number, ppos: number) => number;
@@ -375,6 +376,8 @@ export function vfio_device_open(p: VfioCcwPrivate): number {
   else if (n === 0 || p.drv.f.per_fd_open) ret = vfio_ccw_mdev_open_device(p);
   if (ret === 0) p.v.open_count.set(n + 1, F);
   mutex_unlock(p.v.open_lock, F);
+  // the open FD holds the device until it is released (what unregistering waits for)
+  if (ret === 0) vfio_device_fd_get(p.core);
   return ret;
 }
 
@@ -390,6 +393,7 @@ export function vfio_device_release(p: VfioCcwPrivate): void {
   if (n === 1 || p.drv.f.per_fd_open) vfio_ccw_mdev_close_device(p);
   p.v.open_count.set(n - 1, F);
   mutex_unlock(p.v.open_lock, F);
+  vfio_device_fd_put(p.core, F);
 }
 
 /** DMA unmap of guest memory overlapping pinned channel-program pages. */
@@ -426,6 +430,7 @@ export function vfio_ccw_mdev_probe(p: VfioCcwPrivate): number {
     kref_init(private_ref(p));
     vfio_ccw_private_init(p, p.drv.S.STANDBY);
     atomic_set(p.v.vdev_refs, 1, F);
+    vfio_device_registered(p.core);
     p.v.mdev.set(1, F);
     return 0;
   }
@@ -433,6 +438,7 @@ export function vfio_ccw_mdev_probe(p: VfioCcwPrivate): number {
   if (f.avail_accounting && atomic_dec_if_positive(p.v.avail, F) < 0) return -EPERM;
   if (f.release_completion) init_completion(p.v.release_comp); // v6.1's .init op
   atomic_set(p.v.vdev_refs, 1, F);
+  vfio_device_registered(p.core);
   p.v.mdev.set(1, F);
   if (!f.mdev_create_sets_idle) return 0;
   // A moves every state change into the FSM: ONLINE (fsm_online enables, IDLE) [inferred].

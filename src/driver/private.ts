@@ -74,6 +74,7 @@ export type PrivateLayout = typeof VfioCcwPrivate;
 // ---- the per-thread handle: struct vfio_ccw_private * ----
 import type { LayoutView, SharedBuf, WorkqueueStruct } from '../kernel/index.ts';
 import type { Subch } from '../cio/css.ts';
+import type { VfioCoreView } from '../vfio/vfio_device.ts';
 import type { Cp } from './cp.ts';
 import type { FsmShape } from './fsm_tables.ts';
 import { fsm_returns_state, type VariantFeatures } from './features.ts';
@@ -91,6 +92,8 @@ export interface VfioCcwPrivate {
   readonly drv: Driver;
   /** the vfio-ccw workqueue (one for all devices) */
   readonly wq: WorkqueueStruct;
+  /** the vfio core's side of the mdev's vfio_device: the references its unregistration waits for */
+  readonly core: VfioCoreView;
 }
 
 // ---- what vfio_ccw_private.h declares for drv.c and fsm.c: fsm_func_t, the jump table of the

@@ -51,6 +51,14 @@ export function poke(f: SharedWord, v: number): void {
 }
 
 /**
+ * refcount_t's add: atomic, and no hook event (no schedule point, nothing for the race
+ * detector), as kref's count in lifetime.ts. Returns the new count.
+ */
+export function refcount_add_return(n: number, r: SharedWord): number {
+  return Atomics.add(r.a, r.i, n) + n;
+}
+
+/**
  * A `words` array of a shared struct (the CRW entries, the debug log, the cp's chain tables):
  * each element is its own object for the hook (id = the array's id + index), reached as a
  * plain field (`at`) or an atomic_t (`atomic`), so no element is touched outside the seam.

@@ -122,7 +122,13 @@ const EVENTFDS = WQ + Workqueue.words;
 const WARNS = EVENTFDS + EventfdSlot.words * EVENTFDS_LOW;
 const EVENTFDS_HIGH = WARNS + WarnEntry.words * WARN_RING;
 const WQ_RING_HIGH = EVENTFDS_HIGH + EventfdSlot.words * (MAX_EVENTFDS - EVENTFDS_LOW);
-const TOTAL = WQ_RING_HIGH + (WQ_RING - WQ_RING_LOW);
+// The css layer's own queue (cio_work_q) comes last, so every object id before it keeps its number.
+const CIO_WQ = WQ_RING_HIGH + (WQ_RING - WQ_RING_LOW);
+/** cio_work_q's ring: its own 256 slots (one todo_work per subchannel, pending at most once). */
+export const CIO_WQ_RING = WQ_RING_LOW;
+/** The arg of cio_work_q's run/run_end/flush hooks (vfio-ccw's carry 0). */
+export const WQ_TAG_CIO = 1;
+const TOTAL = CIO_WQ + Workqueue.words;
 
 export const GLOBAL = {
   header: HEADER,
@@ -131,6 +137,9 @@ export const GLOBAL = {
   workqueue: WQ,
   /** word of ring slot k (0 <= k < WQ_RING) */
   wq_slot: (k: number): number => (k < WQ_RING_LOW ? WQ + Workqueue.fields.ring.off + k : WQ_RING_HIGH + k - WQ_RING_LOW),
+  /** the css layer's cio_work_q (drivers/s390/cio/css.c) */
+  cio_workqueue: CIO_WQ,
+  cio_wq_slot: (k: number): number => CIO_WQ + Workqueue.fields.ring.off + k,
   eventfd: (i: number): number => (i < EVENTFDS_LOW ? EVENTFDS + i * EventfdSlot.words : EVENTFDS_HIGH + (i - EVENTFDS_LOW) * EventfdSlot.words),
   warn: (i: number): number => WARNS + i * WarnEntry.words,
   words: TOTAL,
@@ -142,6 +151,7 @@ function nameAll(): void {
   n(SCHED, SchedArea, 'sched.');
   for (let i = 0; i < MAX_ACTORS; i++) n(GLOBAL.actor(i), ActorSlot, `actor${i}.`);
   n(WQ, Workqueue, 'vfio-ccw.');
+  n(CIO_WQ, Workqueue, 'cio.');
   name_eventfds(EVENTFDS_LOW);
 }
 

@@ -1,10 +1,11 @@
 // An ordered, single-threaded workqueue (create_singlethread_workqueue) with work items
-// that carry a pending bit. Its queue lives in the global buffer; the todo worker runs
-// worker_thread(). The queue's own lock is internal (pool->lock) and not reported.
+// that carry a pending bit. Its queue lives in the global buffer; a worker actor runs
+// worker_thread(): the todo worker vfio-ccw's queue, the css worker the css layer's cio_work_q.
+// The queue's own lock is internal (pool->lock) and not reported.
 import { backend } from './backend.ts';
 import { WARN, Warn, might_sleep } from './bug.ts';
 import { current, progress } from './current.ts';
-import { GLOBAL, WQ_RING, Workqueue } from './global.ts';
+import { CIO_WQ_RING, GLOBAL, WQ_RING, WQ_TAG_CIO, Workqueue } from './global.ts';
 import { H, hook } from './hook.ts';
 import { objId, type SharedBuf } from './layout.ts';
 import { KObj } from './obj.ts';
@@ -35,22 +36,47 @@ export function work_pending(w: WorkStruct): boolean {
 
 const W = Workqueue.fields;
 
+/**
+ * Where a queue lives in the global buffer: its struct, its ring's size and the word of ring slot
+ * k; and its tag, the arg of its run/run_end/flush hooks (0 vfio-ccw, 1 cio), so that lockdep and
+ * the race detector tell the two queues apart.
+ */
+interface WqPlace {
+  base: number;
+  ring: number;
+  slot: (k: number) => number;
+  tag: number;
+}
+const PLACES: Readonly<Record<string, WqPlace>> = {
+  'vfio-ccw': { base: GLOBAL.workqueue, ring: WQ_RING, slot: GLOBAL.wq_slot, tag: 0 },
+  cio: { base: GLOBAL.cio_workqueue, ring: CIO_WQ_RING, slot: GLOBAL.cio_wq_slot, tag: WQ_TAG_CIO },
+};
+
 export class WorkqueueStruct {
   readonly a: Int32Array;
   readonly b: number;
   readonly id: number;
+  readonly ring: number;
+  readonly slot: (k: number) => number;
+  readonly tag: number;
   constructor(
     g: SharedBuf,
     readonly name: string,
     /** resolves a queued work's object id to its view (the worker's own registry) */
     readonly resolve: (id: number) => WorkStruct | undefined,
   ) {
+    const at = PLACES[name];
+    if (at === undefined) throw new Error(`workqueue ${name}: no place in the global buffer`);
     this.a = g.i32;
-    this.b = GLOBAL.workqueue;
+    this.b = at.base;
+    this.ring = at.ring;
+    this.slot = at.slot;
+    this.tag = at.tag;
     this.id = objId(g, this.b);
   }
 }
 
+/** create_singlethread_workqueue: 'vfio-ccw' (vfio_ccw_drv.c) or 'cio' (css.c's cio_work_q). */
 export function create_singlethread_workqueue(g: SharedBuf, name: string, resolve: (id: number) => WorkStruct | undefined): WorkqueueStruct {
   return new WorkqueueStruct(g, name, resolve);
 }
@@ -76,11 +102,11 @@ export function queue_work(wq: WorkqueueStruct, w: WorkStruct, site: string): bo
   if (hook !== null) hook(H.queue, w.id, site, current.id, 1);
   raw_lock(a, b + W.lock.off);
   const tail = a[b + W.tail.off]!;
-  if (tail - a[b + W.head.off]! >= WQ_RING) {
+  if (tail - a[b + W.head.off]! >= wq.ring) {
     raw_unlock(a, b + W.lock.off);
     throw new Error(`workqueue ${wq.name}: ring full`);
   }
-  a[GLOBAL.wq_slot(tail % WQ_RING)] = w.id;
+  a[wq.slot(tail % wq.ring)] = w.id;
   a[b + W.tail.off] = tail + 1;
   Atomics.add(a, b + W.queued_seq.off, 1);
   raw_unlock(a, b + W.lock.off);
@@ -105,7 +131,7 @@ export function worker_thread(wq: WorkqueueStruct): number {
       Atomics.sub(a, b + W.exec_waiters.off, 1);
       continue;
     }
-    const id = a[GLOBAL.wq_slot(head % WQ_RING)]!;
+    const id = a[wq.slot(head % wq.ring)]!;
     a[b + W.head.off] = head + 1;
     raw_unlock(a, b + W.lock.off);
     const w = wq.resolve(id);
@@ -113,10 +139,10 @@ export function worker_thread(wq: WorkqueueStruct): number {
     if (w !== undefined && Atomics.compareExchange(w.a, w.i + PENDING, 1, 0) === 1) {
       const fn = work_fns.get(w.a[w.i + FN]!);
       Atomics.store(a, b + W.running.off, id);
-      if (hook !== null) hook(H.run, id, 'worker_thread', current.id, 0);
+      if (hook !== null) hook(H.run, id, 'worker_thread', current.id, wq.tag);
       if (fn === undefined) WARN(Warn.work_state, id, `workqueue: no function ${w.a[w.i + FN]} for work`);
       else fn(w, w.a[w.i + ARG]!);
-      if (hook !== null) hook(H.run_end, id, 'worker_thread', current.id, 0);
+      if (hook !== null) hook(H.run_end, id, 'worker_thread', current.id, wq.tag);
       Atomics.store(a, b + W.running.off, 0);
       ran++;
     }
@@ -127,6 +153,28 @@ export function worker_thread(wq: WorkqueueStruct): number {
       backend.notify(a, b + W.running.off, Infinity, wq.id + W.running.off);
     }
   }
+}
+
+/**
+ * An executor that starts idle, before its first look at the queue: counted as waiting for work
+ * (so queue_work notifies), on the key returned (the controlled schedule's "blocked on").
+ * Undo with wq_idle_end once it runs.
+ */
+export function wq_idle_begin(wq: WorkqueueStruct): number {
+  Atomics.add(wq.a, wq.b + W.exec_waiters.off, 1);
+  return wq_idle_key(wq);
+}
+/** The key an idle executor of `wq` is blocked on in the controlled schedule. */
+export function wq_idle_key(wq: WorkqueueStruct): number {
+  return wq.id + W.queued_seq.off;
+}
+export function wq_idle_end(wq: WorkqueueStruct): void {
+  Atomics.sub(wq.a, wq.b + W.exec_waiters.off, 1);
+}
+
+/** Nothing was ever queued on `wq` this run (the words are zeroed between runs). */
+export function wq_never_queued(wq: WorkqueueStruct): boolean {
+  return Atomics.load(wq.a, wq.b + W.queued_seq.off) === 0;
 }
 
 /** Ask the executor to return once idle (main, at the end of a run). */
@@ -146,7 +194,7 @@ export function wq_reset(wq: WorkqueueStruct): void {
 export function flush_workqueue(wq: WorkqueueStruct, site: string): void {
   const c = current;
   if (c.spinDepth !== 0 || c.inIrq) might_sleep(wq.id, site);
-  if (hook !== null) hook(H.flush, wq.id, site, c.id, 0);
+  if (hook !== null) hook(H.flush, wq.id, site, c.id, wq.tag);
   const a = wq.a;
   const b = wq.b;
   const target = Atomics.load(a, b + W.queued_seq.off);

@@ -1,14 +1,13 @@
-// S7: device goes not-operational mid-I/O User 0 is QEMU;
-// user 1 is the host side of the removal: it waits for the subchannel to be scheduled for
-// unregistration, then plays the vfio core removing the mdev (request callback, repeated,
-// until the device is closed; then remove). First the path-lost variant, while the device is there.
-import { peek } from '../kernel/index.ts';
-import { vfio_ccw_mdev_remove, vfio_ccw_mdev_request } from '../driver/ops.ts';
+// S7: device goes not-operational mid-I/O. User 0 is QEMU. NOT_OPER schedules the subchannel's
+// unregistration on the css layer's cio_work_q; the css worker runs it: the driver's remove, whose
+// mdev removal asks QEMU for the device (REQ, v5.11+) and waits until it is closed. User 1 is the
+// host waiting for the css slow path to settle (css_wait_for_slow_path: flush cio_work_q, as a
+// write to /proc/cio_settle does). First the path-lost variant, while the device is there.
+import { flush_workqueue, peek } from '../kernel/index.ts';
 import { CRW_ERC_INIT, CRW_ERC_PERRN, CRW_RSC_CPATH } from '../driver/drv.ts';
 import { dasd_read } from '../client/guest.ts';
 import { HwPathEvent } from '../hw/mailbox.ts';
 import { HwStartEnd } from '../hw/layout.ts';
-import { SCH_TODO_UNREG } from '../cio/css.ts';
 import type { ProgramCtx } from '../runtime/context.ts';
 import { type ScenarioEnv, type UserArgs, type UserResult } from './env.ts';
 import type { Scenario } from './types.ts';
@@ -28,7 +27,7 @@ export const scenario: Scenario = {
 
 const F_GONE = 0; // user 0: the device is gone and step 3 is done
 const F_CLOSED = 1; // user 0: unplugged (device fd closed)
-const F_REMOVED = 2; // user 1: mdev removed
+const F_REMOVED = 2; // user 1: the css slow path settled (subchannel unregistered, mdev removed)
 
 const CHPID = MACHINE_CHPID;
 
@@ -60,7 +59,10 @@ function guest(env: ScenarioEnv): void {
   const sig_gone = marks(env).signals;
   const clean = cp_clean(env);
   env.check('S7.notoper', state(env) === 'NOT_OPER' && clean.ok && m0.gen + 1 === marks(env).gen, `state ${state(env)}; ${clean.message}`);
-  env.check('S7.unreg-scheduled', peek(env.p.sch.v.todo) === SCH_TODO_UNREG, `sch todo ${peek(env.p.sch.v.todo)}`);
+  // the queued css_sch_todo holds a reference on the subchannel until it has unregistered it,
+  // which waits for this user to close the device
+  const refs = Atomics.load(env.p.sch.d.dev_ref.a, env.p.sch.d.dev_ref.i);
+  env.check('S7.unreg-scheduled', refs === 2, `sch device references ${refs} (registration + queued todo), todo ${peek(env.p.sch.v.todo)}`);
   const late = c.poll_io();
   env.check('S7.no-irb-for-aborted-io', late === null, late === null ? 'no IO signal' : `IO signal, region IRB ${late.irb === null ? 'unreadable' : irb_str(irb_info(late.irb))}`);
 
@@ -146,21 +148,16 @@ function path_lost(env: ScenarioEnv, timeout_ms: number): void {
   env.check('S7.b-crws', got.length === 2 && got[0] === perrn && got[1] === init, `CRWs ${got.map((w) => w.toString(16))}`);
 }
 
-/** The vfio core unregistering the mdev: request() until the device is closed, then remove. */
+/** The host settling the css slow path: flush cio_work_q, so the unregistration has run. Sleeps. */
 function admin(env: ScenarioEnv): void {
   env.wait_flag(F_GONE, (v) => v === 1, 60_000);
-  const interval = Number(env.args.params.req_interval_ms ?? 20);
-  let count = 0;
-  if (env.f.irqs >= 3) {
-    for (; count < 1000; count++) {
-      vfio_ccw_mdev_request(env.p, count);
-      if (env.wait_flag(F_CLOSED, (v) => v === 1, interval)) break;
-    }
-  } else env.wait_flag(F_CLOSED, (v) => v === 1, 60_000);
-  env.count('requests', count + 1);
+  const wq = env.p.sch.cio_wq;
+  if (wq === null) throw new Error('S7: no cio_work_q');
+  flush_workqueue(wq, 'css_wait_for_slow_path');
   const open = peek(env.p.v.open_count);
-  env.check('S7.remove-after-close', open === 0, `${open} device fds open when remove runs`);
-  vfio_ccw_mdev_remove(env.p);
-  env.check('S7.removed', peek(env.p.v.mdev) === 0 && state(env) === 'NOT_OPER', `mdev ${peek(env.p.v.mdev)}, state ${state(env)}`);
+  const users = peek(env.p.core.refcount);
+  env.check('S7.remove-after-close', open === 0 && users === 0, `${open} device fds open, ${users} vfio device references once the unregistration ran`);
+  const registered = peek(env.p.sch.v.registered);
+  env.check('S7.removed', peek(env.p.v.mdev) === 0 && registered === 0 && state(env) === 'NOT_OPER', `mdev ${peek(env.p.v.mdev)}, subchannel registered ${registered}, state ${state(env)}`);
   env.set_flag(F_REMOVED, 1);
 }

@@ -232,21 +232,53 @@ export function sched_attach(g: SharedBuf, allDone: () => void): () => void {
   };
 }
 
-/** Enter the schedule: announce this actor and wait for the baton. */
-export function sched_enter(): void {
+/** woke: the actor left the schedule idle (sched_retire_idle), without ever running. */
+const RETIRED = 3;
+
+/**
+ * Enter the schedule: announce this actor and wait for the baton. With `blocked_on`, the actor
+ * enters already blocked on that key (an idle executor waiting for work): it costs no decision
+ * until a notify on the key makes it runnable. False: it was retired before it ever ran
+ * (sched_retire_idle), and must neither run nor sched_exit.
+ */
+export function sched_enter(blocked_on?: number): boolean {
   const s = v!;
-  s.set('st', ActorSched.runnable, me);
+  if (blocked_on === undefined) s.set('st', ActorSched.runnable, me);
+  else {
+    s.set('st', ActorSched.blocked, me);
+    s.set('key', blocked_on, me);
+    s.set('woke', 0, me);
+    s.set('tevent', 0, me);
+    s.set_deadline(me, Infinity);
+  }
   const n = s.add('arrived', 1) + 1;
   Atomics.notify(s.a, s.i('arrived'));
   if (n === s.get('start_at')) {
     // The last actor in makes the first pick, as sched_start would: main need not wake up.
     const next = decide(H.run, 0, -1);
     s.set('running', next);
-    if (next === me) return;
+    if (next === me) return true;
     s.set('baton', 1, next);
     Atomics.notify(s.a, s.i('baton', next));
   }
   wait_baton();
+  return s.get('woke', me) !== RETIRED;
+}
+
+/**
+ * The baton holder, at the end of a run: every actor still blocked on `key` since it entered
+ * idle (the caller knows nothing was queued for it) leaves the schedule with no decision, as if
+ * it had never been in it, and its thread returns from sched_enter.
+ */
+export function sched_retire_idle(key: number): void {
+  const s = v!;
+  for (let k = 0; k < MAX_ACTORS; k++) {
+    if (s.get('st', k) !== ActorSched.blocked || s.get('key', k) !== key) continue;
+    s.set('st', ActorSched.done, k);
+    s.set('woke', RETIRED, k);
+    s.set('baton', 1, k);
+    Atomics.notify(s.a, s.i('baton', k));
+  }
 }
 
 /** Leave the schedule for good, handing the baton on. */

@@ -24,14 +24,18 @@ export function strategy_by_name(name: string): Strategy | undefined {
   return LIST.find((s) => s.name === name);
 }
 
-/** Main, before a schedule: the common shared state, then the strategy's own. */
-export function init_strategy(v: SchedView, o: { strategy: StrategyName; seed: number; depth: number; expected: number; actors: number[]; forced?: readonly number[] }): void {
+/**
+ * Main, before a schedule: the common shared state, then the strategy's own. `late` actors (an
+ * idle executor that runs only once work is queued for it) are scanned but draw nothing from
+ * the strategy: a run in which they never wake makes the decisions it made without them.
+ */
+export function init_strategy(v: SchedView, o: { strategy: StrategyName; seed: number; depth: number; expected: number; actors: number[]; late?: readonly number[]; forced?: readonly number[] }): void {
   const s = strategy_by_name(o.strategy);
   if (s === undefined) throw new Error(`unknown strategy '${o.strategy}'`);
   v.set('strategy', s.id);
   v.set('seed', o.seed);
   v.set('rng', o.seed | 0);
-  v.set('hi', Math.max(...o.actors) + 1);
+  v.set('hi', Math.max(...o.actors, ...(o.late ?? [])) + 1);
   const forced = o.forced ?? [];
   v.set('nforced', forced.length);
   forced.forEach((a, k) => v.set('forced', a, k));

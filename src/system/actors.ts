@@ -1,7 +1,9 @@
 // The programs the long-lived actor workers run: the IRQ worker (the machine and the host's
-// interrupt entry), the todo worker (the vfio-ccw workqueue), and the detectors each installs.
-import { fault_configure, register_work_fn, set_might_sleep_mode, worker_thread, wq_stop, type FaultConfig } from '../kernel/index.ts';
-import { css_hw_run, css_register_driver, css_unregister_driver, type Subch } from '../cio/css.ts';
+// interrupt entry), the todo worker (the vfio-ccw workqueue), the css worker (the css layer's
+// cio_work_q), and the detectors each installs.
+import { fault_configure, register_work_fn, set_might_sleep_mode, worker_thread, wq_idle_begin, wq_idle_end, wq_idle_key, wq_never_queued, wq_stop, type FaultConfig, type WorkqueueStruct } from '../kernel/index.ts';
+import { css_hw_run, css_register_driver, css_sch_todo, css_unregister_driver, type CssDriver, type Subch } from '../cio/css.ts';
+import { vfio_ccw_sch_remove } from '../driver/drv_remove.ts';
 import { hw_stop } from '../hw/engine.ts';
 import type { HwConfig } from '../hw/config.ts';
 import { vfio_ccw_chp_event, vfio_ccw_crw_todo, vfio_ccw_sch_event, vfio_ccw_sch_io_todo, vfio_ccw_sch_irq } from '../driver/drv.ts';
@@ -15,8 +17,8 @@ import { start_tracer } from '../trace/ring.ts';
 import { start_delay_injection, type DelayArgs } from '../detect/delay.ts';
 import { current } from '../kernel/index.ts';
 import type { ProgramCtx } from '../runtime/context.ts';
-import { WORK_CRW_TODO, WORK_IO_TODO, bind_system, type System } from './device.ts';
-import { sched_attach, sched_enter, sched_exit } from '../sched/scheduler.ts';
+import { WORK_CRW_TODO, WORK_IO_TODO, WORK_SCH_TODO, bind_system, type System } from './device.ts';
+import { sched_attach, sched_enter, sched_exit, sched_retire_idle } from '../sched/scheduler.ts';
 import { start_coverage } from '../fuzz/coverage.ts';
 import { ENTRY, entry } from '../fuzz/entry.ts';
 
@@ -58,17 +60,27 @@ export function system_of(ctx: ProgramCtx, variant: string): System {
  * Run `body` as this actor: under the scheduler in controlled mode (attached before the detectors,
  * so the tracer records an event when it really runs), with the requested detectors.
  */
-export function as_actor<T>(sys: System, a: ActorArgs, isUser: boolean, body: () => T): T {
+export function as_actor<T>(sys: System, a: ActorArgs, isUser: boolean, body: () => T, idle?: { wq: WorkqueueStruct; retired: T }): T {
   const detach = a.sched === true ? sched_attach(sys.g, () => {
     hw_stop(sys.css);
     wq_stop(sys.wq);
+    // cio_work_q never had work: its worker leaves as if it had never been scheduled (no priority
+    // drawn, no decision), so a run without a css todo makes the decisions it made without it
+    if (wq_never_queued(sys.cio_wq)) sched_retire_idle(wq_idle_key(sys.cio_wq));
+    wq_stop(sys.cio_wq);
   }) : null;
   const off = detectors_on(sys, a.detect);
+  let entered = detach !== null;
   try {
-    if (detach !== null) sched_enter();
+    // an idle executor enters the schedule blocked on its queue: no decision until work comes
+    if (detach !== null && idle !== undefined) {
+      entered = sched_enter(wq_idle_begin(idle.wq));
+      wq_idle_end(idle.wq);
+      if (!entered) return idle.retired;
+    } else if (detach !== null) sched_enter();
     return body();
   } finally {
-    if (detach !== null) sched_exit(isUser);
+    if (entered) sched_exit(isUser);
     off();
     detach?.();
   }
@@ -102,13 +114,20 @@ export function private_of(sys: System, sch: Subch): VfioCcwPrivate | null {
   return p;
 }
 
-export function irq_main(ctx: ProgramCtx, args: IrqArgs): { loops: number; presented: number } {
-  const sys = system_of(ctx, args.variant);
-  css_register_driver({
+/** struct css_driver vfio_ccw_sch_driver, as the threads that deliver css callbacks register it. */
+function vfio_ccw_sch_driver(sys: System): CssDriver {
+  return {
     irq: (sch) => vfio_ccw_sch_irq(private_of(sys, sch), sch),
     sch_event: (sch) => entry(ENTRY.sch_event, () => vfio_ccw_sch_event(private_of(sys, sch), sch)),
     chp_event: (sch, link, event) => entry(ENTRY.chp_event, () => vfio_ccw_chp_event(private_of(sys, sch), sch, link, event)),
-  });
+    // the subchannel's drvdata (the parent in v6.2+) is set for as long as the driver is bound
+    remove: (sch) => vfio_ccw_sch_remove(sys.devs[sch.dev]!, sch),
+  };
+}
+
+export function irq_main(ctx: ProgramCtx, args: IrqArgs): { loops: number; presented: number } {
+  const sys = system_of(ctx, args.variant);
+  css_register_driver(vfio_ccw_sch_driver(sys));
   try {
     const r = as_actor(sys, args, false, () => css_hw_run(sys.css, sys.devs.map((p) => p.sch), args.seed, args.hw, args.max_ms));
     return { loops: r.loops, presented: r.presented };
@@ -124,9 +143,22 @@ export function todo_main(ctx: ProgramCtx, args: ActorArgs): number {
   return as_actor(sys, args, false, () => worker_thread(sys.wq));
 }
 
-/** Any actor: stop the machine and the workqueue (the end of a run). */
+/** The css worker: cio_work_q's executor (css_sch_todo), which unregisters a subchannel gone NOT_OPER. */
+export function css_main(ctx: ProgramCtx, args: ActorArgs): number {
+  const sys = system_of(ctx, args.variant);
+  register_work_fn(WORK_SCH_TODO, (_w, dev) => css_sch_todo(sys.devs[dev]!.sch));
+  css_register_driver(vfio_ccw_sch_driver(sys));
+  try {
+    return as_actor(sys, args, false, () => worker_thread(sys.cio_wq), { wq: sys.cio_wq, retired: 0 });
+  } finally {
+    css_unregister_driver();
+  }
+}
+
+/** Any actor: stop the machine and the workqueues (the end of a run). */
 export function stop_all(ctx: ProgramCtx, args: { variant: string }): void {
   const sys = system_of(ctx, args.variant);
   hw_stop(sys.css);
   wq_stop(sys.wq);
+  wq_stop(sys.cio_wq);
 }

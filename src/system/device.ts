@@ -2,7 +2,7 @@
 // host's struct subchannel, the machine's subchannel, the channel program and guest memory.
 import { INIT_WORK, WORD, allocBuf, name_eventfds, atomic, bind, create_singlethread_workqueue, defineStruct, fault_active, nameRegion, words, type SharedBuf, type WorkStruct, type WorkqueueStruct } from '../kernel/index.ts';
 import { HwCss, HwSubchannel, bind_hw_css, hw_css_reset, hw_name_region, hw_reset, type HwCssView, type HwInit } from '../hw/layout.ts';
-import { Subchannel, bind_subchannel, css_init_subchannel } from '../cio/css.ts';
+import { Subchannel, SubchannelDev, bind_subchannel, css_init_subchannel } from '../cio/css.ts';
 import { ChannelProgram, bind_cp } from '../driver/cp.ts';
 import { GuestMemory, bind_guest, type GuestMemoryView } from '../vfio/guest.ts';
 import { VfioCcwPrivate as PrivateStruct, type VfioCcwPrivate } from '../driver/private.ts';
@@ -36,10 +36,14 @@ const CP = HW + HwSubchannel.words;
 const GUEST = CP + ChannelProgram.words + (((CP + ChannelProgram.words) & 1) === 0 ? 0 : 1);
 /** The mdev core's and vfio core's words for the device's one mdev (vfio/mdev_core.ts), last so nothing before moves. */
 const VCORE = GUEST + GuestMemory.words;
-export const DEVICE_WORDS = VCORE + VfioCore.words;
+// struct subchannel's todo part comes after: the object ids before it stay as they were.
+const SCH_DEV = VCORE + VfioCore.words;
+export const DEVICE_WORDS = SCH_DEV + SubchannelDev.words;
 
 export const WORK_IO_TODO = 1;
 export const WORK_CRW_TODO = 2;
+/** css_sch_todo, on the css layer's cio_work_q */
+export const WORK_SCH_TODO = 3;
 
 /** Names for reports: done in every thread (the layouts are code, the names are per thread). */
 export function name_system(devices: number): void {
@@ -55,6 +59,7 @@ export function name_system(devices: number): void {
     nameRegion(b, CP, ChannelProgram, `${pre}cp->`);
     nameRegion(b, GUEST, GuestMemory, `${pre}guest.`);
     nameRegion(b, VCORE, VfioCore, `${pre}vfio.`);
+    nameRegion(b, SCH_DEV, SubchannelDev, `${pre}sch->`);
   }
 }
 
@@ -87,6 +92,8 @@ export interface System {
   readonly devs: readonly VfioCcwPrivate[];
   readonly guests: readonly GuestMemoryView[];
   readonly wq: WorkqueueStruct;
+  /** the css layer's cio_work_q (css.c), run by the css worker */
+  readonly cio_wq: WorkqueueStruct;
 }
 
 const bind_sys = (b: SharedBuf) => bind(SysArea, b, SYS_AREA);
@@ -112,24 +119,27 @@ export function bind_system(g: SharedBuf, bufs: ReadonlyMap<number, SharedBuf> |
   const drv = driver_for(variant);
   const works = new Map<number, WorkStruct>();
   const wq = create_singlethread_workqueue(g, 'vfio-ccw', (id) => works.get(id));
+  const cio_works = new Map<number, WorkStruct>();
+  const cio_wq = create_singlethread_workqueue(g, 'cio', (id) => cio_works.get(id));
   const devs: VfioCcwPrivate[] = [];
   const guests: GuestMemoryView[] = [];
   for (let d = 0; d < n; d++) {
     const buf = get(dev_index(d));
     const gm = bind_guest(buf, GUEST);
     const v = bind(PrivateStruct, buf, PRIV);
-    const p: VfioCcwPrivate = { dev: d, buf, g, v, sch: bind_subchannel(buf, SCH, HW, d, css), cp: bind_cp(buf, CP, gm, drv.f.cp_rules), drv, wq };
+    const p: VfioCcwPrivate = { dev: d, buf, g, v, sch: bind_subchannel(buf, SCH, HW, d, css, SCH_DEV, cio_wq), cp: bind_cp(buf, CP, gm, drv.f.cp_rules), drv, wq, core: bind(VfioCore, buf, VCORE) };
     works.set(v.io_work.id, v.io_work);
     works.set(v.crw_work.id, v.crw_work);
+    cio_works.set(p.sch.d.todo_work.id, p.sch.d.todo_work);
     devs.push(p);
     guests.push(gm);
   }
-  return { g, css, sys: bind_sys(sysb), devs, guests, wq };
+  return { g, css, sys: bind_sys(sysb), devs, guests, wq, cio_wq };
 }
 
 /** This thread's view of a device's mdev core and vfio core words. */
 export function vfio_core_of(p: VfioCcwPrivate): VfioCoreView {
-  return bind(VfioCore, p.buf, VCORE);
+  return p.core;
 }
 
 /** Main, before any worker sees the buffers: machine reset, css probe of each subchannel. */
@@ -138,6 +148,7 @@ export function init_system(s: System, hw: Partial<HwInit> = {}): void {
   for (const p of s.devs) {
     hw_reset(p.sch.hw, hw);
     css_init_subchannel(p.sch, 0x100 + p.dev);
+    INIT_WORK(p.sch.d.todo_work, WORK_SCH_TODO, p.dev);
   }
 }
 
@@ -147,7 +158,10 @@ export function init_driver(s: System, opts: { mdev: boolean }): void {
     INIT_WORK(p.v.io_work, WORK_IO_TODO, p.dev);
     INIT_WORK(p.v.crw_work, WORK_CRW_TODO, p.dev);
     vfio_ccw_private_init(p, p.drv.R.STANDBY);
+    // css_probe: sch->driver is set before the driver's probe and cleared again if it fails
+    Atomics.store(p.sch.d.driver.a, p.sch.d.driver.i, 1);
     const rc = vfio_ccw_sch_probe(p);
+    if (rc !== 0) Atomics.store(p.sch.d.driver.a, p.sch.d.driver.i, 0);
     // an injected failure leaves the subchannel without the driver: no mdev, no device FD
     if (rc !== 0 && !fault_active()) throw new Error(`vfio_ccw_sch_probe: ${rc}`);
     if (opts.mdev && rc === 0) {

@@ -41,6 +41,8 @@ const ACTORS = new URL('./actors.ts', import.meta.url).href;
 export const IRQ_ACTOR = 1;
 export const TODO_ACTOR = 2;
 export const FIRST_USER = 3;
+/** The css worker (cio_work_q) comes after the rig's users, so a user keeps its actor id. */
+export const css_actor = (rig_users: number): number => FIRST_USER + rig_users;
 
 export type DetectorName = 'invariants' | 'lockdep' | 'trace' | 'race' | 'lockstat';
 /** The default set. 'lockstat' is a profiler, not a detector: a run has it only when named. */
@@ -148,6 +150,7 @@ export class Rig {
       { id: IRQ_ACTOR, kind: ActorKind.irq, name: 'irq' },
       { id: TODO_ACTOR, kind: ActorKind.todo, name: 'todo' },
       ...Array.from({ length: users }, (_, u) => ({ id: FIRST_USER + u, kind: ActorKind.user, name: `user${u}` })),
+      { id: css_actor(users), kind: ActorKind.todo, name: 'css' },
     ];
     // the users' variant files this thread loaded: every worker builds its driver from the same file
     const pool = await ActorPool.start(specs, g, [bufs.sys, ...bufs.devs], [ACTORS, ...user_variant_modules(), ...modules]);
@@ -227,7 +230,7 @@ export class Rig {
       ...(cfg.fault !== undefined ? { fault: cfg.fault } : {}),
     };
     const sv = new SchedView(this.g);
-    if (cfg.sched !== undefined) init_schedule(sv, cfg.sched, cfg.users);
+    if (cfg.sched !== undefined) init_schedule(sv, cfg.sched, cfg.users, css_actor(this.users));
     return { t0, sys, on, detect, sv, controlled: cfg.sched !== undefined, race, lockstat };
   }
 
@@ -239,6 +242,7 @@ export class Rig {
     const irqArgs: IrqArgs = { variant: cfg.variant, detect, seed: cfg.seed, hw, max_ms, sched };
     const irq = this.pool.run(IRQ_ACTOR, prog(ACTORS, 'irq_main'), irqArgs);
     const todo = this.pool.run(TODO_ACTOR, prog(ACTORS, 'todo_main'), { variant: cfg.variant, detect, sched });
+    const css = this.pool.run(css_actor(this.users), prog(ACTORS, 'css_main'), { variant: cfg.variant, detect, sched });
     const deadline = cfg.duration_s !== undefined ? performance.timeOrigin + performance.now() + cfg.duration_s * 1000 : Infinity;
     const users = Array.from({ length: cfg.users }, (_, u) => {
       const args: UserArgs = { variant: cfg.variant, detect, sched, user: u, users: cfg.users, seed: cfg.seed, iterations: cfg.iterations ?? cfg.scenario.iterations, deadline, params: cfg.params ?? {}, devices: this.devices };
@@ -251,14 +255,14 @@ export class Rig {
         // (a rejection is the awaiting code's to report, not this guard's)
         r.then(
           (x) => {
-            if (!x.ok && run.sv.get('arrived') < 2 + cfg.users) sched_cancel(this.g, SchedAbortReason.failed);
+            if (!x.ok && run.sv.get('arrived') < 3 + cfg.users) sched_cancel(this.g, SchedAbortReason.failed);
           },
           () => undefined,
         );
       };
-      [irq, todo, ...users].forEach(guard);
+      [irq, todo, css, ...users].forEach(guard);
     }
-    return { irq, todo, users };
+    return { irq, todo, css, users };
   }
 
   /** Wait for the users (free mode: under the watchdog), then stop the machine and the workqueue and wait for them. */
@@ -276,8 +280,9 @@ export class Rig {
     if (!run.controlled) {
       hw_stop(run.sys.css);
       wq_stop(run.sys.wq);
+      wq_stop(run.sys.cio_wq);
     }
-    return { settled, irq: await a.irq, todo: await a.todo, abort: run.controlled ? run.sv.get('abort') : 0 };
+    return { settled, irq: await a.irq, todo: await a.todo, css: await a.css, abort: run.controlled ? run.sv.get('abort') : 0 };
   }
 
   /** The accounting checks, the scenario's checks and the detectors' findings, as the run's report. */
@@ -352,11 +357,12 @@ interface Prepared {
 interface Launched {
   irq: Promise<RunResult>;
   todo: Promise<RunResult>;
+  css: Promise<RunResult>;
   users: Promise<RunResult>[];
 }
 
 /** How the run ended: a hang (its bound in ms, -1 a livelock past the deadline), or every actor's outcome. */
-type Ended = { hung: number } | { hung?: undefined; settled: PromiseSettledResult<UserResult>[]; irq: RunResult; todo: RunResult; abort: number };
+type Ended = { hung: number } | { hung?: undefined; settled: PromiseSettledResult<UserResult>[]; irq: RunResult; todo: RunResult; css: RunResult; abort: number };
 
 /** What the run left: the users' results, the actors' failures, and the machine's and driver's counters. */
 interface Collected {
@@ -371,14 +377,15 @@ interface Collected {
 }
 
 /** Controlled mode: the scheduler's shared state for a new schedule, with the strategy's. */
-function init_schedule(sv: SchedView, c: SchedConfig, users: number): void {
+function init_schedule(sv: SchedView, c: SchedConfig, users: number, css: number): void {
   sv.reset();
   sv.set('mode', 1);
   sv.set('users', users);
   sv.set('max_steps', c.max_steps ?? 200_000);
   const ids = [IRQ_ACTOR, TODO_ACTOR, ...Array.from({ length: users }, (_, u) => FIRST_USER + u)];
-  sv.set('start_at', 2 + users);
-  init_strategy(sv, { strategy: c.strategy, seed: c.seed, depth: c.depth, expected: c.expected, actors: ids, ...(c.forced !== undefined ? { forced: c.forced } : {}) });
+  sv.set('start_at', 3 + users);
+  // the css worker is late: it enters blocked on cio_work_q, and the strategies draw nothing for it
+  init_strategy(sv, { strategy: c.strategy, seed: c.seed, depth: c.depth, expected: c.expected, actors: ids, late: [css], ...(c.forced !== undefined ? { forced: c.forced } : {}) });
 }
 
 /** A scenario that needs what the variant lacks: nothing ran. */
@@ -412,7 +419,7 @@ function collect(cfg: RunConfig, run: Prepared, end: Exclude<Ended, { hung: numb
     if (where !== null) scenario_errors.push({ actor: FIRST_USER + u, where, message: e.message.replace(/^\w*Error: /, ''), stack: map_stack(String(e.stack ?? e.message), cfg.scenario.module) });
     else failures.push({ kind: 'hang', id: 'user-failed', message: `user ${u}: ${message}`, actor: FIRST_USER + u });
   });
-  for (const [name, r] of [['irq', end.irq], ['todo', end.todo]] as const) {
+  for (const [name, r] of [['irq', end.irq], ['todo', end.todo], ['css', end.css]] as const) {
     if (!r.ok && !byAbort(r.error?.message)) failures.push({ kind: 'hang', id: `${name}-failed`, message: `${name} worker: ${r.error?.message ?? 'failed'}` });
   }
   const stats: Record<string, number> = {};

@@ -6,25 +6,16 @@
 // One mdev per subchannel, with QEMU's UUID: a second create with it is -EEXIST in every version.
 // The driver's own steps are the port's vfio_ccw_mdev_probe/remove/request, called, not copied.
 import {
-  HZ, atomic, atomic_cmpxchg, atomic_dec_return, atomic_read, atomic_set, complete, completion, defineStruct, i32, mutex, mutex_lock, mutex_unlock,
-  reinit_completion, spin_lock, spin_unlock, spinlock, wait_for_completion_timeout, type LayoutView,
+  HZ, atomic_cmpxchg, atomic_dec_return, atomic_read, atomic_set, complete, mutex_lock, mutex_unlock, peek, poke,
+  reinit_completion, spin_lock, spin_unlock, wait_for_completion_timeout,
 } from '../kernel/index.ts';
 import { EAGAIN, EEXIST, ENODEV, ENOENT } from '../uapi/errno.ts';
 import { vfio_ccw_mdev_probe, vfio_ccw_mdev_remove, vfio_ccw_mdev_request } from '../driver/ops.ts';
 import type { VfioCcwPrivate } from '../driver/private.ts';
 
-export const VfioCore = defineStruct('vfio_core', {
-  list_lock: mutex('mdev_list_lock (one lock for every mdev in the kernel; one mdev per subchannel here)'),
-  listed: i32('an mdev with QEMU\'s UUID is on mdev_list (create … mdev_device_release)'),
-  active: i32('mdev->active: create finished and no remove has started'),
-  remove_attr: atomic('the mdev\'s sysfs "remove" attribute exists (device_add … device_remove_file_self)'),
-  refcount: atomic('vfio_device->refcount: the registration plus one per open device FD'),
-  ref_order: spinlock('refcount_dec_and_test\'s ordering (release on every put, acquire on the last): a leaf lock standing for the atomic\'s, not a kernel lock'),
-  comp: completion('vfio_device->comp: the last put completes it; unregister waits for it'),
-  device_lock: mutex('group->device_lock: the group\'s device list (lookup by name, add, del)'),
-  unhooked: i32('off the group\'s device list (mainline: before the unregister waits); device_lock'),
-});
-export type VfioCoreView = LayoutView<typeof VfioCore>;
+import { VfioCore, counted_by_core, type VfioCoreView } from './vfio_device.ts';
+
+export { VfioCore, type VfioCoreView };
 
 /** Rounds of HZ * 10 a remove waits for the FDs at least, before its caller may call it a hang. */
 export const UNREGISTER_ROUNDS = 6;
@@ -78,14 +69,14 @@ export function vfio_group_get_device_fd(c: VfioCoreView, open: () => number): n
   const got = c.unhooked.get(F) === 0 && vfio_device_try_get(c, F);
   mutex_unlock(c.device_lock, F);
   if (!got) return -ENODEV;
-  const rc = open();
+  const rc = counted_by_core(open);
   if (rc !== 0) vfio_device_put(c);
   return rc;
 }
 
 /** The FD's release (vfio_device_fops_release): the driver's close, then the FD's reference. */
 export function vfio_device_fops_release(c: VfioCoreView, release: () => void): void {
-  release();
+  counted_by_core(release);
   vfio_device_put(c);
 }
 
@@ -190,4 +181,23 @@ export function mdev_adopt(c: VfioCoreView): void {
   atomic_set(c.remove_attr, 1, F);
   vfio_register_group_dev(c);
   c.active.set(1, F);
+}
+
+/** The css worker's unregister is the kernel's: it waits for the users as long as they take. */
+const for_ever: KeepWaiting = () => true;
+
+/**
+ * vfio_ccw_mdev_unreg (≤ v6.1; mdev_unregister_parent in v6.2+), from the css remove
+ * (vfio_ccw_sch_remove): the mdev core removes the parent's mdev, whose vfio device
+ * unregistration first waits for the users to close their FDs (asking through .request, v5.11+),
+ * then runs the driver's mdev remove; the parent goes.
+ */
+export function vfio_ccw_mdev_unreg(p: VfioCcwPrivate): void {
+  // the mdev core's own list of the parent's mdevs, not a driver field: read unhooked
+  if (peek(p.v.mdev) !== 0) {
+    vfio_unregister_group_dev(p, p.core, for_ever);
+    vfio_ccw_mdev_remove(p);
+  }
+  // the parent's registration is the mdev core's (v6.2+ the parent outlives the freed private): unhooked
+  poke(p.v.parent_registered, 0);
 }

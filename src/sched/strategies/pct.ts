@@ -44,6 +44,7 @@ export const pct: Strategy = {
       [ps[k], ps[j]] = [ps[j]!, ps[k]!];
     }
     o.actors.forEach((a, k) => (A[b + PRIO + a] = ps[k]!));
+    // a late actor (init_strategy) keeps 0: below every drawn priority, above a change point's
     for (let k = 0; k < Math.max(0, o.depth - 1) && k < MAX_CPS; k++) A[b + CPS + k] = 1 + (o.rng() % Math.max(1, o.expected));
   },
   pick(c) {
