@@ -30,7 +30,7 @@ it('stress over 2 variants x 2 scenarios runs each once and starts the threads o
   expect(both.scenarios.sort()).toEqual(['S2', 'S6']);
   expect(both.runs).toBe(4);
   expect(one.runs).toBe(1);
-  // irq, todo and two users (both scenarios' default), once
-  expect(one.stats.actor_threads_started).toBe(4);
+  // irq, todo, the css worker and two users (both scenarios' default), once
+  expect(one.stats.actor_threads_started).toBe(5);
   expect(both.stats.actor_threads_started).toBe(one.stats.actor_threads_started);
 }, 600_000);
