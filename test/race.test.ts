@@ -7,7 +7,7 @@ import { ActorPool, prog, unwrap } from '../src/runtime/pool.ts';
 import { Rig } from '../src/system/rig.ts';
 import { scenario as s2 } from '../src/scenarios/s02-dasd-read-loop.ts';
 import { RACE_INDEX, RaceArea } from './busted/race-area.ts';
-import type { AccessArgs } from './busted/race-programs.ts';
+import type { AccessArgs, CancelArgs } from './busted/race-programs.ts';
 
 const P = new URL('./busted/race-programs.ts', import.meta.url);
 let pool: ActorPool;
@@ -122,6 +122,76 @@ describe('race detector: publication edges', () => {
   it('a write after queue_work races with the work\'s read, whichever runs first', async () => {
     await withExecutor(() => run(2, 'publishQueue', { mode: 'write-after-queue' }));
     expect(race_report(sab).map((x) => [x.field, ...sitesOf(x)])).toEqual([['racetest.x', 'publishQueue', 'race work fn']]);
+  });
+});
+
+// cancel_work_sync takes pool->lock in start_flush_work, as the worker did after each callback
+// and queue_work did to insert the work (kernel/workqueue.c): its return follows those, no more.
+describe('race detector: cancel_work_sync', () => {
+  const cancel = (args: CancelArgs): Promise<unknown> => run(3, 'cancelThenWrite', args);
+  const races = (): string[][] => race_report(sab).map((x) => [x.field, ...sitesOf(x)]);
+  const withExecutor = async (slow: boolean, body: () => Promise<unknown>): Promise<void> => {
+    await run(2, 'initWork', { slow });
+    const ex = pool.run(1, prog(P, 'executor'), null);
+    try {
+      await body();
+    } finally {
+      await run(2, 'stopExecutor');
+      unwrap(await ex);
+    }
+  };
+  /** queue the work on actor 2; actor 3 waits until it has run and returned (raw Atomics), then `args`. */
+  const afterRun = (args: Omit<CancelArgs, 'wait' | 'retired' | 'field'>): Promise<void> =>
+    withExecutor(false, async () => {
+      expect(await run(2, 'queueIt', { write: false })).toBe(true);
+      expect(await cancel({ wait: 1, retired: 1, field: 'y', ...args })).toBe(false);
+    });
+
+  it('a work that has returned -> cancel_work_sync -> a write of what it wrote: quiet', async () => {
+    await afterRun({ cancel: 'after' });
+    expect(races()).toEqual([]);
+  });
+
+  it('the same write with no cancel, or before the cancel: reported', async () => {
+    await afterRun({ cancel: 'none' });
+    expect(races()).toEqual([['racetest.y', 'cancelThenWrite', 'race work fn']]);
+    area.i32.fill(0);
+    reset_global(g);
+    await install();
+    await afterRun({ cancel: 'before' });
+    expect(races()).toEqual([['racetest.y', 'cancelThenWrite', 'race work fn']]);
+  });
+
+  it('a cancel that waits for the running work returns after it: quiet', async () => {
+    await withExecutor(true, async () => {
+      expect(await run(2, 'queueIt', { write: false })).toBe(true);
+      // actor 2 lets the work finish only once the cancel waits for it
+      const [was] = await Promise.all([cancel({ wait: 1, field: 'y', cancel: 'after' }), run(2, 'releaseWhenCancelWaits')]);
+      expect(was).toBe(false);
+    });
+    expect(races()).toEqual([]);
+  });
+
+  it('a pending work it removes: ordered after the queue_work that queued it (no executor)', async () => {
+    await run(2, 'initWork', null);
+    expect(await run(2, 'queueIt', { write: true, post: 1 })).toBe(true);
+    expect(await cancel({ wait: 1, field: 'x', cancel: 'after' })).toBe(true);
+    expect(races()).toEqual([]);
+  });
+
+  it('not after a queue_work that found it pending (no pool->lock there): reported', async () => {
+    await run(2, 'initWork', null);
+    expect(await run(2, 'queueIt', { write: false, post: 1 })).toBe(true);
+    expect(await run(1, 'queueIt', { write: true, wait: 1, post: 2 })).toBe(false);
+    expect(await cancel({ wait: 2, field: 'x', cancel: 'after' })).toBe(true);
+    expect(races()).toEqual([['racetest.x', 'cancelThenWrite', 'queueIt']]);
+  });
+
+  it('a work never queued orders nothing: reported', async () => {
+    await run(2, 'initWork', null);
+    await run(2, 'access', { op: 'write', site: 'writer A', post: 1 });
+    expect(await cancel({ wait: 1, field: 'x', cancel: 'after' })).toBe(false);
+    expect(races()).toEqual([['racetest.x', 'cancelThenWrite', 'writer A']]);
   });
 });
 

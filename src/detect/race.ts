@@ -21,6 +21,12 @@
 //   queue_work               -> H.run of that work item
 //   eventfd_signal           -> H.wake of the read that got a count
 //   H.run_end of any work    -> H.wake of flush_workqueue (the single workqueue's object)
+//   queue_work that queued,  -> H.wake at the return of cancel_work_sync on that work (both
+//   H.run_end of that work      sides take pool->lock; a queue_work that found the work
+//                               pending takes no lock and gives the cancel nothing)
+// A work item has two clocks: its own id (what pool->lock orders: queue_work that queued, the
+// end of each run) and id + 1, its function word (a queue_work that found it pending, which
+// only the next run follows).
 // The interrupt needs no edge of its own. Every instruction that starts a function (ssch, hsch,
 // csch) is issued under sch->lock, and do_cio_interrupt takes sch->lock before tsch. The handler
 // that sees the status can only take the lock after the starter let go of it, so the starter's
@@ -56,6 +62,8 @@ const Hdr = {
   words: 16,
 } as const;
 
+/** A work's second clock, keyed by its second word (the function id: never a sync object). */
+const PENDING_CLOCK = 1;
 const LOCK_SLOTS = 32; // interned lock ids: a held set is a 32-bit mask over them
 const SYNC_CAP = 1024; // locks, completions, works, eventfds, the workqueue
 const SYNC_WORDS = 2 + N; // key+1, lock, clock
@@ -239,8 +247,11 @@ export function start_race_detector(buf: SharedArrayBuffer, actor: number): () =
   };
 
   // Sync clocks: open addressing keyed by object id; the slot of an object is cached per thread.
+  // Only a release takes a slot: an acquire of an object nobody released finds none (ABSENT) and
+  // has nothing to take (a work's pending clock is acquired at every run, rarely released).
   const syncSlots = new Map<number, number>();
-  const syncSlot = (obj: number): number => {
+  const ABSENT = -2;
+  const syncSlot = (obj: number, take: boolean): number => {
     const cached = syncSlots.get(obj);
     if (cached !== undefined) return cached;
     const k = obj + 1;
@@ -248,6 +259,7 @@ export function start_race_detector(buf: SharedArrayBuffer, actor: number): () =
     for (let n = 0; n < SYNC_CAP; n++, i = (i + 1) & (SYNC_CAP - 1)) {
       const b = L.sync + i * SYNC_WORDS;
       const v = Atomics.load(a, b);
+      if (v === 0 && !take) return ABSENT;
       if (v === k || (v === 0 && claim(b, k))) {
         syncSlots.set(obj, b);
         return b;
@@ -257,7 +269,7 @@ export function start_race_detector(buf: SharedArrayBuffer, actor: number): () =
   };
   /** The actor's clock flows into the object's: a later acquire of the object sees it. */
   const release = (t: number, obj: number): void => {
-    const b = syncSlot(obj);
+    const b = syncSlot(obj, true);
     const c = L.vc + t * N;
     if (b < 0) Atomics.add(a, Hdr.sync_dropped, 1);
     else {
@@ -271,7 +283,8 @@ export function start_race_detector(buf: SharedArrayBuffer, actor: number): () =
     a[c + t]! += 1; // a new epoch: what follows the release is not ordered before it
   };
   const acquire = (t: number, obj: number): void => {
-    const b = syncSlot(obj);
+    const b = syncSlot(obj, false);
+    if (b === ABSENT) return;
     if (b < 0) {
       Atomics.add(a, Hdr.sync_dropped, 1);
       return;
@@ -480,24 +493,29 @@ export function start_race_detector(buf: SharedArrayBuffer, actor: number): () =
         // arg 0 (already pending) too: the pending bit is cleared before the run, so that run
         // follows this call. The hook comes after the failed test-and-set; an executor that
         // clears the bit and reaches H.run inside that window misses the edge (a false report
-        // of a real pattern, never a missed race).
-        release(t, obj);
+        // of a real pattern, never a missed race). Only a queue_work that queued went through
+        // pool->lock (insert_work), so only it is on the clock a cancel_work_sync acquires.
+        release(t, arg === 0 ? obj + PENDING_CLOCK : obj);
         break;
       case H.run:
         acquire(t, obj);
+        acquire(t, obj + PENDING_CLOCK);
         break;
       case H.run_end:
+        // process_one_work retakes pool->lock after the callback: a later cancel_work_sync of
+        // this work (start_flush_work takes the same lock) returns after this run.
+        release(t, obj);
         // A flush returns after the works it waited for: over-approximated by every run that
         // ended before the flush returned (may hide a race, never reports a false one).
         release(t, arg === WQ_TAG_CIO ? CIO_WQ_ID : WQ_ID);
         break;
       case H.wake:
-        // A completion, an eventfd read that got a count, or a flush (on the workqueue object).
+        // A completion, an eventfd read that got a count, a flush (on the workqueue object), or
+        // the return of cancel_work_sync (on the work: see the top of the file).
         if (arg !== 0) acquire(t, obj);
         break;
       // H.irq_enter/irq_exit: ordered through sch->lock (see the top of the file).
-      // H.cancel: cancel_work_sync's hook comes before it waits for a running instance, so its
-      // return has no event to hang an edge on; a race reported after a cancel may be one.
+      // H.cancel: its edge is the H.wake at the return, after any wait for a running instance.
     }
   };
   const off = register_hook(fn);

@@ -208,7 +208,14 @@ export function flush_workqueue(wq: WorkqueueStruct, site: string): void {
   if (hook !== null) hook(H.wake, wq.id, site, c.id, 1);
 }
 
-/** Cancel a pending work and wait for a running instance to finish. True if it was pending. */
+/**
+ * Cancel a pending work and wait for a running instance to finish. True if it was pending.
+ * Its return is ordered after the work's earlier successful queue_work calls and finished runs:
+ * __cancel_work_sync -> __flush_work -> start_flush_work takes pool->lock whenever the work has a
+ * pool (it was queued once), and the worker retook pool->lock after each callback (process_one_work,
+ * kernel/workqueue.c; the pool id survives the cancel since the v6.10 disable_work rework). The
+ * H.wake on the work at the end carries that edge; a work never queued has nothing to give.
+ */
 export function cancel_work_sync(wq: WorkqueueStruct, w: WorkStruct, site: string): boolean {
   const c = current;
   if (c.spinDepth !== 0 || c.inIrq) might_sleep(w.id, site);
@@ -221,5 +228,6 @@ export function cancel_work_sync(wq: WorkqueueStruct, w: WorkStruct, site: strin
     backend.wait(a, r, w.id, Infinity, wq.id + W.running.off);
     Atomics.sub(a, wq.b + W.flush_waiters.off, 1);
   }
+  if (hook !== null) hook(H.wake, w.id, site, c.id, 1);
   return was;
 }

@@ -2,8 +2,8 @@
 // Test handshakes (`step`) are raw Atomics with bounded waits: they fix the order of the two
 // accesses without telling the detector, so "no synchronisation" is deterministic.
 import {
-  READ_ONCE, WRITE_ONCE, complete, create_singlethread_workqueue, eventfd_ctx_fdget, eventfd_read, eventfd_signal, flush_workqueue, HZ, INIT_WORK,
-  mutex_lock, mutex_unlock, queue_work, register_work_fn, wait_for_completion_timeout, worker_thread, wq_stop, type WorkqueueStruct,
+  READ_ONCE, WRITE_ONCE, cancel_work_sync, complete, create_singlethread_workqueue, eventfd_ctx_fdget, eventfd_read, eventfd_signal, flush_workqueue, GLOBAL, HZ,
+  INIT_WORK, mutex_lock, mutex_unlock, queue_work, register_work_fn, wait_for_completion_timeout, worker_thread, Workqueue, wq_stop, type WorkqueueStruct,
 } from '../../src/kernel/index.ts';
 import { start_race_detector } from '../../src/detect/race.ts';
 import { buf, type ProgramCtx } from '../../src/runtime/context.ts';
@@ -140,16 +140,23 @@ const the_wq = (ctx: ProgramCtx): WorkqueueStruct => {
   }
   return wq;
 };
-/** The work reads what the queuer published, writes y, and posts step 1 (for the busted reader). */
-register_work_fn(WORK_FN, () => {
+/**
+ * The work reads what the queuer published, writes y, and posts step 1 (for the busted reader).
+ * A slow work (arg 1) posts step 1 first and writes y only at step 2: it is still running then.
+ */
+register_work_fn(WORK_FN, (_w, slow) => {
   if (wctx === null) return;
   const x = v(wctx);
+  if (slow === 1) {
+    post_step(x, 1);
+    await_step(x, 2);
+  }
   x.x.get('race work fn');
   x.y.set(7, 'race work fn');
-  post_step(x, 1);
+  if (slow !== 1) post_step(x, 1);
 });
-export function initWork(ctx: ProgramCtx): void {
-  INIT_WORK(v(ctx).w, WORK_FN, 0);
+export function initWork(ctx: ProgramCtx, args: { slow?: boolean } | null): void {
+  INIT_WORK(v(ctx).w, WORK_FN, args?.slow === true ? 1 : 0);
 }
 export function executor(ctx: ProgramCtx): number {
   wctx = ctx;
@@ -172,4 +179,55 @@ export function publishQueue(ctx: ProgramCtx, args: { mode: 'flush' | 'no-flush'
   if (args.mode !== 'no-flush') flush_workqueue(q, 'publishQueue');
   else await_step(x, 1);
   return x.y.get('publishQueue');
+}
+
+// ---- cancel_work_sync ----
+
+/** Raw Atomics (no edge): wait until the queue's word at `off` reaches n. */
+function await_wq(ctx: ProgramCtx, off: number, n: number): void {
+  const i = GLOBAL.workqueue + off;
+  const end = performance.now() + 10_000;
+  while (Atomics.load(ctx.g.i32, i) < n) {
+    if (performance.now() > end) throw new Error(`workqueue word ${off} did not reach ${n}`);
+    Atomics.wait(ctx.g.i32, i, Atomics.load(ctx.g.i32, i), 5);
+  }
+}
+
+/** queue_work the area's work, writing x first if asked; then post `post` if given. */
+export function queueIt(ctx: ProgramCtx, args: { write: boolean; wait?: number; post?: number }): boolean {
+  const x = v(ctx);
+  if (args.wait !== undefined) await_step(x, args.wait);
+  if (args.write) x.x.set(1, 'queueIt');
+  const queued = queue_work(the_wq(ctx), x.w, 'queueIt');
+  if (args.post !== undefined) post_step(x, args.post);
+  return queued;
+}
+
+export interface CancelArgs {
+  /** wait for this step first */
+  wait: number;
+  /** and then for the worker to retire that many items (the run has returned) */
+  retired?: number;
+  /** the field written around the cancel */
+  field: 'x' | 'y';
+  /** 'after': cancel, then write; 'before': write, then cancel; 'none': only write */
+  cancel: 'after' | 'before' | 'none';
+}
+
+/** The other side: cancel_work_sync on the area's work and a plain write, in the order asked. */
+export function cancelThenWrite(ctx: ProgramCtx, args: CancelArgs): boolean {
+  const x = v(ctx);
+  await_step(x, args.wait);
+  if (args.retired !== undefined) await_wq(ctx, Workqueue.fields.done_seq.off, args.retired);
+  let was = false;
+  if (args.cancel === 'before') x[args.field].set(2, 'cancelThenWrite');
+  if (args.cancel !== 'none') was = cancel_work_sync(the_wq(ctx), x.w, 'cancelThenWrite');
+  if (args.cancel !== 'before') x[args.field].set(2, 'cancelThenWrite');
+  return was;
+}
+
+/** Let a slow work finish (step 2) once a cancel_work_sync waits for it (the queue's flush_waiters). */
+export function releaseWhenCancelWaits(ctx: ProgramCtx): void {
+  await_wq(ctx, Workqueue.fields.flush_waiters.off, 1);
+  post_step(v(ctx), 2);
 }
