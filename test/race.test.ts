@@ -166,10 +166,29 @@ describe('race detector: cancel_work_sync', () => {
     await withExecutor(true, async () => {
       expect(await run(2, 'queueIt', { write: false })).toBe(true);
       // actor 2 lets the work finish only once the cancel waits for it
-      const [was] = await Promise.all([cancel({ wait: 1, field: 'y', cancel: 'after' }), run(2, 'releaseWhenCancelWaits')]);
+      const [was] = await Promise.all([cancel({ wait: 1, field: 'y', cancel: 'after' }), run(2, 'releaseWhenCancelWaits', null)]);
       expect(was).toBe(false);
     });
     expect(races()).toEqual([]);
+  });
+
+  it('a queue_work while the cancel waits is refused (the work is disabled); after it, queue_work queues again', async () => {
+    await run(2, 'initWork', { slow: true });
+    const ex = pool.run(1, prog(P, 'executor'), null);
+    let ran: unknown;
+    try {
+      expect(await run(2, 'queueIt', { write: false })).toBe(true);
+      const [was, queued] = await Promise.all([cancel({ wait: 1, field: 'y', cancel: 'after' }), run(2, 'releaseWhenCancelWaits', { queue: true })]);
+      expect([was, queued]).toEqual([false, false]);
+      Atomics.store(area.i32, RaceArea.fields.step.off, 0); // the first run has returned: its steps are spent
+      expect(await run(2, 'queueIt', { write: false })).toBe(true);
+      await run(3, 'stepAfter', { wait: 1, post: 2 }); // the second run, slow too, may finish
+    } finally {
+      await run(2, 'stopExecutor');
+      ran = unwrap(await ex);
+    }
+    // the first run, and the one queued after the cancel; never the refused one
+    expect(ran).toBe(2);
   });
 
   it('a pending work it removes: ordered after the queue_work that queued it (no executor)', async () => {

@@ -34,6 +34,7 @@
 import { GLOBAL, MAX_ACTORS, WQ_TAG_CIO } from '../kernel/global.ts';
 import { H, type HookFn, register_hook } from '../kernel/hook.ts';
 import { objName } from '../kernel/layout.ts';
+import { QUEUE_DISABLED, QUEUE_PENDING } from '../kernel/workqueue.ts';
 
 /** a vector clock per actor: every actor a run can have */
 export const RACE_ACTORS = MAX_ACTORS;
@@ -494,8 +495,10 @@ export function start_race_detector(buf: SharedArrayBuffer, actor: number): () =
         // follows this call. The hook comes after the failed test-and-set; an executor that
         // clears the bit and reaches H.run inside that window misses the edge (a false report
         // of a real pattern, never a missed race). Only a queue_work that queued went through
-        // pool->lock (insert_work), so only it is on the clock a cancel_work_sync acquires.
-        release(t, arg === 0 ? obj + PENDING_CLOCK : obj);
+        // pool->lock (insert_work), so only it is on the clock a cancel_work_sync acquires. One
+        // refused because a cancel had the work disabled orders nothing.
+        if (arg === QUEUE_PENDING) release(t, obj + PENDING_CLOCK);
+        else if (arg !== QUEUE_DISABLED) release(t, obj);
         break;
       case H.run:
         acquire(t, obj);

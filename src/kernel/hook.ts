@@ -11,7 +11,7 @@ export const H = {
   wait: 6, // about to block on a completion / eventfd / flush
   wake: 7, // a blocked wait returned (arg: 1 = signalled, 0 = timed out)
   complete: 8, // complete / complete_all
-  queue: 9, // queue_work (arg: 1 queued, 0 already pending)
+  queue: 9, // queue_work (arg: 1 queued, 0 already pending, 2 disabled by a cancel_work_sync)
   run: 10, // a work item starts
   run_end: 11,
   signal: 12, // eventfd_signal

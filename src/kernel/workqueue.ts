@@ -11,11 +11,18 @@ import { objId, type SharedBuf } from './layout.ts';
 import { KObj } from './obj.ts';
 
 export class WorkStruct extends KObj {}
+/** work->data: bit 0 PENDING, above it the disable count (v6.10+ work_offq_data.disable). */
 const PENDING = 0;
 const FN = 1;
 const ARG = 2;
+const PENDING_BIT = 1;
+const DISABLE_ONE = 2;
 
 export type WorkFn = (work: WorkStruct, arg: number) => void;
+
+/** H.queue's arg when nothing was queued: the work was pending, or a cancel had it disabled. */
+export const QUEUE_PENDING = 0;
+export const QUEUE_DISABLED = 2;
 
 /** Work functions by id; every worker registers the same table. */
 const work_fns = new Map<number, WorkFn>();
@@ -31,7 +38,7 @@ export function INIT_WORK(w: WorkStruct, fnId: number, arg: number): void {
 }
 
 export function work_pending(w: WorkStruct): boolean {
-  return Atomics.load(w.a, w.i + PENDING) !== 0;
+  return (Atomics.load(w.a, w.i + PENDING) & PENDING_BIT) !== 0;
 }
 
 const W = Workqueue.fields;
@@ -91,13 +98,21 @@ function raw_unlock(a: Int32Array, i: number): void {
   if (Atomics.exchange(a, i, 0) === 2) Atomics.notify(a, i, 1);
 }
 
-/** Returns false, doing nothing, if the work was already pending. */
+/**
+ * Returns false, doing nothing, if the work was already pending, or while a cancel_work_sync
+ * holds it disabled (queue_work_on: test_and_set_bit, then clear_pending_if_disabled).
+ */
 export function queue_work(wq: WorkqueueStruct, w: WorkStruct, site: string): boolean {
   const a = wq.a;
   const b = wq.b;
-  if (Atomics.compareExchange(w.a, w.i + PENDING, 0, 1) !== 0) {
-    if (hook !== null) hook(H.queue, w.id, site, current.id, 0);
-    return false;
+  for (;;) {
+    const d = Atomics.load(w.a, w.i + PENDING);
+    const refused = (d & PENDING_BIT) !== 0 ? QUEUE_PENDING : d >= DISABLE_ONE ? QUEUE_DISABLED : -1;
+    if (refused >= 0) {
+      if (hook !== null) hook(H.queue, w.id, site, current.id, refused);
+      return false;
+    }
+    if (Atomics.compareExchange(w.a, w.i + PENDING, d, d | PENDING_BIT) === d) break;
   }
   if (hook !== null) hook(H.queue, w.id, site, current.id, 1);
   raw_lock(a, b + W.lock.off);
@@ -135,16 +150,21 @@ export function worker_thread(wq: WorkqueueStruct): number {
     a[b + W.head.off] = head + 1;
     raw_unlock(a, b + W.lock.off);
     const w = wq.resolve(id);
-    // Clear pending before running, as the kernel does: a queue_work during the run re-queues.
-    if (w !== undefined && Atomics.compareExchange(w.a, w.i + PENDING, 1, 0) === 1) {
-      const fn = work_fns.get(w.a[w.i + FN]!);
+    if (w !== undefined) {
+      // Running before pending is cleared (process_one_work sets current_work and clears PENDING
+      // under pool->lock): a cancel_work_sync either takes the pending work back or waits for it.
+      // Pending is cleared before the run, as the kernel does: a queue_work during it re-queues.
+      // A work a cancel took back (its bit already clear) is skipped.
       Atomics.store(a, b + W.running.off, id);
-      if (hook !== null) hook(H.run, id, 'worker_thread', current.id, wq.tag);
-      if (fn === undefined) WARN(Warn.work_state, id, `workqueue: no function ${w.a[w.i + FN]} for work`);
-      else fn(w, w.a[w.i + ARG]!);
-      if (hook !== null) hook(H.run_end, id, 'worker_thread', current.id, wq.tag);
+      if ((Atomics.and(w.a, w.i + PENDING, ~PENDING_BIT) & PENDING_BIT) !== 0) {
+        const fn = work_fns.get(w.a[w.i + FN]!);
+        if (hook !== null) hook(H.run, id, 'worker_thread', current.id, wq.tag);
+        if (fn === undefined) WARN(Warn.work_state, id, `workqueue: no function ${w.a[w.i + FN]} for work`);
+        else fn(w, w.a[w.i + ARG]!);
+        if (hook !== null) hook(H.run_end, id, 'worker_thread', current.id, wq.tag);
+        ran++;
+      }
       Atomics.store(a, b + W.running.off, 0);
-      ran++;
     }
     Atomics.add(a, b + W.done_seq.off, 1);
     progress();
@@ -220,7 +240,16 @@ export function cancel_work_sync(wq: WorkqueueStruct, w: WorkStruct, site: strin
   const c = current;
   if (c.spinDepth !== 0 || c.inIrq) might_sleep(w.id, site);
   if (hook !== null) hook(H.cancel, w.id, site, c.id, 0);
-  const was = Atomics.compareExchange(w.a, w.i + PENDING, 1, 0) === 1;
+  // __cancel_work(work, WORK_CANCEL_DISABLE): take the pending work back and disable it, so that
+  // a queue_work until the end fails; enable_work after the flush (v6.10+; before, PENDING and
+  // CANCELING were held instead, with the same effect on queue_work).
+  let d = Atomics.load(w.a, w.i + PENDING);
+  for (;;) {
+    const seen = Atomics.compareExchange(w.a, w.i + PENDING, d, (d & ~PENDING_BIT) + DISABLE_ONE);
+    if (seen === d) break;
+    d = seen;
+  }
+  const was = (d & PENDING_BIT) !== 0;
   const a = wq.a;
   const r = wq.b + W.running.off;
   while (Atomics.load(a, r) === w.id) {
@@ -228,6 +257,7 @@ export function cancel_work_sync(wq: WorkqueueStruct, w: WorkStruct, site: strin
     backend.wait(a, r, w.id, Infinity, wq.id + W.running.off);
     Atomics.sub(a, wq.b + W.flush_waiters.off, 1);
   }
+  Atomics.sub(w.a, w.i + PENDING, DISABLE_ONE);
   if (hook !== null) hook(H.wake, w.id, site, c.id, 1);
   return was;
 }

@@ -1,6 +1,7 @@
 // Trace events in words: FSM states and events by name, lock and wait operations by the kernel
 // call that made them, byte offsets into regions instead of packed numbers.
 import { H, HookName } from '../kernel/hook.ts';
+import { QUEUE_DISABLED } from '../kernel/workqueue.ts';
 import { HwInstr } from '../hw/layout.ts';
 import { FSM_TABLES, type FsmShape } from '../driver/fsm_tables.ts';
 import { variant_by_name } from '../variants/registry.ts';
@@ -63,7 +64,7 @@ export function describe_event(e: TraceEvent, obj: string, fsm: FsmNames | undef
     case H.complete:
       return `complete ${obj}`;
     case H.queue:
-      return e.arg === 0 ? `queue_work ${obj} (already pending)` : `queue_work ${obj}`;
+      return e.arg === 0 ? `queue_work ${obj} (already pending)` : e.arg === QUEUE_DISABLED ? `queue_work ${obj} (disabled: being cancelled)` : `queue_work ${obj}`;
     case H.run:
       return `runs ${obj}`;
     case H.run_end:

@@ -226,8 +226,20 @@ export function cancelThenWrite(ctx: ProgramCtx, args: CancelArgs): boolean {
   return was;
 }
 
-/** Let a slow work finish (step 2) once a cancel_work_sync waits for it (the queue's flush_waiters). */
-export function releaseWhenCancelWaits(ctx: ProgramCtx): void {
+/** A bare handshake: wait for one step, post the next. */
+export function stepAfter(ctx: ProgramCtx, args: { wait: number; post: number }): void {
+  await_step(v(ctx), args.wait);
+  post_step(v(ctx), args.post);
+}
+
+/**
+ * Let a slow work finish (step 2) once a cancel_work_sync waits for it (the queue's
+ * flush_waiters); with `queue`, first queue_work it again there. Returns what that queue_work did.
+ */
+export function releaseWhenCancelWaits(ctx: ProgramCtx, args: { queue?: boolean } | null): boolean {
   await_wq(ctx, Workqueue.fields.flush_waiters.off, 1);
-  post_step(v(ctx), 2);
+  const x = v(ctx);
+  const queued = args?.queue === true && queue_work(the_wq(ctx), x.w, 'releaseWhenCancelWaits');
+  post_step(x, 2);
+  return queued;
 }
