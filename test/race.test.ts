@@ -19,6 +19,20 @@ const run = async (actor: number, fn: string, args: unknown = null): Promise<unk
 const both = (a: AccessArgs, b: AccessArgs): Promise<unknown[]> => Promise.all([run(2, 'access', a), run(3, 'access', b)]);
 const sitesOf = (f: RaceFinding): string[] => [f.first.site, f.second.site].sort();
 
+/** `body` with actor 1 running the workqueue (the work initialised, slow or not); the items it ran. */
+async function withExecutor(body: () => Promise<unknown>, slow = false): Promise<number> {
+  await run(2, 'initWork', { slow });
+  const ex = pool.run(1, prog(P, 'executor'), null);
+  let ran: unknown;
+  try {
+    await body();
+  } finally {
+    await run(2, 'stopExecutor');
+    ran = unwrap(await ex);
+  }
+  return ran as number;
+}
+
 async function install(shadowCap?: number): Promise<void> {
   sab = alloc_race(shadowCap);
   for (const a of [1, 2, 3]) await run(a, 'raceOn', { sab });
@@ -98,17 +112,6 @@ describe('race detector: publication edges', () => {
     expect(race_report(sab).map((x) => [x.field, ...sitesOf(x)])).toEqual([['racetest.x', 'consumeRead', 'publishSignal']]);
   });
 
-  const withExecutor = async (body: () => Promise<unknown>): Promise<void> => {
-    await run(2, 'initWork');
-    const ex = pool.run(1, prog(P, 'executor'), null);
-    try {
-      await body();
-    } finally {
-      await run(2, 'stopExecutor');
-      unwrap(await ex);
-    }
-  };
-
   it('queue_work -> the work: its read is quiet; flush_workqueue -> return: the work\'s write is quiet', async () => {
     await withExecutor(() => run(2, 'publishQueue', { mode: 'flush' }));
     expect(race_report(sab)).toEqual([]);
@@ -130,19 +133,9 @@ describe('race detector: publication edges', () => {
 describe('race detector: cancel_work_sync', () => {
   const cancel = (args: CancelArgs): Promise<unknown> => run(3, 'cancelThenWrite', args);
   const races = (): string[][] => race_report(sab).map((x) => [x.field, ...sitesOf(x)]);
-  const withExecutor = async (slow: boolean, body: () => Promise<unknown>): Promise<void> => {
-    await run(2, 'initWork', { slow });
-    const ex = pool.run(1, prog(P, 'executor'), null);
-    try {
-      await body();
-    } finally {
-      await run(2, 'stopExecutor');
-      unwrap(await ex);
-    }
-  };
   /** queue the work on actor 2; actor 3 waits until it has run and returned (raw Atomics), then `args`. */
-  const afterRun = (args: Omit<CancelArgs, 'wait' | 'retired' | 'field'>): Promise<void> =>
-    withExecutor(false, async () => {
+  const afterRun = (args: Omit<CancelArgs, 'wait' | 'retired' | 'field'>): Promise<number> =>
+    withExecutor(async () => {
       expect(await run(2, 'queueIt', { write: false })).toBe(true);
       expect(await cancel({ wait: 1, retired: 1, field: 'y', ...args })).toBe(false);
     });
@@ -163,30 +156,24 @@ describe('race detector: cancel_work_sync', () => {
   });
 
   it('a cancel that waits for the running work returns after it: quiet', async () => {
-    await withExecutor(true, async () => {
+    await withExecutor(async () => {
       expect(await run(2, 'queueIt', { write: false })).toBe(true);
       // actor 2 lets the work finish only once the cancel waits for it
       const [was] = await Promise.all([cancel({ wait: 1, field: 'y', cancel: 'after' }), run(2, 'releaseWhenCancelWaits', null)]);
       expect(was).toBe(false);
-    });
+    }, true);
     expect(races()).toEqual([]);
   });
 
   it('a queue_work while the cancel waits is refused (the work is disabled); after it, queue_work queues again', async () => {
-    await run(2, 'initWork', { slow: true });
-    const ex = pool.run(1, prog(P, 'executor'), null);
-    let ran: unknown;
-    try {
+    const ran = await withExecutor(async () => {
       expect(await run(2, 'queueIt', { write: false })).toBe(true);
       const [was, queued] = await Promise.all([cancel({ wait: 1, field: 'y', cancel: 'after' }), run(2, 'releaseWhenCancelWaits', { queue: true })]);
       expect([was, queued]).toEqual([false, false]);
       Atomics.store(area.i32, RaceArea.fields.step.off, 0); // the first run has returned: its steps are spent
       expect(await run(2, 'queueIt', { write: false })).toBe(true);
       await run(3, 'stepAfter', { wait: 1, post: 2 }); // the second run, slow too, may finish
-    } finally {
-      await run(2, 'stopExecutor');
-      ran = unwrap(await ex);
-    }
+    }, true);
     // the first run, and the one queued after the cancel; never the refused one
     expect(ran).toBe(2);
   });
