@@ -232,9 +232,10 @@ export function flush_workqueue(wq: WorkqueueStruct, site: string): void {
  * Cancel a pending work and wait for a running instance to finish. True if it was pending.
  * Its return is ordered after the work's earlier successful queue_work calls and finished runs:
  * __cancel_work_sync -> __flush_work -> start_flush_work takes pool->lock whenever the work has a
- * pool (it was queued once), and the worker retook pool->lock after each callback (process_one_work,
- * kernel/workqueue.c; the pool id survives the cancel since the v6.10 disable_work rework). The
- * H.wake on the work at the end carries that edge; a work never queued has nothing to give.
+ * pool (it was queued once), and the worker retook pool->lock after each callback (process_one_work;
+ * read in kernel/workqueue.c @ 009bb421b6ce, the same steps under the raw pool->lock since; the pool
+ * id survives the cancel since the v6.10 disable_work rework, which is what the mainline variant
+ * runs). The H.wake on the work at the end carries that edge; a work never queued gives nothing.
  */
 export function cancel_work_sync(wq: WorkqueueStruct, w: WorkStruct, site: string): boolean {
   const c = current;
