@@ -44,7 +44,37 @@ const ACTIVE_STATES = ['IDLE', 'CP_PROCESSING', 'CP_PENDING', 'BUSY', 'BOXED'] a
 /** The set of invariant ids the oracle checks for a variant. */
 export const INVARIANTS = ['I1', 'I2', 'I3', 'I4', 'I5', 'I6', 'I7', 'I8', 'I9', 'I12', 'I13', 'I14', 'I15', 'I16', 'I17', 'I18', 'I19', 'I21', 'I22'] as const;
 
+/** One device set's oracle: its hook consumer, re-armed per run, and the settle its end owes. */
+interface Oracle {
+  fn: HookFn;
+  arm(): void;
+  finish(): void;
+  active: boolean;
+}
+
+// Built once per thread and device set (the actors keep their system across runs), re-armed per
+// run: the checks per field are fixed by the variant, and a hook consumer that stays the same
+// function keeps its call sites monomorphic (and this builder out of the optimizer's queue).
+const oracles = new WeakMap<readonly VfioCcwPrivate[], Oracle>();
+
 export function start_invariants(devs: readonly VfioCcwPrivate[]): () => void {
+  let o = oracles.get(devs);
+  if (o === undefined || o.active) {
+    o = build(devs);
+    if (!oracles.has(devs)) oracles.set(devs, o);
+  }
+  const armed = o;
+  armed.arm();
+  armed.active = true;
+  const off = register_hook(armed.fn);
+  return () => {
+    armed.finish();
+    off();
+    armed.active = false;
+  };
+}
+
+function build(devs: readonly VfioCcwPrivate[]): Oracle {
   const on = new Map<number, [VfioCcwPrivate, Check]>();
   const io_work_of = new Map<number, VfioCcwPrivate>();
   // The actor running io_todo on this thread (the workqueue runs one item at a time).
@@ -75,7 +105,6 @@ export function start_invariants(devs: readonly VfioCcwPrivate[]): () => void {
 
   for (const p of devs) {
     const f = p.drv.f;
-    last.set(p.dev, st(p));
 
     // I2: IDLE with an initialised cp while no IO_REQ handler runs; I8, I22 on every state write.
     const onState: Check = (q, kind, site, actor) => {
@@ -345,9 +374,17 @@ export function start_invariants(devs: readonly VfioCcwPrivate[]): () => void {
     h[1](h[0], kind, site, actor, arg);
     pending = true;
   };
-  const off = register_hook(fn);
-  return () => {
-    if (pending) settle(-1);
-    off();
+  // A new run: the states as they are now, nothing pending, no io_todo running.
+  const arm = (): void => {
+    last.clear();
+    for (const p of devs) last.set(p.dev, st(p));
+    todo_actor = -1;
+    todo_set_idle = false;
+    pending = false;
+    for (const c of [pendingState, pendingInit, pendingLeak, pendingIrb, pendingOnce, pendingParent, pendingMdevGone]) c.clear();
   };
+  const finish = (): void => {
+    if (pending) settle(-1);
+  };
+  return { fn, arm, finish, active: false };
 }
