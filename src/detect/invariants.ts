@@ -261,7 +261,8 @@ function build(devs: readonly VfioCcwPrivate[]): Oracle {
   const activeOf = new Map(devs.map((p) => [p.dev, ACTIVE_STATES.map((n) => p.drv.S[n])]));
 
   const settle = (actor: number): void => {
-    for (const [dev, site] of pendingState) {
+    // (iterating an empty collection still allocates its iterator: most settles find one or none)
+    if (pendingState.size !== 0) for (const [dev, site] of pendingState) {
       const p = byDev.get(dev)!;
       const S = p.drv.S;
       const now = st(p);
@@ -290,40 +291,40 @@ function build(devs: readonly VfioCcwPrivate[]): Oracle {
       }
     }
     pendingState.clear();
-    for (const dev of pendingInit) {
+    if (pendingInit.size !== 0) for (const dev of pendingInit) {
       const p = byDev.get(dev)!;
       if (st(p) === p.drv.S.IDLE && cp_init_flag(p) && peek(p.v.o_io_req_running) === 0) {
         fire(p, 'I2', p.cp.v.initialized.id, 'channel program initialised while the state is IDLE and no IO_REQ runs');
       }
     }
     pendingInit.clear();
-    for (const dev of pendingLeak) {
+    if (pendingLeak.size !== 0) for (const dev of pendingLeak) {
       const p = byDev.get(dev)!;
       const pages = peek(p.cp.v.unreachable_pinned_pages);
       const chains = peek(p.cp.v.unreachable_chains);
       if (pages !== 0 || chains !== 0) fire(p, 'I7', p.cp.v.unreachable_chains.id, `${chains} chain(s) and ${pages} pinned page(s) are no longer reachable from the cp`);
     }
     pendingLeak.clear();
-    for (const dev of pendingIrb) {
+    if (pendingIrb.size !== 0) for (const dev of pendingIrb) {
       const p = byDev.get(dev)!;
       const w0 = p.v.irb.dv.getUint32(0) | 0;
       poke(p.v.o_irb_final_unread, scsw_is_final(w0) ? 1 : 0);
     }
     pendingIrb.clear();
-    for (const [dev, site] of pendingOnce) {
+    if (pendingOnce.size !== 0) for (const [dev, site] of pendingOnce) {
       const p = byDev.get(dev)!;
       if (peek(p.v.notifier_registered) > 1 || peek(p.v.region_sets) > 1) {
         fire(p, 'I16', p.v.region_sets.id, `open-time resources set up again at ${site} (notifier ${peek(p.v.notifier_registered)}, region sets ${peek(p.v.region_sets)})`);
       }
     }
     pendingOnce.clear();
-    for (const dev of pendingParent) {
+    if (pendingParent.size !== 0) for (const dev of pendingParent) {
       const p = byDev.get(dev)!;
       const ready = st(p) === p.drv.R.STANDBY && (!p.drv.f.avail_accounting || peek(p.v.avail) > 0);
       if (!ready) fire(p, 'I19', p.v.parent_registered.id, `the mdev parent is registered while probe has not finished the device (state ${name_of(p, st(p))}, avail ${peek(p.v.avail)})`);
     }
     pendingParent.clear();
-    for (const dev of pendingMdevGone) {
+    if (pendingMdevGone.size !== 0) for (const dev of pendingMdevGone) {
       const p = byDev.get(dev)!;
       const n = Math.min(peek(p.v.log_count), LOG_RECORDS);
       let byRef = 0;
