@@ -44,7 +44,37 @@ const ACTIVE_STATES = ['IDLE', 'CP_PROCESSING', 'CP_PENDING', 'BUSY', 'BOXED'] a
 /** The set of invariant ids the oracle checks for a variant. */
 export const INVARIANTS = ['I1', 'I2', 'I3', 'I4', 'I5', 'I6', 'I7', 'I8', 'I9', 'I12', 'I13', 'I14', 'I15', 'I16', 'I17', 'I18', 'I19', 'I21', 'I22'] as const;
 
+/** One device set's oracle: its hook consumer, re-armed per run, and the settle its end owes. */
+interface Oracle {
+  fn: HookFn;
+  arm(): void;
+  finish(): void;
+  active: boolean;
+}
+
+// Built once per thread and device set (the actors keep their system across runs), re-armed per
+// run: the checks per field are fixed by the variant, and a hook consumer that stays the same
+// function keeps its call sites monomorphic (and this builder out of the optimizer's queue).
+const oracles = new WeakMap<readonly VfioCcwPrivate[], Oracle>();
+
 export function start_invariants(devs: readonly VfioCcwPrivate[]): () => void {
+  let o = oracles.get(devs);
+  if (o === undefined || o.active) {
+    o = build(devs);
+    if (!oracles.has(devs)) oracles.set(devs, o);
+  }
+  const armed = o;
+  armed.arm();
+  armed.active = true;
+  const off = register_hook(armed.fn);
+  return () => {
+    armed.finish();
+    off();
+    armed.active = false;
+  };
+}
+
+function build(devs: readonly VfioCcwPrivate[]): Oracle {
   const on = new Map<number, [VfioCcwPrivate, Check]>();
   const io_work_of = new Map<number, VfioCcwPrivate>();
   // The actor running io_todo on this thread (the workqueue runs one item at a time).
@@ -75,7 +105,6 @@ export function start_invariants(devs: readonly VfioCcwPrivate[]): () => void {
 
   for (const p of devs) {
     const f = p.drv.f;
-    last.set(p.dev, st(p));
 
     // I2: IDLE with an initialised cp while no IO_REQ handler runs; I8, I22 on every state write.
     const onState: Check = (q, kind, site, actor) => {
@@ -232,7 +261,8 @@ export function start_invariants(devs: readonly VfioCcwPrivate[]): () => void {
   const activeOf = new Map(devs.map((p) => [p.dev, ACTIVE_STATES.map((n) => p.drv.S[n])]));
 
   const settle = (actor: number): void => {
-    for (const [dev, site] of pendingState) {
+    // (iterating an empty collection still allocates its iterator: most settles find one or none)
+    if (pendingState.size !== 0) for (const [dev, site] of pendingState) {
       const p = byDev.get(dev)!;
       const S = p.drv.S;
       const now = st(p);
@@ -261,40 +291,40 @@ export function start_invariants(devs: readonly VfioCcwPrivate[]): () => void {
       }
     }
     pendingState.clear();
-    for (const dev of pendingInit) {
+    if (pendingInit.size !== 0) for (const dev of pendingInit) {
       const p = byDev.get(dev)!;
       if (st(p) === p.drv.S.IDLE && cp_init_flag(p) && peek(p.v.o_io_req_running) === 0) {
         fire(p, 'I2', p.cp.v.initialized.id, 'channel program initialised while the state is IDLE and no IO_REQ runs');
       }
     }
     pendingInit.clear();
-    for (const dev of pendingLeak) {
+    if (pendingLeak.size !== 0) for (const dev of pendingLeak) {
       const p = byDev.get(dev)!;
       const pages = peek(p.cp.v.unreachable_pinned_pages);
       const chains = peek(p.cp.v.unreachable_chains);
       if (pages !== 0 || chains !== 0) fire(p, 'I7', p.cp.v.unreachable_chains.id, `${chains} chain(s) and ${pages} pinned page(s) are no longer reachable from the cp`);
     }
     pendingLeak.clear();
-    for (const dev of pendingIrb) {
+    if (pendingIrb.size !== 0) for (const dev of pendingIrb) {
       const p = byDev.get(dev)!;
       const w0 = p.v.irb.dv.getUint32(0) | 0;
       poke(p.v.o_irb_final_unread, scsw_is_final(w0) ? 1 : 0);
     }
     pendingIrb.clear();
-    for (const [dev, site] of pendingOnce) {
+    if (pendingOnce.size !== 0) for (const [dev, site] of pendingOnce) {
       const p = byDev.get(dev)!;
       if (peek(p.v.notifier_registered) > 1 || peek(p.v.region_sets) > 1) {
         fire(p, 'I16', p.v.region_sets.id, `open-time resources set up again at ${site} (notifier ${peek(p.v.notifier_registered)}, region sets ${peek(p.v.region_sets)})`);
       }
     }
     pendingOnce.clear();
-    for (const dev of pendingParent) {
+    if (pendingParent.size !== 0) for (const dev of pendingParent) {
       const p = byDev.get(dev)!;
       const ready = st(p) === p.drv.R.STANDBY && (!p.drv.f.avail_accounting || peek(p.v.avail) > 0);
       if (!ready) fire(p, 'I19', p.v.parent_registered.id, `the mdev parent is registered while probe has not finished the device (state ${name_of(p, st(p))}, avail ${peek(p.v.avail)})`);
     }
     pendingParent.clear();
-    for (const dev of pendingMdevGone) {
+    if (pendingMdevGone.size !== 0) for (const dev of pendingMdevGone) {
       const p = byDev.get(dev)!;
       const n = Math.min(peek(p.v.log_count), LOG_RECORDS);
       let byRef = 0;
@@ -345,9 +375,17 @@ export function start_invariants(devs: readonly VfioCcwPrivate[]): () => void {
     h[1](h[0], kind, site, actor, arg);
     pending = true;
   };
-  const off = register_hook(fn);
-  return () => {
-    if (pending) settle(-1);
-    off();
+  // A new run: the states as they are now, nothing pending, no io_todo running.
+  const arm = (): void => {
+    last.clear();
+    for (const p of devs) last.set(p.dev, st(p));
+    todo_actor = -1;
+    todo_set_idle = false;
+    pending = false;
+    for (const c of [pendingState, pendingInit, pendingLeak, pendingIrb, pendingOnce, pendingParent, pendingMdevGone]) c.clear();
   };
+  const finish = (): void => {
+    if (pending) settle(-1);
+  };
+  return { fn, arm, finish, active: false };
 }

@@ -13,7 +13,37 @@ const HARNESS_SITES = new Set(['scenario', 'test', 'oracle', 't']);
 
 interface Span { lo: number; hi: number; p: VfioCcwPrivate; ref: Kref; skip: Set<number> }
 
+/** The oracle of a device set: its spans and its hook consumer, with what it has reported this run. */
+interface Oracle {
+  fn: HookFn | null;
+  told: Set<string>;
+  active: boolean;
+}
+
+// Built once per thread and device set (the actors keep their system across runs), re-armed per
+// run: the spans are fixed by the layout, and a hook consumer that stays the same function keeps
+// its call sites monomorphic.
+const oracles = new WeakMap<readonly VfioCcwPrivate[], Oracle>();
+
 export function start_lifetimes(devs: readonly VfioCcwPrivate[]): () => void {
+  let o = oracles.get(devs);
+  if (o === undefined || o.active) {
+    o = build(devs);
+    if (!oracles.has(devs)) oracles.set(devs, o);
+  }
+  const { fn } = o;
+  if (fn === null) return () => {};
+  const armed = o;
+  armed.told.clear();
+  armed.active = true;
+  const off = register_hook(fn);
+  return () => {
+    off();
+    armed.active = false;
+  };
+}
+
+function build(devs: readonly VfioCcwPrivate[]): Oracle {
   const spans: Span[] = [];
   for (const p of devs) {
     if (!p.drv.f.parent_split) continue;
@@ -29,8 +59,8 @@ export function start_lifetimes(devs: readonly VfioCcwPrivate[]): () => void {
     spans.push({ lo: base, hi: base + PrivateLayout.words, p, ref, skip });
     spans.push({ lo: p.cp.v.initialized.id, hi: p.cp.v.initialized.id + ChannelProgram.words, p, ref, skip });
   }
-  if (spans.length === 0) return () => {};
   const told = new Set<string>();
+  if (spans.length === 0) return { fn: null, told, active: false };
   const lo = Math.min(...spans.map((s) => s.lo));
   const hi = Math.max(...spans.map((s) => s.hi));
   const fn: HookFn = (kind, obj, site) => {
@@ -50,5 +80,5 @@ export function start_lifetimes(devs: readonly VfioCcwPrivate[]): () => void {
       return;
     }
   };
-  return register_hook(fn);
+  return { fn, told, active: false };
 }

@@ -46,9 +46,32 @@ const consumers: HookFn[] = [];
  */
 export let hook: HookFn | null = null;
 
+// Up to four consumers (the scheduler, the tracer, the invariant and lifetime oracles) are called one by
+// one, each from a call site of its own: the consumers are built once per thread and re-armed per
+// run, so each site keeps seeing one function and the optimizer can inline it. A loop over the
+// list would be one call site seeing them all (megamorphic, never inlined).
 function rebuild(): void {
-  if (consumers.length === 0) hook = null;
-  else if (consumers.length === 1) hook = consumers[0] ?? null;
+  const [c0, c1, c2] = consumers;
+  if (c0 === undefined) hook = null;
+  else if (c1 === undefined) hook = c0;
+  else if (c2 === undefined) hook = (k, o, s, a, x) => {
+    c0(k, o, s, a, x);
+    c1(k, o, s, a, x);
+  };
+  else if (consumers.length === 3) hook = (k, o, s, a, x) => {
+    c0(k, o, s, a, x);
+    c1(k, o, s, a, x);
+    c2(k, o, s, a, x);
+  };
+  else if (consumers.length === 4) {
+    const c3 = consumers[3]!;
+    hook = (k, o, s, a, x) => {
+      c0(k, o, s, a, x);
+      c1(k, o, s, a, x);
+      c2(k, o, s, a, x);
+      c3(k, o, s, a, x);
+    };
+  }
   else {
     const list = consumers.slice();
     hook = (k, o, s, a, x) => {

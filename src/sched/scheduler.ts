@@ -205,13 +205,37 @@ const controlled: WaitBackend = {
 
 /** Install the scheduler in this thread (before any other hook consumer, so events are traced as they run). */
 export function sched_attach(g: SharedBuf, allDone: () => void): () => void {
-  v = new SchedView(g);
+  const at = attachment(g);
+  v = at.view;
   me = current.id;
   spin = spin_for(Math.max(2, Atomics.load(v.a, v.i('start_at'))));
   onAllUsersDone = allDone;
   set_backend(controlled);
-  const view = v;
-  set_clock({ now_ms: () => view.vnow });
+  set_clock(at.clock);
+  const off = register_hook(at.fn);
+  return () => {
+    off();
+    set_backend(null);
+    set_clock(null);
+    v = null;
+  };
+}
+
+/** This thread's view, clock and hook consumer for a global buffer. */
+interface Attachment {
+  g: SharedBuf;
+  view: SchedView;
+  clock: { now_ms: () => number };
+  fn: HookFn;
+}
+
+// Made once per thread and buffer, not at every attach (three or four a schedule): the hook's call
+// sites then keep seeing the same consumer from run to run.
+let attached: Attachment | null = null;
+
+function attachment(g: SharedBuf): Attachment {
+  if (attached !== null && attached.g === g) return attached;
+  const view = new SchedView(g);
   const fn: HookFn = (kind, obj) => {
     // Marks are named points with no shared object: not worth a decision, but remembered for DPOR.
     if (kind !== H.mark) point(kind, obj);
@@ -223,13 +247,8 @@ export function sched_attach(g: SharedBuf, allDone: () => void): () => void {
       else if (m !== k) view.a[i] = -1;
     }
   };
-  const off = register_hook(fn);
-  return () => {
-    off();
-    set_backend(null);
-    set_clock(null);
-    v = null;
-  };
+  attached = { g, view, clock: { now_ms: () => view.vnow }, fn };
+  return attached;
 }
 
 /** woke: the actor left the schedule idle (sched_retire_idle), without ever running. */

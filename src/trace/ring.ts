@@ -60,8 +60,38 @@ const fnv = (s: string): number => {
   return h | 0;
 };
 
+// One tracer per thread and trace buffer, re-armed per run: its interned strings stay valid (the
+// string table survives reset_trace), and a hook consumer that stays the same function keeps its
+// call sites monomorphic.
+interface Tracer {
+  fn: HookFn;
+  seq: () => number;
+  /** a new run: the clock read afresh */
+  arm: () => void;
+  active: boolean;
+}
+const tracers = new WeakMap<SharedArrayBuffer, Tracer>();
+
 /** Install the tracer in this thread; returns its unregister function. */
 export function start_tracer(tb: TraceBuf): () => void {
+  let t = tracers.get(tb.sab);
+  if (t === undefined || t.active) {
+    t = build_tracer(tb);
+    if (!tracers.has(tb.sab)) tracers.set(tb.sab, t);
+  }
+  const armed = t;
+  armed.arm();
+  armed.active = true;
+  const off = register_hook(armed.fn);
+  set_trace_seq(armed.seq);
+  return () => {
+    off();
+    set_trace_seq(null);
+    armed.active = false;
+  };
+}
+
+function build_tracer(tb: TraceBuf): Tracer {
   const a = new Int32Array(tb.sab);
   const f = new Float64Array(tb.sab);
   const u8 = new Uint8Array(tb.sab);
@@ -122,12 +152,10 @@ export function start_tracer(tb: TraceBuf): () => void {
     Atomics.store(a, ring, head + 1);
   };
   // Events must be 8-byte aligned for the f64 time: ring starts and event sizes are even.
-  const off = register_hook(fn);
-  set_trace_seq(() => Atomics.load(a, 0));
-  return () => {
-    off();
-    set_trace_seq(null);
+  const arm = (): void => {
+    lastT = origin + performance.now();
   };
+  return { fn, seq: () => Atomics.load(a, 0), arm, active: false };
 }
 
 /** Read every actor's ring (main, after a run), merged in global sequence order. */
