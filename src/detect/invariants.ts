@@ -83,6 +83,7 @@ export function start_invariants(devs: readonly VfioCcwPrivate[]): () => void {
       if (actor === todo_actor && site === SITES.vfio_ccw_sch_io_todo) todo_set_idle = true;
       // The write has not happened yet (hooks run before the access): check right after it, in the next event.
       pendingState.set(q.dev, site);
+      recheck.delete(q.dev);
     };
     on.set(p.v.state.id, [p, onState]);
 
@@ -223,6 +224,11 @@ export function start_invariants(devs: readonly VfioCcwPrivate[]): () => void {
   }
 
   const pendingState = new Map<number, string>();
+  // Devices whose pending check is an event's end, not a state write. The end rechecks I2 (no
+  // IO_REQ runs any more); I9 judges writes only: at another actor's event end the state may sit
+  // inside a critical section (fsm_close disables the subchannel, then writes STANDBY, both under
+  // sch->lock), which no state write of the kernel's left behind.
+  const recheck = new Set<number>();
   const pendingInit = new Set<number>();
   const pendingLeak = new Set<number>();
   const pendingIrb = new Set<number>();
@@ -249,7 +255,7 @@ export function start_invariants(devs: readonly VfioCcwPrivate[]): () => void {
       }
       // I9: a state that owns the subchannel with the subchannel disabled (the machine's pmcw.ena).
       const active = activeOf.get(dev)!.includes(now);
-      if (active && p.sch.hw.get('present') !== 0 && p.sch.hw.get('enabled') === 0) {
+      if (active && !recheck.has(dev) && p.sch.hw.get('present') !== 0 && p.sch.hw.get('enabled') === 0) {
         fire(p, 'I9', p.v.state.id, `state set to ${name_of(p, now)} at ${site} while the subchannel is disabled`);
       }
       if (peek(p.v.mdev) === 0 && now !== S.STANDBY && now !== S.NOT_OPER && now !== S.CLOSED && now !== S.BROKEN) {
@@ -261,6 +267,7 @@ export function start_invariants(devs: readonly VfioCcwPrivate[]): () => void {
       }
     }
     pendingState.clear();
+    recheck.clear();
     for (const dev of pendingInit) {
       const p = byDev.get(dev)!;
       if (st(p) === p.drv.S.IDLE && cp_init_flag(p) && peek(p.v.o_io_req_running) === 0) {
@@ -326,7 +333,10 @@ export function start_invariants(devs: readonly VfioCcwPrivate[]): () => void {
           fire(p, 'I17', obj, 'CLOSE delivered in STANDBY');
         }
         if (kind === H.fsm_exit) {
-          pendingState.set(p.dev, 'vfio_ccw_fsm_event');
+          if (!pendingState.has(p.dev)) {
+            pendingState.set(p.dev, 'vfio_ccw_fsm_event');
+            recheck.add(p.dev);
+          }
           pending = true;
         }
       }
