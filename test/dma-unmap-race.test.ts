@@ -45,6 +45,7 @@ const KEYS = [
   'use-after-free in cp_free',
   'invariant I21 in cp_free',
   'invariant I9 in fsm_io_request',
+  'invariant I9 in vfio_ccw_sch_io_todo',
 ];
 
 afterEach(() => {
@@ -232,6 +233,31 @@ describe('I9: a start against a reset on another thread (fuzz --devices 4 seed 3
     const r = start_vs_reset(variant, false);
     expect(r.ids()).not.toContain('I9');
     expect(r.state()).toBe(r.S.IDLE);
+  });
+
+  //   CPU 1 (io_work, the start's final IRB)       CPU 2 (VFIO_DEVICE_RESET, or an unmap's reset)
+  //   vfio_ccw_sch_io_todo: cp_free
+  //                                               CLOSE in CP_PENDING: fsm_close: disable, STANDBY
+  //   state = IDLE  (I9: the subchannel is disabled)
+  //                                               OPEN in IDLE: fsm_notoper -> NOT_OPER
+  it.each(VARIANTS)('%s: io_todo\'s IDLE after a reset\'s CLOSE: I9 in vfio_ccw_sch_io_todo, and the reset\'s OPEN makes it NOT_OPER', (variant) => {
+    const r = finished_start(variant);
+    r.take_warnings();
+    const reset_half = (ev: number): void => acting(r, OTHER_ACTOR, ActorKind.user, 'reset', () => vfio_ccw_fsm_event(r.p, ev));
+    const idle_write: At = (k, o, s) => k === H.write && o === r.p.v.state.id && s === 'vfio_ccw_sch_io_todo';
+    // the oracle comes after the schedule's hook: it records CPU 1's write once CPU 2 has run
+    let off_inv = (): void => {};
+    try {
+      racing(idle_write, () => {
+        off_inv = start_invariants([r.p]);
+        acting(r, TODO_ACTOR, ActorKind.todo, 'todo', () => vfio_ccw_sch_io_todo(r.p));
+      }, () => reset_half(r.E.CLOSE));
+      reset_half(r.E.OPEN);
+    } finally {
+      off_inv();
+    }
+    expect(r.take_warnings().filter((w) => w.includes('I9'))).toEqual([`invariant: I9: state set to IDLE at vfio_ccw_sch_io_todo while the subchannel is disabled (dev0, ${variant})`]);
+    expect(r.state()).toBe(r.p.drv.R.NOT_OPER);
   });
 
   //   CPU 1 (VFIO_DEVICE_RESET)                    CPU 2 (QEMU: write of the I/O region)
