@@ -24,6 +24,7 @@ import { irb_make } from '../src/uapi/irb.ts';
 import { SCSW_FCTL_START_FUNC, SCSW_STCTL_PRIM_STATUS, SCSW_STCTL_SEC_STATUS, SCSW_STCTL_STATUS_PEND, scsw_word0 } from '../src/uapi/scsw.ts';
 import { IO_REGION_SIZE } from '../src/uapi/vfio_ccw.ts';
 import { known_baseline } from '../src/variants/baseline.ts';
+import { VARIANT_NAMES } from '../src/variants/registry.ts';
 import { guest_write } from '../src/vfio/guest.ts';
 import { vfio_dma_do_unmap } from '../src/vfio/iommu.ts';
 import { DATA, OFF_IO, OTHER_ACTOR, TEST_ACTOR, end_rig, g_rig, io_region, type GRig } from './helpers/g_rig.ts';
@@ -89,7 +90,8 @@ function racing(at: At | null, cpu1: () => void, cpu2: () => void): void {
 function finished_start(variant: string): GRig {
   const r = g_rig({ variant });
   expect(r.write(OFF_IO, io_region())).toBe(IO_REGION_SIZE);
-  expect(r.cp_initialized()).toBe(1);
+  // the cp is built (before v5.2 there is no initialized flag: its chain is on the list)
+  expect(r.p.cp.v.nchains.get('test')).toBe(1);
   r.p.sch.hw.set('fctl', 0);
   r.p.sch.hw.set('actl', 0);
   r.p.sch.hw.set('start_open', 0);
@@ -100,7 +102,8 @@ function finished_start(variant: string): GRig {
 const unmap_data_page = (r: GRig): number => vfio_dma_do_unmap(r.p, r.gm, DATA, PAGE);
 const kasan = (r: GRig): string[] => r.take_warnings().filter((w) => w.startsWith('use_after_free') || w.includes('I21'));
 
-describe.each(VARIANTS)('%s: the unmap walks the chains while io_todo frees them', (variant) => {
+// Every version: the IOMMU notifier up to v5.19 walks the same chains with no lock (v4.12 vfio_ccw_ops.c).
+describe.each(VARIANT_NAMES)('%s: the unmap walks the chains while io_todo frees them', (variant) => {
   //   CPU 1 (QEMU: VFIO_IOMMU_UNMAP_DMA)          CPU 2 (io_work)
   //   vfio_ccw_dma_unmap
   //     cp_iova_pinned: initialized, first chain
@@ -118,7 +121,8 @@ describe.each(VARIANTS)('%s: the unmap walks the chains while io_todo frees them
     expect(run(in_walk)).toEqual([`use_after_free: BUG: KASAN: use-after-free in cp_iova_pinned: read of ccwchain freed at cp_free by actor ${TODO_ACTOR}`]);
   });
 
-  it('the same two calls one after the other: quiet', () => {
+  // (v6.0 on: before, io_todo's free and the notifier's reset take other paths on the test's thread)
+  it.runIf(VARIANTS.includes(variant))('the same two calls one after the other: quiet', () => {
     expect(run(null)).toEqual([]);
   });
 });
@@ -322,5 +326,8 @@ describe('the fuzzer finds them: controlled PCT schedules of mainline (fuzz --st
 describe('known lists', () => {
   it.each(VARIANTS)('%s lists the unmap and reset findings the C allows', (variant) => {
     expect(known_baseline(variant).known.map((k) => k.key)).toEqual(expect.arrayContaining(KEYS));
+  });
+  it('every variant lists the unmap walk\'s use-after-free', () => {
+    for (const v of VARIANT_NAMES) expect(known_baseline(v).known.map((k) => k.key), v).toContain('use-after-free in cp_iova_pinned');
   });
 });
