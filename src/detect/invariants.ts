@@ -112,6 +112,7 @@ function build(devs: readonly VfioCcwPrivate[]): Oracle {
       if (actor === todo_actor && site === SITES.vfio_ccw_sch_io_todo) todo_set_idle = true;
       // The write has not happened yet (hooks run before the access): check right after it, in the next event.
       pendingState.set(q.dev, site);
+      recheck.delete(q.dev);
     };
     on.set(p.v.state.id, [p, onState]);
 
@@ -252,6 +253,11 @@ function build(devs: readonly VfioCcwPrivate[]): Oracle {
   }
 
   const pendingState = new Map<number, string>();
+  // Devices whose pending check is an event's end, not a state write. The end rechecks I2 (no
+  // IO_REQ runs any more); I9 judges writes only: at another actor's event end the state may sit
+  // inside a critical section (fsm_close disables the subchannel, then writes STANDBY, both under
+  // sch->lock), which no state write of the kernel's left behind.
+  const recheck = new Set<number>();
   const pendingInit = new Set<number>();
   const pendingLeak = new Set<number>();
   const pendingIrb = new Set<number>();
@@ -279,7 +285,7 @@ function build(devs: readonly VfioCcwPrivate[]): Oracle {
       }
       // I9: a state that owns the subchannel with the subchannel disabled (the machine's pmcw.ena).
       const active = activeOf.get(dev)!.includes(now);
-      if (active && p.sch.hw.get('present') !== 0 && p.sch.hw.get('enabled') === 0) {
+      if (active && !recheck.has(dev) && p.sch.hw.get('present') !== 0 && p.sch.hw.get('enabled') === 0) {
         fire(p, 'I9', p.v.state.id, `state set to ${name_of(p, now)} at ${site} while the subchannel is disabled`);
       }
       if (peek(p.v.mdev) === 0 && now !== S.STANDBY && now !== S.NOT_OPER && now !== S.CLOSED && now !== S.BROKEN) {
@@ -291,6 +297,7 @@ function build(devs: readonly VfioCcwPrivate[]): Oracle {
       }
     }
     pendingState.clear();
+    if (recheck.size !== 0) recheck.clear();
     if (pendingInit.size !== 0) for (const dev of pendingInit) {
       const p = byDev.get(dev)!;
       if (st(p) === p.drv.S.IDLE && cp_init_flag(p) && peek(p.v.o_io_req_running) === 0) {
@@ -356,7 +363,10 @@ function build(devs: readonly VfioCcwPrivate[]): Oracle {
           fire(p, 'I17', obj, 'CLOSE delivered in STANDBY');
         }
         if (kind === H.fsm_exit) {
-          pendingState.set(p.dev, 'vfio_ccw_fsm_event');
+          if (!pendingState.has(p.dev)) {
+            pendingState.set(p.dev, 'vfio_ccw_fsm_event');
+            recheck.add(p.dev);
+          }
           pending = true;
         }
       }
@@ -382,7 +392,7 @@ function build(devs: readonly VfioCcwPrivate[]): Oracle {
     todo_actor = -1;
     todo_set_idle = false;
     pending = false;
-    for (const c of [pendingState, pendingInit, pendingLeak, pendingIrb, pendingOnce, pendingParent, pendingMdevGone]) c.clear();
+    for (const c of [pendingState, recheck, pendingInit, pendingLeak, pendingIrb, pendingOnce, pendingParent, pendingMdevGone]) c.clear();
   };
   const finish = (): void => {
     if (pending) settle(-1);
