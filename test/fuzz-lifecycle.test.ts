@@ -16,6 +16,7 @@ import { known_baseline } from '../src/variants/baseline.ts';
 import { remove_order } from './programs/remove-order.ts';
 import { load_variant_file } from '../src/variants/load.ts';
 import { remove_vs_gone } from './programs/remove-vs-gone.ts';
+import { gone_open } from './programs/gone-open.ts';
 
 const F = (v: string) => variant_by_name(v)!.features;
 /** mainline under its file's path: what the version's features select must not hang on the name */
@@ -39,7 +40,7 @@ describe('lifecycle programs on the rig', () => {
   let rig: Rig;
   beforeAll(async () => {
     await load_variant_file(RENAMED, { check: false });
-    rig = await Rig.start(3, [fuzz_scenario.module, remove_order.module, remove_vs_gone.module]);
+    rig = await Rig.start(3, [fuzz_scenario.module, remove_order.module, remove_vs_gone.module, gone_open.module]);
   }, 60_000);
   afterAll(async () => {
     await rig.close();
@@ -115,6 +116,19 @@ describe('lifecycle programs on the rig', () => {
       }
     }, 240_000);
   }
+
+  // QEMU keeps its FD when the device goes (test/programs/gone-open.ts): the css worker waits for
+  // it for ever, as the kernel does. The run ends once the users have, the wait is its finding,
+  // and the rig starts again.
+  it('v5.3: a css unregistration still waiting after the users ended is reported, and the run ends', async () => {
+    const out = await rig.run({ variant: 'v5.3', scenario: gone_open, users: 1, seed: 1, detectors: ['invariants'], iterations: 1, duration_s: 30, grace_ms: 2_000, hang_ms: 30_000 });
+    const ids = out.report.findings.map((f) => f.id);
+    expect(ids.filter((id) => id.startsWith('gone-open.')), JSON.stringify(out.report.findings)).toEqual([]);
+    expect(ids.some((id) => id === 'livelock' || id === 'no-progress'), JSON.stringify(ids)).toBe(true);
+    expect(rig.dead).toBe(true);
+    await rig.close();
+    rig = await Rig.start(3, [fuzz_scenario.module, remove_order.module, remove_vs_gone.module, gone_open.module]);
+  }, 120_000);
 
   // mdev_remove beside an unsolicited interrupt reaches v5.3's unlocked test of private->mdev in
   // io_todo against remove's NULL store: a real race of the C, in the known list with its why.
