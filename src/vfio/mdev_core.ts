@@ -203,7 +203,7 @@ const for_ever: KeepWaiting = () => true;
  * and goes on without waiting. Read in mdev_core.c v5.2 and v5.3 (5715c4dd66a3).
  */
 export function vfio_ccw_mdev_unreg(p: VfioCcwPrivate): void {
-  const F = 'mdev_unregister_device';
+  const F = p.drv.f.parent_split ? 'mdev_unregister_parent' : 'mdev_unregister_device';
   const c = p.core;
   const sem = p.drv.f.mdev_unreg_sem;
   if (sem) mutex_lock(c.unreg_sem, F);
