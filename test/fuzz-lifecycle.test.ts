@@ -14,8 +14,13 @@ import { finding_key } from '../src/fuzz/finding-key.ts';
 import { classify } from '../src/fuzz/campaign.ts';
 import { known_baseline } from '../src/variants/baseline.ts';
 import { remove_order } from './programs/remove-order.ts';
+import { load_variant_file } from '../src/variants/load.ts';
+import { remove_vs_gone } from './programs/remove-vs-gone.ts';
+import { gone_open } from './programs/gone-open.ts';
 
 const F = (v: string) => variant_by_name(v)!.features;
+/** mainline under its file's path: what the version's features select must not hang on the name */
+const RENAMED = new URL('./fixtures/mainline-renamed-variant.ts', import.meta.url).pathname;
 const rc = (out: RunOutcome, op: string, answer: string): number => out.report.stats[`user.fuzz.rc.${op}.${answer}`] ?? 0;
 
 describe('the lifecycle calls in the interface table', () => {
@@ -34,7 +39,8 @@ describe('the lifecycle calls in the interface table', () => {
 describe('lifecycle programs on the rig', () => {
   let rig: Rig;
   beforeAll(async () => {
-    rig = await Rig.start(3, [fuzz_scenario.module, remove_order.module]);
+    await load_variant_file(RENAMED, { check: false });
+    rig = await Rig.start(3, [fuzz_scenario.module, remove_order.module, remove_vs_gone.module, gone_open.module]);
   }, 60_000);
   afterAll(async () => {
     await rig.close();
@@ -84,8 +90,8 @@ describe('lifecycle programs on the rig', () => {
   // An Atomics-gated order (test/programs/remove-order.ts): QEMU sees the remover inside its wait
   // (the REQ signal, or its registration gone before v5.11), checks the driver's remove has not
   // run, closes; the remove returns only after that. Controlled, fixed seed; and free.
-  for (const variant of ['mainline', 'v6.1', 'v5.3', 'v4.18']) {
-    it(`${variant}: mdev remove waits until the FD is closed`, async () => {
+  for (const variant of ['mainline', 'v6.1', 'v5.3', 'v4.18', RENAMED]) {
+    it(`${variant === RENAMED ? 'mainline renamed' : variant}: mdev remove waits until the FD is closed`, async () => {
       for (const sched of [{ strategy: 'random' as const, seed: 3, depth: 3, expected: 2000, max_steps: 400_000 }, undefined]) {
         const out = await rig.run({ variant, scenario: remove_order, users: 2, seed: 3, detectors: ['invariants', 'lockdep'], iterations: 1, duration_s: 60, ...(sched !== undefined ? { sched } : {}) });
         const checks = out.report.findings.filter((f) => f.id.startsWith('order.') || f.id.startsWith('check'));
@@ -112,6 +118,34 @@ describe('lifecycle programs on the rig', () => {
       expect(keys.filter((k) => k.includes('vfio_ccw_private_init') && k.includes('vfio_ccw_sch_io_todo')), `seed ${seed}`).toEqual([]);
     }
   }, 180_000);
+  // The device goes while a remove waits (test/programs/remove-vs-gone.ts): the css worker's
+  // unregistration waits for that remove (v5.3+ parent->unreg_sem) or leaves the mdev to it
+  // (≤ v5.2); it never drops the registration a second time, which took the FD's reference and
+  // left one of the two waiting for ever (the slow `fuzz --lifecycle` run).
+  for (const variant of ['mainline', 'v5.3', 'v5.2']) {
+    it(`${variant}: the css unregistration does not remove an mdev a remove is removing`, async () => {
+      for (const sched of [{ strategy: 'random' as const, seed: 5, depth: 3, expected: 2000, max_steps: 400_000 }, undefined]) {
+        const out = await rig.run({ variant, scenario: remove_vs_gone, users: 2, seed: 5, detectors: ['invariants', 'lockdep'], iterations: 1, duration_s: 60, hang_ms: 30_000, ...(sched !== undefined ? { sched } : {}) });
+        const mode = sched === undefined ? 'free' : 'controlled';
+        expect(out.report.findings.filter((f) => f.id.startsWith('gone.') || f.id === 'hang' || f.id === 'livelock'), `${variant} ${mode}: ${JSON.stringify(out.report.findings.map((f) => f.message))}`).toEqual([]);
+        expect(out.results.flatMap((r) => r.checks).filter((k) => k.id.startsWith('gone.')).length, `${variant} ${mode}`).toBe(6);
+        if (sched !== undefined) expect(out.sched?.abort, `${variant} ${mode}`).toBe('none');
+      }
+    }, 240_000);
+  }
+
+  // QEMU keeps its FD when the device goes (test/programs/gone-open.ts): the css worker waits for
+  // it for ever, as the kernel does. The run ends once the users have, the wait is its finding,
+  // and the rig starts again.
+  it('v5.3: a css unregistration still waiting after the users ended is reported, and the run ends', async () => {
+    const out = await rig.run({ variant: 'v5.3', scenario: gone_open, users: 1, seed: 1, detectors: ['invariants'], iterations: 1, duration_s: 30, grace_ms: 2_000, hang_ms: 30_000 });
+    const ids = out.report.findings.map((f) => f.id);
+    expect(ids.filter((id) => id.startsWith('gone-open.')), JSON.stringify(out.report.findings)).toEqual([]);
+    expect(ids.some((id) => id === 'livelock' || id === 'no-progress'), JSON.stringify(ids)).toBe(true);
+    expect(rig.dead).toBe(true);
+    await rig.close();
+    rig = await Rig.start(3, [fuzz_scenario.module, remove_order.module, remove_vs_gone.module, gone_open.module]);
+  }, 120_000);
 
   // mdev_remove beside an unsolicited interrupt reaches v5.3's unlocked test of private->mdev in
   // io_todo against remove's NULL store: a real race of the C, in the known list with its why.

@@ -268,6 +268,9 @@ describe('features are consistent with the timeline', () => {
         expect(f.uuid_log_by_reference).toBe(atLeast(v, 'v5.4') && atMost(v, 'v5.19'));
         expect(f.sch_event_busy_rc).toBe(atLeast(v, 'v5.2') ? -11 : 0);
         expect(f.dma_unmap === 'notifier-exact').toBe(atMost(v, 'v5.19'));
+        // mdev core: parent->unreg_sem (5715c4dd66a3, v5.3); vfio core: group unhook before the wait (v6.5)
+        expect(f.mdev_unreg_sem).toBe(atLeast(v, 'v5.3'));
+        expect(f.vfio_unhooks_before_wait).toBe(atLeast(v, 'v6.5'));
       });
     });
   }
@@ -275,11 +278,12 @@ describe('features are consistent with the timeline', () => {
   it('v6.3 behaves as v6.2; mainline is v6.3 plus the current tree\'s locking (torvalds/linux @ 16b0798024c0)', () => {
     expect(byName('v6.3').features).toEqual(byName('v6.2').features);
     const changed = Object.entries(byName('mainline').features).filter(([k, x]) => JSON.stringify(x) !== JSON.stringify(byName('v6.3').features[k as keyof Variant['features']]));
-    expect(Object.fromEntries(changed)).toEqual({ crw_lock: true, io_todo_holds_io_mutex: true, close_cancels_work: true });
+    expect(Object.fromEntries(changed)).toEqual({ crw_lock: true, io_todo_holds_io_mutex: true, close_cancels_work: true, vfio_unhooks_before_wait: true });
     for (const v of VARIANTS.filter((x) => x.name !== 'mainline')) {
       expect(v.features.crw_lock, v.name).toBe(false);
       expect(v.features.io_todo_holds_io_mutex, v.name).toBe(false);
       expect(v.features.close_cancels_work, v.name).toBe(false);
+      expect(v.features.vfio_unhooks_before_wait, v.name).toBe(false);
     }
   });
 

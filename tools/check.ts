@@ -203,6 +203,8 @@ export async function check(o: CheckOpts, io: Io): Promise<number> {
     await free.close();
   }
 
+  // a signal after the listener went (while the pools closed) still cut the matrix short
+  stopped ||= io.interrupted();
   const report = snapshot(true);
   await write(report);
   if (o.junit !== undefined) {

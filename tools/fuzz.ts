@@ -111,11 +111,13 @@ export async function fuzz(o: FuzzOpts, io: Io): Promise<number> {
   } finally {
     off();
   }
+  // a signal after the campaign's last look (while its workers closed) still cut it short
+  const interrupted = r.interrupted || io.interrupted();
   const cov = summarize(r.coverage, o.variant);
-  const base = o.baseline && !r.interrupted ? await scenario_baseline(o.variant, o.seed, o.baselineDuration, o.detectors, devices) : null;
+  const base = o.baseline && !interrupted ? await scenario_baseline(o.variant, o.seed, o.baselineDuration, o.detectors, devices) : null;
   const findings = r.findings.map((f) => ({ ...f, signature: finding_key(f), new: base !== null ? !base.keys.has(finding_key(f)) : undefined }));
   const report = {
-    result: r.interrupted ? 'interrupted' : findings.length === 0 ? 'pass' : 'fail',
+    result: interrupted || io.interrupted() ? 'interrupted' : findings.length === 0 ? 'pass' : 'fail',
     variant: o.variant,
     mode: sched !== undefined ? 'controlled' : 'free',
     ...(sched !== undefined ? { strategy: o.strategy } : {}),
@@ -137,9 +139,9 @@ export async function fuzz(o: FuzzOpts, io: Io): Promise<number> {
     io.out(`findings: ${findings.length}${base !== null ? ` (${findings.filter((f) => f.new === true).length} no scenario showed)` : ''}`);
     for (const f of findings) io.out(format_finding(f, f.new));
     io.out(`report: ${o.report}`);
-    io.out(r.interrupted ? 'INTERRUPTED' : findings.length === 0 ? 'SUCCESS' : 'FAILURE');
+    io.out(report.result === 'interrupted' ? 'INTERRUPTED' : findings.length === 0 ? 'SUCCESS' : 'FAILURE');
   }
-  return r.interrupted ? EXIT.interrupted : findings.length === 0 ? 0 : 1;
+  return report.result === 'interrupted' ? EXIT.interrupted : findings.length === 0 ? 0 : 1;
 }
 
 function format_finding(f: FuzzFinding, fresh: boolean | undefined): string {
@@ -153,14 +155,21 @@ function format_finding(f: FuzzFinding, fresh: boolean | undefined): string {
 async function replay(o: FuzzOpts, io: Io): Promise<number> {
   const t = decode_token(o.replay!);
   if (typeof t === 'string') throw new UsageError(`--replay: ${t}`);
+  if (io.interrupted()) return EXIT.interrupted;
   const rig = await rig_for_token(t);
   const keys = new Map<string, FuzzFinding>();
   let runs = 0;
+  let stopped = false;
+  const offKill = io.onKill(() => void rig.close());
+  const off = io.onInterrupt(() => {
+    stopped = true;
+    rig.request_stop();
+  });
   try {
     const n = t.sched !== undefined ? 1 : o.repeat;
     // with --target, try until a matching finding shows (a race may not recur on the first run)
     const hit = (): boolean => (o.target !== undefined ? [...keys.keys()].some((k) => o.target!.test(k)) : keys.size > 0);
-    for (let k = 0; k < n && !hit(); k++) {
+    for (let k = 0; k < n && !hit() && !stopped; k++) {
       const out = await run_token(rig, t, o.detectors);
       runs++;
       for (const f of out.report.findings) {
@@ -170,14 +179,18 @@ async function replay(o: FuzzOpts, io: Io): Promise<number> {
       if (rig.dead) break;
     }
   } finally {
+    off();
+    offKill();
     await rig.close();
   }
+  const cut = stopped || io.interrupted();
   const findings = [...keys.values()].filter((f) => o.target === undefined || o.target.test(finding_key(f)));
-  if (o.json) io.out(JSON.stringify({ result: findings.length === 0 ? 'pass' : 'fail', variant: t.variant, ...(t.nd !== undefined ? { devices: t.nd } : {}), runs, findings: findings.map((f) => ({ ...f, signature: finding_key(f) })) }));
+  const result = cut ? 'interrupted' : findings.length === 0 ? 'pass' : 'fail';
+  if (o.json) io.out(JSON.stringify({ result, variant: t.variant, ...(t.nd !== undefined ? { devices: t.nd } : {}), runs, findings: findings.map((f) => ({ ...f, signature: finding_key(f) })) }));
   else {
     io.out(`fuzz replay: ${t.variant}, ${t.users} users${t.nd !== undefined ? `, ${t.nd} devices` : ''}, seed ${t.seed}${t.sched !== undefined ? `, ${t.sched.strategy} schedule` : ''}: ${findings.length} finding(s) in ${runs} run(s)`);
     for (const f of findings) io.out(`  ${finding_key(f)}: ${f.message.split('\n')[0]!.slice(0, 200)}`);
-    io.out(findings.length === 0 ? 'SUCCESS' : 'FAILURE');
+    io.out(cut ? 'INTERRUPTED' : findings.length === 0 ? 'SUCCESS' : 'FAILURE');
   }
-  return findings.length === 0 ? 0 : 1;
+  return cut ? EXIT.interrupted : findings.length === 0 ? 0 : 1;
 }

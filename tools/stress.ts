@@ -116,7 +116,9 @@ export async function stress(o: StressOpts, io: Io): Promise<number> {
     offKill();
     await rig?.close();
   }
-  const all = { ...merge({ ...o, variant: name }, scenarios.map((x) => x.id), outcomes, (performance.now() - t0) / 1000, stopped ? (io.interrupted() ? 'signal' : 'stopped') : null), ...per_device_json(devices, memory, outcomes) };
+  // a signal after the listener went (while the workers closed) still cut the run short
+  const cut = stopped || io.interrupted();
+  const all = { ...merge({ ...o, variant: name }, scenarios.map((x) => x.id), outcomes, (performance.now() - t0) / 1000, cut ? (io.interrupted() ? 'signal' : 'stopped') : null), ...per_device_json(devices, memory, outcomes) };
   all.stats['actor_threads_started'] = threads;
   // the result counts only the findings outside the baseline; the known ones are listed apart
   const base = baseline_union(o.baseline ?? 'none', variants);

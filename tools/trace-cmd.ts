@@ -59,6 +59,8 @@ export async function trace_cmd(o: TraceOpts, io: Io): Promise<number> {
       io.out(`trace: ${out.trace.length} events, ${json.traceEvents.length} trace events, ${out.report.findings.length} finding(s) -> ${o.out}`);
       if (covered !== null) io.out(covered.text);
       if (dropped > 0) io.out(`trace: the rings wrapped: the file covers the last ${out.trace.length} of the run's ${total} events (${dropped} older ones dropped); fewer --iterations cover the whole run`);
+      // the file covers the run until the signal: say so, as the other tools do
+      if (result === 'interrupted') io.out('INTERRUPTED');
     }
     return exit_for(result);
   } finally {

@@ -123,6 +123,21 @@ export interface VariantFeatures {
   readonly mdev_probe_checks_notoper: boolean;
   /** ≤ v5.19: IOMMU notifier, exact page-start match, reset then cp_free; v6.0+: .dma_unmap(iova, length), reset */
   readonly dma_unmap: 'notifier-exact' | 'callback-range';
+  /**
+   * The mdev core's parent->unreg_sem (v5.3+, 5715c4dd66a3 "vfio/mdev: Synchronize device
+   * create/remove with parent removal"): remove_store holds it for read through the removal
+   * (-ENODEV when the parent's unregistration has begun), the parent's unregistration for write,
+   * so it waits for a removal in progress and then finds the mdev gone. Before, both go through
+   * mdev_device_remove, and only the one that takes the mdev (active / mdev_list) removes it.
+   */
+  readonly mdev_unreg_sem: boolean;
+  /**
+   * The vfio core takes the device off its group before the unregister waits for the FDs
+   * (v6.5: "vfio: Move vfio_device_group_unregister() to be the first operation in unregister",
+   * Yi Liu, the vfio cdev series), so no FD can be opened meanwhile. Before, after the wait: an
+   * open still succeeds while any FD holds a reference.
+   */
+  readonly vfio_unhooks_before_wait: boolean;
   /** s390dbf records keep a pointer to the mdev UUID (v5.4 … v5.19, VFIO_CCW_HEX_EVENT/VFIO_CCW_MSG_EVENT in vfio_ccw_private.h) */
   readonly uuid_log_by_reference: boolean;
 }

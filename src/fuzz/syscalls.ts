@@ -218,8 +218,9 @@ const MDEV_CALLS: CallSpec[] = [
     // -EEXIST: the UUID is on mdev_list; the driver: -ENODEV on a NOT_OPER device (or no parent), -EPERM with no instance left (≤ v6.0)
     expect: (_a, f) => [0, -EEXIST, -ENODEV, ...(f.avail_accounting ? [-EPERM] : [])],
   },
-  // -ENOENT: no mdev, no attribute; -EAGAIN: a create that has not finished
-  { op: 'mdev_remove', group: 'mdev', args: [], weight: 0.1, available: () => true, expect: () => [0, -ENOENT, -EAGAIN] },
+  // -ENOENT: no mdev, no attribute; -EAGAIN: a create that has not finished (≤ v5.2 also the css
+  // worker's removal of the gone device); v5.3+ -ENODEV: that removal holds parent->unreg_sem
+  { op: 'mdev_remove', group: 'mdev', args: [], weight: 0.1, available: () => true, expect: (_a, f) => [0, -ENOENT, -EAGAIN, ...(f.mdev_unreg_sem ? [-ENODEV] : [])] },
 ];
 
 export const CALLS: readonly CallSpec[] = [

@@ -268,12 +268,14 @@ export class Rig {
   /** Wait for the users (free mode: under the watchdog), then stop the machine and the workqueue and wait for them. */
   private async await_end(cfg: RunConfig, run: Prepared, a: Launched): Promise<Ended> {
     const all = Promise.allSettled(a.users.map(async (r) => unwrap<UserResult>(await r)));
+    const hang_ms = cfg.hang_ms ?? 20_000;
+    const watched = async (p: Promise<unknown>, overrun_ms: number): Promise<'done' | 'hang' | 'overrun'> =>
+      watch(this.g, p, { bound_ms: hang_ms, every_ms: Math.min(250, hang_ms / 4), overrun_ms }, () => run.sys.css.get('loops'));
     if (!run.controlled) {
-      const hang_ms = cfg.hang_ms ?? 20_000;
       // A run that goes on making progress long after its deadline is a livelock (a quiesce that
       // restarts for ever, a retry loop nobody breaks): report it like a hang.
       const overrun_ms = cfg.duration_s !== undefined ? cfg.duration_s * 1000 + (cfg.grace_ms ?? 60_000) + overrun_allowance_ms(this.devices) : Infinity;
-      const w = await watch(this.g, all, { bound_ms: hang_ms, every_ms: Math.min(250, hang_ms / 4), overrun_ms }, () => run.sys.css.get('loops'));
+      const w = await watched(all, overrun_ms);
       if (w !== 'done') return { hung: w === 'overrun' ? -1 : hang_ms };
     }
     const settled = await all;
@@ -281,6 +283,10 @@ export class Rig {
       hw_stop(run.sys.css);
       wq_stop(run.sys.wq);
       wq_stop(run.sys.cio_wq);
+      // a worker ends after the work it runs: the css worker's unregistration waits for the FDs
+      // for ever, as the kernel's does, and must not keep the run (and a stopped tool) alive
+      const w = await watched(Promise.allSettled([a.irq, a.todo, a.css]), cfg.grace_ms ?? 60_000);
+      if (w !== 'done') return { hung: w === 'overrun' ? -1 : hang_ms };
     }
     return { settled, irq: await a.irq, todo: await a.todo, css: await a.css, abort: run.controlled ? run.sv.get('abort') : 0 };
   }

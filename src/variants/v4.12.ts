@@ -76,5 +76,7 @@ export default root({
     mdev_probe_checks_notoper: true,
     dma_unmap: 'notifier-exact',
     uuid_log_by_reference: false,
+    mdev_unreg_sem: false,
+    vfio_unhooks_before_wait: false,
   },
 });

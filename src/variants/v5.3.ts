@@ -16,6 +16,7 @@ export default derive('v5.2', {
     'cp_init error path frees only the failing chain; pa_nr = 0 on page-array allocation failure; guest_cp in private',
     'v5.4: s390dbf records keep a pointer to the mdev UUID',
     'pfch relaxed to a warning (≈v5.7)',
+    'mdev core (v5.3): parent->unreg_sem orders remove_store against the parent\'s unregistration',
     'v5.8: schib and CRW regions, CRW IRQ, chp_event; v5.11: REQ IRQ and the request callback',
   ],
   commits: [C.squash_free, C.logging],
@@ -33,5 +34,6 @@ export default derive('v5.2', {
     io_todo: { free: 'final+cp_pending', idle_before_signal: true },
     cp_rules: { reject_no_pfch: false, init_error_path: 'free_failed_chain', pa_nr_zero_on_alloc_fail: true },
     uuid_log_by_reference: true,
+    mdev_unreg_sem: true,
   },
 });

@@ -17,6 +17,7 @@ export default derive('v6.2', {
   inferred: [
     'Models v6.3, read from a 2025 mirror whose comments were altered; the code was cross-checked against torvalds/linux.',
     'Range end v6.19 [not verified]: the CRW-list lock, io_todo under io_mutex and the work drains on close are read only in a tree after the v7.0 merge window (torvalds/linux @ 16b0798024c0, which already uses kzalloc_obj); no stored copy names the release that took them. They are the mainline variant.',
+    'vfio core: v6.5 moved the group unhook before the unregister wait (vfio_main.c); this variant keeps the v6.3 order (after the wait), the mainline variant has the new one.',
     'cp_update_scsw: the spec says "otherwise leave it" (cpa outside every chain); the C stores scsw->cmd.cpa back whenever the cp is initialised, a plain write to the IRB slot. The C is followed.',
   ],
 });

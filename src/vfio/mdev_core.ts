@@ -6,7 +6,7 @@
 // One mdev per subchannel, with QEMU's UUID: a second create with it is -EEXIST in every version.
 // The driver's own steps are the port's vfio_ccw_mdev_probe/remove/request, called, not copied.
 import {
-  HZ, atomic_cmpxchg, atomic_dec_return, atomic_read, atomic_set, complete, mutex_lock, mutex_unlock, peek, poke,
+  HZ, atomic_cmpxchg, atomic_dec_return, atomic_read, atomic_set, complete, mutex_lock, mutex_trylock, mutex_unlock, peek, poke,
   reinit_completion, spin_lock, spin_unlock, wait_for_completion_timeout,
 } from '../kernel/index.ts';
 import { EAGAIN, EEXIST, ENODEV, ENOENT } from '../uapi/errno.ts';
@@ -25,11 +25,11 @@ export type KeepWaiting = (round: number) => boolean;
 const six_rounds: KeepWaiting = (i) => i < UNREGISTER_ROUNDS;
 
 /**
- * The current tree unhooks the device from its group before it waits (vfio_device_group_unregister
- * in vfio_unregister_group_dev), so no new FD can be opened while it waits; before, an open still
+ * v6.5+ unhook the device from its group before the wait (vfio_device_group_unregister first in
+ * vfio_unregister_group_dev), so no new FD can be opened while it waits; before, an open still
  * succeeds while any FD holds a reference (vfio_device_try_get: refcount_inc_not_zero).
  */
-const unhooks_first = (p: VfioCcwPrivate): boolean => p.drv.name === 'mainline';
+const unhooks_first = (p: VfioCcwPrivate): boolean => p.drv.f.vfio_unhooks_before_wait;
 
 /** The registration reference (vfio_register_group_dev / vfio_add_group_dev): refcount = 1. */
 export function vfio_register_group_dev(c: VfioCoreView): void {
@@ -150,8 +150,9 @@ export interface RemoveResult {
  * remove_store: with no mdev there is no attribute to write (-ENOENT at open); of two writers only
  * the one whose device_remove_file_self() removed it goes on, the other returns count (0 here).
  * Then mdev_device_remove: -EAGAIN while a create has not finished (the attribute is gone by then,
- * as in the kernel); device_del runs the vfio core's unregister (waiting for every FD) and the
- * driver's remove; the last put takes the mdev off the list.
+ * as in the kernel); v5.3+ -ENODEV once the parent's unregistration holds unreg_sem; device_del
+ * runs the vfio core's unregister (waiting for every FD) and the driver's remove; the last put
+ * takes the mdev off the list.
  */
 export function mdev_remove(p: VfioCcwPrivate, c: VfioCoreView, more: KeepWaiting = six_rounds): RemoveResult {
   const F = 'mdev_device_remove';
@@ -168,10 +169,16 @@ export function mdev_remove(p: VfioCcwPrivate, c: VfioCoreView, more: KeepWaitin
   }
   c.active.set(0, F);
   mutex_unlock(c.list_lock, F);
-  if (!vfio_unregister_group_dev(p, c, more)) return { rc: 0, closed: false };
-  vfio_ccw_mdev_remove(p);
-  mdev_device_release(c);
-  return { rc: 0, closed: true };
+  const sem = p.drv.f.mdev_unreg_sem;
+  if (sem && mutex_trylock(c.unreg_sem, F) === 0) return { rc: -ENODEV, closed: true };
+  const closed = vfio_unregister_group_dev(p, c, more);
+  if (closed) {
+    vfio_ccw_mdev_remove(p);
+    mdev_device_release(c);
+  }
+  // (not closed: the harness gave up on the kernel's endless wait; it lets the semaphore go)
+  if (sem) mutex_unlock(c.unreg_sem, F);
+  return { rc: 0, closed };
 }
 
 /** The mdev main made at set-up (init_driver, before the core existed): listed, active, removable, registered. */
@@ -190,14 +197,35 @@ const for_ever: KeepWaiting = () => true;
  * vfio_ccw_mdev_unreg (≤ v6.1; mdev_unregister_parent in v6.2+), from the css remove
  * (vfio_ccw_sch_remove): the mdev core removes the parent's mdev, whose vfio device
  * unregistration first waits for the users to close their FDs (asking through .request, v5.11+),
- * then runs the driver's mdev remove; the parent goes.
+ * then runs the driver's mdev remove; the parent goes. An mdev a remove_store is already removing
+ * is not removed twice: v5.3+ down_write(unreg_sem) waits for that removal to end, and the mdev
+ * is gone after it; before, mdev_device_remove(dev, true) finds it taken (-EAGAIN / -ENODEV)
+ * and goes on without waiting. Read in mdev_core.c v5.2 and v5.3 (5715c4dd66a3).
  */
 export function vfio_ccw_mdev_unreg(p: VfioCcwPrivate): void {
+  const F = p.drv.f.parent_split ? 'mdev_unregister_parent' : 'mdev_unregister_device';
+  const c = p.core;
+  const sem = p.drv.f.mdev_unreg_sem;
+  if (sem) mutex_lock(c.unreg_sem, F);
   // the mdev core's own list of the parent's mdevs, not a driver field: read unhooked
-  if (peek(p.v.mdev) !== 0) {
-    vfio_unregister_group_dev(p, p.core, for_ever);
+  if (peek(p.v.mdev) !== 0 && (sem || take_for_remove(c, F))) {
+    vfio_unregister_group_dev(p, c, for_ever);
     vfio_ccw_mdev_remove(p);
   }
+  if (sem) mutex_unlock(c.unreg_sem, F);
   // the parent's registration is the mdev core's (v6.2+ the parent outlives the freed private): unhooked
   poke(p.v.parent_registered, 0);
+}
+
+/**
+ * ≤ v5.2 mdev_device_remove's claim: the mdev is active (no remove has it, no create is still
+ * running). One the run never listed (set up by main, no lifecycle calls) has no other remover.
+ */
+function take_for_remove(c: VfioCoreView, site: string): boolean {
+  mutex_lock(c.list_lock, site);
+  const listed = c.listed.get(site) !== 0;
+  const mine = !listed || c.active.get(site) !== 0;
+  if (listed && mine) c.active.set(0, site);
+  mutex_unlock(c.list_lock, site);
+  return mine;
 }

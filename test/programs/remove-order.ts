@@ -9,7 +9,9 @@
 //   registration gone (refcount 1), and
 //   REMOVED still 0 a while after
 //   checks: the driver's remove has not
-//   run (private->mdev still set)
+//   run (private->mdev still set); a new
+//   FD: -ENODEV once the device left its
+//   group before the wait (v6.5+), else 0
 //   CLOSING = 1; unplug (close)
 //                                            ... woken by the last put
 //                                          vfio_ccw_mdev_remove; REMOVED = 1
@@ -20,7 +22,8 @@ import type { Scenario } from '../../src/scenarios/types.ts';
 import type { ProgramCtx } from '../../src/runtime/context.ts';
 import { vfio_core_of } from '../../src/system/device.ts';
 import { mdev_remove } from '../../src/vfio/mdev_core.ts';
-import { fd_realize, fd_unplug, type UserFds } from '../../src/fuzz/fds.ts';
+import { fd_open, fd_realize, fd_unplug, type UserFds } from '../../src/fuzz/fds.ts';
+import { ENODEV } from '../../src/uapi/errno.ts';
 
 export const remove_order: Scenario = {
   id: 'T-REMOVE-ORDER',
@@ -68,6 +71,9 @@ function qemu(env: ScenarioEnv, st: UserFds): void {
   }
   env.check('order.remover-waits', asked, env.f.irqs >= 3 ? 'no REQ signal from the remove' : 'the remove never dropped its registration');
   env.check('order.not-removed-while-open', peek(env.p.v.mdev) === 1 && env.flag(REMOVED) === 0, `private->mdev ${peek(env.p.v.mdev)}, REMOVED ${env.flag(REMOVED)} while this FD is open`);
+  const again = fd_open(env, st);
+  const want = env.f.vfio_unhooks_before_wait ? -ENODEV : 0;
+  env.check('order.open-while-removing', again === want, `VFIO_GROUP_GET_DEVICE_FD while the remove waits: ${again}, want ${want}`);
   env.set_flag(CLOSING, 1);
   fd_unplug(env, st);
   const done = env.wait_flag(REMOVED, (v) => v === 1, 60_000);
