@@ -31,6 +31,7 @@ export const SubchannelDev = defineStruct('subchannel_dev', {
   // appended (issue 14, device back): nothing before them moves
   on_bus: atomic("on the css bus's klist (bus_add_device … bus_remove_device, before the driver's remove): get_subchannel_by_schid finds it; klist_devices' lock is not modelled, so unhooked"),
   slow_eval: i32("this schid's bit in css.c's slow_subchannel_set (slow_subchannel_lock)"),
+  o_private_inits: atomic('invariants (observer): private initialisations seen in any thread, so a thread\'s memory of the old private\'s state is dropped (I8)'),
   parent_lock: mutex("mdev_core.c's parent_list_lock, held while mdev_register_device makes the type's create attribute; create_store finds the attribute under it"),
 });
 

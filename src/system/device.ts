@@ -7,8 +7,8 @@ import { ChannelProgram, bind_cp } from '../driver/cp.ts';
 import { GuestMemory, bind_guest, type GuestMemoryView } from '../vfio/guest.ts';
 import { VfioCcwPrivate as PrivateStruct, type VfioCcwPrivate } from '../driver/private.ts';
 import { driver_for } from '../driver/fsm.ts';
-import { vfio_ccw_sch_probe_new } from '../driver/drv_probe.ts';
-import { vfio_ccw_mdev_probe } from '../driver/ops.ts';
+import { vfio_ccw_sch_probe } from '../driver/drv.ts';
+import { vfio_ccw_mdev_probe, vfio_ccw_private_init } from '../driver/ops.ts';
 import { VfioCore, type VfioCoreView } from '../vfio/mdev_core.ts';
 import { eventfds_for, type SharedMemory } from './devices.ts';
 
@@ -167,9 +167,10 @@ export function init_driver(s: System, opts: { mdev: boolean }): void {
   for (const p of s.devs) {
     INIT_WORK(p.v.io_work, WORK_IO_TODO, p.dev);
     INIT_WORK(p.v.crw_work, WORK_CRW_TODO, p.dev);
+    vfio_ccw_private_init(p, p.drv.R.STANDBY);
     // css_probe: sch->driver is set before the driver's probe and cleared again if it fails
     Atomics.store(p.sch.d.driver.a, p.sch.d.driver.i, 1);
-    const rc = vfio_ccw_sch_probe_new(p);
+    const rc = vfio_ccw_sch_probe(p);
     if (rc !== 0) Atomics.store(p.sch.d.driver.a, p.sch.d.driver.i, 0);
     // an injected failure leaves the subchannel without the driver: no mdev, no device FD
     if (rc !== 0 && !fault_active()) throw new Error(`vfio_ccw_sch_probe: ${rc}`);
