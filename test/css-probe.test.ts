@@ -52,9 +52,25 @@ describe('device gone, then back', () => {
   it('control: without hw back nothing probes the subchannel again and no mdev can be created', async () => {
     const o = await rig.run({ variant: 'mainline', scenario: device_back, users: USERS, seed: 1, detectors: ['trace'], params: { back: false } });
     const k = checks(o);
-    expect([k['back.unregistered'], k['back.create-without-parent'], k['back.reopened']]).toEqual([true, true, false]);
+    expect([k['back.unregistered'], k['back.create-without-parent'], k['back.probed'], k['back.reopened']]).toEqual([true, true, undefined, undefined]);
     expect(probe_actors(o).size).toBe(0);
   }, 120_000);
+
+  // fail_nth counts per actor: main's set-up probe is mdev_register call 1 in main; the css
+  // worker's second re-probe is its call 2, so only that one fails
+  for (const variant of ['mainline', 'v5.13']) {
+    it(`${variant}: an injected mdev_register failure in the css worker's probe unwinds as the C does (on the bus, no driver, no parent: create -ENOENT)`, async () => {
+      const o = await rig.run({
+        variant, scenario: device_back, users: USERS, seed: 1, detectors: ['trace', 'invariants'],
+        params: { rounds: 2, probe_fails: true }, fault: { nth: { site: 'mdev_register', n: 2 }, seed: 1 },
+      });
+      const k = checks(o);
+      expect([k['back.probed'], k['back.created'], k['back.io'], k['back.unregistered.2'], k['back.probe-failed']], JSON.stringify(o.results.flatMap((r) => r.checks).filter((c) => !c.ok))).toEqual([true, true, true, true, true]);
+      const css = css_actor(USERS);
+      expect(o.trace.filter((e) => e.kind === H.mark && e.site === 'fault:mdev_register').map((e) => e.actor)).toEqual([css]);
+      expect(ids(o).filter((id) => id === 'hang' || id === 'livelock' || id.startsWith('exception'))).toEqual([]);
+    }, 120_000);
+  }
 });
 
 describe('gone and back in fuzz programs', () => {
