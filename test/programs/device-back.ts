@@ -17,12 +17,12 @@
 // params.rounds repeats it; params.probe_fails expects the last round's probe to fail (fault
 // injection), params.back === false leaves the device gone.
 import { flush_workqueue, peek } from '../../src/kernel/index.ts';
-import { run_user, type ScenarioEnv, type UserArgs, type UserResult } from '../../src/scenarios/env.ts';
+import type { ScenarioEnv, UserArgs, UserResult } from '../../src/scenarios/env.ts';
 import type { Scenario } from '../../src/scenarios/types.ts';
 import type { ProgramCtx } from '../../src/runtime/context.ts';
-import { vfio_core_of } from '../../src/system/device.ts';
 import { mdev_create } from '../../src/vfio/mdev_core.ts';
 import { fd_realize, fd_unplug, type UserFds } from '../../src/fuzz/fds.ts';
+import { qemu_and_admin } from './lifecycle-users.ts';
 import { dasd_read } from '../../src/client/guest.ts';
 import { CE_DE, scripted_io } from '../../src/scenarios/lib/index.ts';
 import { ENOENT, errname } from '../../src/uapi/errno.ts';
@@ -46,17 +46,7 @@ const DONE = 3;
 const rounds_of = (env: ScenarioEnv): number => Number(env.args.params.rounds ?? 1);
 
 export function user(ctx: ProgramCtx, args: UserArgs): UserResult {
-  return run_user(ctx, args, (env) => {
-    const st: UserFds = { fds: 0, realized: false, core: vfio_core_of(env.p), req_slot: null, ctx: [] };
-    env.wait_hw_running();
-    if (env.user === 0) {
-      const err = fd_realize(env, st);
-      env.check('back.realized', err === null, err ?? 'realized');
-    }
-    env.barrier();
-    if (env.user === 0) qemu(env, st);
-    else admin(env, st);
-  });
+  return qemu_and_admin(ctx, args, 'back', qemu, admin);
 }
 
 function qemu(env: ScenarioEnv, st: UserFds): void {
