@@ -28,6 +28,11 @@ export const SubchannelDev = defineStruct('subchannel_dev', {
   dev_ref: atomic('sch->dev\'s kobject refcount: get_device/put_device (refcount_t: no hook event)'),
   reg_mutex: mutex('sch->reg_mutex: serialises device register/unregister'),
   driver: atomic('sch->driver != NULL: css_probe sets it, css_remove clears it (read unhooked)'),
+  // appended (issue 14, device back): nothing before them moves
+  on_bus: atomic("on the css bus's klist (bus_add_device … bus_remove_device, before the driver's remove): get_subchannel_by_schid finds it; klist_devices' lock is not modelled, so unhooked"),
+  slow_eval: i32("this schid's bit in css.c's slow_subchannel_set (slow_subchannel_lock)"),
+  o_private_inits: atomic('invariants (observer): private initialisations seen in any thread, so a thread\'s memory of the old private\'s state is dropped (I8)'),
+  parent_lock: mutex("mdev_core.c's parent_list_lock, held while mdev_register_device makes the type's create attribute; create_store finds the attribute under it"),
 });
 
 export type SubchannelDevView = LayoutView<typeof SubchannelDev>;
@@ -80,6 +85,8 @@ export interface CssDriver {
   chp_event(sch: Subch, link: ChpLink, event: number): number;
   /** css_remove, from device_del (process context, no lock; the css worker's unregistration) */
   remove?(sch: Subch): void;
+  /** css_probe, from device_add (process context, sch->reg_mutex held; the css worker's slow path) */
+  probe?(sch: Subch): number;
 }
 
 let driver: CssDriver | null = null;

@@ -102,6 +102,8 @@ function build(devs: readonly VfioCcwPrivate[]): Oracle {
   };
   // The previous state value per device, as the oracle last saw it written.
   const last = new Map<number, number>();
+  // o_private_inits as this thread last saw it, per device
+  const seenInits = new Map<number, number>();
 
   for (const p of devs) {
     const f = p.drv.f;
@@ -109,6 +111,8 @@ function build(devs: readonly VfioCcwPrivate[]): Oracle {
     // I2: IDLE with an initialised cp while no IO_REQ handler runs; I8, I22 on every state write.
     const onState: Check = (q, kind, site, actor) => {
       if (kind !== H.write && kind !== H.write_once) return;
+      // a new private (kzalloc'd at a css probe after the device came back, or per mdev in v6.2+): tell every thread
+      if (site === SITES.vfio_ccw_private_init) Atomics.add(q.sch.d.o_private_inits.a, q.sch.d.o_private_inits.i, 1);
       if (actor === todo_actor && site === SITES.vfio_ccw_sch_io_todo) todo_set_idle = true;
       // The write has not happened yet (hooks run before the access): check right after it, in the next event.
       pendingState.set(q.dev, site);
@@ -209,7 +213,8 @@ function build(devs: readonly VfioCcwPrivate[]): Oracle {
 
     // I18: the driver's shadow SCSW is updated only under sch->lock.
     const onSchib: Check = (q, kind, site, actor) => {
-      if (kind !== H.write) return;
+      // css_alloc_subchannel fills a struct subchannel no other CPU can reach yet (its lock is new too)
+      if (kind !== H.write || site === 'css_alloc_subchannel') return;
       if (spin_owner(q.sch.v.lock) !== actor) fire(q, 'I18', q.sch.v.schib.id, `sch->schib written at ${site} without sch->lock`);
     };
     on.set(p.sch.v.schib.id, [p, onSchib]);
@@ -272,7 +277,11 @@ function build(devs: readonly VfioCcwPrivate[]): Oracle {
       const p = byDev.get(dev)!;
       const S = p.drv.S;
       const now = st(p);
-      const before = last.get(dev) ?? now;
+      // another thread initialised a new private since this one last saw the state: its memory is of the old one
+      const inits = peek(p.sch.d.o_private_inits);
+      const fresh = inits !== (seenInits.get(dev) ?? inits);
+      seenInits.set(dev, inits);
+      const before = fresh ? now : (last.get(dev) ?? now);
       last.set(dev, now);
       if (now === S.IDLE && cp_init_flag(p) && peek(p.v.o_io_req_running) === 0) {
         fire(p, 'I2', p.v.state.id, `state set to IDLE at ${site} while the channel program is initialised (generation ${peek(p.cp.v.generation)})`);

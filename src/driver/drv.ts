@@ -390,8 +390,15 @@ export function vfio_ccw_sch_probe(p: VfioCcwPrivate): number {
   const F = SITES.vfio_ccw_sch_probe;
   const f = p.drv.f;
   const S = p.drv.S;
-  // mdev_register_device / mdev_register_parent: may fail (-ENOMEM); the caller unwinds
-  const register_parent = (): number => (should_fail('mdev_register') ? -ENOMEM : (p.v.parent_registered.set(1, F), 0));
+  // mdev_register_device / mdev_register_parent: may fail (-ENOMEM); the caller unwinds. The
+  // type's create attribute appears under parent_list_lock, where create_store will look for it.
+  const register_parent = (): number => {
+    if (should_fail('mdev_register')) return -ENOMEM;
+    mutex_lock(p.sch.d.parent_lock, F);
+    p.v.parent_registered.set(1, F);
+    mutex_unlock(p.sch.d.parent_lock, F);
+    return 0;
+  };
   if (f.parent_split) return register_parent(); // v6.2+: only the parent; private comes with the mdev
   const A = fsm_returns_state(f);
   if (f.probe_enables_subchannel) {

@@ -386,6 +386,9 @@ function exec_call(env: ScenarioEnv, st: UserState, c: Call, d: number): number 
     case 'hw_gone':
       env.hw({ op: 'gone' });
       return null;
+    case 'hw_back':
+      env.hw({ op: 'back' });
+      return null;
     default:
       throw new Error(`fuzz: unknown call ${c.op}`);
   }

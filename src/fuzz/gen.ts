@@ -60,6 +60,24 @@ export interface GenShape {
   lifecycle?: boolean;
 }
 
+/** How far after an hw_gone its hw_back lands (it replaces the call there). */
+export const HW_BACK_WITHIN = 8;
+
+/**
+ * Lifecycle programs: each hw_gone is followed, within HW_BACK_WITHIN calls, by an hw_back on the
+ * same device (it replaces the call it lands on), from a stream of its own: a program with no
+ * hw_gone is exactly what it was before the call existed.
+ */
+function with_back(prog: Call[], seed: number, u: number): Call[] {
+  const r = new Rng(mix(seed, u, 0xbac4));
+  prog.forEach((c, i) => {
+    if (c.op !== 'hw_gone') return;
+    const at = i + 1 + r.range([0, HW_BACK_WITHIN - 1]);
+    if (at < prog.length && prog[at]!.op !== 'hw_gone') prog[at] = { op: 'hw_back', a: [], ...(c.d !== undefined ? { d: c.d } : {}) };
+  });
+  return prog;
+}
+
 /** `users` programs of `n` calls each, from one seed; over `devices` devices (their picks a stream of their own: the calls are those of one device). */
 export function gen_programs(f: VariantFeatures, seed: number, users: number, n: number, m: GenMix = DEFAULT_MIX, shape: GenShape = {}): Programs {
   const devices = shape.devices ?? 1;
@@ -68,7 +86,8 @@ export function gen_programs(f: VariantFeatures, seed: number, users: number, n:
   return Array.from({ length: users }, (_, u) => {
     const r = new Rng(mix(seed, u, 0xf022));
     const rd = new Rng(mix(seed, u, 0xde71));
-    return Array.from({ length: n }, () => with_device(gen_call(f, r, calls, total, m), f, rd, devices));
+    const prog = Array.from({ length: n }, () => with_device(gen_call(f, r, calls, total, m), f, rd, devices));
+    return shape.lifecycle === true ? with_back(prog, seed, u) : prog;
   });
 }
 

@@ -215,8 +215,9 @@ const MDEV_CALLS: CallSpec[] = [
     args: [],
     weight: 0.2,
     available: () => true,
-    // -EEXIST: the UUID is on mdev_list; the driver: -ENODEV on a NOT_OPER device (or no parent), -EPERM with no instance left (≤ v6.0)
-    expect: (_a, f) => [0, -EEXIST, -ENODEV, ...(f.avail_accounting ? [-EPERM] : [])],
+    // -ENOENT: no parent, so no create attribute (the subchannel gone, or back and not yet probed);
+    // -EEXIST: the UUID is on mdev_list; the driver: -ENODEV on a NOT_OPER device, -EPERM with no instance left (≤ v6.0)
+    expect: (_a, f) => [0, -ENOENT, -EEXIST, -ENODEV, ...(f.avail_accounting ? [-EPERM] : [])],
   },
   // -ENOENT: no mdev, no attribute; -EAGAIN: a create that has not finished (≤ v5.2 also the css
   // worker's removal of the gone device); v5.3+ -ENODEV: that removal holds parent->unreg_sem
@@ -244,6 +245,9 @@ export const CALLS: readonly CallSpec[] = [
   unchecked('hw_unsolicited', 'hw', [arg('dstat', (_f, r) => pick(r, [0x80, 0x0c, 0x02]), () => [0], [0, 255])], 1),
   unchecked('hw_path', 'hw', [arg('event', (_f, r) => r.range([0, 3]), () => [4], [0, 3]), arg('chpid', (_f, r) => r.range([0, 3]), () => [8], [0, 7])], 1, (f) => f.chp_event),
   unchecked('hw_gone', 'hw', [], 0.05),
+  // the device attached again (a subchannel CRW): never drawn by weight; gen.ts puts one after an
+  // hw_gone of a lifecycle program (HW_BACK), so programs without hw_gone stay as they were
+  unchecked('hw_back', 'hw', [], 0),
   ...MDEV_CALLS,
 ];
 
@@ -284,7 +288,7 @@ export function call_spec(op: string): CallSpec {
 
 /** The calls a variant has (the mdev lifecycle calls only with `lifecycle`). */
 export function calls_of(f: VariantFeatures, lifecycle = false): CallSpec[] {
-  return CALLS.filter((c) => c.available(f) && (lifecycle || c.group !== 'mdev'));
+  return CALLS.filter((c) => c.weight > 0 && c.available(f) && (lifecycle || c.group !== 'mdev'));
 }
 
 /** Does a program create or remove the mdev? */

@@ -38,6 +38,8 @@ export interface HwHost {
   sch_event(): number;
   /** chsc path event, process context: the css driver's chp_event with sch->lock held */
   chp_event(link: HwChpLink, event: HwPathEvent): number;
+  /** a subchannel CRW (the machine check handler's css_process_crw): the subchannel came or went */
+  sch_crw?(): number;
 }
 
 export interface HwDev {
@@ -485,6 +487,16 @@ class DevEngine {
         this.forced = [];
         this.unsol = [];
         return { rc: HwRc.done, call: () => this.sch_event(now) };
+      }
+      case 'back': {
+        if (hw.get('present') !== 0) return { rc: HwRc.not_applicable, call: null };
+        // a device attached anew: disabled, no interruption subclass or parameter, nothing pending
+        hw.set('enabled', 0);
+        hw.set('isc', 0);
+        hw.set('intparm', 0);
+        hw.set('present', 1);
+        const crw = this.dev.host.sch_crw;
+        return { rc: HwRc.done, call: crw === undefined ? null : () => crw() };
       }
       case 'path': {
         const mask = hw_chpid_mask(hw, cmd.chpid);

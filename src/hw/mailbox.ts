@@ -9,7 +9,7 @@ const F = HwSubchannel.fields;
 export const HwPathEvent = { vary_off: 0, vary_on: 1, offline: 2, online: 3 } as const;
 export type HwPathEvent = (typeof HwPathEvent)[keyof typeof HwPathEvent];
 
-export const HwOp = { complete: 1, unsolicited: 2, gone: 3, path: 4, hold: 5, release: 6, set_cc: 7 } as const;
+export const HwOp = { complete: 1, unsolicited: 2, gone: 3, path: 4, hold: 5, release: 6, set_cc: 7, back: 8 } as const;
 export type HwOp = (typeof HwOp)[keyof typeof HwOp];
 
 /** What an executed command reports back. */
@@ -31,6 +31,8 @@ export type HwCommand =
   | { op: 'unsolicited'; dstat: number; cstat?: number; sense?: number[]; busy?: boolean }
   /** the device disappears: later instructions cc 3; the css driver's sch_event(sch, 1) is called */
   | { op: 'gone' }
+  /** a gone device is attached again: present, disabled, idle; the host sees a subchannel CRW (css_process_crw) */
+  | { op: 'back' }
   /** a path event for a CHPID: offline/online change the path-available mask; every one calls chp_event */
   | { op: 'path'; event: HwPathEvent; chpid: number }
   /** the engine stops making timed progress and presenting interrupts, until release */
@@ -50,6 +52,8 @@ function encode(c: HwCommand): { op: HwOp; a: [number, number, number, number]; 
       return { op: HwOp.unsolicited, a: [c.dstat, c.cstat ?? 0, c.busy === true ? 1 : 0, 0], sense: c.sense ?? null };
     case 'gone':
       return { op: HwOp.gone, a: [0, 0, 0, 0], sense: null };
+    case 'back':
+      return { op: HwOp.back, a: [0, 0, 0, 0], sense: null };
     case 'path':
       return { op: HwOp.path, a: [c.event, c.chpid, 0, 0], sense: null };
     case 'hold':
@@ -71,6 +75,8 @@ export function hw_decode(op: number, a: readonly number[], sense: number[] | nu
       return { op: 'unsolicited', dstat: a0, cstat: a1, busy: a2 === 1, ...(sense !== null ? { sense } : {}) };
     case HwOp.gone:
       return { op: 'gone' };
+    case HwOp.back:
+      return { op: 'back' };
     case HwOp.path:
       return a0 >= 0 && a0 <= 3 ? { op: 'path', event: a0 as HwPathEvent, chpid: a1 } : null;
     case HwOp.hold:

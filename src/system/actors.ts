@@ -2,8 +2,9 @@
 // interrupt entry), the todo worker (the vfio-ccw workqueue), the css worker (the css layer's
 // cio_work_q), and the detectors each installs.
 import { fault_configure, register_work_fn, set_might_sleep_mode, worker_thread, wq_idle_begin, wq_idle_end, wq_idle_key, wq_never_queued, wq_stop, type FaultConfig, type WorkqueueStruct } from '../kernel/index.ts';
-import { css_hw_run, css_register_driver, css_sch_todo, css_unregister_driver, type CssDriver, type Subch } from '../cio/css.ts';
+import { css_hw_run, css_register_driver, css_sch_todo, css_slow_path_func, css_unregister_driver, type CssDriver, type Subch } from '../cio/css.ts';
 import { vfio_ccw_sch_remove } from '../driver/drv_remove.ts';
+import { vfio_ccw_sch_probe_new } from '../driver/drv_probe.ts';
 import { hw_stop } from '../hw/engine.ts';
 import type { HwConfig } from '../hw/config.ts';
 import { vfio_ccw_chp_event, vfio_ccw_crw_todo, vfio_ccw_sch_event, vfio_ccw_sch_io_todo, vfio_ccw_sch_irq } from '../driver/drv.ts';
@@ -17,7 +18,7 @@ import { start_tracer } from '../trace/ring.ts';
 import { start_delay_injection, type DelayArgs } from '../detect/delay.ts';
 import { current } from '../kernel/index.ts';
 import type { ProgramCtx } from '../runtime/context.ts';
-import { WORK_CRW_TODO, WORK_IO_TODO, WORK_SCH_TODO, bind_system, type System } from './device.ts';
+import { WORK_CRW_TODO, WORK_IO_TODO, WORK_SCH_TODO, WORK_SLOW_PATH, bind_system, type System } from './device.ts';
 import { sched_attach, sched_enter, sched_exit, sched_retire_idle } from '../sched/scheduler.ts';
 import { start_coverage } from '../fuzz/coverage.ts';
 import { ENTRY, entry } from '../fuzz/entry.ts';
@@ -122,6 +123,8 @@ function vfio_ccw_sch_driver(sys: System): CssDriver {
     chp_event: (sch, link, event) => entry(ENTRY.chp_event, () => vfio_ccw_chp_event(private_of(sys, sch), sch, link, event)),
     // the subchannel's drvdata (the parent in v6.2+) is set for as long as the driver is bound
     remove: (sch) => vfio_ccw_sch_remove(sys.devs[sch.dev]!, sch),
+    // a subchannel probed again after it came back (the css worker's slow path)
+    probe: (sch) => vfio_ccw_sch_probe_new(sys.devs[sch.dev]!),
   };
 }
 
@@ -129,7 +132,7 @@ export function irq_main(ctx: ProgramCtx, args: IrqArgs): { loops: number; prese
   const sys = system_of(ctx, args.variant);
   css_register_driver(vfio_ccw_sch_driver(sys));
   try {
-    const r = as_actor(sys, args, false, () => css_hw_run(sys.css, sys.devs.map((p) => p.sch), args.seed, args.hw, args.max_ms));
+    const r = as_actor(sys, args, false, () => css_hw_run(sys.css, sys.devs.map((p) => p.sch), args.seed, args.hw, args.max_ms, sys.bus));
     return { loops: r.loops, presented: r.presented };
   } finally {
     css_unregister_driver();
@@ -143,10 +146,14 @@ export function todo_main(ctx: ProgramCtx, args: ActorArgs): number {
   return as_actor(sys, args, false, () => worker_thread(sys.wq));
 }
 
-/** The css worker: cio_work_q's executor (css_sch_todo), which unregisters a subchannel gone NOT_OPER. */
+/**
+ * The css worker: cio_work_q's executor: css_sch_todo, which unregisters a subchannel gone NOT_OPER,
+ * and css_slow_path_func, which probes a subchannel that came back.
+ */
 export function css_main(ctx: ProgramCtx, args: ActorArgs): number {
   const sys = system_of(ctx, args.variant);
   register_work_fn(WORK_SCH_TODO, (_w, dev) => css_sch_todo(sys.devs[dev]!.sch));
+  register_work_fn(WORK_SLOW_PATH, () => css_slow_path_func(sys.bus));
   css_register_driver(vfio_ccw_sch_driver(sys));
   try {
     return as_actor(sys, args, false, () => worker_thread(sys.cio_wq), { wq: sys.cio_wq, retired: 0 });

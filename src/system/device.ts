@@ -2,7 +2,7 @@
 // host's struct subchannel, the machine's subchannel, the channel program and guest memory.
 import { INIT_WORK, WORD, allocBuf, name_eventfds, atomic, bind, create_singlethread_workqueue, defineStruct, fault_active, nameRegion, words, type SharedBuf, type WorkStruct, type WorkqueueStruct } from '../kernel/index.ts';
 import { HwCss, HwSubchannel, bind_hw_css, hw_css_reset, hw_name_region, hw_reset, type HwCssView, type HwInit } from '../hw/layout.ts';
-import { Subchannel, SubchannelDev, bind_subchannel, css_init_subchannel } from '../cio/css.ts';
+import { CssSlowPath, Subchannel, SubchannelDev, bind_subchannel, css_init_subchannel, type CssBus } from '../cio/css.ts';
 import { ChannelProgram, bind_cp } from '../driver/cp.ts';
 import { GuestMemory, bind_guest, type GuestMemoryView } from '../vfio/guest.ts';
 import { VfioCcwPrivate as PrivateStruct, type VfioCcwPrivate } from '../driver/private.ts';
@@ -27,7 +27,9 @@ export const SysArea = defineStruct('sys', {
 });
 const SYS_CSS = 0;
 const SYS_AREA = HwCss.words;
-export const SYS_WORDS = SYS_AREA + SysArea.words;
+/** css.c's slow path (slow_subchannel_lock, slow_path_work), last so nothing before moves. */
+const SYS_SLOW = SYS_AREA + SysArea.words;
+export const SYS_WORDS = SYS_SLOW + CssSlowPath.words;
 
 const PRIV = 0;
 const SCH = PRIV + PrivateStruct.words;
@@ -44,12 +46,15 @@ export const WORK_IO_TODO = 1;
 export const WORK_CRW_TODO = 2;
 /** css_sch_todo, on the css layer's cio_work_q */
 export const WORK_SCH_TODO = 3;
+/** css_slow_path_func (slow_path_work), on cio_work_q */
+export const WORK_SLOW_PATH = 4;
 
 /** Names for reports: done in every thread (the layouts are code, the names are per thread). */
 export function name_system(devices: number): void {
   name_eventfds(eventfds_for(devices));
   nameRegion(SYS_INDEX, SYS_CSS, HwCss, 'css.');
   nameRegion(SYS_INDEX, SYS_AREA, SysArea, 'sys.');
+  nameRegion(SYS_INDEX, SYS_SLOW, CssSlowPath, 'css_slow_path.');
   for (let d = 0; d < devices; d++) {
     const b = dev_index(d);
     const pre = devices === 1 ? '' : `dev${d}.`;
@@ -94,6 +99,8 @@ export interface System {
   readonly wq: WorkqueueStruct;
   /** the css layer's cio_work_q (css.c), run by the css worker */
   readonly cio_wq: WorkqueueStruct;
+  /** the css bus the slow path walks: slow_subchannel_set and every subchannel */
+  readonly bus: CssBus;
 }
 
 const bind_sys = (b: SharedBuf) => bind(SysArea, b, SYS_AREA);
@@ -121,6 +128,8 @@ export function bind_system(g: SharedBuf, bufs: ReadonlyMap<number, SharedBuf> |
   const wq = create_singlethread_workqueue(g, 'vfio-ccw', (id) => works.get(id));
   const cio_works = new Map<number, WorkStruct>();
   const cio_wq = create_singlethread_workqueue(g, 'cio', (id) => cio_works.get(id));
+  const slow = bind(CssSlowPath, sysb, SYS_SLOW);
+  cio_works.set(slow.work.id, slow.work);
   const devs: VfioCcwPrivate[] = [];
   const guests: GuestMemoryView[] = [];
   for (let d = 0; d < n; d++) {
@@ -134,7 +143,7 @@ export function bind_system(g: SharedBuf, bufs: ReadonlyMap<number, SharedBuf> |
     devs.push(p);
     guests.push(gm);
   }
-  return { g, css, sys: bind_sys(sysb), devs, guests, wq, cio_wq };
+  return { g, css, sys: bind_sys(sysb), devs, guests, wq, cio_wq, bus: { slow, subs: devs.map((p) => p.sch) } };
 }
 
 /** This thread's view of a device's mdev core and vfio core words. */
@@ -145,6 +154,7 @@ export function vfio_core_of(p: VfioCcwPrivate): VfioCoreView {
 /** Main, before any worker sees the buffers: machine reset, css probe of each subchannel. */
 export function init_system(s: System, hw: Partial<HwInit> = {}): void {
   hw_css_reset(s.css);
+  INIT_WORK(s.bus.slow.work, WORK_SLOW_PATH, 0);
   for (const p of s.devs) {
     hw_reset(p.sch.hw, hw);
     css_init_subchannel(p.sch, 0x100 + p.dev);

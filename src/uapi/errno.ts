@@ -2,6 +2,7 @@
 export const EPERM = 1;
 export const ENOENT = 2;
 export const EIO = 5;
+export const ENXIO = 6;
 export const EBADF = 9;
 export const EAGAIN = 11;
 export const ENOMEM = 12;
@@ -19,6 +20,7 @@ export const ERRNO_NAME: Readonly<Record<number, string>> = {
   [EPERM]: 'EPERM',
   [ENOENT]: 'ENOENT',
   [EIO]: 'EIO',
+  [ENXIO]: 'ENXIO',
   [EBADF]: 'EBADF',
   [EAGAIN]: 'EAGAIN',
   [ENOMEM]: 'ENOMEM',

@@ -108,6 +108,12 @@ export function vfio_unregister_group_dev(p: VfioCcwPrivate, c: VfioCoreView, mo
 /** What create_store answers: 0, or a negative errno. */
 export function mdev_create(p: VfioCcwPrivate, c: VfioCoreView): number {
   const F = 'mdev_device_create';
+  // No parent (the subchannel is gone, or back but not probed yet): the type's create attribute
+  // does not exist, and open() fails -ENOENT before create_store could run.
+  mutex_lock(p.sch.d.parent_lock, 'create_store');
+  const parent = p.v.parent_registered.get('create_store') !== 0;
+  mutex_unlock(p.sch.d.parent_lock, 'create_store');
+  if (!parent) return -ENOENT;
   mutex_lock(c.list_lock, F);
   if (c.listed.get(F) !== 0) {
     mutex_unlock(c.list_lock, F);
@@ -209,8 +215,13 @@ export function vfio_ccw_mdev_unreg(p: VfioCcwPrivate): void {
   if (sem) mutex_lock(c.unreg_sem, F);
   // the mdev core's own list of the parent's mdevs, not a driver field: read unhooked
   if (peek(p.v.mdev) !== 0 && (sem || take_for_remove(c, F))) {
+    // mdev_device_remove_common: the remove attribute goes, the device is unregistered and
+    // removed; the last put takes it off mdev_list (a later mdev's active starts false)
+    atomic_set(c.remove_attr, 0, 'mdev_device_remove_common');
     vfio_unregister_group_dev(p, c, for_ever);
     vfio_ccw_mdev_remove(p);
+    c.active.set(0, 'mdev_device_release');
+    mdev_device_release(c);
   }
   if (sem) mutex_unlock(c.unreg_sem, F);
   // the parent's registration is the mdev core's (v6.2+ the parent outlives the freed private): unhooked

@@ -17,13 +17,13 @@
 //                                          vfio_ccw_mdev_remove; REMOVED = 1
 //                                          checks: CLOSING was set before the remove returned
 import { peek } from '../../src/kernel/index.ts';
-import { run_user, type ScenarioEnv, type UserArgs, type UserResult } from '../../src/scenarios/env.ts';
+import type { ScenarioEnv, UserArgs, UserResult } from '../../src/scenarios/env.ts';
 import type { Scenario } from '../../src/scenarios/types.ts';
 import type { ProgramCtx } from '../../src/runtime/context.ts';
-import { vfio_core_of } from '../../src/system/device.ts';
 import { mdev_remove } from '../../src/vfio/mdev_core.ts';
-import { fd_open, fd_realize, fd_unplug, type UserFds } from '../../src/fuzz/fds.ts';
+import { fd_open, fd_unplug, type UserFds } from '../../src/fuzz/fds.ts';
 import { ENODEV } from '../../src/uapi/errno.ts';
+import { qemu_and_admin } from './lifecycle-users.ts';
 
 export const remove_order: Scenario = {
   id: 'T-REMOVE-ORDER',
@@ -40,17 +40,7 @@ const CLOSING = 1;
 const REMOVED = 2;
 
 export function user(ctx: ProgramCtx, args: UserArgs): UserResult {
-  return run_user(ctx, args, (env) => {
-    const st: UserFds = { fds: 0, realized: false, core: vfio_core_of(env.p), req_slot: null, ctx: [] };
-    env.wait_hw_running();
-    if (env.user === 0) {
-      const err = fd_realize(env, st);
-      env.check('order.realized', err === null, err ?? 'realized');
-    }
-    env.barrier();
-    if (env.user === 0) qemu(env, st);
-    else admin(env, st);
-  });
+  return qemu_and_admin(ctx, args, 'order', qemu, admin);
 }
 
 function qemu(env: ScenarioEnv, st: UserFds): void {
