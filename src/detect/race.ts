@@ -303,7 +303,8 @@ export function start_race_detector(buf: SharedArrayBuffer, actor: number): () =
     unlock(a, b + 1);
   };
 
-  const shadowSlot = (key: number): number => {
+  /** The entry of a location, -1 if none: `take` claims an empty slot for it, else it stays without one. */
+  const shadowSlot = (key: number, take: boolean): number => {
     const k = key + 1;
     let i = Math.imul(key, 0x9e3779b1) >>> shift;
     for (let n = 0; n < MAX_PROBE; n++, i = (i + 1) & mask) {
@@ -311,23 +312,11 @@ export function start_race_detector(buf: SharedArrayBuffer, actor: number): () =
       const v = Atomics.load(a, b);
       if (v === k) return b;
       if (v === 0) {
+        if (!take) return -1;
         const seen = Atomics.compareExchange(a, b, 0, k);
         if (seen === 0) Atomics.add(a, Hdr.shadow_used, 1);
         if (seen === 0 || seen === k) return b;
       }
-    }
-    return -1;
-  };
-
-  /** The entry of a location that has one, else -1 (takes no slot). */
-  const shadowFind = (key: number): number => {
-    const k = key + 1;
-    let i = Math.imul(key, 0x9e3779b1) >>> shift;
-    for (let n = 0; n < MAX_PROBE; n++, i = (i + 1) & mask) {
-      const b = L.shadow + i * S.words;
-      const v = Atomics.load(a, b);
-      if (v === k) return b;
-      if (v === 0) return -1;
     }
     return -1;
   };
@@ -468,7 +457,7 @@ export function start_race_detector(buf: SharedArrayBuffer, actor: number): () =
     accesses++;
     ncounted = 0;
     for (let w = pos >>> 2; w <= last; w++) {
-      const e = shadowSlot(obj + w);
+      const e = shadowSlot(obj + w, true);
       if (e < 0) {
         Atomics.add(a, Hdr.dropped, 1);
         continue;
@@ -551,7 +540,7 @@ export function start_race_detector(buf: SharedArrayBuffer, actor: number): () =
     ncounted = 0;
     for (const r of ranges) {
       for (let key = r.lo; key < r.hi; key++) {
-        const e = shadowFind(key);
+        const e = shadowSlot(key, false);
         if (e < 0) continue;
         lock(a, e + S.lock);
         if (op === Kmem.free) {
