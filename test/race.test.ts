@@ -7,7 +7,7 @@ import { ActorPool, prog, unwrap } from '../src/runtime/pool.ts';
 import { Rig } from '../src/system/rig.ts';
 import { scenario as s2 } from '../src/scenarios/s02-dasd-read-loop.ts';
 import { RACE_INDEX, RaceArea } from './busted/race-area.ts';
-import type { AccessArgs, CancelArgs } from './busted/race-programs.ts';
+import type { AccessArgs, CancelArgs, LifeArgs } from './busted/race-programs.ts';
 
 const P = new URL('./busted/race-programs.ts', import.meta.url);
 let pool: ActorPool;
@@ -244,6 +244,53 @@ describe('race detector: byte regions', () => {
     expect(st.shadow_used).toBe(16);
     expect(st.dropped).toBeGreaterThan(0);
     expect(race_losses(st).join('\n')).toMatch(/word accesses not checked \(shadow table of 16 locations full\)/);
+  });
+});
+
+describe('race detector: object lifetimes (kfree is a write to the object, kzalloc starts it afresh)', () => {
+  const free = (actor: number, a: LifeArgs): Promise<unknown> => run(actor, 'freeObject', a);
+
+  // CPU 2                      CPU 3                        CPU 1
+  // x = .. (old owner, m held)
+  //                            mutex_lock(m); unlock
+  //                            kfree(obj); kzalloc(obj)
+  //                                                         x = .. (new owner, nothing held)
+  it('an access, then the free and a new allocation of the same words: the new owner races with nothing', async () => {
+    await run(2, 'access', { op: 'write', site: 'old owner', lock: true, post: 1 });
+    await free(3, { fields: ['x', 'region'], alloc: true, lock: true, wait: 1, post: 2 });
+    await run(1, 'access', { op: 'write', site: 'new owner', wait: 2 });
+    await run(1, 'access', { op: 'region_write', site: 'new owner', pos: 0, len: 16 });
+    expect(race_report(sab)).toEqual([]);
+  });
+
+  it('the same without the allocation: the access after the free races with the free', async () => {
+    await run(2, 'access', { op: 'write', site: 'old owner', lock: true, post: 1 });
+    await free(3, { fields: ['x'], alloc: false, lock: true, wait: 1, post: 2 });
+    await run(1, 'access', { op: 'write', site: 'use after free', wait: 2 });
+    const f = race_report(sab);
+    expect(f.map((r) => [r.field, ...sitesOf(r)])).toEqual([['racetest.x', 'kfree', 'use after free']]);
+    expect(f[0]?.first).toMatchObject({ actor: 3, site: 'kfree', op: 'write' });
+  });
+
+  it('an allocation clears only its own words: a race on another field stays', async () => {
+    await run(2, 'access', { op: 'flag_write', site: 'old owner', post: 1 });
+    await free(3, { fields: ['x'], alloc: true, wait: 1, post: 2 });
+    await run(1, 'access', { op: 'flag_write', site: 'other field', wait: 2 });
+    expect(race_report(sab).map((r) => [r.field, ...sitesOf(r)])).toEqual([['racetest.flag', 'old owner', 'other field']]);
+  });
+
+  // CPU 2                      CPU 3
+  // x = .. ; region = ..
+  //                            kfree(obj)   (nothing orders CPU 2's accesses before it)
+  it('an access not ordered before the free races with the free itself (a use-after-free race)', async () => {
+    await run(2, 'access', { op: 'write', site: 'late user', post: 1 });
+    await run(2, 'access', { op: 'region_read', site: 'late user', pos: 4, len: 8 });
+    await free(3, { fields: ['x', 'region'], alloc: true, wait: 1 });
+    const f = race_report(sab);
+    expect(f.map((r) => [r.field, ...sitesOf(r)]).sort()).toEqual([['racetest.region', 'kfree', 'late user'], ['racetest.x', 'kfree', 'late user']]);
+    const region = f.find((r) => r.field === 'racetest.region');
+    expect(region?.second).toMatchObject({ actor: 3, site: 'kfree', op: 'write', size: 4 });
+    expect(region?.count).toBe(1); // one free over two words counts once
   });
 });
 

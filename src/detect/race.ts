@@ -24,6 +24,9 @@
 //   queue_work that queued,  -> H.wake at the return of cancel_work_sync on that work (both
 //   H.run_end of that work      sides take pool->lock; a queue_work that found the work
 //                               pending takes no lock and gives the cancel nothing)
+// Lifetimes (src/kernel/kmem.ts, not hook events): kfree is a write to every word of the object;
+// kzalloc of the same words starts them with no history. Synchronisation clocks are kept (an
+// edge through a lock of the old object may hide a race, never make one up).
 // A work item has two clocks: its own id (what pool->lock orders: queue_work that queued, the
 // end of each run) and id + 1, its function word (a queue_work that found it pending, which
 // only the next run follows).
@@ -33,6 +36,7 @@
 // release -> the handler's acquired is already the "interrupt raised -> handler" edge.
 import { GLOBAL, MAX_ACTORS, WQ_TAG_CIO } from '../kernel/global.ts';
 import { H, type HookFn, register_hook } from '../kernel/hook.ts';
+import { Kmem, type KmemFn, register_kmem } from '../kernel/kmem.ts';
 import { objName } from '../kernel/layout.ts';
 import { QUEUE_DISABLED, QUEUE_PENDING } from '../kernel/workqueue.ts';
 
@@ -299,7 +303,8 @@ export function start_race_detector(buf: SharedArrayBuffer, actor: number): () =
     unlock(a, b + 1);
   };
 
-  const shadowSlot = (key: number): number => {
+  /** The entry of a location, -1 if none: `take` claims an empty slot for it, else it stays without one. */
+  const shadowSlot = (key: number, take: boolean): number => {
     const k = key + 1;
     let i = Math.imul(key, 0x9e3779b1) >>> shift;
     for (let n = 0; n < MAX_PROBE; n++, i = (i + 1) & mask) {
@@ -307,6 +312,7 @@ export function start_race_detector(buf: SharedArrayBuffer, actor: number): () =
       const v = Atomics.load(a, b);
       if (v === k) return b;
       if (v === 0) {
+        if (!take) return -1;
         const seen = Atomics.compareExchange(a, b, 0, k);
         if (seen === 0) Atomics.add(a, Hdr.shadow_used, 1);
         if (seen === 0 || seen === k) return b;
@@ -451,7 +457,7 @@ export function start_race_detector(buf: SharedArrayBuffer, actor: number): () =
     accesses++;
     ncounted = 0;
     for (let w = pos >>> 2; w <= last; w++) {
-      const e = shadowSlot(obj + w);
+      const e = shadowSlot(obj + w, true);
       if (e < 0) {
         Atomics.add(a, Hdr.dropped, 1);
         continue;
@@ -521,9 +527,38 @@ export function start_race_detector(buf: SharedArrayBuffer, actor: number): () =
       // H.cancel: its edge is the H.wake at the return, after any wait for a running instance.
     }
   };
+  // Object lifetimes, as ThreadSanitizer has them: a free writes every word of the object (an
+  // access not ordered before it races with it: a use-after-free race), an allocation leaves the
+  // words with no history (the old object's accesses never pair with the new one's). Only words
+  // with an entry are touched: a word never accessed has nothing to race with, and an entry
+  // keeps its key (emptying it would cut the probe chains of other locations).
+  const lifetime: KmemFn = (op, ranges, site, t) => {
+    if (t < 0 || t >= N) return;
+    if (((inited >>> t) & 1) === 0) initActor(t);
+    const s = op === Kmem.free ? siteId(site) : 0;
+    const c = L.vc + t * N;
+    ncounted = 0;
+    for (const r of ranges) {
+      for (let key = r.lo; key < r.hi; key++) {
+        const e = shadowSlot(key, false);
+        if (e < 0) continue;
+        lock(a, e + S.lock);
+        if (op === Kmem.free) {
+          const base = a[e + S.base]!;
+          check(e, base, t, c, s, F_WRITE, (((key - base) * 4) << 16) | 4, held[t]!);
+        } else {
+          a[e + S.w_clock] = 0;
+          a[e + S.r_clock] = 0;
+        }
+        unlock(a, e + S.lock);
+      }
+    }
+  };
   const off = register_hook(fn);
+  const offKmem = register_kmem(lifetime);
   return () => {
     off();
+    offKmem();
     Atomics.add(a, Hdr.accesses, accesses);
     accesses = 0;
   };

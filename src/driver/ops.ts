@@ -13,15 +13,17 @@ import {
   VFIO_REGION_INFO_FLAG_CAPS, VFIO_REGION_INFO_FLAG_READ, VFIO_REGION_INFO_FLAG_WRITE, VFIO_REGION_SUBTYPE_CCW_ASYNC_CMD, VFIO_REGION_SUBTYPE_CCW_CRW,
   VFIO_REGION_SUBTYPE_CCW_SCHIB, VFIO_REGION_TYPE_CCW,
 } from '../uapi/vfio_ccw.ts';
-import { Kref, eventfd_ctx_deref, eventfd_ctx_fdget, eventfd_ctx_ptr, eventfd_ctx_put, kref_gen, kref_init, obj_free, should_fail } from '../kernel/index.ts';
+import {
+  Kref, eventfd_ctx_deref, eventfd_ctx_fdget, eventfd_ctx_ptr, eventfd_ctx_put, kmem_alloc, kmem_free, kref_gen, kref_init, obj_free, should_fail, type MemRange,
+} from '../kernel/index.ts';
 import { cio_enable_subchannel } from '../cio/css.ts';
 import { vfio_ccw_async_region_read, vfio_ccw_async_region_write } from './async.ts';
 import { crw_free_all } from './crw.ts';
 import { vfio_ccw_crw_region_read, vfio_ccw_crw_region_write, vfio_ccw_schib_region_read, vfio_ccw_schib_region_write } from './chp.ts';
-import { cp_free, cp_iova_pinned } from './cp.ts';
+import { ChannelProgram, cp_free, cp_iova_pinned } from './cp.ts';
 import { signal_trigger, trigger_checked, vfio_ccw_fsm_offline_wait, vfio_ccw_sch_quiesce } from './drv.ts';
 import { vfio_ccw_fsm_event } from './fsm.ts';
-import type { VfioCcwPrivate } from './private.ts';
+import { VfioCcwPrivate as PrivateLayout, type VfioCcwPrivate } from './private.ts';
 import { SITES } from './sites.ts';
 import { fsm_returns_state } from './features.ts';
 import { vfio_device_fd_get, vfio_device_fd_put, vfio_device_registered } from '../vfio/vfio_device.ts';
@@ -428,6 +430,7 @@ export function vfio_ccw_mdev_probe(p: VfioCcwPrivate): number {
   if (f.parent_split) {
     // v6.2+: a fresh private per mdev (vfio_alloc_device + .init), state STANDBY.
     kref_init(private_ref(p));
+    kmem_alloc(private_memory(p), 'vfio_alloc_device');
     vfio_ccw_private_init(p, p.drv.S.STANDBY);
     atomic_set(p.v.vdev_refs, 1, F);
     vfio_device_registered(p.core);
@@ -490,6 +493,35 @@ export function vfio_put_device(p: VfioCcwPrivate): void {
 /** The private of one mdev as an object with a lifetime (v6.2+; before, it lives as long as the subchannel). */
 export const private_ref = (p: VfioCcwPrivate): Kref => p.v.life.sub(0, Kref);
 
+/**
+ * Fields of the port's private that v6.2's struct vfio_ccw_private does not hold: the parent's
+ * (registration, drvdata, avail), the CRW entries (each its own kzalloc, crw.ts), the driver's one
+ * s390dbf log, the model's counters and lifetime word. kfree(private) leaves them alone.
+ */
+const NOT_IN_PRIVATE = new Set([
+  'life', 'parent_registered', 'mdev', 'avail', 'crw_next', 'crw_val', 'crw_life', 'crw_slab', 'dbf_lock', 'log_count', 'log',
+  'irqs', 'irbs_to_region', 'io_signals', 'quiesce_halts', 'quiesce_clears', 'quiesce_cancels',
+]);
+/** The embedded struct channel_program's own fields; the chains are kmalloc'ed apart (cp.ts). */
+const CP_IN_PRIVATE = ['initialized', 'list_valid', 'nchains', 'orb'] as const;
+
+/** The object ids kfree(private) ends and vfio_alloc_device hands out again (v6.2+). */
+export function private_memory(p: VfioCcwPrivate): MemRange[] {
+  const out: MemRange[] = [];
+  const base = p.v.state.id; // the first field
+  for (const f of PrivateLayout.list) {
+    if (NOT_IN_PRIVATE.has(f.name) || f.name.startsWith('o_')) continue;
+    const last = out[out.length - 1];
+    if (last !== undefined && last.hi === base + f.off) out[out.length - 1] = { lo: last.lo, hi: base + f.off + f.words };
+    else out.push({ lo: base + f.off, hi: base + f.off + f.words });
+  }
+  for (const name of CP_IN_PRIVATE) {
+    const f = p.cp.v[name];
+    out.push({ lo: f.id, hi: f.id + ChannelProgram.fields[name].words });
+  }
+  return out;
+}
+
 /** cancel_work_sync(&private->io_work); cancel_work_sync(&private->crw_work) (the current tree). */
 function cancel_work_items(p: VfioCcwPrivate, site: string): void {
   cancel_work_sync(p.wq, p.v.io_work, site);
@@ -511,6 +543,7 @@ function vfio_ccw_mdev_release_dev(p: VfioCcwPrivate): void {
     spin_unlock_irqrestore(p.v.crw_lock, flags, F);
   } else crw_free_all(p, F);
   const ref = private_ref(p);
+  kmem_free(private_memory(p), F);
   obj_free({ ref, what: 'vfio_ccw_private' }, kref_gen(ref), F);
 }
 

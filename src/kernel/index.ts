@@ -11,6 +11,7 @@ export * from './eventfd.ts';
 export * from './fault.ts';
 export * from './global.ts';
 export * from './hook.ts';
+export * from './kmem.ts';
 export * from './layout.ts';
 export * from './lifetime.ts';
 export * from './lockdep.ts';

@@ -3,7 +3,7 @@
 // accesses without telling the detector, so "no synchronisation" is deterministic.
 import {
   READ_ONCE, WRITE_ONCE, cancel_work_sync, complete, create_singlethread_workqueue, eventfd_ctx_fdget, eventfd_read, eventfd_signal, flush_workqueue, GLOBAL, HZ,
-  INIT_WORK, mutex_lock, mutex_unlock, queue_work, register_work_fn, wait_for_completion_timeout, worker_thread, Workqueue, wq_stop, type WorkqueueStruct,
+  INIT_WORK, kmem_alloc, kmem_free, mutex_lock, mutex_unlock, queue_work, register_work_fn, wait_for_completion_timeout, worker_thread, Workqueue, wq_stop, type WorkqueueStruct,
 } from '../../src/kernel/index.ts';
 import { start_race_detector } from '../../src/detect/race.ts';
 import { buf, type ProgramCtx } from '../../src/runtime/context.ts';
@@ -242,4 +242,34 @@ export function releaseWhenCancelWaits(ctx: ProgramCtx, args: { queue?: boolean 
   const queued = args?.queue === true && queue_work(the_wq(ctx), x.w, 'releaseWhenCancelWaits');
   post_step(x, 2);
   return queued;
+}
+
+// ---- object lifetimes (kmem) ----
+
+export interface LifeArgs {
+  /** the area's fields the object covers */
+  fields: ('x' | 'y' | 'region')[];
+  /** kfree the object; then, with `alloc`, hand the same words out again */
+  alloc: boolean;
+  /** take and drop the mutex first (ordered after an access made under it) */
+  lock?: boolean;
+  wait?: number;
+  post?: number;
+}
+
+/** kfree of an object over some of the area's fields (site "kfree"), then maybe kzalloc of the same words. */
+export function freeObject(ctx: ProgramCtx, args: LifeArgs): void {
+  const x = v(ctx);
+  if (args.wait !== undefined) await_step(x, args.wait);
+  if (args.lock === true) {
+    mutex_lock(x.m, 'freeObject');
+    mutex_unlock(x.m, 'freeObject');
+  }
+  const ranges = args.fields.map((f) => {
+    const o = x[f];
+    return { lo: o.id, hi: o.id + (f === 'region' ? Math.ceil(x.region.size / 4) : 1) };
+  });
+  kmem_free(ranges, 'kfree');
+  if (args.alloc) kmem_alloc(ranges, 'kzalloc');
+  if (args.post !== undefined) post_step(x, args.post);
 }
