@@ -7,10 +7,11 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { alloc_race, race_report, start_race_detector, type RaceFinding } from '../src/detect/race.ts';
 import { ActorKind, H, register_hook, set_current } from '../src/kernel/index.ts';
-import { SCH_TODO_UNREG } from '../src/cio/index.ts';
+import { SCH_TODO_UNREG, css_sch_device_unregister } from '../src/cio/index.ts';
+import { vfio_ccw_sch_event } from '../src/driver/drv.ts';
 import { EINVAL, EIO } from '../src/uapi/errno.ts';
 import { VFIO_DEVICE_RESET } from '../src/uapi/vfio_ccw.ts';
-import { OFF_IO, OTHER_ACTOR, TEST_ACTOR, end_rig, g_rig, io_region, type GRig } from './helpers/g_rig.ts';
+import { OFF_IO, OFF_SCHIB, OTHER_ACTOR, TEST_ACTOR, end_rig, g_rig, io_region, type GRig } from './helpers/g_rig.ts';
 
 afterEach(() => {
   end_rig();
@@ -93,5 +94,42 @@ describe('VFIO_DEVICE_RESET with no lock (mainline)', () => {
     const close_in_standby = (r.S.STANDBY << 8) | r.E.CLOSE;
     expect(dispatched).toContain(close_in_standby);
     expect([r.state(), r.p.sch.v.todo.get('test')]).toEqual([r.S.NOT_OPER, SCH_TODO_UNREG]);
+  });
+
+  //   CPU 1 (read of the schib region, io_mutex)  CPU 2 (ioctl RESET, no lock)
+  //   cio_update_schib: stsch into sch->schib
+  //                                               fsm_close: pmcw.ena, cio_disable_subchannel
+  //                                               fsm_open: cio_enable_subchannel (sch->lock)
+  it('a reset while the schib region is read: sch->schib is written under io_mutex and under sch->lock', () => {
+    const r = g_rig({ variant: 'mainline' });
+    const at_update = (k: number, o: number, s: string): boolean => k === H.write && o === r.p.sch.v.schib.id && s === 'cio_update_schib';
+    const { rc1, rc2, races } = with_reset_at(r, at_update, () => r.read(OFF_SCHIB, 52));
+    expect([rc1, rc2]).toEqual([52, 0]);
+    const pairs = races.map(pair);
+    expect(pairs).toEqual(expect.arrayContaining(['sch->schib cio_disable_subchannel / cio_update_schib', 'sch->schib cio_update_schib / fsm_close']));
+  });
+});
+
+describe('the css unregister against a subchannel event (mainline)', () => {
+  //   CPU 1 (machine check: vfio_ccw_sch_event)   CPU 2 (css worker: SCH_TODO_UNREG)
+  //   sch->lock; device_is_registered
+  //                                               reg_mutex; device_unregister: no longer registered
+  it('device_is_registered is read under sch->lock and cleared under reg_mutex: a race', () => {
+    const r = g_rig({ variant: 'mainline', open: false });
+    const buf = alloc_race();
+    const stop = start_race_detector(buf, TEST_ACTOR);
+    try {
+      expect(vfio_ccw_sch_event(r.p, r.p.sch)).toBe(0);
+      set_current(r.g, OTHER_ACTOR, ActorKind.todo, 'css');
+      try {
+        css_sch_device_unregister(r.p.sch);
+      } finally {
+        set_current(r.g, TEST_ACTOR, ActorKind.test, 't');
+      }
+    } finally {
+      stop();
+    }
+    expect(race_report(buf).map(pair)).toContain('sch->registered css_sch_device_unregister / vfio_ccw_sch_event');
+    expect(r.p.sch.v.registered.get('test')).toBe(0);
   });
 });
