@@ -11,7 +11,8 @@ import {
   WARN,
   Warn,
   atomic,
-  atomic_add_return,
+  atomic_read,
+  atomic_set,
   bind,
   bytes,
   current,
@@ -26,6 +27,7 @@ import {
   poke,
   should_fail,
   words,
+  type AtomicT,
   type Lifetime,
   type SharedBuf,
   type Words,
@@ -158,6 +160,9 @@ function at<T>(a: readonly T[], i: number): T {
 }
 
 const inc = (f: Field, n: number, site: string): void => f.set(f.get(site) + n, site);
+// I7's counters: a marked read and a marked store, the two events the plain fields made, so a
+// controlled schedule keeps its steps. Two racing adds may lose one; I7 fires on any non-zero.
+const ghost_add = (w: AtomicT, n: number, site: string): void => atomic_set(w, atomic_read(w, site) + n, site);
 
 // ---- chain objects: struct ccwchain with its ch_ccw and ch_pa arrays ----
 // v4.12 … v6.1 kzalloc a chain and both arrays in one block; the later lines kcalloc the arrays
@@ -326,7 +331,7 @@ function cp_unpin_free(cp: Cp, site: string): void {
       vfio_unpin_pages(cp.gm, cp.pa_iova.at(e).get(site), 1, site);
     } else stranded++; // free never looks at it; its chain is gone now
   }
-  if (stranded > 0) atomic_add_return(stranded, v.unreachable_pinned_pages, site);
+  if (stranded > 0) ghost_add(v.unreachable_pinned_pages, stranded, site);
   // < v5.3: the unallocated page array still says pa_nr pages; unpinning them unpins pages
   // nobody pinned (I21). The spec puts this in "a later cp_free" [inferred: here, the next one].
   const stale = v.pa_nr_stale.get(site);
@@ -360,8 +365,8 @@ export function cp_init(cp: Cp, orb: Orb, site: string = SITES.cp_init): number 
   if (v.list_valid.get(site) !== 0) {
     const n = v.nchains.get(site);
     if (n > 0) {
-      atomic_add_return(n, v.unreachable_chains, site);
-      atomic_add_return(v.pinned_pages.get(site), v.unreachable_pinned_pages, site);
+      ghost_add(v.unreachable_chains, n, site);
+      ghost_add(v.unreachable_pinned_pages, v.pinned_pages.get(site), site);
       v.pinned_pages.set(0, site);
       v.nchains.set(0, site);
     }
@@ -378,7 +383,7 @@ export function cp_init(cp: Cp, orb: Orb, site: string = SITES.cp_init): number 
     if (r.has_initialized_flag && v.initialized.get(site) === 0) {
       const n = v.nchains.get(site);
       if (n > 0) {
-        atomic_add_return(n, v.unreachable_chains, site);
+        ghost_add(v.unreachable_chains, n, site);
         v.nchains.set(0, site);
       }
     }
