@@ -14,7 +14,7 @@ import {
   type CpRules,
 } from '../src/driver/cp.ts';
 import { CP_RULES_B, CP_RULES_C52, CP_RULES_C53, CP_RULES_C53_DEV, CP_RULES_D, CP_RULES_G } from './helpers/cp_rules.ts';
-import { ActorKind, alloc_global, allocBuf, atomic_read, read_warnings, set_current, type SharedBuf } from '../src/kernel/index.ts';
+import { ActorKind, H, alloc_global, allocBuf, atomic_read, read_warnings, register_hook, set_current, type AtomicT, type SharedBuf } from '../src/kernel/index.ts';
 import { CCW_CMD, CCW_FLAG, ccw, ccw_chain, ccw_decode, idal_encode, type Ccw } from '../src/uapi/ccw.ts';
 import { EBUSY, EFAULT, EINVAL, ENOMEM, EOPNOTSUPP } from '../src/uapi/errno.ts';
 import { ORB_C64, ORB_FMT, ORB_PFCH, orb_lpm, orb_with_lpm, type Orb } from '../src/uapi/orb.ts';
@@ -46,7 +46,11 @@ function rig(rules: Readonly<CpRules>): Rig {
 const i21_seen = (): number => read_warnings(g).records.filter((w) => w.msg.startsWith('I21:')).reduce((n, w) => n + w.count, 0);
 const orb = (cpa: number, flags = ORB_PFCH): Orb => ({ intparm: 0xdeadbeef, flags, cpa });
 const lay = (r: Rig, iova: number, ccws: Ccw[], chain = true): void => guest_write(r.gm, iova, ccw_chain(ccws, { chain }));
-const get = (r: Rig, f: keyof Rig['cp']['v']): number => (r.cp.v[f] as { get(site: string): number }).get(S);
+const get = (r: Rig, f: keyof Rig['cp']['v']): number => {
+  const w = r.cp.v[f];
+  // I7's counters are atomic_t (a marked access); every other word is a plain field
+  return 'get' in w ? (w as { get(site: string): number }).get(S) : atomic_read(w as AtomicT, S);
+};
 const chain_len = (r: Rig, c: number): number => r.cp.ch_len[c]!.get(S);
 const scsw = (cpa: number): Scsw => ({ w0: scsw_word0({ fctl: 4, stctl: 7 }), cpa, dstat: 0x0c, cstat: 0, count: 0 });
 
@@ -239,6 +243,26 @@ describe('cp: version rules', () => {
     expect([get(r, 'unreachable_chains'), get(r, 'unreachable_pinned_pages'), get(r, 'pinned_pages'), get(r, 'generation')]).toEqual([1, 4, 0, 2]);
     cp_free(r.cp);
     expect([r.pinned(), r.unpinned()]).toEqual([4, 0]);
+  });
+
+  it("I7's counters are the model's: their updates are marked accesses, never a plain read or write the race detector could pair", () => {
+    const r = rig(CP_RULES_B);
+    lay_read(r);
+    expect(cp_init(r.cp, orb(0x1000))).toBe(0);
+    expect(cp_prefetch(r.cp)).toBe(0);
+    const ids = new Set([r.cp.v.unreachable_chains.id, r.cp.v.unreachable_pinned_pages.id]);
+    const kinds: number[] = [];
+    const off = register_hook((k, o) => {
+      if (ids.has(o)) kinds.push(k);
+    });
+    try {
+      expect(cp_init(r.cp, orb(0x1000))).toBe(0);
+    } finally {
+      off();
+    }
+    expect(get(r, 'unreachable_chains')).toBe(1);
+    expect(kinds).toContain(H.write_once);
+    expect(kinds.every((k) => k === H.write_once || k === H.read_once)).toBe(true);
   });
 
   it('C52 (flag, no -EBUSY) leaks the same way; D returns -EBUSY and keeps the cp', () => {

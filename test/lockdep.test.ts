@@ -70,6 +70,26 @@ describe('lockdep', () => {
     expect(lockdep_report(ld, classes()).map((x) => x.id)).toContain('flush-under-lock');
   });
 
+  it('reports a wait under a lock for a completion another actor completes under that lock', async () => {
+    await run(2, 'completeUnderA');
+    expect(await run(3, 'waitUnderA')).toBeGreaterThan(0);
+    const f = lockdep_report(ld, classes());
+    expect(f.map((x) => x.id)).toContain('completion-cycle');
+    expect(f.find((x) => x.id === 'completion-cycle')?.message).toMatch(/busted\.lock_a -> completion:busted\.done -> busted\.lock_a|completion:busted\.done -> busted\.lock_a -> completion:busted\.done/);
+  });
+
+  it('stays quiet when the actor waits for its own complete under the lock (the unregister after its own last put)', async () => {
+    // one unregister drops the last reference itself, the next is woken by an FD's close (no lock)
+    expect(await run(2, 'completeThenWaitUnderA')).toBeGreaterThan(0);
+    await run(3, 'completeDone');
+    expect(await run(2, 'waitUnderA')).toBeGreaterThan(0);
+    expect(lockdep_report(ld, classes())).toEqual([]);
+    // the same completion completed under the lock and waited for by another actor is still a cycle
+    await run(2, 'completeUnderA');
+    await run(3, 'waitUnderA');
+    expect(lockdep_report(ld, classes()).map((x) => x.id)).toContain('completion-cycle');
+  });
+
   it('stays quiet when the flush holds no lock', async () => {
     await run(2, 'initWork');
     const ex = pool.run(1, prog(P, 'executor'), null);

@@ -55,7 +55,7 @@ const T = 'test';
 const rig = (variant: string, opts: { open?: boolean } = {}): GRig => g_rig({ variant, ...opts });
 const pinned = (r: GRig): number => atomic_read(r.gm.pages_pinned_total, T);
 const unpinned = (r: GRig): number => atomic_read(r.gm.pages_unpinned_total, T);
-const cpv = (r: GRig, f: 'nchains' | 'unreachable_chains' | 'unreachable_pinned_pages' | 'generation' | 'pinned_pages'): number => r.p.cp.v[f].get(T);
+const cpv = (r: GRig, f: 'nchains' | 'unreachable_chains' | 'unreachable_pinned_pages' | 'generation' | 'pinned_pages'): number => peek(r.p.cp.v[f]);
 const raw_state = (r: GRig): number => peek(r.p.v.state);
 const FINAL = scsw_word0({ fctl: SCSW_FCTL_START_FUNC, stctl: SCSW_STCTL_PRIM_STATUS | SCSW_STCTL_SEC_STATUS | SCSW_STCTL_STATUS_PEND });
 const HALT_FINAL = scsw_word0({ fctl: SCSW_FCTL_HALT_FUNC, stctl: SCSW_STCTL_PRIM_STATUS | SCSW_STCTL_STATUS_PEND });

@@ -184,7 +184,7 @@ function build(devs: readonly VfioCcwPrivate[]): Oracle {
 
     // I7: chains or pinned pages no longer reachable from the cp.
     const onLeak: Check = (q, kind) => {
-      if (kind === H.write) pendingLeak.add(q.dev);
+      if (kind === H.write || kind === H.write_once) pendingLeak.add(q.dev);
     };
     on.set(p.cp.v.unreachable_pinned_pages.id, [p, onLeak]);
     on.set(p.cp.v.unreachable_chains.id, [p, onLeak]);

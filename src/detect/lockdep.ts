@@ -105,6 +105,17 @@ export function start_lockdep(buf: LockdepBuf): () => void {
     if (c === undefined) completed.set(actor, (c = new Set()));
     return c;
   };
+  // A complete()'s edges (completion -> each lock held) wait for the actor's next event: if that
+  // event is its own wait on the same completion (vfio_unregister_group_dev after its own last
+  // put), the completion woke no other waiter, so it orders nothing and the edges are dropped.
+  const deferred = new Map<number, { obj: number; c: number; held: Held[]; site: string }>();
+  const settle_complete = (actor: number, kind: number, obj: number): void => {
+    const d = deferred.get(actor);
+    if (d === undefined) return;
+    deferred.delete(actor);
+    if (kind === H.wait && obj === d.obj) return;
+    for (const h of d.held) edge(d.c, h.cls, d.site, actor, h.buf);
+  };
   const acquire = (actor: number, c: [number, string], site: string, irqsOff: boolean, buf: number): void => {
     const s = stack(actor);
     for (const h of s) edge(h.cls, c[0], site, actor, h.buf);
@@ -118,6 +129,7 @@ export function start_lockdep(buf: LockdepBuf): () => void {
   const wq_of = (tag: number): [number, string] => (tag === WQ_TAG_CIO ? cioc : wqc);
 
   const fn: HookFn = (kind, obj, site, actor, arg) => {
+    settle_complete(actor, kind, obj);
     switch (kind) {
       case H.acquired:
         // arg: 1 = interrupts were off (spinlocks); mutexes are always taken with them on.
@@ -172,7 +184,7 @@ export function start_lockdep(buf: LockdepBuf): () => void {
       case H.complete: {
         const c = hash(completionClass(obj));
         self_completed(actor).add(obj);
-        for (const h of stack(actor)) edge(c, h.cls, site, actor, h.buf);
+        deferred.set(actor, { obj, c, held: [...stack(actor)], site });
         break;
       }
     }

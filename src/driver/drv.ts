@@ -258,7 +258,7 @@ function sch_quiesce_locked(p: VfioCcwPrivate, loop: (p: VfioCcwPrivate) => numb
   const sch = p.sch;
   spin_lock_irq(sch.v.lock, F);
   let ret = 0;
-  if (sch.hw_enabled()) {
+  if (sch.hw_enabled(F)) {
     ret = cio_disable_subchannel(sch);
     if (ret === -EBUSY) ret = loop(p);
   }

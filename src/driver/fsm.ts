@@ -257,7 +257,7 @@ export const fsm_close: FsmFunc = (p) => {
   const sch = p.sch;
   spin_lock_irq(sch.v.lock, F);
   let ok = false;
-  if (sch.hw_enabled()) {
+  if (sch.hw_enabled(F)) {
     let ret = cio_disable_subchannel(sch);
     if (ret === -EBUSY) ret = p.drv.f.quiesce === 'flush_sch-in-close' ? flush_sch(p) : vfio_ccw_sch_quiesce(p);
     ok = ret === 0;

@@ -115,6 +115,33 @@ export function waitNever(ctx: ProgramCtx, args: { jiffies: number }): number {
 export function completeDone(ctx: ProgramCtx): void {
   complete(v(ctx).done, 'completeDone');
 }
+/** Complete `done` while holding lock_a (another actor's wait under lock_a needs this actor). */
+export function completeUnderA(ctx: ProgramCtx): void {
+  const x = v(ctx);
+  mutex_lock(x.lock_a, 'completeUnderA');
+  complete(x.done, 'completeUnderA');
+  mutex_unlock(x.lock_a, 'completeUnderA');
+}
+/** Wait for `done` while holding lock_a: with completeUnderA by another actor, a real cycle. */
+export function waitUnderA(ctx: ProgramCtx): number {
+  const x = v(ctx);
+  mutex_lock(x.lock_a, 'waitUnderA');
+  const left = wait_for_completion_timeout(x.done, 100, 'waitUnderA');
+  mutex_unlock(x.lock_a, 'waitUnderA');
+  return left;
+}
+/**
+ * Drop the last reference and wait for it under lock_a, as vfio_unregister_group_dev does under
+ * the css's reg_mutex: the complete is this actor's own and wakes nobody else.
+ */
+export function completeThenWaitUnderA(ctx: ProgramCtx): number {
+  const x = v(ctx);
+  mutex_lock(x.lock_a, 'completeThenWaitUnderA');
+  complete(x.done, 'completeThenWaitUnderA');
+  const left = wait_for_completion_timeout(x.done, 100, 'completeThenWaitUnderA');
+  mutex_unlock(x.lock_a, 'completeThenWaitUnderA');
+  return left;
+}
 
 // --- the watchdog's busted cases ---
 
