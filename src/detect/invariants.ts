@@ -214,7 +214,7 @@ function build(devs: readonly VfioCcwPrivate[]): Oracle {
     // I18: the driver's shadow SCSW is updated only under sch->lock.
     const onSchib: Check = (q, kind, site, actor) => {
       // css_alloc_subchannel fills a struct subchannel no other CPU can reach yet (its lock is new too)
-      if (kind !== H.write || site === 'css_alloc_subchannel') return;
+      if (kind !== H.write || site === SITES.css_alloc_subchannel) return;
       if (spin_owner(q.sch.v.lock) !== actor) fire(q, 'I18', q.sch.v.schib.id, `sch->schib written at ${site} without sch->lock`);
     };
     on.set(p.sch.v.schib.id, [p, onSchib]);

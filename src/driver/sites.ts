@@ -12,4 +12,5 @@ export const SITES = {
   vfio_ccw_mdev_write_io_region: 'vfio_ccw_mdev_write_io_region',
   vfio_ccw_mdev_remove: 'vfio_ccw_mdev_remove',
   vfio_ccw_private_init: 'vfio_ccw_private_init',
+  css_alloc_subchannel: 'css_alloc_subchannel',
 } as const;
