@@ -29,6 +29,7 @@ import type { ProgramCtx } from '../../src/runtime/context.ts';
 import { vfio_core_of } from '../../src/system/device.ts';
 import { private_ref } from '../../src/driver/ops.ts';
 import { mdev_adopt, mdev_create, mdev_remove, type VfioCoreView } from '../../src/vfio/mdev_core.ts';
+import { until } from './remove-vs-gone.ts';
 
 export const create_vs_gone: Scenario = {
   id: 'T-CREATE-GONE',
@@ -43,14 +44,6 @@ export const create_vs_gone: Scenario = {
 const GATED = 0;
 const CREATING = 1;
 const CREATED = 2;
-/** never set: its bounded waits pace the polls below */
-const TICK = 3;
-
-/** Poll `pred`, 1 ms apart, at most 20 000 times. */
-function until(env: ScenarioEnv, pred: () => boolean): boolean {
-  for (let i = 0; i < 20_000 && !pred(); i++) env.wait_flag(TICK, (v) => v !== 0, 1);
-  return pred();
-}
 
 const waited = (w: { a: Int32Array; i: number }): boolean => (Atomics.load(w.a, w.i) & WAITERS) !== 0;
 
