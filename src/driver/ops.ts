@@ -1,6 +1,6 @@
 // drivers/s390/cio/vfio_ccw_ops.c: the user-facing file operations, ioctls and mdev lifecycle.
 import {
-  atomic_dec_if_positive, atomic_dec_return, atomic_inc, atomic_set, cancel_work_sync, complete, init_completion, mutex_lock, mutex_trylock, mutex_unlock,
+  atomic_dec_if_positive, atomic_dec_return, atomic_inc, atomic_set, cancel_work_sync, complete, init_completion, mutex_lock, mutex_trylock, mutex_unlock, peek,
   spin_lock_irqsave, spin_unlock_irqrestore, wait_for_completion, WARN, Warn, type Field,
 } from '../kernel/index.ts';
 import { EACCES, EAGAIN, EBADF, EBUSY, EFAULT, EINVAL, EIO, ENODEV, ENOMEM, ENOTTY, EPERM } from '../uapi/errno.ts';
@@ -425,8 +425,10 @@ export function vfio_ccw_mdev_request(p: VfioCcwPrivate, _count: number): void {
 export function vfio_ccw_mdev_probe(p: VfioCcwPrivate): number {
   const F = 'vfio_ccw_mdev_probe';
   const f = p.drv.f;
-  // Before the css probe registers the parent there is no "create" attribute to write.
-  if (p.v.parent_registered.get(F) === 0) return -ENODEV;
+  // Before the css probe registers the parent there is no "create" attribute to write. The
+  // kernel's probe reads no such word (the attribute's existence is the mdev core's and sysfs's,
+  // create_store checked it under parent_lock): the model's bookkeeping, read unhooked.
+  if (peek(p.v.parent_registered) === 0) return -ENODEV;
   if (f.parent_split) {
     // v6.2+: a fresh private per mdev (vfio_alloc_device + .init), state STANDBY.
     kref_init(private_ref(p));

@@ -121,6 +121,14 @@ export function mdev_create(p: VfioCcwPrivate, c: VfioCoreView): number {
   }
   c.listed.set(1, F);
   mutex_unlock(c.list_lock, F);
+  // v5.3+ (5715c4dd66a3): down_read_trylock(&parent->unreg_sem) from here until the mdev is
+  // active, so the parent's unregistration (down_write) waits for a create in progress instead of
+  // removing an mdev whose probe has run and whose registration has not.
+  const sem = p.drv.f.mdev_unreg_sem;
+  if (sem && mutex_trylock(c.unreg_sem, F) === 0) {
+    mdev_device_release(c);
+    return -ENODEV;
+  }
   // v5.14+: device_add (the "remove" attribute) before the driver is attached; before, the
   // parent's .create ran first and the attribute came with mdev_create_sysfs_files.
   const attr_first = !p.drv.f.per_fd_open;
@@ -128,13 +136,15 @@ export function mdev_create(p: VfioCcwPrivate, c: VfioCoreView): number {
   const rc = vfio_ccw_mdev_probe(p);
   if (rc !== 0) {
     if (attr_first) atomic_set(c.remove_attr, 0, F);
+    if (sem) mutex_unlock(c.unreg_sem, F);
     mdev_device_release(c);
     return rc;
   }
   vfio_register_group_dev(c);
   if (!attr_first) atomic_set(c.remove_attr, 1, F);
-  // mdev->active = true: a plain store, outside mdev_list_lock
+  // mdev->active = true: a plain store, outside mdev_list_lock; then up_read
   c.active.set(1, F);
+  if (sem) mutex_unlock(c.unreg_sem, F);
   return 0;
 }
 

@@ -14,7 +14,7 @@ export const VfioCore = defineStruct('vfio_core', {
   ref_order: spinlock('refcount_dec_and_test\'s ordering (release on every put, acquire on the last): a leaf lock standing for the atomic\'s, not a kernel lock'),
   comp: completion('vfio_device->comp: the last put completes it; unregister waits for it'),
   device_lock: mutex('group->device_lock: the group\'s device list (lookup by name, add, del)'),
-  unreg_sem: mutex('parent->unreg_sem (v5.3+), an rw_semaphore: remove_store\'s down_read_trylock against the parent unregistration\'s down_write. One mdev per parent and only the remove that cleared active reaches it, so it never has two readers: a mutex and mutex_trylock'),
+  unreg_sem: mutex('parent->unreg_sem (v5.3+), an rw_semaphore: create_store\'s and remove_store\'s down_read_trylock against the parent unregistration\'s down_write. One mdev per parent: a remove reaches it only once the create set active, just before its up_read, so two readers meet only there (a mutex: that remove\'s trylock fails, -ENODEV)'),
   unhooked: i32('off the group\'s device list (mainline: before the unregister waits); device_lock'),
 });
 export type VfioCoreView = LayoutView<typeof VfioCore>;

@@ -45,8 +45,8 @@ const REMOVED = 2;
 /** never set: its bounded waits pace the polls below */
 const TICK = 3;
 
-/** Poll `pred`, 1 ms apart, at most 20 000 times. */
-function until(env: ScenarioEnv, pred: () => boolean): boolean {
+/** Poll `pred`, 1 ms apart, at most 20 000 times (flag TICK is never set: its bounded waits pace the polls). */
+export function until(env: ScenarioEnv, pred: () => boolean): boolean {
   for (let i = 0; i < 20_000 && !pred(); i++) env.wait_flag(TICK, (v) => v !== 0, 1);
   return pred();
 }
