@@ -37,6 +37,7 @@
 import { GLOBAL, MAX_ACTORS, WQ_TAG_CIO } from '../kernel/global.ts';
 import { H, type HookFn, register_hook } from '../kernel/hook.ts';
 import { Kmem, type KmemFn, register_kmem } from '../kernel/kmem.ts';
+import { Order, type OrderFn, register_order } from '../kernel/order.ts';
 import { objName } from '../kernel/layout.ts';
 import { QUEUE_DISABLED, QUEUE_PENDING } from '../kernel/workqueue.ts';
 
@@ -554,11 +555,20 @@ export function start_race_detector(buf: SharedArrayBuffer, actor: number): () =
       }
     }
   };
+  // An atomic's order (refcount_dec_and_test): the same clocks as a lock's release and acquire
+  const ordering: OrderFn = (op, obj, t) => {
+    if (t < 0 || t >= N) return;
+    if (((inited >>> t) & 1) === 0) initActor(t);
+    if (op === Order.release) release(t, obj);
+    else acquire(t, obj);
+  };
   const off = register_hook(fn);
   const offKmem = register_kmem(lifetime);
+  const offOrder = register_order(ordering);
   return () => {
     off();
     offKmem();
+    offOrder();
     Atomics.add(a, Hdr.accesses, accesses);
     accesses = 0;
   };

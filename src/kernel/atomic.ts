@@ -2,6 +2,7 @@
 import { current } from './current.ts';
 import { H, hook } from './hook.ts';
 import { KObj } from './obj.ts';
+import { order_acquire, order_release } from './order.ts';
 
 /** A plain shared word. Its accesses are plain (racy) loads and stores, as in C. */
 export class Field extends KObj {
@@ -56,6 +57,18 @@ export function poke(f: SharedWord, v: number): void {
  */
 export function refcount_add_return(n: number, r: SharedWord): number {
   return Atomics.add(r.a, r.i, n) + n;
+}
+
+/**
+ * refcount_dec_and_test on a counted object's word: true for the put that reaches zero. Release
+ * on every put, acquire on the last (order.ts: for the race detector, no schedule point), so what
+ * every putter did is ordered before what follows the last put.
+ */
+export function refcount_dec_and_test(r: KObj): boolean {
+  order_release(r.id);
+  const last = Atomics.add(r.a, r.i, -1) === 1;
+  if (last) order_acquire(r.id);
+  return last;
 }
 
 /**

@@ -12,6 +12,7 @@ export * from './fault.ts';
 export * from './global.ts';
 export * from './hook.ts';
 export * from './kmem.ts';
+export * from './order.ts';
 export * from './layout.ts';
 export * from './lifetime.ts';
 export * from './lockdep.ts';

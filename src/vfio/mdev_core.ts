@@ -6,6 +6,7 @@
 // One mdev per subchannel, with QEMU's UUID: a second create with it is -EEXIST in every version.
 // The driver's own steps are the port's vfio_ccw_mdev_probe/remove/request, called, not copied.
 import {
+  order_acquire, order_release,
   HZ, atomic_cmpxchg, atomic_dec_return, atomic_read, atomic_set, complete, mutex_lock, mutex_trylock, mutex_unlock, peek, poke,
   reinit_completion, spin_lock, spin_unlock, wait_for_completion_timeout,
 } from '../kernel/index.ts';
@@ -53,7 +54,10 @@ function vfio_device_try_get(c: VfioCoreView, site: string): boolean {
 export function vfio_device_put(c: VfioCoreView): void {
   const F = 'vfio_device_put';
   spin_lock(c.ref_order, F);
+  // the same refcount_dec_and_test order as an FD's put (vfio_device.ts), which takes no ref_order
+  order_release(c.refcount.id);
   const last = atomic_dec_return(c.refcount, F) === 0;
+  if (last) order_acquire(c.refcount.id);
   spin_unlock(c.ref_order, F);
   if (last) complete(c.comp, F);
 }

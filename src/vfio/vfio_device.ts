@@ -3,7 +3,7 @@
 // imports; and the vfio core's FD reference when the harness opens an FD through the driver's
 // open alone (mdev_core.ts's VFIO_GROUP_GET_DEVICE_FD takes it itself, with its hook events).
 // drivers/vfio/vfio.c v5.14 (vfio_device_try_get / vfio_device_put, vfio_register_group_dev).
-import { atomic, completion, complete, defineStruct, i32, init_completion, mutex, poke, refcount_add_return, spin_lock, spin_unlock, spinlock, type LayoutView } from '../kernel/index.ts';
+import { atomic, completion, complete, defineStruct, i32, init_completion, mutex, poke, refcount_add_return, refcount_dec_and_test, spinlock, type LayoutView } from '../kernel/index.ts';
 
 export const VfioCore = defineStruct('vfio_core', {
   list_lock: mutex('mdev_list_lock (one lock for every mdev in the kernel; one mdev per subchannel here)'),
@@ -49,14 +49,11 @@ export function vfio_device_fd_get(c: VfioCoreView): void {
 
 /**
  * The FD's release puts it; the last put completes comp (what an unregister waits for). The put is
- * refcount_dec_and_test (release on every put, acquire on the last): ref_order carries that order,
- * as mdev_core.ts's vfio_device_put does, so what the FD did (its open's accesses) is ordered
- * before an unregister that returns after the last put, whoever makes it.
+ * refcount_dec_and_test (release on every put, acquire on the last), so what the FD did (its
+ * open's accesses) is ordered before an unregister that returns after the last put, whoever makes
+ * it. The order goes to the race detector without a schedule point, as the kernel's atomic is none.
  */
 export function vfio_device_fd_put(c: VfioCoreView, site: string): void {
   if (core_counts !== 0) return;
-  spin_lock(c.ref_order, site);
-  const last = refcount_add_return(-1, c.refcount) === 0;
-  spin_unlock(c.ref_order, site);
-  if (last) complete(c.comp, site);
+  if (refcount_dec_and_test(c.refcount)) complete(c.comp, site);
 }
