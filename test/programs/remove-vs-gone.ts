@@ -22,12 +22,12 @@
 //   checks: the subchannel is unregistered
 import { peek } from '../../src/kernel/index.ts';
 import { WAITERS } from '../../src/kernel/lockword.ts';
-import { run_user, type ScenarioEnv, type UserArgs, type UserResult } from '../../src/scenarios/env.ts';
+import type { ScenarioEnv, UserArgs, UserResult } from '../../src/scenarios/env.ts';
 import type { Scenario } from '../../src/scenarios/types.ts';
 import type { ProgramCtx } from '../../src/runtime/context.ts';
-import { vfio_core_of } from '../../src/system/device.ts';
 import { mdev_remove, type VfioCoreView } from '../../src/vfio/mdev_core.ts';
-import { fd_realize, fd_unplug, type UserFds } from '../../src/fuzz/fds.ts';
+import { fd_unplug, type UserFds } from '../../src/fuzz/fds.ts';
+import { qemu_and_admin } from './lifecycle-users.ts';
 
 export const remove_vs_gone: Scenario = {
   id: 'T-REMOVE-GONE',
@@ -52,17 +52,7 @@ export function until(env: ScenarioEnv, pred: () => boolean): boolean {
 }
 
 export function user(ctx: ProgramCtx, args: UserArgs): UserResult {
-  return run_user(ctx, args, (env) => {
-    const st: UserFds = { fds: 0, realized: false, core: vfio_core_of(env.p), req_slot: null, ctx: [] };
-    env.wait_hw_running();
-    if (env.user === 0) {
-      const err = fd_realize(env, st);
-      env.check('gone.realized', err === null, err ?? 'realized');
-    }
-    env.barrier();
-    if (env.user === 0) qemu(env, st);
-    else admin(env, st);
-  });
+  return qemu_and_admin(ctx, args, 'gone', qemu, admin);
 }
 
 const sem_waited = (c: VfioCoreView): boolean => (Atomics.load(c.unreg_sem.a, c.unreg_sem.i) & WAITERS) !== 0;
