@@ -21,3 +21,12 @@ export function qemu_and_admin(ctx: ProgramCtx, args: UserArgs, prefix: string, 
     else admin(env, st);
   });
 }
+
+/**
+ * Poll `pred`, 1 ms apart, at most 20 000 times: flag `tick` is never set, and its bounded waits
+ * pace the polls (a schedule point under a controlled strategy, a real 1 ms wait in free mode).
+ */
+export function until(env: ScenarioEnv, tick: number, pred: () => boolean): boolean {
+  for (let i = 0; i < 20_000 && !pred(); i++) env.wait_flag(tick, (v) => v !== 0, 1);
+  return pred();
+}

@@ -23,7 +23,7 @@ import type { ProgramCtx } from '../../src/runtime/context.ts';
 import { mdev_remove } from '../../src/vfio/mdev_core.ts';
 import { fd_open, fd_unplug, type UserFds } from '../../src/fuzz/fds.ts';
 import { ENODEV } from '../../src/uapi/errno.ts';
-import { qemu_and_admin } from './lifecycle-users.ts';
+import { qemu_and_admin, until } from './lifecycle-users.ts';
 
 export const remove_order: Scenario = {
   id: 'T-REMOVE-ORDER',
@@ -38,6 +38,8 @@ export const remove_order: Scenario = {
 const REMOVING = 0;
 const CLOSING = 1;
 const REMOVED = 2;
+/** never set: paces the poll below */
+const TICK = 3;
 
 export function user(ctx: ProgramCtx, args: UserArgs): UserResult {
   return qemu_and_admin(ctx, args, 'order', qemu, admin);
@@ -50,11 +52,8 @@ function qemu(env: ScenarioEnv, st: UserFds): void {
   if (env.f.irqs >= 3) asked = env.client.wait_req(30_000);
   else {
     // no .request before v5.11: the remover only drops its reference and waits
-    asked = false;
-    for (let i = 0; i < 100_000 && !asked; i++) {
-      asked = peek(core.refcount) === 1;
-      if (!asked) env.relax();
-    }
+    // (polled on a bounded clock, not a count: a loaded free run may take the remover a while)
+    asked = until(env, TICK, () => peek(core.refcount) === 1);
     // and give it the chance to return early: a remove that does not wait sets REMOVED now (a
     // controlled schedule runs it while this user waits; free mode gives it a second)
     if (env.wait_flag(REMOVED, (v) => v === 1, 1000)) asked = false;

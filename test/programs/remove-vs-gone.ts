@@ -27,7 +27,7 @@ import type { Scenario } from '../../src/scenarios/types.ts';
 import type { ProgramCtx } from '../../src/runtime/context.ts';
 import { mdev_remove, type VfioCoreView } from '../../src/vfio/mdev_core.ts';
 import { fd_unplug, type UserFds } from '../../src/fuzz/fds.ts';
-import { qemu_and_admin } from './lifecycle-users.ts';
+import { qemu_and_admin, until as until_tick } from './lifecycle-users.ts';
 
 export const remove_vs_gone: Scenario = {
   id: 'T-REMOVE-GONE',
@@ -44,12 +44,8 @@ const CLOSING = 1;
 const REMOVED = 2;
 /** never set: its bounded waits pace the polls below */
 const TICK = 3;
+export const until = (env: ScenarioEnv, pred: () => boolean): boolean => until_tick(env, TICK, pred);
 
-/** Poll `pred`, 1 ms apart, at most 20 000 times (flag TICK is never set: its bounded waits pace the polls). */
-export function until(env: ScenarioEnv, pred: () => boolean): boolean {
-  for (let i = 0; i < 20_000 && !pred(); i++) env.wait_flag(TICK, (v) => v !== 0, 1);
-  return pred();
-}
 
 export function user(ctx: ProgramCtx, args: UserArgs): UserResult {
   return qemu_and_admin(ctx, args, 'gone', qemu, admin);
