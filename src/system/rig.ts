@@ -195,7 +195,7 @@ export class Rig {
     const run = this.prepare(cfg);
     const actors = this.launch(cfg, run);
     const end = await this.await_end(cfg, run, actors);
-    if (end.hung !== undefined) return this.hung(cfg, run.on.has('trace'), end.hung, run.t0);
+    if (end.hung !== undefined) return this.hung(cfg, run.on.has('trace'), end.hung, run.t0, await failed_by_now(actors, this.users));
     return this.report(cfg, run, collect(cfg, run, end));
   }
 
@@ -324,9 +324,11 @@ export class Rig {
   }
 
   /** A hang: report it, then terminate the workers (they cannot be reused). */
-  private async hung(cfg: RunConfig, traced: boolean, hang_ms: number, t0: number): Promise<RunOutcome> {
+  private async hung(cfg: RunConfig, traced: boolean, hang_ms: number, t0: number, failed: Finding[]): Promise<RunOutcome> {
     const trace = traced ? read_trace(this.trace) : [];
     const findings = hang_report(this.g, trace, hang_ms);
+    // an actor that threw holding a lock is why the others wait: its error is in the report too
+    findings.splice(1, 0, ...failed);
     const ex = explainer(trace, { obj: objName, controlled: false, ...optional_fsm(cfg.variant) });
     if (hang_ms < 0) findings[0] = { ...findings[0]!, id: 'livelock', message: findings[0]!.message.replace(/^INFO: no progress for -1 ms\./, `INFO: still running ${((cfg.grace_ms ?? 60_000) / 1000).toFixed(0)} s past the deadline, with progress (a livelock).`) };
     const warnings = read_warnings(this.g).records;
@@ -345,6 +347,24 @@ export class Rig {
   close(): Promise<void> {
     return this.pool.close();
   }
+}
+
+/**
+ * The actors whose programs already ended with an error when the run hung (the others are still
+ * running or waiting): an exception is not lost because the actors it left waiting hung.
+ */
+async function failed_by_now(a: Launched, users: number): Promise<Finding[]> {
+  const PENDING = Symbol('pending');
+  const now = async (p: Promise<RunResult>): Promise<RunResult | typeof PENDING> => Promise.race([p, Promise.resolve(PENDING)]).catch((e: unknown) => ({ ok: false, error: { name: 'Error', message: String(e) } }));
+  const named: [string, Promise<RunResult>, number][] = [['irq', a.irq, IRQ_ACTOR], ['todo', a.todo, TODO_ACTOR], ['css', a.css, css_actor(users)], ...a.users.map((p, u): [string, Promise<RunResult>, number] => [`user ${u}`, p, FIRST_USER + u])];
+  const out: Finding[] = [];
+  for (const [name, p, actor] of named) {
+    const r = await now(p);
+    if (r === PENDING || r.ok) continue;
+    const id = name.startsWith('user') ? 'user-failed' : `${name}-failed`;
+    out.push({ kind: 'hang', id, message: `${name}${name.startsWith('user') ? '' : ' worker'}: ${r.error?.message ?? 'failed'}`, actor });
+  }
+  return out;
 }
 
 /** What prepare set up for one run. */
