@@ -382,6 +382,21 @@ describe('guest instructions: errno -> cc (QEMU vfio_ccw_handle_request)', () =>
     }
   });
 
+  it('the guest takes the injected interrupt at once, with no eventfd signal; TSCH clears it', () => {
+    const { dev, c } = setup();
+    dev.io_script = [-ENOMEM];
+    expect(c.ssch(ORB)).toBe(0);
+    // QEMU's css_inject_io_interrupt: the guest's wait ends now, not after a timeout
+    expect(c.wait_io(10_000)).toEqual({ count: 0, rc: 0, irb: null });
+    expect(c.poll_io()).toEqual({ count: 0, rc: 0, irb: null });
+    expect(c.counters.io_wakeups).toBe(0);
+    const t = c.tsch();
+    expect(t.cc).toBe(0);
+    expect(t.irb![8]).toBe(SCSW_DSTAT.UNIT_EXCEP);
+    // taken: the next wait is the eventfd's again (nothing signalled)
+    expect(c.poll_io()).toBeNull();
+  });
+
   it('the io write is the whole region: zeroed, ORB, emulated SCSW with FC=start', () => {
     const { dev, c } = started();
     const w = dev.io_writes[0]!;

@@ -44,7 +44,8 @@ describe('fault injection and coverage on every tool', () => {
   });
 
   it('race keeps the faults in its token; replay fails the same call', () => {
-    const r = cli(['race', '--scenario', 'S2', '--budget', '2', '--seeds', '1', '--workers', '1', ...NTH, '--coverage', '--no-shrink', '--json', '--report', join(d, 'r.json')]);
+    // v5.3 S12's I2 gives the failing schedule a token to keep the faults in
+    const r = cli(['race', '--variant', 'v5.3', '--scenario', 'S12', '--target', 'I2', '--seeds', '1', '--workers', '1', ...NTH, '--coverage', '--no-shrink', '--json', '--report', join(d, 'r.json')]);
     expect([0, 1], r.stderr).toContain(r.status);
     const o = parse('race', r.stdout);
     expect(o.coverage![0]!.errnos.list).toContain('write:io -ENOMEM');

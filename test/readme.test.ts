@@ -9,8 +9,9 @@
 //   - a token written `vcs1.…` stands for the token the README's last failing race printed
 //   - `npm ci` (the install) and `npm test` (this suite) are not run from inside the suite
 // Budgets are bounded so the whole file stays short: --duration at most 1 s, --budget at most
-// 300 schedules, --iterations at most 20, --seeds and --workers at most 2; stress and lockstat get
-// --duration 1 when the README gives neither; bench gets --rounds 1 --scale 0.02.
+// 300 schedules, --iterations at most 20, --seeds and --workers at most 2, --calls at most 3000;
+// stress and lockstat get --duration 1 when the README gives neither; bench gets --rounds 1
+// --scale 0.02.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
@@ -71,6 +72,7 @@ function bounded(c: ReadmeCommand, token: string): string[] {
   cap(argv, '--iterations', 20);
   cap(argv, '--seeds', 2);
   cap(argv, '--workers', 2);
+  cap(argv, '--calls', 3000);
   if ((argv[0] === 'stress' || argv[0] === 'lockstat') && !argv.includes('--duration') && !argv.includes('--iterations')) argv.push('--duration', '1');
   if (argv[0] === 'bench') argv.push('--rounds', '1', '--scale', '0.02');
   return argv;

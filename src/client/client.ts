@@ -201,6 +201,9 @@ export function set_io_latency_hook(fn: ((ms: number) => void) | null): void {
   io_latency_hook = fn;
 }
 
+/** The interrupt QEMU injected itself: no eventfd count consumed, no io region read. */
+const INJECTED: IoEvent = Object.freeze({ count: 0, rc: 0, irb: null });
+
 export class VfioCcwClient {
   /** the virtual subchannel: realize builds a fresh one, as QEMU does on every (hot-)plug */
   sch: SubchDev;
@@ -233,6 +236,11 @@ export class VfioCcwClient {
   private opened = false;
   /** when the start in flight was forwarded (performance.now()), or -1; only with io_latency_hook */
   private start_t = -1;
+  /**
+   * QEMU injected the unit-exception interrupt itself (a start or clear it could not forward): the
+   * guest takes it like any other, with no eventfd signal. TSCH clears it.
+   */
+  private injected = false;
 
   constructor(
     readonly ops: Ops,
@@ -337,6 +345,7 @@ export class VfioCcwClient {
     this.sch.esw.fill(0);
     this.sch.sense_data.fill(0);
     this.sch.io_int_pending = 0;
+    this.injected = false;
     return rc;
   }
 
@@ -455,6 +464,7 @@ export class VfioCcwClient {
 
   tsch(): TschResult {
     const r = css_do_tsch(this.sch);
+    if (r.cc === 0) this.injected = false;
     this.count_cc('tsch', r.cc);
     return r;
   }
@@ -547,6 +557,7 @@ export class VfioCcwClient {
   private unit_exception(sch: SubchDev): 0 {
     sch_gen_unit_exception(sch);
     css_inject_io_interrupt(sch);
+    this.injected = true;
     this.counters.unit_exceptions++;
     return 0;
   }
@@ -580,8 +591,12 @@ export class VfioCcwClient {
 
   // ---- eventfd handlers ----
 
-  /** The IO eventfd handler, blocking up to timeoutMs; null when nothing was signalled. */
+  /**
+   * The guest's next I/O interrupt: the one QEMU injected itself, if the guest has not taken it
+   * yet, at once; else the IO eventfd handler, blocking up to timeoutMs. null when nothing came.
+   */
   wait_io(timeoutMs: number): IoEvent | null {
+    if (this.injected) return INJECTED;
     const irq = this.irq.io;
     if (irq === null) return null;
     const n = eventfd_read(irq.ctx, timeoutMs, 'vfio_ccw_io_notifier_handler');
@@ -590,6 +605,7 @@ export class VfioCcwClient {
 
   /** The IO eventfd handler without blocking (test-and-clear). */
   poll_io(): IoEvent | null {
+    if (this.injected) return INJECTED;
     const irq = this.irq.io;
     if (irq === null) return null;
     const n = eventfd_try_read(irq.ctx, 'vfio_ccw_io_notifier_handler');
