@@ -6,12 +6,18 @@ import { register } from 'node:module';
 import { IN_DIST, ROOT } from './root.ts';
 
 let hooked = false;
+const DIST = new URL('dist/', ROOT).href;
 
-async function hook(): Promise<void> {
-  if (hooked || !IN_DIST) return;
+/**
+ * Register the hooks once, and only for a module outside dist/: a built module (every built-in
+ * scenario) needs no compiler, and hooks make every later import in the thread a round trip to
+ * the hooks thread (about a second of each worker's start-up).
+ */
+async function hook(url: string): Promise<void> {
+  if (hooked || !IN_DIST || url.startsWith(DIST)) return;
   hooked = true;
   const root = ROOT.href;
-  const dist = new URL('dist/', ROOT).href;
+  const dist = DIST;
   // tsx first: hooks registered later run first, so the redirect sees every specifier before it.
   const tsx = (await import('tsx/esm/api')) as { register: () => unknown };
   tsx.register();
@@ -20,6 +26,6 @@ async function hook(): Promise<void> {
 
 export async function import_user(url: string): Promise<Record<string, unknown>> {
   // a user's bundle imports the package's .ts sources, which the hook sends to dist/
-  await hook();
+  await hook(url);
   return (await import(url)) as Record<string, unknown>;
 }
