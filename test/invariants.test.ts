@@ -10,6 +10,7 @@ import { vfio_ccw_mdev_remove, vfio_device_release } from '../src/driver/ops.ts'
 import { ActorKind, H, eventfd_create, register_hook, set_current } from '../src/kernel/index.ts';
 import { vfio_dma_do_unmap } from '../src/vfio/iommu.ts';
 import { irb_make } from '../src/uapi/irb.ts';
+import { EIO } from '../src/uapi/errno.ts';
 import {
   SCSW_ACTL_SCHACT, SCSW_FCTL_HALT_FUNC, SCSW_FCTL_START_FUNC, SCSW_STCTL_ALERT_STATUS, SCSW_STCTL_INTER_STATUS, SCSW_STCTL_PRIM_STATUS,
   SCSW_STCTL_SEC_STATUS, SCSW_STCTL_STATUS_PEND, scsw_word0,
@@ -293,5 +294,27 @@ describe('I17: CLOSE delivered in STANDBY', () => {
     vfio_ccw_mdev_remove(r.p);
     r.off();
     expect(r.ids().filter((i) => i === 'I17')).toEqual(want);
+  });
+});
+
+describe('invariants broken together by one state write: each reported once, the oracle does not re-enter itself', () => {
+  // v5.3 (vfio_ccw_mdev_write_io_region, vfio_ccw_ops.c v5.3 … v5.12): a request the FSM refuses
+  // leaves ret_code != 0 and the writer stores IDLE itself. After a start and a quiesce (NOT_OPER,
+  // disabled, the cp still initialised) that one store breaks I2, I8 and I9. Each WARN of the
+  // oracle is a hook event on the state word: it must not start a second settle from inside the
+  // first (it did, until the stack ran out: the v5.3 --lifecycle fuzz's hang).
+  it('v5.3: start; quiesce; a refused write -> I2, I8, I9, once each', () => {
+    const r = oracle('v5.3');
+    start(r);
+    hw_idle(r);
+    expect(vfio_ccw_sch_quiesce(r.p)).toBe(0);
+    expect(r.p.sch.hw.get('enabled')).toBe(0);
+    expect(r.state()).toBe(r.S.NOT_OPER);
+    expect(r.cp_initialized()).toBe(1);
+    expect(r.write(OFF_IO, io_region())).toBe(-EIO);
+    r.off();
+    expect(r.state()).toBe(r.S.IDLE);
+    const fired = r.msgs().filter((m) => /^invariant: I(2|8|9):/.test(m));
+    expect(fired.map((m) => /^invariant: (I\d+):/.exec(m)?.[1])).toEqual(['I2', 'I8', 'I9']);
   });
 });

@@ -271,7 +271,19 @@ function build(devs: readonly VfioCcwPrivate[]): Oracle {
   // I9's states in each device's variant, looked up once per run, not by name at every state change
   const activeOf = new Map(devs.map((p) => [p.dev, ACTIVE_STATES.map((n) => p.drv.S[n])]));
 
+  // A settle's own WARNs are hook events too, on the very fields it watches (the state word): they
+  // must not start a settle inside it, which would walk the same pending checks again and fire
+  // again, without end once two checks fire (the stack ran out in whichever actor settled).
+  let settling = false;
   const settle = (actor: number): void => {
+    settling = true;
+    try {
+      settle_pending(actor);
+    } finally {
+      settling = false;
+    }
+  };
+  const settle_pending = (actor: number): void => {
     // (iterating an empty collection still allocates its iterator: most settles find one or none)
     if (pendingState.size !== 0) for (const [dev, site] of pendingState) {
       const p = byDev.get(dev)!;
@@ -353,6 +365,7 @@ function build(devs: readonly VfioCcwPrivate[]): Oracle {
 
   let pending = false;
   const fn: HookFn = (kind, obj, site, actor, arg) => {
+    if (settling) return;
     if (pending) {
       pending = false;
       settle(actor);
