@@ -22,4 +22,14 @@ describe('a hang after an exception', () => {
       }
     }, 60_000);
   }
+
+  it("keeps the failed checks of a user that returned with io_mutex held", async () => {
+    const rig = await Rig.start(2, [throw_holding.module]);
+    try {
+      const out = await rig.run({ variant: 'mainline', scenario: throw_holding, users: 2, seed: 1, detectors: ['invariants'], iterations: 1, hang_ms: 1500, params: { throws: 2 } });
+      expect(out.report.findings.map((f) => f.id)).toEqual(expect.arrayContaining(['no-progress', 'held.oops']));
+    } finally {
+      await rig.close();
+    }
+  }, 60_000);
 });

@@ -91,8 +91,11 @@ export function user(ctx: ProgramCtx, args: UserArgs): UserResult {
         rc = dv === null ? exec_missing(c) : lc && dv.fds === 0 && needs_fd(c.op) ? -EBADF : exec_call(env, st, c, d);
       } catch (e) {
         const m = e instanceof Error ? e.message : String(e);
-        const held = current.spinDepth;
-        const with_held = held > 0 ? ` with ${held} spinlock(s) held (they stay held: the run's calls and teardown stop here)` : '';
+        // an oops ends its task and what it holds stays held: this user's calls and teardown stop
+        // here (going on would wait on its own mutex, a self-deadlock no kernel task makes)
+        const held = current.spinDepth + current.mutexDepth;
+        const locks = [current.spinDepth > 0 ? `${current.spinDepth} spinlock(s)` : '', current.mutexDepth > 0 ? `${current.mutexDepth} mutex(es)` : ''].filter((x) => x !== '').join(' and ');
+        const with_held = held > 0 ? ` with ${locks} held (they stay held: the run's calls and teardown stop here)` : '';
         fail(`fuzz.exception:${c.op}:${m.split('\n')[0]!.replace(/\d+/g, '#').slice(0, 80)}`, `${pre}${c.op}(${c.a.join(', ')}) threw${with_held}: ${e instanceof Error ? (e.stack ?? m) : m}`);
         if (held > 0) poke(wedge(env), 1);
         if (after_throw(e, held) === 'stop') break;
@@ -119,10 +122,10 @@ export function user(ctx: ProgramCtx, args: UserArgs): UserResult {
       });
     env.barrier();
     for (let k = 0; k < 4; k++) if (st.efd[k] !== null && !st.installed.has(st.efd[k]!)) eventfd_close(env.ctx.g, st.efd[k]!);
-    // A spinlock left held: the releases would spin on it for ever (the dead task's own exit
-    // would too). The device is wedged; the run ends with the oops as its finding.
+    // A lock left held: the releases would wait on it for ever (the dead task's own exit would
+    // too). The device is wedged; the run ends with the oops as its finding.
     const wedged = peek(wedge(env)) !== 0;
-    if (wedged) env.note('teardown skipped: a call died holding a spinlock');
+    if (wedged) env.note('teardown skipped: a call died holding a lock');
     if (!wedged)
       st.dev.forEach((x, d) => {
         env.use(d);

@@ -14,6 +14,8 @@ export interface Actor {
   lv: number;
   /** spinlocks held: sleeping is forbidden while > 0 */
   spinDepth: number;
+  /** mutexes held (this thread's count only: an exception with one held ends the actor, as an oops ends the task) */
+  mutexDepth: number;
   irqsOff: boolean;
   inIrq: boolean;
   /** word index of this actor's slot in the global buffer */
@@ -27,7 +29,7 @@ const F = ActorSlot.fields;
 export let current: Actor = makeActor(0, ActorKind.main, 'main', null);
 
 function makeActor(id: number, kind: ActorKind, name: string, g: SharedBuf | null): Actor {
-  return { id, kind, name, lv: (id + 1) << 1, spinDepth: 0, irqsOff: false, inIrq: false, slot: GLOBAL.actor(id), g: g?.i32 ?? new Int32Array(GLOBAL.words) };
+  return { id, kind, name, lv: (id + 1) << 1, spinDepth: 0, mutexDepth: 0, irqsOff: false, inIrq: false, slot: GLOBAL.actor(id), g: g?.i32 ?? new Int32Array(GLOBAL.words) };
 }
 
 /** Bind this thread to actor `id` of the global buffer. */
@@ -52,6 +54,7 @@ export function set_current(g: SharedBuf, id: number, kind: ActorKind, name: str
 export function reset_context(): void {
   const c = current;
   c.spinDepth = 0;
+  c.mutexDepth = 0;
   c.irqsOff = false;
   c.inIrq = false;
   mirror_irq();

@@ -22,6 +22,7 @@ export function mutex_lock(m: Mutex, site: string): void {
     if (hook !== null) hook(H.contended, m.id, site, c.id, 0);
     lock_slow(m.a, m.i, c.id, m.id, SPIN);
   }
+  c.mutexDepth++;
   if (hook !== null) hook(H.acquired, m.id, site, c.id, 0);
 }
 
@@ -33,6 +34,7 @@ export function mutex_trylock(m: Mutex, site: string): number {
     if (hook !== null) hook(H.trylock_fail, m.id, site, c.id, 0);
     return 0;
   }
+  c.mutexDepth++;
   if (hook !== null) hook(H.acquired, m.id, site, c.id, 1);
   return 1;
 }
@@ -44,7 +46,9 @@ export function mutex_unlock(m: Mutex, site: string): void {
     // DEBUG_MUTEXES warns here. We also refuse the unlock: releasing another actor's
     // critical section would turn one report into a cascade of unrelated ones.
     WARN(Warn.mutex_not_owner, m.id, `DEBUG_LOCKS_WARN_ON(owner != current): mutex_unlock at ${site} by actor ${c.id}, owner ${mutex_owner(m)}`);
+    return;
   }
+  c.mutexDepth--;
 }
 
 export function mutex_is_locked(m: Mutex): boolean {

@@ -350,8 +350,10 @@ export class Rig {
 }
 
 /**
- * The actors whose programs already ended with an error when the run hung (the others are still
- * running or waiting): an exception is not lost because the actors it left waiting hung.
+ * What the actors that already ended had found when the run hung (the others are still running or
+ * waiting): a worker's or user's exception, and the failed checks of a user that returned (the
+ * fuzzer's record of a call that threw with a lock held). Neither is lost because the actors it
+ * left waiting hung.
  */
 async function failed_by_now(a: Launched, users: number): Promise<Finding[]> {
   const PENDING = Symbol('pending');
@@ -360,7 +362,12 @@ async function failed_by_now(a: Launched, users: number): Promise<Finding[]> {
   const out: Finding[] = [];
   for (const [name, p, actor] of named) {
     const r = await now(p);
-    if (r === PENDING || r.ok) continue;
+    if (r === PENDING) continue;
+    if (r.ok) {
+      const checks = (r.value as Partial<UserResult> | undefined)?.checks ?? [];
+      for (const k of checks) if (!k.ok) out.push({ kind: 'invariant', id: k.id, message: k.message, actor });
+      continue;
+    }
     const id = name.startsWith('user') ? 'user-failed' : `${name}-failed`;
     out.push({ kind: 'hang', id, message: `${name}${name.startsWith('user') ? '' : ' worker'}: ${r.error?.message ?? 'failed'}`, actor });
   }

@@ -23,7 +23,10 @@ export const throw_holding: Scenario = {
 
 const HELD = 0;
 
-/** params.throws: 1 = user 1 throws with the lock held; 0 = it unlocks and returns (the twin). */
+/**
+ * params.throws: 1 = user 1 throws with the lock held; 2 = it records a failed check and returns
+ * with the lock held (the fuzzer's way with a call that threw); 0 = it unlocks and returns (the twin).
+ */
 export function user(ctx: ProgramCtx, args: UserArgs): UserResult {
   return run_user(ctx, args, (env) => {
     const io_mutex = env.p.v.io_mutex;
@@ -31,6 +34,7 @@ export function user(ctx: ProgramCtx, args: UserArgs): UserResult {
       mutex_lock(io_mutex, 'throw_holding');
       env.set_flag(HELD, 1);
       if (args.params['throws'] === 1) throw new TypeError('Cannot read properties of undefined (reading \'cpa\')');
+      if (args.params['throws'] === 2) return void env.check('held.oops', false, 'a call threw with io_mutex held');
       mutex_unlock(io_mutex, 'throw_holding');
       return;
     }
