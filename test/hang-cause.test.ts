@@ -16,6 +16,8 @@ describe('a hang after an exception', () => {
         expect(ids).toContain('no-progress');
         const failed = out.report.findings.find((f) => f.id === 'user-failed');
         expect(failed?.message, JSON.stringify(out.report.findings.map((f) => f.message))).toMatch(/^user 1: .*reading 'cpa'/);
+        // where it threw: the program's frame heads the stack
+        expect(failed?.trace?.[0]).toMatch(/throw-holding/);
         expect(out.report.findings.find((f) => f.id === 'no-progress')?.message).toMatch(/user0: waits on private->io_mutex/);
       } finally {
         await rig.close();

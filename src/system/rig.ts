@@ -369,9 +369,15 @@ async function failed_by_now(a: Launched, users: number): Promise<Finding[]> {
       continue;
     }
     const id = name.startsWith('user') ? 'user-failed' : `${name}-failed`;
-    out.push({ kind: 'hang', id, message: `${name}${name.startsWith('user') ? '' : ' worker'}: ${r.error?.message ?? 'failed'}`, actor });
+    const stack = stack_frames(r.error?.stack);
+    out.push({ kind: 'hang', id, message: `${name}${name.startsWith('user') ? '' : ' worker'}: ${r.error?.message ?? 'failed'}`, actor, ...(stack.length > 0 ? { trace: stack } : {}) });
   }
   return out;
+}
+
+/** The first frames of a worker's error stack (where in the port it threw), for the finding's trace. */
+function stack_frames(stack: string | undefined): string[] {
+  return (stack ?? '').split('\n').filter((l) => /^\s+at /.test(l)).slice(0, 8).map((l) => l.trim());
 }
 
 /** What prepare set up for one run. */
@@ -453,7 +459,10 @@ function collect(cfg: RunConfig, run: Prepared, end: Exclude<Ended, { hung: numb
     else failures.push({ kind: 'hang', id: 'user-failed', message: `user ${u}: ${message}`, actor: FIRST_USER + u });
   });
   for (const [name, r] of [['irq', end.irq], ['todo', end.todo], ['css', end.css]] as const) {
-    if (!r.ok && !byAbort(r.error?.message)) failures.push({ kind: 'hang', id: `${name}-failed`, message: `${name} worker: ${r.error?.message ?? 'failed'}` });
+    if (!r.ok && !byAbort(r.error?.message)) {
+      const stack = stack_frames(r.error?.stack);
+      failures.push({ kind: 'hang', id: `${name}-failed`, message: `${name} worker: ${r.error?.message ?? 'failed'}`, ...(stack.length > 0 ? { trace: stack } : {}) });
+    }
   }
   const stats: Record<string, number> = {};
   const device_accounting: Finding[] = [];
