@@ -155,15 +155,23 @@ export class ScenarioEnv {
    * device to open) is the kernel's answer to it: a note, and the caller stops on !ok.
    */
   realize(id: string): ReturnType<VfioCcwClient['realize']> {
-    const f0 = this.faults();
-    const r = this.client.realize();
-    this.realize_faulted = this.faults() > f0;
-    const unprobed = fault_active() && peek(this.p.sch.d.driver) === 0;
-    if (!r.ok && (this.realize_faulted || unprobed)) {
-      this.note(`${id}: realize failed after an injected ${unprobed ? 'probe' : 'realize'} failure (${r.error}); the scenario stops`);
-      this.set_flag(F_FAULT_STOP, 1);
-    } else this.check(`${id}.realize`, r.ok, r.error ?? 'realized');
+    const { r, excused } = this.realize_or_excuse(id);
+    if (excused) this.set_flag(F_FAULT_STOP, 1);
+    else this.check(`${id}.realize`, r.ok, r.error ?? 'realized');
     return r;
+  }
+
+  /**
+   * Realize; `excused` when it failed because of an injected failure, in this call or in the css
+   * probe (which leaves no device to open). That is the kernel's answer: a note, no check.
+   */
+  realize_or_excuse(id: string): { r: ReturnType<VfioCcwClient['realize']>; excused: boolean } {
+    const { v: r, fault } = this.faulted(() => this.client.realize());
+    this.realize_faulted = fault;
+    const unprobed = fault_active() && peek(this.p.sch.d.driver) === 0;
+    const excused = !r.ok && (fault || unprobed);
+    if (excused) this.note(`${id}: realize failed after an injected ${unprobed ? 'probe' : 'realize'} failure (${r.error}); the scenario stops`);
+    return { r, excused };
   }
 
   /**

@@ -88,6 +88,18 @@ export function refused_by_fault(env: ScenarioEnv, fault: boolean, cc: number | 
   return fault && cc === 'ue' && state(env) === 'IDLE' && cp_clean(env).ok;
 }
 
+/**
+ * The ssch that opens a case which needs its start. Null when a failure injected into this ssch
+ * refused it (refused_by_fault; counted, and noted once per case): the case ends there, as its
+ * later steps have nothing to act on. Otherwise the cc, for the case's own checks.
+ */
+export function start_case(env: ScenarioEnv, id: string, orb: Orb): number | 'pgm' | 'ue' | null {
+  const { v: cc, fault } = env.faulted(() => ssch(env, orb));
+  if (!refused_by_fault(env, fault, cc)) return cc;
+  env.check_answer(id, false, true, `ssch cc ${cc}: the start was refused, so the case ends`, false);
+  return null;
+}
+
 export interface Completion {
   dstat?: number;
   cstat?: number;
