@@ -170,7 +170,10 @@ export class ScenarioEnv {
     this.realize_faulted = fault;
     const unprobed = fault_active() && peek(this.p.sch.d.driver) === 0;
     const excused = !r.ok && (fault || unprobed);
-    if (excused) this.note(`${id}: realize failed after an injected ${unprobed ? 'probe' : 'realize'} failure (${r.error}); the scenario stops`);
+    if (excused) {
+      this.count('fault.realize_failed');
+      this.note(`${id}: realize failed after an injected ${unprobed ? 'probe' : 'realize'} failure (${r.error}); the scenario stops`);
+    }
     return { r, excused };
   }
 

@@ -47,7 +47,9 @@ function guest(env: ScenarioEnv): void {
   const { v: warm, fault: fault0 } = env.faulted(() => scripted_io(env, prog0.orb, { dstat: CE_DE }));
   env.check_answer('S7.first-io', warm.final !== null, refused_by_fault(env, fault0, warm.cc), warm.final === null ? `ssch cc ${warm.cc}` : irb_str(warm.final));
 
-  if (env.f.chp_event && c.regions.async !== null) path_lost(env, timeout_ms);
+  // the path variant needs the first I/O's path as last used: not after an injected failure refused it
+  if (warm.final === null && fault0) env.note('S7 path variant: skipped, the first I/O was refused under an injected failure');
+  else if (env.f.chp_event && c.regions.async !== null) path_lost(env, timeout_ms);
   else env.not_applicable('S7 path variant: no chp_event/CRW region or no async region in this version');
 
   // 1. a start the device will never end
