@@ -24,7 +24,7 @@ beforeAll(async () => {
 });
 afterAll(() => rig?.close());
 
-async function run(variant: string, id: string, site: FaultSite | null, iterations: number) {
+async function run(variant: string, id: string, site: FaultSite | null, iterations: number, n = 1) {
   const sc = scenario_by_id_or_slug(id)!;
   const out = await rig.run({
     variant,
@@ -34,7 +34,7 @@ async function run(variant: string, id: string, site: FaultSite | null, iteratio
     iterations,
     hw: FAST,
     detectors: ['invariants'],
-    ...(site !== null ? { fault: { nth: { site, n: 1 }, seed: 1 } } : {}),
+    ...(site !== null ? { fault: { nth: { site, n }, seed: 1 } } : {}),
   });
   const checks = out.results.flatMap((r) => r.checks);
   const notes = out.results.flatMap((r) => r.notes);
@@ -82,6 +82,17 @@ describe('a realize that an injected failure makes fail stops the scenario on ev
       expect(r.failed).toEqual([]);
       expect(r.findings).toEqual([]);
       expect(r.notes.some((n) => n.includes('realize failed after an injected'))).toBe(true);
+    });
+  }
+});
+
+describe('QEMU realizes without the REQ notifier when its eventfd fails (a warning)', () => {
+  // mainline registers IO, CRW, then REQ: the third eventfd lookup is REQ's
+  for (const [id, check] of [['S1', 'S1.set-irqs'], ['S7', 'S7.req'], ['S11', 'S11.unplug-after-req']] as const) {
+    it(`${id} with eventfd_ctx:3: ${check} is a note`, async () => {
+      const r = await run('mainline', id, 'eventfd_ctx', id === 'S11' ? 3 : 1, 3);
+      expect(r.failed).toEqual([]);
+      expect(r.notes.some((n) => n.startsWith(check))).toBe(true);
     });
   }
 });

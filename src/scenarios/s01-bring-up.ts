@@ -58,7 +58,14 @@ export function user(ctx: ProgramCtx, args: UserArgs): UserResult {
     region_info_exact(env, extra);
     irq_info_exact(env);
     const fds = r.irq_fds;
-    env.check('S1.set-irqs', fds.io !== null && (fds.crw !== null) === f.irqs >= 2 && (fds.req !== null) === f.irqs >= 3, `eventfds io ${fds.io} crw ${fds.crw} req ${fds.req}`);
+    // QEMU only warns when the REQ notifier fails: under an injected eventfd failure realize goes on without it
+    const no_req = env.realize_faulted && fds.req === null && r.warnings.length > 0;
+    env.check_answer(
+      'S1.set-irqs',
+      fds.io !== null && (fds.crw !== null) === f.irqs >= 2 && (fds.req !== null) === f.irqs >= 3,
+      no_req && fds.io !== null && (fds.crw !== null) === f.irqs >= 2,
+      `eventfds io ${fds.io} crw ${fds.crw} req ${fds.req}`,
+    );
 
     // 3. machine reset at VM start
     const rrc = c.reset();

@@ -97,7 +97,8 @@ function guest(env: ScenarioEnv): void {
   // 4. unplug when the host asks (REQ); without a REQ irq (< v5.11) the guest would never know
   if (env.f.irqs >= 3) {
     const req = c.wait_req(10_000);
-    env.check('S7.req', req, req ? `REQ signalled (${c.counters.req_signals})` : 'no REQ signal within 10 s');
+    // no REQ notifier when an injected eventfd failure made QEMU's realize go on without it
+    env.check_answer('S7.req', req, env.realize_faulted && c.irq_fds.req === null, req ? `REQ signalled (${c.counters.req_signals})` : 'no REQ signal within 10 s');
   } else env.not_applicable('S7 step 4: no REQ irq before v5.11');
   const u = c.unrealize();
   env.set_flag(F_CLOSED, 1);

@@ -73,6 +73,7 @@ function guest(env: ScenarioEnv): void {
   env.count('req_signals_seen', reqs);
   // 3. unplug with the start in flight: SET_IRQS fd=-1 (REQ, CRW, IO), close -> quiesce
   const io_fd = c.irq_fds.io;
+  const req_fd = c.irq_fds.req;
   const ends0 = [HwStartEnd.final, HwStartEnd.halt, HwStartEnd.clear, HwStartEnd.xsch].map((k) => hw.at('start_end', k));
   const open0 = hw.get('start_open');
   c.unrealize();
@@ -83,10 +84,15 @@ function guest(env: ScenarioEnv): void {
   const how = ['final', 'halt', 'clear', 'xsch'].filter((_, j) => (ends[j] ?? 0) > 0).join('+') || 'nothing';
   env.count(`in_flight_ended_by.${how}`);
   const clean = cp_clean(env);
-  env.check('S11.unplug-after-req', reqs === ignore + 1, `unplugged on REQ signal ${reqs} (ignoring ${ignore})`);
-  env.check(
+  // no REQ notifier when an injected eventfd failure made QEMU's realize go on without it: the
+  // guest unplugged when the host gave up, between reads, so no start was in flight to quiesce
+  const no_req = env.realize_faulted && io_fd !== null && req_fd === null;
+  env.check_answer('S11.unplug-after-req', reqs === ignore + 1, no_req, `unplugged on REQ signal ${reqs} (ignoring ${ignore})`);
+  const quiet = hw.get('start_open') === 0 && (ends[0] ?? 0) === 0 && state(env) === 'STANDBY' && clean.ok;
+  env.check_answer(
     'S11.quiesce-ends-in-flight',
-    open0 === 1 && hw.get('start_open') === 0 && (ends[0] ?? 0) === 0 && state(env) === 'STANDBY' && clean.ok,
+    open0 === 1 && quiet,
+    no_req && open0 === 0 && quiet,
     `start in flight at close ${open0 === 1}; ended by ${how}; state ${state(env)}; ${clean.message}`,
   );
   env.wait_flag(F_REMOVED, (v) => v === 1, 60_000);
