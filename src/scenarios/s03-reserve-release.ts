@@ -78,7 +78,9 @@ export function user(ctx: ProgramCtx, args: UserArgs): UserResult {
     }
 
     // 5. robustness: an unsolicited status while the start is active (not architectural)
+    const g0 = marks(env).gen;
     if (busy_unsolicited(env)) accepted++;
+    else refused_inits += marks(env).gen - g0;
 
     // 3. the guest ends with Release
     io(release(), 'release');
