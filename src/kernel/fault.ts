@@ -20,11 +20,14 @@ export interface FaultConfig {
 let cfg: FaultConfig | null = null;
 const calls = new Map<FaultSite, number>();
 let draw: (() => number) | null = null;
+/** failures injected into this actor since fault_configure (no hook, no shared access: a plain count) */
+let injected = 0;
 
 /** Install (or with null, remove) this thread's fault injection; counters start again. */
 export function fault_configure(c: FaultConfig | null, actor = 0): void {
   cfg = c;
   calls.clear();
+  injected = 0;
   draw = c?.rate !== undefined ? mulberry32((c.seed ^ Math.imul(actor + 1, 0x9e3779b1)) >>> 0) : null;
 }
 
@@ -38,8 +41,17 @@ export function should_fail(site: FaultSite): boolean {
   const k = (calls.get(site) ?? 0) + 1;
   calls.set(site, k);
   const fail = (cfg.nth !== undefined && cfg.nth.site === site && cfg.nth.n === k) || (draw !== null && cfg.rate !== undefined && draw() / 0x1_0000_0000 < cfg.rate);
+  if (fail) injected++;
   if (fail && hook !== null) hook(H.mark, 0, `fault:${site}`, current.id, k);
   return fail;
+}
+
+/**
+ * Failures injected into this actor so far. A scenario reads it before and after one call to
+ * tell the error that call's injected failure produced from an answer the driver got wrong.
+ */
+export function fault_injected(): number {
+  return injected;
 }
 
 /** 'SITE:N' (fail_nth) as a FaultConfig, or a message naming what is wrong. */

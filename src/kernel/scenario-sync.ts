@@ -81,6 +81,14 @@ export class ScenarioFlags {
     }
   }
 
+  /**
+   * A checker's read of flag i: no hook, so no schedule point. Only for a word a barrier already
+   * ordered after its write (the writer set it before the barrier the reader has passed).
+   */
+  peek(i: number): number {
+    return Atomics.load(this.w.a, this.w.i + i);
+  }
+
   /** A plain read of word i: a schedule point and an access every detector sees. */
   word(i: number): number {
     if (hook !== null) hook(H.read, this.w.id + i, WORD_SITE, current.id, 4);

@@ -1,6 +1,6 @@
 // What a scenario's user program sees on its worker: the device, a QEMU-like client, guest
 // memory, the machine's command mailbox, and barriers with the other users.
-import { clock, eventfd_stats, peek, ScenarioFlags, user_barrier } from '../kernel/index.ts';
+import { clock, eventfd_stats, fault_active, fault_injected, peek, ScenarioFlags, user_barrier } from '../kernel/index.ts';
 import { hw_cmd, type HwCommand } from '../hw/mailbox.ts';
 import { hw_wait_running } from '../hw/engine.ts';
 import { Rng } from '../hw/prng.ts';
@@ -48,6 +48,12 @@ export function devices_of(user: number, users: number, devices: number): number
   return out;
 }
 
+/**
+ * Flag word set (before the users' first barrier) when user 0's realize failed under an injected
+ * failure: the scenario stops on every user. Scenarios use words 0 … 13 for their own flags.
+ */
+export const F_FAULT_STOP = 14;
+
 /** One check a scenario makes; failed checks become findings. */
 export interface Check {
   id: string;
@@ -70,6 +76,8 @@ export class ScenarioEnv {
   readonly flags: ScenarioFlags;
   private readonly stop_flag: ScenarioFlags;
   readonly result: UserResult = { counters: {}, checks: [], not_applicable: [], notes: [] };
+  /** a failure was injected into this user during its realize (e.g. a SET_IRQS whose eventfd lookup failed) */
+  realize_faulted = false;
 
   constructor(
     readonly ctx: ProgramCtx,
@@ -141,11 +149,73 @@ export class ScenarioEnv {
     return prog;
   }
 
-  /** Realize the device as QEMU does and check that it worked (`<id>.realize`). */
+  /**
+   * Realize the device as QEMU does and check that it worked (`<id>.realize`). A realize that
+   * failed because of an injected failure (in this call, or in the css probe, which leaves no
+   * device to open) is the kernel's answer to it: a note, and the caller stops on !ok.
+   */
   realize(id: string): ReturnType<VfioCcwClient['realize']> {
-    const r = this.client.realize();
-    this.check(`${id}.realize`, r.ok, r.error ?? 'realized');
+    const { r, excused } = this.realize_or_excuse(id);
+    if (excused) this.set_flag(F_FAULT_STOP, 1);
+    else this.check(`${id}.realize`, r.ok, r.error ?? 'realized');
     return r;
+  }
+
+  /**
+   * Realize; `excused` when it failed because of an injected failure, in this call or in the css
+   * probe (which leaves no device to open). That is the kernel's answer: a note, no check.
+   */
+  realize_or_excuse(id: string): { r: ReturnType<VfioCcwClient['realize']>; excused: boolean } {
+    const { v: r, fault } = this.faulted(() => this.client.realize());
+    this.realize_faulted = fault;
+    const unprobed = fault_active() && peek(this.p.sch.d.driver) === 0;
+    const excused = !r.ok && (fault || unprobed);
+    if (excused) {
+      this.count('fault.realize_failed');
+      this.note(`${id}: realize failed after an injected ${unprobed ? 'probe' : 'realize'} failure (${r.error}); the scenario stops`);
+    }
+    return { r, excused };
+  }
+
+  /**
+   * The scenario stopped because user 0's realize failed under an injected failure. Read after
+   * the first barrier (which orders it after the write) without a schedule point, so a run
+   * without injection schedules exactly as before.
+   */
+  fault_stopped(): boolean {
+    return this.flags.peek(F_FAULT_STOP) !== 0;
+  }
+
+  /** Failures injected into this user so far (kernel/fault.ts; always 0 without injection). */
+  faults(): number {
+    return fault_injected();
+  }
+
+  /**
+   * Run one call and report whether a failure was injected into this user during it. Only then
+   * may a check on the call's answer take an error for the kernel's answer to that failure.
+   */
+  faulted<T>(call: () => T): { v: T; fault: boolean } {
+    const f0 = fault_injected();
+    const v = call();
+    return { v, fault: fault_injected() > f0 };
+  }
+
+  /**
+   * A check on a call's answer. `excused`: a failure injected into that very call accounts for
+   * the answer (the failed call took the kernel's error path, so its errno is the kernel's
+   * correct answer) and whatever must hold anyway held; the caller computes it from faulted().
+   * An excused failure becomes a note; any other failure stays a finding.
+   */
+  check_answer(id: string, ok: boolean, excused: boolean, message: string, always = true): void {
+    if (!ok && excused) {
+      // counted, and noted once per check: a loop may be excused many times
+      const n = this.result.counters[`excused.${id}`] ?? 0;
+      this.count(`excused.${id}`);
+      if (n === 0) this.note(`${id}: ${message} (the kernel's answer to an injected failure)`);
+      return;
+    }
+    if (always || !ok) this.check(id, ok, message);
   }
 
   /** Post a command to the machine and wait (bounded) for its acknowledgement. */

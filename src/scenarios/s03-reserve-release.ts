@@ -7,7 +7,7 @@ import { irb_sense } from '../uapi/irb.ts';
 import type { ProgramCtx } from '../runtime/context.ts';
 import { run_user, type ScenarioEnv, type UserArgs, type UserResult } from './env.ts';
 import type { Scenario } from './types.ts';
-import { CE_DE, expect, SC_UNSOLICITED, cp_clean, irb_str, marks, next_irb, pending_name, scripted_io, state, wait_final, type IrbInfo } from './lib/index.ts';
+import { CE_DE, expect, SC_UNSOLICITED, cp_clean, irb_str, marks, next_irb, pending_name, refused_by_fault, scripted_io, ssch, state, wait_final, type IrbInfo } from './lib/index.ts';
 
 export const scenario: Scenario = {
   id: 'S3',
@@ -32,10 +32,18 @@ export function user(ctx: ProgramCtx, args: UserArgs): UserResult {
     if (!r.ok) return;
     const m0 = marks(env);
     let accepted = 0;
+    // cp_init calls of starts refused under an injected failure (a pin failing after cp_init)
+    let refused_inits = 0;
     const io = (spec: Parameters<ScenarioEnv['program']>[0], what: string): IrbInfo | null => {
-      const x = scripted_io(env, env.program(spec).orb, { dstat: CE_DE });
+      const prog = env.program(spec);
+      const g0 = marks(env).gen;
+      const { v: x, fault } = env.faulted(() => scripted_io(env, prog.orb, { dstat: CE_DE }));
       if (x.cc === 0) accepted++;
-      expect(env, `S3.${what}`, x.cc === 0 && x.final !== null && x.final.dstat === CE_DE, x.final === null ? `ssch cc ${x.cc}, no final IRB` : irb_str(x.final));
+      // refused under a failure injected into this ssch: the kernel's answer, if it left IDLE and a free cp
+      const excused = refused_by_fault(env, fault, x.cc);
+      if (excused) refused_inits += marks(env).gen - g0;
+      const msg = x.final === null ? `ssch cc ${x.cc}, no final IRB` : irb_str(x.final);
+      env.check_answer(`S3.${what}`, x.cc === 0 && x.final !== null && x.final.dstat === CE_DE, excused, msg, false);
       return x.final;
     };
 
@@ -70,15 +78,21 @@ export function user(ctx: ProgramCtx, args: UserArgs): UserResult {
     }
 
     // 5. robustness: an unsolicited status while the start is active (not architectural)
-    busy_unsolicited(env);
-    accepted++;
+    const g0 = marks(env).gen;
+    if (busy_unsolicited(env)) accepted++;
+    else refused_inits += marks(env).gen - g0;
 
     // 3. the guest ends with Release
     io(release(), 'release');
 
     const m1 = marks(env);
     const clean = cp_clean(env);
-    env.check('S3.cp-balanced', m1.gen - m0.gen === accepted && m1.starts - m0.starts === accepted && clean.ok, `${m1.gen - m0.gen} cp_init, ${m1.starts - m0.starts} starts at the machine, ${accepted} accepted; ${clean.message}`);
+    env.check(
+      'S3.cp-balanced',
+      m1.gen - m0.gen === accepted + refused_inits && m1.starts - m0.starts === accepted && clean.ok,
+      `${m1.gen - m0.gen} cp_init, ${m1.starts - m0.starts} starts at the machine, ${accepted} accepted` +
+        `${refused_inits > 0 ? ` + ${refused_inits} cp_init refused by an injected failure` : ''}; ${clean.message}`,
+    );
     env.client.unrealize();
   });
 }
@@ -106,15 +120,19 @@ function unsolicited(env: ScenarioEnv, dstat: number, sense: number[] | null): I
   return u;
 }
 
-/** S3 step 5: attention while CP_PENDING must leave the cp and the state alone; the real final then ends the start. */
-function busy_unsolicited(env: ScenarioEnv): void {
-  const c = env.client;
+/**
+ * S3 step 5: attention while CP_PENDING must leave the cp and the state alone; the real final then
+ * ends the start. False only when the start was refused under a failure injected into its ssch.
+ */
+function busy_unsolicited(env: ScenarioEnv): boolean {
   env.hw({ op: 'hold' });
-  const cc = c.ssch(env.program(dasd_read({ blocks: 8 })).orb);
+  const prog = env.program(dasd_read({ blocks: 8 }));
+  const { v: cc, fault } = env.faulted(() => ssch(env, prog.orb));
   if (cc !== 0) {
     env.hw({ op: 'release' });
-    env.check('S3.busy-ssch', false, `ssch cc ${cc}`);
-    return;
+    const excused = refused_by_fault(env, fault, cc);
+    env.check_answer('S3.busy-ssch', false, excused, `ssch cc ${cc}, state ${state(env)}, ${cp_clean(env).message}`);
+    return !excused;
   }
   const m0 = marks(env);
   env.hw({ op: 'unsolicited', dstat: DEV_STAT_ATTENTION, busy: true });
@@ -129,4 +147,5 @@ function busy_unsolicited(env: ScenarioEnv): void {
   env.hw({ op: 'complete', kind: 'final', dstat: CE_DE });
   const f = wait_final(env);
   env.check('S3.busy-final', f.final !== null && f.final.solicited && state(env) === 'IDLE' && cp_clean(env).ok, `${f.final === null ? 'no final' : irb_str(f.final)}, state ${state(env)}, ${cp_clean(env).message}`);
+  return true;
 }

@@ -7,9 +7,7 @@ import { hw_wait_until, HwIrq } from '../hw/layout.ts';
 import type { ProgramCtx } from '../runtime/context.ts';
 import { run_user, type ScenarioEnv, type UserArgs, type UserResult } from './env.ts';
 import type { Scenario } from './types.ts';
-import {
-  CE_DE, FC, cp_clean, drain_io, expect, irb_str, marks, next_irb, pending_name, scripted_io, settle, state, taken, wait_final, type IrbInfo,
-} from './lib/index.ts';
+import { CE_DE, FC, cp_clean, drain_io, expect, irb_str, marks, next_irb, pending_name, scripted_io, settle, state, taken, wait_final, type IrbInfo, ssch, refused_by_fault } from './lib/index.ts';
 
 export const scenario: Scenario = {
   id: 'S4',
@@ -33,8 +31,16 @@ export function user(ctx: ProgramCtx, args: UserArgs): UserResult {
 
     // 1-4. ssch on a hung device, the guest's timeout, csch
     const m0 = marks(env);
-    const cc = c.ssch(env.program(dasd_read({ blocks: 8 })).orb);
-    env.check('S4.ssch', cc === 0 && state(env) === pending_name(env), `ssch cc ${cc}, state ${state(env)}`);
+    const prog = env.program(dasd_read({ blocks: 8 }));
+    const { v: cc, fault } = env.faulted(() => ssch(env, prog.orb));
+    // a start refused under a failure injected into it: the kernel's answer; nothing to time out
+    const refused = refused_by_fault(env, fault, cc);
+    env.check_answer('S4.ssch', cc === 0 && state(env) === pending_name(env), refused, `ssch cc ${cc}, state ${state(env)}`);
+    if (refused) {
+      env.note('S4: the first start was refused under an injected failure; the scenario stops');
+      c.unrealize();
+      return;
+    }
     const early = next_irb(env, timeout_ms);
     env.check('S4.hung', early === null, early === null ? `no IRB within ${timeout_ms} ms` : `unexpected ${irb_str(early)}`);
     // held: the clear interrupt waits, so the state right after the write is the driver's answer alone
@@ -53,8 +59,14 @@ export function user(ctx: ProgramCtx, args: UserArgs): UserResult {
       f.final === null ? 'no clear IRB' : irb_str(f.final),
     );
     env.check('S4.clear-frees', state(env) === 'IDLE' && m1.gen === m0.gen + 1 && clean.ok, `state ${state(env)}; ${clean.message}`);
-    const next = scripted_io(env, env.program(dasd_read({ blocks: 4 })).orb, { dstat: CE_DE });
-    env.check('S4.next-ssch', next.cc === 0 && next.final !== null && next.final.fctl === FC.start && state(env) === 'IDLE', `ssch cc ${next.cc}, ${next.final === null ? 'no final' : irb_str(next.final)}`);
+    const prog2 = env.program(dasd_read({ blocks: 4 }));
+    const { v: next, fault: fault2 } = env.faulted(() => scripted_io(env, prog2.orb, { dstat: CE_DE }));
+    env.check_answer(
+      'S4.next-ssch',
+      next.cc === 0 && next.final !== null && next.final.fctl === FC.start && state(env) === 'IDLE',
+      refused_by_fault(env, fault2, next.cc),
+      `ssch cc ${next.cc}, ${next.final === null ? 'no final' : irb_str(next.final)}`,
+    );
 
     // Variant A: the start's final reached fsm_irq just before the csch
     for (let i = 0; env.more(i); i++) variant_a(env);
@@ -70,9 +82,11 @@ function variant_a(env: ScenarioEnv): void {
   const c = env.client;
   const m0 = marks(env);
   env.hw({ op: 'hold' });
-  if (c.ssch(env.program(dasd_read({ blocks: 4 })).orb) !== 0) {
+  const prog = env.program(dasd_read({ blocks: 4 }));
+  const { v: cc, fault } = env.faulted(() => ssch(env, prog.orb));
+  if (cc !== 0) {
     env.hw({ op: 'release' });
-    env.check('S4.A-ssch', false, 'ssch refused');
+    env.check_answer('S4.A-ssch', false, refused_by_fault(env, fault, cc), `ssch refused (cc ${cc})`);
     return;
   }
   env.hw({ op: 'complete', kind: 'final', dstat: CE_DE });
@@ -107,9 +121,17 @@ function variant_b(env: ScenarioEnv): void {
   env.hw({ op: 'hold' });
   // an attention the host has not taken yet: status pending at the subchannel
   env.hw({ op: 'unsolicited', dstat: DEV_STAT_ATTENTION });
-  const cc = c.ssch(env.program(dasd_read({ blocks: 2 })).orb);
+  const prog = env.program(dasd_read({ blocks: 2 }));
+  const { v: cc, fault } = env.faulted(() => ssch(env, prog.orb));
   const busy = (c.counters.results.io_write['-EBUSY'] ?? 0) - busy0;
-  env.check('S4.B-ebusy', cc === 2 && busy === 1 && state(env) === 'IDLE' && !marks(env).initialized, `guest ssch cc ${cc} (${busy} -EBUSY), state ${state(env)}, cp initialized ${marks(env).initialized}`);
+  // cp_init and cp_prefetch run before the ssch that meets the status pending: a failure injected there answers first
+  const refused = refused_by_fault(env, fault, cc);
+  env.check_answer(
+    'S4.B-ebusy',
+    cc === 2 && busy === 1 && state(env) === 'IDLE' && !marks(env).initialized,
+    refused,
+    `guest ssch cc ${cc} (${busy} -EBUSY), state ${state(env)}, cp initialized ${marks(env).initialized}`,
+  );
   const ccc = c.csch();
   env.hw({ op: 'release' });
   const f = wait_final(env);
@@ -118,8 +140,16 @@ function variant_b(env: ScenarioEnv): void {
     ccc === 0 && f.final !== null && (f.final.fctl & FC.clear) !== 0 && hw.get('discarded_csch') === disc0 + 1 && hw.at('made', HwIrq.unsolicited) === made0 + 1 && hw.at('taken', HwIrq.unsolicited) === taken0,
     `csch cc ${ccc}, ${f.final === null ? 'no IRB' : irb_str(f.final)}, discarded by csch ${hw.get('discarded_csch') - disc0}, attention taken ${hw.at('taken', HwIrq.unsolicited) - taken0}`,
   );
-  const again = scripted_io(env, env.program(dasd_read({ blocks: 2 })).orb, { dstat: CE_DE });
+  const g1 = marks(env).gen;
+  const prog2 = env.program(dasd_read({ blocks: 2 }));
+  const { v: again, fault: fault2 } = env.faulted(() => scripted_io(env, prog2.orb, { dstat: CE_DE }));
   const clean = cp_clean(env);
-  // two cp_init: the refused start built (and freed) one too
-  env.check('S4.B-restart', again.cc === 0 && again.final !== null && state(env) === 'IDLE' && marks(env).gen === m0.gen + 2 && clean.ok, `restart cc ${again.cc}, state ${state(env)}, cp_init ${marks(env).gen - m0.gen}; ${clean.message}`);
+  // two cp_init: the refused start built (and freed) one too (unless an injected failure came before its cp_init)
+  const inits = refused ? 1 + (g1 - m0.gen) : 2;
+  env.check_answer(
+    'S4.B-restart',
+    again.cc === 0 && again.final !== null && state(env) === 'IDLE' && marks(env).gen === m0.gen + inits && clean.ok,
+    refused_by_fault(env, fault2, again.cc),
+    `restart cc ${again.cc}, state ${state(env)}, cp_init ${marks(env).gen - m0.gen}; ${clean.message}`,
+  );
 }

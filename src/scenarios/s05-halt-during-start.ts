@@ -6,7 +6,7 @@ import { HwStartEnd } from '../hw/layout.ts';
 import type { ProgramCtx } from '../runtime/context.ts';
 import { run_user, type ScenarioEnv, type UserArgs, type UserResult } from './env.ts';
 import type { Scenario } from './types.ts';
-import { CE_DE, FC, expect, SC_ENDED, cp_clean, drain_io, irb_str, marks, pending_name, settle, state, wait_begun, wait_final, type Marks } from './lib/index.ts';
+import { CE_DE, FC, expect, SC_ENDED, cp_clean, drain_io, irb_str, marks, pending_name, settle, start_case, state, wait_begun, wait_final, type Marks } from './lib/index.ts';
 
 export const scenario: Scenario = {
   id: 'S5',
@@ -53,7 +53,8 @@ function halt_active(env: ScenarioEnv): void {
   const c = env.client;
   const m0 = marks(env);
   const prog = env.program(PROGRAM());
-  const cc = c.ssch(prog.orb);
+  const cc = start_case(env, 'S5.hsch-active', prog.orb);
+  if (cc === null) return;
   const begun = cc === 0 && wait_begun(env);
   env.hw({ op: 'hold' });
   const hcc = c.hsch();
@@ -76,7 +77,11 @@ function halt_not_begun(env: ScenarioEnv): void {
   const c = env.client;
   const m0 = marks(env);
   env.hw({ op: 'hold' });
-  const cc = c.ssch(env.program(PROGRAM()).orb);
+  const cc = start_case(env, 'S5.hsch-pending', env.program(PROGRAM()).orb);
+  if (cc === null) {
+    env.hw({ op: 'release' });
+    return;
+  }
   const hcc = c.hsch();
   const st = state(env);
   env.hw({ op: 'release' });
@@ -92,7 +97,11 @@ function variant_a(env: ScenarioEnv): void {
   const m0 = marks(env);
   const busy0 = c.counters.results.cmd_write['-EBUSY'] ?? 0;
   env.hw({ op: 'hold' });
-  const cc = c.ssch(env.program(PROGRAM()).orb);
+  const cc = start_case(env, 'S5.A-hsch-busy', env.program(PROGRAM()).orb);
+  if (cc === null) {
+    env.hw({ op: 'release' });
+    return;
+  }
   env.hw({ op: 'complete', kind: 'final', dstat: CE_DE });
   const hcc = c.hsch();
   const busy = (c.counters.results.cmd_write['-EBUSY'] ?? 0) - busy0;
@@ -107,7 +116,8 @@ function variant_a(env: ScenarioEnv): void {
 function variant_b(env: ScenarioEnv): void {
   const c = env.client;
   const m0 = marks(env);
-  const cc = c.ssch(env.program(PROGRAM()).orb);
+  const cc = start_case(env, 'S5.B-hsch-idle', env.program(PROGRAM()).orb);
+  if (cc === null) return;
   env.hw({ op: 'complete', kind: 'final', dstat: CE_DE });
   settle(env, m0.taken + 1);
   const st = state(env);

@@ -12,7 +12,7 @@ import type { ProgramCtx } from '../runtime/context.ts';
 import { type ScenarioEnv, type UserArgs, type UserResult } from './env.ts';
 import type { Scenario } from './types.ts';
 import {
-  CE_DE, FC, MACHINE_CHPID, SC_ENDED, cp_clean, crw_word, irb_info, irb_str, marks, next_irb, pending_name, scripted_io, state, two_users, wait_begun, wait_final,
+  CE_DE, FC, MACHINE_CHPID, SC_ENDED, cp_clean, crw_word, irb_info, irb_str, marks, next_irb, pending_name, refused_by_fault, scripted_io, ssch, state, two_users, wait_begun, wait_final,
 } from './lib/index.ts';
 
 export const scenario: Scenario = {
@@ -43,22 +43,29 @@ function guest(env: ScenarioEnv): void {
   const c = env.client;
   const timeout_ms = Number(env.args.params.timeout_ms ?? 20);
   // a first I/O: the machine records its path as last used (LPUM), which the path variant needs
-  const warm = scripted_io(env, env.program(dasd_read({ blocks: 2 })).orb, { dstat: CE_DE });
-  env.check('S7.first-io', warm.final !== null, warm.final === null ? `ssch cc ${warm.cc}` : irb_str(warm.final));
+  const prog0 = env.program(dasd_read({ blocks: 2 }));
+  const { v: warm, fault: fault0 } = env.faulted(() => scripted_io(env, prog0.orb, { dstat: CE_DE }));
+  env.check_answer('S7.first-io', warm.final !== null, refused_by_fault(env, fault0, warm.cc), warm.final === null ? `ssch cc ${warm.cc}` : irb_str(warm.final));
 
-  if (env.f.chp_event && c.regions.async !== null) path_lost(env, timeout_ms);
+  // the path variant needs the first I/O's path as last used: not after an injected failure refused it
+  if (warm.final === null && fault0) env.note('S7 path variant: skipped, the first I/O was refused under an injected failure');
+  else if (env.f.chp_event && c.regions.async !== null) path_lost(env, timeout_ms);
   else env.not_applicable('S7 path variant: no chp_event/CRW region or no async region in this version');
 
   // 1. a start the device will never end
   const m0 = marks(env);
-  const cc = c.ssch(env.program(dasd_read({ blocks: 8 })).orb);
-  env.check('S7.ssch', cc === 0 && state(env) === pending_name(env), `ssch cc ${cc}, state ${state(env)}`);
+  const prog1 = env.program(dasd_read({ blocks: 8 }));
+  const { v: cc, fault: fault1 } = env.faulted(() => ssch(env, prog1.orb));
+  // refused under a failure injected into it: the device still goes, with no I/O in flight
+  const refused = refused_by_fault(env, fault1, cc);
+  const g1 = marks(env).gen;
+  env.check_answer('S7.ssch', cc === 0 && state(env) === pending_name(env), refused, `ssch cc ${cc}, state ${state(env)}`);
 
   // 2. the device goes: css slow path -> sch_event -> NOT_OPER (done before the machine acks)
   env.hw({ op: 'gone' });
   const sig_gone = marks(env).signals;
   const clean = cp_clean(env);
-  env.check('S7.notoper', state(env) === 'NOT_OPER' && clean.ok && m0.gen + 1 === marks(env).gen, `state ${state(env)}; ${clean.message}`);
+  env.check('S7.notoper', state(env) === 'NOT_OPER' && clean.ok && (refused ? g1 : m0.gen + 1) === marks(env).gen, `state ${state(env)}; ${clean.message}`);
   // the queued css_sch_todo holds a reference on the subchannel until it has unregistered it,
   // which waits for this user to close the device
   const refs = Atomics.load(env.p.sch.d.dev_ref.a, env.p.sch.d.dev_ref.i);
@@ -90,7 +97,8 @@ function guest(env: ScenarioEnv): void {
   // 4. unplug when the host asks (REQ); without a REQ irq (< v5.11) the guest would never know
   if (env.f.irqs >= 3) {
     const req = c.wait_req(10_000);
-    env.check('S7.req', req, req ? `REQ signalled (${c.counters.req_signals})` : 'no REQ signal within 10 s');
+    // no REQ notifier when an injected eventfd failure made QEMU's realize go on without it
+    env.check_answer('S7.req', req, env.realize_faulted && c.irq_fds.req === null, req ? `REQ signalled (${c.counters.req_signals})` : 'no REQ signal within 10 s');
   } else env.not_applicable('S7 step 4: no REQ irq before v5.11');
   const u = c.unrealize();
   env.set_flag(F_CLOSED, 1);
@@ -111,7 +119,13 @@ function path_lost(env: ScenarioEnv, timeout_ms: number): void {
   // (a) the start has not begun: xsch cc 0 withdraws it and no interrupt ever comes
   const xsch0 = hw.at('start_end', HwStartEnd.xsch);
   env.hw({ op: 'hold' });
-  const cc = c.ssch(env.program(dasd_read({ blocks: 4 })).orb);
+  const prog = env.program(dasd_read({ blocks: 4 }));
+  const { v: cc, fault } = env.faulted(() => ssch(env, prog.orb));
+  if (refused_by_fault(env, fault, cc)) {
+    env.hw({ op: 'release' });
+    env.note('S7 path variant: the start was refused under an injected failure; the variant stops');
+    return;
+  }
   env.hw({ op: 'path', event: HwPathEvent.offline, chpid: CHPID });
   const st = state(env);
   const m = marks(env);
@@ -131,7 +145,12 @@ function path_lost(env: ScenarioEnv, timeout_ms: number): void {
   env.check('S7.a-crw-online', crw2.length === 1 && crw2[0] === init, `CRWs ${crw2.map((w) => w.toString(16))} (want ${init.toString(16)})`);
 
   // (b) the start is active: xsch cc 2, hsch cc 0, and the halt IRB reaches the guest unasked
-  const cc2 = c.ssch(env.program(dasd_read({ blocks: 4 })).orb);
+  const prog2 = env.program(dasd_read({ blocks: 4 }));
+  const { v: cc2, fault: fault2 } = env.faulted(() => ssch(env, prog2.orb));
+  if (refused_by_fault(env, fault2, cc2)) {
+    env.note('S7 path variant (b): the start was refused under an injected failure; the variant stops');
+    return;
+  }
   const begun = cc2 === 0 && wait_begun(env);
   env.hw({ op: 'path', event: HwPathEvent.offline, chpid: CHPID });
   const h = wait_final(env).final;

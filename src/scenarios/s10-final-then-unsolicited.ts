@@ -9,7 +9,7 @@ import { DEV_STAT_ATTENTION, SCSW_FCTL_START_FUNC } from '../uapi/scsw.ts';
 import type { ProgramCtx } from '../runtime/context.ts';
 import { run_user, type ScenarioEnv, type UserArgs, type UserResult } from './env.ts';
 import type { Scenario } from './types.ts';
-import { CE_DE, FC, cp_clean, drain_io, expect, irb_info, irb_str, marks, pending_name, settle, state, wait_final, type IrbInfo } from './lib/index.ts';
+import { CE_DE, FC, cp_clean, drain_io, expect, irb_info, irb_str, marks, pending_name, settle, start_case, state, wait_final, type IrbInfo } from './lib/index.ts';
 
 export const scenario: Scenario = {
   id: 'S10',
@@ -41,9 +41,10 @@ function part_a(env: ScenarioEnv): void {
   const c = env.client;
   const m0 = marks(env);
   env.hw({ op: 'hold' });
-  if (c.ssch(env.program(dasd_read({ blocks: 4 })).orb) !== 0) {
+  const cc = start_case(env, 'S10.A-ssch', env.program(dasd_read({ blocks: 4 })).orb);
+  if (cc !== 0) {
     env.hw({ op: 'release' });
-    env.check('S10.A-ssch', false, 'ssch refused');
+    if (cc !== null) env.check('S10.A-ssch', false, 'ssch refused');
     return;
   }
   env.hw({ op: 'complete', kind: 'final', dstat: CE_DE });
@@ -84,7 +85,13 @@ function part_b(env: ScenarioEnv): void {
   env.hw({ op: 'unsolicited', dstat: DEV_STAT_ATTENTION });
   settle(env, m0.taken + 1);
   const prog = env.program(dasd_read({ blocks: 2 }));
-  const rc = c.write_io_region(prog.orb, SCSW_FCTL_START_FUNC);
+  const { v: rc, fault } = env.faulted(() => c.write_io_region(prog.orb, SCSW_FCTL_START_FUNC));
+  if (fault && rc < 0 && state(env) === 'IDLE' && cp_clean(env).ok) {
+    // refused under a failure injected into it (the kernel's answer): no start to end
+    env.check_answer('S10.B-write-zeroes', false, true, `write ${rc}: the start was refused, so part B ends`, false);
+    drain_io(env);
+    return;
+  }
   const rd = c.read_io_region();
   const irb = irb_info(rd.region.subarray(24, 24 + 96));
   env.count(irb.zero ? 'B.zero-irb' : `B.${kind(irb)}`);

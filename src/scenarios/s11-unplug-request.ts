@@ -10,7 +10,7 @@ import { eventfd_stats, peek } from '../kernel/index.ts';
 import type { ProgramCtx } from '../runtime/context.ts';
 import { type ScenarioEnv, type UserArgs, type UserResult } from './env.ts';
 import type { Scenario } from './types.ts';
-import { CE_DE, cp_clean, expect, irb_str, state, two_users, wait_begun, wait_final } from './lib/index.ts';
+import { CE_DE, cp_clean, expect, irb_str, start_case, state, two_users, wait_begun, wait_final } from './lib/index.ts';
 
 export const scenario: Scenario = {
   id: 'S11',
@@ -47,7 +47,12 @@ function guest(env: ScenarioEnv): void {
   for (;; i++) {
     if (i === env.args.iterations) env.set_flag(F_REMOVE, 1);
     if (env.flag(F_GAVE_UP) !== 0 || env.stop_requested()) break;
-    const cc = c.ssch(env.program(dasd_read({ blocks: env.rng.range([1, 16]) })).orb);
+    const cc = start_case(env, 'S11.ssch', env.program(dasd_read({ blocks: env.rng.range([1, 16]) })).orb);
+    // refused under a failure injected into it (the kernel's answer): on to the next read
+    if (cc === null) {
+      env.set_flag(F_READS, i + 1);
+      continue;
+    }
     if (cc !== 0) {
       expect(env, 'S11.ssch', false, `read ${i}: ssch cc ${cc}`);
       break;
@@ -68,6 +73,7 @@ function guest(env: ScenarioEnv): void {
   env.count('req_signals_seen', reqs);
   // 3. unplug with the start in flight: SET_IRQS fd=-1 (REQ, CRW, IO), close -> quiesce
   const io_fd = c.irq_fds.io;
+  const req_fd = c.irq_fds.req;
   const ends0 = [HwStartEnd.final, HwStartEnd.halt, HwStartEnd.clear, HwStartEnd.xsch].map((k) => hw.at('start_end', k));
   const open0 = hw.get('start_open');
   c.unrealize();
@@ -78,10 +84,15 @@ function guest(env: ScenarioEnv): void {
   const how = ['final', 'halt', 'clear', 'xsch'].filter((_, j) => (ends[j] ?? 0) > 0).join('+') || 'nothing';
   env.count(`in_flight_ended_by.${how}`);
   const clean = cp_clean(env);
-  env.check('S11.unplug-after-req', reqs === ignore + 1, `unplugged on REQ signal ${reqs} (ignoring ${ignore})`);
-  env.check(
+  // no REQ notifier when an injected eventfd failure made QEMU's realize go on without it: the
+  // guest unplugged when the host gave up, between reads, so no start was in flight to quiesce
+  const no_req = env.realize_faulted && io_fd !== null && req_fd === null;
+  env.check_answer('S11.unplug-after-req', reqs === ignore + 1, no_req, `unplugged on REQ signal ${reqs} (ignoring ${ignore})`);
+  const quiet = hw.get('start_open') === 0 && (ends[0] ?? 0) === 0 && state(env) === 'STANDBY' && clean.ok;
+  env.check_answer(
     'S11.quiesce-ends-in-flight',
-    open0 === 1 && hw.get('start_open') === 0 && (ends[0] ?? 0) === 0 && state(env) === 'STANDBY' && clean.ok,
+    open0 === 1 && quiet,
+    no_req && open0 === 0 && quiet,
     `start in flight at close ${open0 === 1}; ended by ${how}; state ${state(env)}; ${clean.message}`,
   );
   env.wait_flag(F_REMOVED, (v) => v === 1, 60_000);

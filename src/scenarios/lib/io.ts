@@ -6,7 +6,7 @@ import type { Orb } from '../../uapi/orb.ts';
 import { DEV_STAT_UNIT_CHECK, scsw_is_final } from '../../uapi/scsw.ts';
 import type { ScenarioEnv } from '../env.ts';
 import { ACTIVE, FC, irb_info, type IrbInfo } from './irb.ts';
-import { taken } from './state.ts';
+import { cp_clean, state, taken } from './state.ts';
 
 export const IO_TIMEOUT_MS = 10_000;
 
@@ -77,6 +77,27 @@ export function ssch(env: ScenarioEnv, orb: Orb): number | 'pgm' | 'ue' {
   c.tsch();
   env.count('ssch.unit_exception');
   return 'ue';
+}
+
+/**
+ * A start refused because of a failure injected into its ssch (env.faulted said so): the write's
+ * errno became QEMU's unit exception, and the kernel's error path left IDLE and a free cp, which
+ * still must hold.
+ */
+export function refused_by_fault(env: ScenarioEnv, fault: boolean, cc: number | 'pgm' | 'ue'): boolean {
+  return fault && cc === 'ue' && state(env) === 'IDLE' && cp_clean(env).ok;
+}
+
+/**
+ * The ssch that opens a case which needs its start. Null when a failure injected into this ssch
+ * refused it (refused_by_fault; counted, and noted once per case): the case ends there, as its
+ * later steps have nothing to act on. Otherwise the cc, for the case's own checks.
+ */
+export function start_case(env: ScenarioEnv, id: string, orb: Orb): number | 'pgm' | 'ue' | null {
+  const { v: cc, fault } = env.faulted(() => ssch(env, orb));
+  if (!refused_by_fault(env, fault, cc)) return cc;
+  env.check_answer(id, false, true, `ssch cc ${cc}: the start was refused, so the case ends`, false);
+  return null;
 }
 
 export interface Completion {

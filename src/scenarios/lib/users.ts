@@ -36,6 +36,11 @@ export function two_users(ctx: ProgramCtx, args: UserArgs, id: string, roles: Tw
       return;
     }
     const r = realize_and_meet(env, id);
+    // user 0's realize failed under an injected failure (its note says so): nothing to drive
+    if (env.fault_stopped()) {
+      if (env.user === 1) env.note(`${id}: user 0 could not realize the device under an injected failure; user 1 stops`);
+      return;
+    }
     if (env.user === 1) roles.other(env);
     else if (r?.ok === true) roles.guest(env);
     else {
