@@ -18,6 +18,14 @@ const BARRIER_MS = 20_000;
 /** Free mode re-checks a flag this often (a notify can land between the load and the wait). */
 const POLL_MS = 50;
 
+/** A user that reached a barrier the others never did: the harness's bounded wait, a symptom of their hang. */
+export const BARRIER_TIMEOUT = 'BarrierTimeout';
+function barrier_timeout(): Error {
+  const e = new Error('scenario barrier timed out');
+  e.name = BARRIER_TIMEOUT;
+  return e;
+}
+
 /** All `users` arrive before any leaves. `count` counts arrivals; `gen` moves on at each passage. */
 export function user_barrier(count: KObj, gen: KObj, users: number): void {
   const g0 = Atomics.load(gen.a, gen.i);
@@ -31,7 +39,7 @@ export function user_barrier(count: KObj, gen: KObj, users: number): void {
   }
   const end = clock.now_ms() + BARRIER_MS;
   while (Atomics.load(gen.a, gen.i) === g0) {
-    if (clock.now_ms() > end) throw new Error('scenario barrier timed out');
+    if (clock.now_ms() > end) throw barrier_timeout();
     backend.wait(gen.a, gen.i, g0, POLL_MS, gen.id);
   }
   if (hook !== null) hook(H.wake, gen.id, BARRIER_SITE, current.id, 1);

@@ -20,7 +20,7 @@ import { alloc_devices, bind_system, device_of_buffer, init_driver, init_system,
 import { check_devices, overrun_allowance_ms, race_shadow_for, type SharedMemory } from './devices.ts';
 import { collect_device_stats, live_device_stats, type DeviceStat } from './device-stats.ts';
 import type { DetectArgs, IrqArgs } from './actors.ts';
-import { wq_stop, SCHED_LOG, MAX_ACTORS, eventfd_totals } from '../kernel/index.ts';
+import { wq_stop, SCHED_LOG, MAX_ACTORS, eventfd_totals, BARRIER_TIMEOUT } from '../kernel/index.ts';
 import { ActorSched, SchedAbortName, SchedAbortReason, SchedView } from '../sched/state.ts';
 import { init_strategy, type StrategyName } from '../sched/strategy.ts';
 import { unpack, type Decision } from '../sched/decision.ts';
@@ -368,6 +368,8 @@ async function failed_by_now(a: Launched, users: number): Promise<Finding[]> {
       for (const k of checks) if (!k.ok) out.push({ kind: 'invariant', id: k.id, message: k.message, actor });
       continue;
     }
+    // a user that gave up at a barrier the hung actors never reached: the hang itself, not its cause
+    if (r.error?.name === BARRIER_TIMEOUT) continue;
     const id = name.startsWith('user') ? 'user-failed' : `${name}-failed`;
     const stack = stack_frames(r.error?.stack);
     out.push({ kind: 'hang', id, message: `${name}${name.startsWith('user') ? '' : ' worker'}: ${r.error?.message ?? 'failed'}`, actor, ...(stack.length > 0 ? { trace: stack } : {}) });
