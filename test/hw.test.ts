@@ -561,6 +561,25 @@ describe('interrupts of each function', () => {
     expect(accounting(m)).toEqual([]);
   });
 
+  it('back: a device that went mid-function comes back idle and disabled; MSCH disables it (cc 0), not busy for ever', () => {
+    const m = machine({ hung: true });
+    enable(m);
+    expect(ssch(m.hw, ORB)).toBe(0);
+    m.run(1);
+    expect(hsch(m.hw)).toBe(0);
+    m.post({ op: 'hold' });
+    m.post({ op: 'gone' });
+    m.post({ op: 'release' });
+    expect(m.post({ op: 'back' })).toBe(HwRc.done);
+    const s = stsch_scsw(m);
+    expect([scsw_fctl(s.w0), scsw_actl(s.w0), scsw_stctl(s.w0)]).toEqual([0, 0, 0]);
+    expect(m.hw.get('enabled')).toBe(0);
+    // cio_disable_subchannel's MSCH on the device attached anew (quiesce after it came back)
+    expect(msch_disable(m.hw)).toBe(0);
+    expect(msch_enable(m.hw, 3, 0x1234)).toBe(0);
+    expect(ssch(m.hw, ORB)).toBe(0);
+  });
+
   it('mailbox: sense bytes pass intact (0xff and 0 included) into the ECW', () => {
     const m = machine();
     enable(m);

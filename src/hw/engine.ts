@@ -490,7 +490,13 @@ class DevEngine {
       }
       case 'back': {
         if (hw.get('present') !== 0) return { rc: HwRc.not_applicable, call: null };
-        // a device attached anew: disabled, no interruption subclass or parameter, nothing pending
+        // a device attached anew: disabled, no interruption subclass or parameter, nothing pending,
+        // and no function in progress (one that was when the device went ended with it: left set,
+        // MSCH would answer busy for ever on a disabled subchannel, a state no hardware reaches)
+        hw.set('fctl', 0);
+        hw.set('actl', 0);
+        hw.set('start_cpa', 0);
+        hw.set('start_flags', 0);
         hw.set('enabled', 0);
         hw.set('isc', 0);
         hw.set('intparm', 0);
