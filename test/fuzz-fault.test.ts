@@ -84,17 +84,20 @@ describe('fault injection, per site', () => {
 describe('fault injection on every variant', () => {
   it('a seeded fault rate at every site leaves no JavaScript exception and no failed actor', async () => {
     expect(FAULT_SITES.length).toBe(5);
+    // Under a controlled schedule with a fixed seed: the same interleaving every run, and the old
+    // versions' quiesce livelock (a finding of its own, not what this test judges) ends at the
+    // step bound instead of a free run's grace period.
+    let calls_ran = 0;
     for (const variant of VARIANT_NAMES) {
-      // a free run that hangs (a finding of its own, not what this test judges) stops its rig's
-      // workers: the next variant gets a fresh rig rather than an error from a dead one
-      if (rig.dead) {
-        await rig.close();
-        rig = await Rig.start(2, [fuzz_scenario.module]);
-      }
       const programs = gen_programs(variant_by_name(variant)!.features, 11, 2, 40);
-      const out = await run_token(rig, { variant, seed: 11, users: 2, programs, fault: { rate: 0.2, seed: 11 } }, ['invariants']);
+      const out = await run_token(rig, { variant, seed: 11, users: 2, programs, fault: { rate: 0.1, seed: 11 }, sched: { strategy: 'random', seed: 11 } }, ['invariants']);
       const bad = out.report.findings.filter((f) => f.id.startsWith('fuzz.exception') || /-failed$/.test(f.id));
       expect(bad, variant).toEqual([]);
+      // the calls ran, or the realize met an injected failure (its error path is what ran then)
+      const ran = (out.report.stats['user.fuzz.calls'] ?? 0) > 0;
+      if (ran) calls_ran++;
+      expect(ran || out.results.some((r) => r.notes.some((n) => /^realize: /.test(n))), variant).toBe(true);
     }
+    expect(calls_ran).toBeGreaterThan(VARIANT_NAMES.length / 2);
   }, 240_000);
 });
