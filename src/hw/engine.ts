@@ -17,7 +17,7 @@ import {
 } from './layout.ts';
 import { HwPathEvent, HwRc, mb_ack, mb_peek, type HwCommand } from './mailbox.ts';
 import { Rng, fnv1a, mix } from './prng.ts';
-import { close_start, drop_pending, make_pending } from './status.ts';
+import { clear_function, close_start, drop_pending, make_pending } from './status.ts';
 
 const EAGAIN = 11;
 /** device events due sooner than this are waited for by polling, not by a futex timeout (free mode) */
@@ -493,10 +493,7 @@ class DevEngine {
         // a device attached anew: disabled, no interruption subclass or parameter, nothing pending,
         // and no function in progress (one that was when the device went ended with it: left set,
         // MSCH would answer busy for ever on a disabled subchannel, a state no hardware reaches)
-        hw.set('fctl', 0);
-        hw.set('actl', 0);
-        hw.set('start_cpa', 0);
-        hw.set('start_flags', 0);
+        clear_function(hw);
         hw.set('enabled', 0);
         hw.set('isc', 0);
         hw.set('intparm', 0);

@@ -68,12 +68,17 @@ export function drop_pending(hw: Hw): boolean {
   return true;
 }
 
-/** The function ended: the subchannel is idle, a new idle period begins. */
-export function become_idle(hw: Hw): void {
+/** No function in progress: function and activity control, and the start's own fields, cleared. */
+export function clear_function(hw: Hw): void {
   hw.set('fctl', 0);
   hw.set('actl', 0);
   hw.set('start_cpa', 0);
   hw.set('start_flags', 0);
+}
+
+/** The function ended: the subchannel is idle, a new idle period begins. */
+export function become_idle(hw: Hw): void {
+  clear_function(hw);
   hw.add('idle_seq', 1);
 }
 

@@ -17,11 +17,10 @@ async function hook(url: string): Promise<void> {
   if (hooked || !IN_DIST || url.startsWith(DIST)) return;
   hooked = true;
   const root = ROOT.href;
-  const dist = DIST;
   // tsx first: hooks registered later run first, so the redirect sees every specifier before it.
   const tsx = (await import('tsx/esm/api')) as { register: () => unknown };
   tsx.register();
-  register(new URL('bin/ts-hooks.mjs', root), { data: { root, dist } });
+  register(new URL('bin/ts-hooks.mjs', root), { data: { root, dist: DIST } });
 }
 
 export async function import_user(url: string): Promise<Record<string, unknown>> {
